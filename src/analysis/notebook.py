@@ -1,0 +1,206 @@
+"""What a report notebook needs in one object: the study, its tables, the language and formatting.
+
+A notebook starts with::
+
+    ctx = analysis.notebook.open_study(study_dir, lang=lang, results_path=results_path,
+                                       data_dir=data_dir, overrides=overrides)
+
+and then calls the calculation modules with ``ctx.tables`` / ``ctx.study``, shows results with
+``ctx.table`` and ``ctx.say`` (text in the report's language, numbers formatted), and ends with
+``ctx.record("section", {...})``.  Nothing here computes a result; it only displays and records.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from . import i18n, results
+from .study import Study, load_study
+
+__all__ = ["Context", "open_study"]
+
+
+class Context:
+    """A study opened for a report notebook.
+
+    Attributes
+    ----------
+    study : Study
+    lang : str
+        ``en`` or ``ru``.
+    currency : str
+    results_path : Path or None
+        Where ``record`` writes; None keeps figures in memory only (``ctx.figures``).
+    """
+
+    def __init__(self, study: Study, lang: str | None = None, results_path=None, data_dir=None):
+        self.study = study
+        self.lang = lang or study.language
+        self.currency = study.currency
+        self.results_path = Path(results_path) if results_path else None
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.figures: dict = {}
+        self._tables = None
+
+    # ---------------------------------------------------------------- data
+    @property
+    def tables(self):
+        """The study's tables (read once; from the runner's validated cache when given)."""
+        if self._tables is None:
+            from . import data
+
+            if self.data_dir is not None and self.data_dir.exists():
+                self._tables = data.read_cache(self.data_dir)
+            else:
+                self._tables = data.load_tables(self.study)
+        return self._tables
+
+    def results(self) -> dict:
+        """Figures recorded so far by this study's notebooks (``results.json``)."""
+        if self.results_path is None:
+            return {"study": self.study.name, "figures": self.figures}
+        return results.load(self.results_path)
+
+    # ---------------------------------------------------------------- language
+    def t(self, en: str, ru: str) -> str:
+        """The text in the report's language."""
+        return i18n.tr(self.lang, en, ru)
+
+    def money(self, x, decimals: int = 0, short: bool = False) -> str:
+        return i18n.money(x, self.currency, self.lang, decimals, short)
+
+    def pct(self, x, decimals: int = 0) -> str:
+        return i18n.percent(x, self.lang, decimals)
+
+    def num(self, x, decimals: int = 0) -> str:
+        return i18n.number(x, self.lang, decimals)
+
+    def date(self, d) -> str:
+        return i18n.date(d, self.lang)
+
+    def range3(self, p10, p50, p90, kind: str = "money", decimals: int = 0) -> str:
+        """``median (P10 … P90)`` formatted as money, percent or number."""
+        f = {"money": lambda v: self.money(v, decimals), "pct": lambda v: self.pct(v, decimals),
+             "num": lambda v: self.num(v, decimals)}[kind]
+        return f"{f(p50)} ({self.t('range', 'диапазон')} {f(p10)} … {f(p90)})"
+
+    # ---------------------------------------------------------------- display
+    def say(self, en: str, ru: str | None = None) -> None:
+        """Show a paragraph of Markdown in the report's language."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(ru if (self.lang == "ru" and ru is not None) else en))
+
+    def note(self, en: str, ru: str) -> None:
+        """Show a highlighted note (a section skipped, an assumption to check)."""
+        from IPython.display import HTML, display
+
+        display(HTML(f'<div class="kit-note">{html.escape(self.t(en, ru))}</div>'))
+
+    def headline(self, items) -> None:
+        """Show big figures in a row: ``[(label, value_text), ...]``."""
+        from IPython.display import HTML, display
+
+        cells = "".join(
+            f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(str(v))}</div>'
+            f'<div class="kit-kpi-label">{html.escape(str(k))}</div></div>' for k, v in items)
+        display(HTML(f'<div class="kit-kpis">{cells}</div>'))
+
+    def format_table(self, df: pd.DataFrame, money=(), pct=(), num=(), decimals=None,
+                     labels: dict | None = None, index: bool = False) -> pd.DataFrame:
+        """Return a copy of ``df`` with money / percent / number columns formatted as text and
+        columns renamed by ``labels`` (``{col: (en, ru)}`` or ``{col: text}``)."""
+        decimals = decimals or {}
+        out = df.copy()
+        for c in money:
+            if c in out:
+                out[c] = [self.money(v, decimals.get(c, 0)) for v in out[c]]
+        for c in pct:
+            if c in out:
+                out[c] = [self.pct(v, decimals.get(c, 0)) for v in out[c]]
+        for c in num:
+            if c in out:
+                out[c] = [self.num(v, decimals.get(c, 0)) for v in out[c]]
+        if labels:
+            ren = {c: (self.t(*v) if isinstance(v, (tuple, list)) else v) for c, v in labels.items()}
+            out = out.rename(columns=ren)
+            if out.index.name in ren:
+                out.index.name = ren[out.index.name]
+        return out
+
+    def table(self, df: pd.DataFrame, money=(), pct=(), num=(), decimals=None,
+              labels: dict | None = None, index: bool = False, caption: str | None = None) -> None:
+        """Show a table, numbers formatted for the report's language."""
+        from IPython.display import HTML, display
+
+        out = self.format_table(df, money, pct, num, decimals, labels)
+        body = out.to_html(index=index, escape=True, classes="kit-table", border=0, na_rep="–")
+        cap = f'<div class="kit-caption">{html.escape(caption)}</div>' if caption else ""
+        display(HTML(f'<div class="kit-table-wrap">{cap}{body}</div>'))
+
+    def assumptions(self, section: str) -> None:
+        """Show the section's assumptions with their values and sources."""
+        df = self.study.assumptions(section, self.lang)
+        if df.empty:
+            return
+        df = df.assign(source=[s if s in ("study.yaml", "--set") else
+                               self.t("default — ", "по умолчанию — ") + s.removeprefix("default: ")
+                               for s in df["source"]])
+        self.table(df[["description", "value", "source", "key"]], labels={
+            "description": ("Assumption", "Допущение"), "value": ("Value", "Значение"),
+            "source": ("Source", "Источник"), "key": ("Key in study.yaml", "Ключ в study.yaml")})
+
+    # ---------------------------------------------------------------- results
+    def record(self, section: str, figures: dict) -> dict:
+        """Record headline figures under ``section`` in ``results.json`` (and ``self.figures``)."""
+        self.figures.setdefault(section, {}).update(results._clean(figures))
+        if self.results_path is not None:
+            results.record(self.results_path, section, figures, study=self.study.name)
+        return self.figures[section]
+
+
+def open_study(study_dir=None, lang: str | None = None, results_path=None, data_dir=None,
+               overrides=None) -> Context:
+    """Open a study for a notebook.
+
+    Parameters
+    ----------
+    study_dir : path, optional
+        The study folder; default the bundled sample (``data/sample``).
+    lang : {"en", "ru"}, optional
+        Report language; default the study's ``language``.
+    results_path : path, optional
+        ``results.json`` to record figures in.
+    data_dir : path, optional
+        Folder of validated tables the runner wrote (Parquet); read instead of the exports.
+    overrides : dict or JSON str, optional
+        Values that replace study.yaml's (as ``--set`` gives them).
+    """
+    if not study_dir:
+        study_dir = default_study_dir()
+    if isinstance(overrides, str):
+        overrides = json.loads(overrides) if overrides.strip() else {}
+    study = load_study(study_dir, overrides or {})
+    _house_style()
+    return Context(study, lang or None, results_path or None, data_dir or None)
+
+
+def default_study_dir() -> Path:
+    """The bundled sample study: ``$CARE_KIT_SAMPLE`` or ``<project>/data/sample``."""
+    env = os.environ.get("CARE_KIT_SAMPLE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+def _house_style() -> None:
+    try:
+        from . import plots
+
+        plots.use_house_style()
+    except ImportError:  # plots not importable (no matplotlib backend): numbers still work
+        pass
