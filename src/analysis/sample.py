@@ -1,0 +1,454 @@
+"""A sample beauty & fitness centre generated from explicit ground truth.
+
+The bundled study ``data/sample/`` is ``write_sample("data/sample")`` at the default seed.  Every
+number the retention models should recover is written to ``ground_truth.yaml`` next to the data.
+
+Generative model (time in **weeks** for the visit process, **months** for memberships)
+-------------------------------------------------------------------------------------------
+* **Acquisition.** Client *i* makes a first visit on a day drawn uniformly over the period (the
+  centre's export starts when it opened: every client's first visit is in the data).
+* **Visits: BG/NBD** (Fader, Hardie & Lee 2005).  While alive, client *i* visits as a Poisson
+  process with rate ``lambda_i ~ Gamma(shape=r, rate=alpha)`` visits per week.  After each *repeat*
+  visit the client drops out for good with probability ``p_i ~ Beta(a, b)``.  One service per
+  visit day; visits that would fall on a day the client already visited are merged (rare).
+* **Spend: Gamma-Gamma** (Fader, Hardie & Lee 2005, "RFM and CLV"; Colombo & Jiang 1999).  The
+  amount of each completed visit is ``z ~ Gamma(shape=p, rate=nu_i)``, ``nu_i ~ Gamma(shape=q,
+  rate=gamma)`` in roubles (rounded to whole roubles); mean spend ``p * gamma / (q - 1)``.
+* **Blocks and services.**  Each client has a Dirichlet preference over the five blocks; a visit's
+  block is drawn from it.  Within a block the service whose list price is nearest the visit amount
+  (on a log scale, with noise) is recorded.
+* **Specialists.**  Each client has a favourite specialist per block (employed on the client's
+  first visit).  A visit in a block goes to the favourite with probability ``loyalty`` when the
+  favourite is employed that day, else to a random specialist of the block employed that day.
+* **Departures.**  When a specialist leaves, each *attached* client (favourite = the leaving
+  specialist, at least one completed visit with them before the leaving day, and still visiting
+  after it) leaves the centre on that day with probability ``attached_leave_share``; the others
+  pick a new favourite among the block's remaining specialists.
+* **Memberships: sBG** (Fader & Hardie 2007).  A share of clients buys a monthly fitness membership
+  at the first visit; each month it is renewed or not, churn probability ``theta_i ~ Beta(alpha,
+  beta)`` constant per member.
+* **Consumables** per service are a fixed share (8–15 %) of the amount; **commissions** 35–50 %.
+* **Cancellations and no-shows** are extra rows (amount 0, status ``cancelled`` / ``no_show``)
+  a few days before a real repeat visit; they are not part of the visit process.
+
+Calibration targets (``reference/salon-facts.md``): new-client 90-day retention about 30 %
+(Phorest; SalonToday 28–33 %), repeat-client retention 68–79 % (Phorest, Crystal Focus),
+consumables 8–15 % of service revenue (Refine Network, CREAM), commissions 35–50 % (Russian
+market), gym-like membership churn (IHRSA; Russian renewal 30–60 %).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+__all__ = ["TRUTH", "BLOCKS", "SERVICES", "generate", "write_sample", "SampleData", "DEFAULT_SEED"]
+
+DEFAULT_SEED = 20230101
+
+BLOCKS = ("hair", "nails", "cosmetology", "spa", "fitness")
+
+#: Ground truth of the generator (see the module docstring).  ``bgnbd`` rates are per WEEK.
+TRUTH = {
+    "time_unit": "week",
+    "bgnbd": {"r": 0.18, "alpha": 2.0, "a": 0.5, "b": 8.0},
+    "gamma_gamma": {"p": 6.0, "q": 4.0, "gamma": 1750.0},
+    "sbg": {"alpha": 1.0, "beta": 9.0},
+    "membership_share": 0.22,
+    "membership_price_month": 4500,
+    "loyalty": 0.85,
+    "attached_leave_share": 0.40,
+    "cancelled_share": 0.05,
+    "no_show_share": 0.03,
+    "discount_share": 0.10,
+    "discount_rate": 0.10,
+    # Popularity of the blocks (Dirichlet base measure) and how concentrated clients are on few.
+    "block_popularity": {"hair": 0.34, "nails": 0.28, "cosmetology": 0.14, "spa": 0.14, "fitness": 0.10},
+    "block_concentration": 0.9,
+}
+
+#: Service list: (service, block, list price RUB, consumables share, duration min).
+SERVICES = [
+    ("Men's haircut", "hair", 1500, 0.08, 45),
+    ("Women's haircut", "hair", 2500, 0.08, 60),
+    ("Styling", "hair", 2000, 0.09, 45),
+    ("Hair treatment", "hair", 3500, 0.14, 60),
+    ("Colouring", "hair", 6500, 0.15, 150),
+    ("Manicure", "nails", 1500, 0.10, 60),
+    ("Gel polish manicure", "nails", 2500, 0.12, 90),
+    ("Pedicure", "nails", 3000, 0.11, 90),
+    ("Nail extension", "nails", 4000, 0.15, 150),
+    ("Face massage", "cosmetology", 2500, 0.08, 45),
+    ("Facial cleansing", "cosmetology", 4000, 0.10, 75),
+    ("Chemical peel", "cosmetology", 5000, 0.13, 60),
+    ("Mesotherapy", "cosmetology", 8000, 0.15, 60),
+    ("Classic massage", "spa", 3000, 0.08, 60),
+    ("Body wrap", "spa", 4500, 0.14, 75),
+    ("Spa programme", "spa", 7000, 0.12, 120),
+    ("Group class", "fitness", 900, 0.08, 60),
+    ("Personal training", "fitness", 2500, 0.08, 60),
+    ("Pilates reformer", "fitness", 3000, 0.09, 55),
+]
+
+# Staff: (block, role, count, monthly fixed pay RUB).
+_STAFF_PLAN = [
+    ("hair", "stylist", 7, 25000),
+    ("nails", "nail technician", 6, 20000),
+    ("cosmetology", "cosmetologist", 4, 30000),
+    ("spa", "massage therapist", 4, 25000),
+    ("fitness", "trainer", 4, 30000),
+]
+
+_FIRST_F = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Екатерина", "Татьяна", "Ирина", "Светлана",
+            "Юлия", "Дарья", "Алина", "Ксения", "Виктория", "Полина", "Анастасия", "Марина", "Вера"]
+_FIRST_M = ["Александр", "Дмитрий", "Сергей", "Андрей", "Алексей", "Максим", "Иван", "Михаил", "Павел"]
+_LAST = ["Смирнов", "Иванов", "Кузнецов", "Попов", "Соколов", "Лебедев", "Козлов", "Новиков",
+         "Морозов", "Петров", "Волков", "Соловьёв", "Васильев", "Зайцев", "Павлов", "Семёнов",
+         "Голубев", "Виноградов", "Богданов", "Воробьёв", "Фёдоров", "Михайлов", "Беляев", "Тарасов"]
+_CHANNELS = ["Yandex Maps", "Instagram", "referral", "walk-in", "2GIS", "website"]
+
+
+@dataclass
+class SampleData:
+    """Generated tables and the truth they came from."""
+
+    visits: pd.DataFrame
+    services: pd.DataFrame
+    staff: pd.DataFrame
+    clients: pd.DataFrame
+    memberships: pd.DataFrame
+    truth: dict
+
+
+def _month_add(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return dt.date(d.year + y, m + 1, 1) if d.day == 1 else dt.date(d.year + y, m + 1, d.day)
+
+
+def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
+             start: str = "2023-01-01", truth: dict | None = None) -> SampleData:
+    """Generate the sample centre's tables.
+
+    Parameters
+    ----------
+    clients : int
+        Number of clients acquired over the period.
+    months : int
+        Length of the export, months (the last day is the day before ``start + months``).
+    seed : int
+        Random seed; the same arguments give identical tables.
+    start : str
+        First day of the export, ISO date.
+    truth : dict, optional
+        Replaces keys of :data:`TRUTH` (e.g. ``{"attached_leave_share": 0.0}``).
+
+    Returns
+    -------
+    SampleData
+        ``visits, services, staff, clients, memberships`` DataFrames in the kit's tidy contract
+        (clients also carries fake ``name`` / ``phone`` / ``birth_date`` columns, which the
+        loader drops) and ``truth``: the parameters plus realised facts (departures, counts).
+    """
+    T = {**TRUTH, **(truth or {})}
+    rng = np.random.default_rng(seed)
+    start_d = dt.date.fromisoformat(str(start))
+    end_excl = _month_add(start_d.replace(day=1), months) if start_d.day == 1 else _month_add(start_d, months)
+    n_days = (end_excl - start_d).days
+    base = np.datetime64(start_d, "D")
+    n = int(clients)
+
+    # ---- staff ------------------------------------------------------------------------------
+    staff_rows = []
+    k = 0
+    for block, role, count, fixed in _STAFF_PLAN:
+        for j in range(count):
+            k += 1
+            staff_rows.append({"specialist_id": f"S{k:02d}", "block": block, "role": role,
+                               "hired_day": -int(rng.integers(60, 1500)), "left_day": np.nan,
+                               "monthly_fixed_pay": float(fixed),
+                               "commission_rate": float(np.round(rng.uniform(0.35, 0.50), 2))})
+    staff = pd.DataFrame(staff_rows)
+    # Three departures (hair, nails, cosmetology) at about 30 %, 55 % and 78 % of the period,
+    # each replaced about three weeks later by a new hire in the same block.
+    leavers = []
+    for frac, block in ((0.30, "hair"), (0.55, "nails"), (0.78, "cosmetology")):
+        idx = staff.index[(staff["block"] == block) & staff["left_day"].isna()][0]
+        day = int(frac * n_days)
+        staff.loc[idx, "left_day"] = day
+        leavers.append(idx)
+        k += 1
+        fixed = staff.loc[idx, "monthly_fixed_pay"]
+        staff.loc[len(staff)] = {"specialist_id": f"S{k:02d}", "block": block,
+                                 "role": staff.loc[idx, "role"], "hired_day": day + 21,
+                                 "left_day": np.nan, "monthly_fixed_pay": fixed,
+                                 "commission_rate": float(np.round(rng.uniform(0.35, 0.45), 2))}
+    spec_block = staff["block"].map({b: i for i, b in enumerate(BLOCKS)}).to_numpy()
+    hired = staff["hired_day"].to_numpy(float)
+    left = staff["left_day"].fillna(np.inf).to_numpy(float)
+
+    # ---- clients and the BG/NBD visit process ------------------------------------------------
+    bg = T["bgnbd"]
+    t0 = rng.uniform(0, n_days, n)                       # first visit, days from start
+    lam = rng.gamma(bg["r"], 1.0 / bg["alpha"], n) / 7.0  # visits per day
+    p = rng.beta(bg["a"], bg["b"], n)
+    k_max = rng.geometric(np.clip(p, 1e-12, 1.0))          # repeat visits before dropping out
+    n_poisson = rng.poisson(lam * (n_days - t0))
+    m = np.minimum(n_poisson, k_max)
+    # Times of the first m of n_poisson uniform points in (t0, end): draw all, keep the first m.
+    owner = np.repeat(np.arange(n), n_poisson)
+    u = rng.random(owner.size)
+    order = np.lexsort((u, owner))
+    owner, u = owner[order], u[order]
+    rank = np.arange(owner.size) - np.repeat(np.cumsum(n_poisson) - n_poisson, n_poisson)
+    keep = rank < m[owner]
+    rep_owner = owner[keep]
+    rep_t = t0[rep_owner] + u[keep] * (n_days - t0[rep_owner])
+    v_client = np.concatenate([np.arange(n), rep_owner])
+    v_t = np.concatenate([t0, rep_t])
+    v_day = np.floor(v_t).astype(np.int64)
+    o = np.lexsort((v_day, v_client))
+    v_client, v_day = v_client[o], v_day[o]
+    first = np.r_[True, (v_client[1:] != v_client[:-1]) | (v_day[1:] != v_day[:-1])]
+    v_client, v_day = v_client[first], v_day[first]   # merge same-day visits
+    v_first = np.r_[True, v_client[1:] != v_client[:-1]]
+
+    # ---- blocks --------------------------------------------------------------------------------
+    pop = np.array([T["block_popularity"][b] for b in BLOCKS])
+    pref = rng.gamma(pop * len(BLOCKS) * T["block_concentration"], 1.0, (n, len(BLOCKS)))
+    member = rng.random(n) < T["membership_share"]
+    pref[member, BLOCKS.index("fitness")] += pref[member].sum(1) * 0.5
+    pref /= pref.sum(1, keepdims=True)
+    cum = np.cumsum(pref, 1)
+    v_block = (rng.random(v_client.size)[:, None] > cum[v_client]).sum(1)
+    v_block = np.minimum(v_block, len(BLOCKS) - 1)
+
+    # ---- favourite specialists and departures ------------------------------------------------
+    def employed_pick(block_idx, day, u01):
+        """A specialist of ``block_idx`` employed on ``day`` (uniform via ``u01``), vectorised."""
+        ok = (spec_block[None, :] == block_idx[:, None]) & (hired[None, :] <= day[:, None]) & \
+             (left[None, :] > day[:, None])
+        cnt = ok.sum(1)
+        target = np.floor(u01 * cnt).astype(int)
+        csum = np.cumsum(ok, 1)
+        return np.argmax(csum > target[:, None], axis=1)
+
+    fav = np.empty((n, len(BLOCKS)), dtype=np.int64)
+    fday = np.floor(t0)
+    for b in range(len(BLOCKS)):
+        fav[:, b] = employed_pick(np.full(n, b), fday, rng.random(n))
+
+    alive_until = np.full(n, np.inf)
+    fav_v = fav[v_client, v_block]          # favourite at the time of each visit
+    departures = []
+    for idx in sorted(leavers, key=lambda i: left[i]):
+        L = left[idx]
+        b = spec_block[idx]
+        live = v_day < alive_until[v_client]
+        with_fav = fav[:, b] == idx
+        before = np.zeros(n, bool)
+        before[np.unique(v_client[live & (v_day < L) & (v_block == b) & (fav_v == idx)])] = True
+        after = np.zeros(n, bool)
+        after[np.unique(v_client[live & (v_day >= L)])] = True
+        attached = with_fav & before & after
+        leaves = attached & (rng.random(n) < T["attached_leave_share"])
+        alive_until[leaves] = np.minimum(alive_until[leaves], L)
+        # the others (attached or not yet) pick a new favourite employed three weeks later
+        switch = np.flatnonzero(with_fav & ~leaves)
+        fav[switch, b] = employed_pick(np.full(switch.size, b), np.maximum(fday[switch], L + 21),
+                                       rng.random(switch.size))
+        moved = (v_block == b) & (v_day >= L) & with_fav[v_client]
+        fav_v[moved] = fav[v_client[moved], b]
+        departures.append({"specialist_id": str(staff.loc[idx, "specialist_id"]), "block": BLOCKS[b],
+                           "left": str(start_d + dt.timedelta(days=int(L))),
+                           "attached_clients": int(attached.sum()), "left_with_them": int(leaves.sum())})
+    keep_v = v_day < alive_until[v_client]
+    v_client, v_day, v_block, v_first, fav_v = (x[keep_v] for x in (v_client, v_day, v_block, v_first, fav_v))
+    # A visit goes to the favourite with probability `loyalty` when the favourite works that day.
+    fav_ok = (hired[fav_v] <= v_day) & (left[fav_v] > v_day)
+    other = employed_pick(v_block, v_day.astype(float), rng.random(v_client.size))
+    spec = np.where(fav_ok & (rng.random(v_client.size) < T["loyalty"]), fav_v, other)
+
+    # ---- spend (Gamma-Gamma) and services -----------------------------------------------------
+    gg = T["gamma_gamma"]
+    nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], n)
+    amount = np.round(rng.gamma(gg["p"], 1.0, v_client.size) / nu[v_client])
+    amount = np.maximum(amount, 100.0)
+    svc = pd.DataFrame(SERVICES, columns=["service", "block", "price", "consumables_share", "duration_min"])
+    svc_block = svc["block"].map({b: i for i, b in enumerate(BLOCKS)}).to_numpy()
+    logp = np.full((len(BLOCKS), 5), np.inf)
+    svc_idx = np.full((len(BLOCKS), 5), -1)
+    for b in range(len(BLOCKS)):
+        ids = np.flatnonzero(svc_block == b)
+        logp[b, : ids.size] = np.log(svc["price"].to_numpy()[ids])
+        svc_idx[b, : ids.size] = ids
+    score = -np.abs(logp[v_block] - np.log(amount)[:, None]) / 0.35
+    score = score + rng.gumbel(size=score.shape)
+    v_service = svc_idx[v_block, np.argmax(score, 1)]
+    cshare = svc["consumables_share"].to_numpy()[v_service]
+    consumables = np.round(amount * cshare)
+    disc = rng.random(v_client.size) < T["discount_share"]
+    discount = np.where(disc, np.round(amount * T["discount_rate"] / (1 - T["discount_rate"])), 0.0)
+
+    # ---- cancellations and no-shows (extra rows before a real repeat visit) ------------------
+    rep_idx = np.flatnonzero(~v_first)
+    n_c = int(round(T["cancelled_share"] * v_client.size))
+    n_ns = int(round(T["no_show_share"] * v_client.size))
+    pick = rng.choice(rep_idx, size=min(n_c + n_ns, rep_idx.size), replace=False)
+    pick.sort()
+    c_status = np.where(rng.permutation(pick.size) < n_c, 1, 2)
+    c_day = v_day[pick] - rng.integers(1, 8, pick.size)
+    first_day = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, v_client, v_day)
+    c_day = np.maximum(c_day, first_day[v_client[pick]] + 1)
+
+    cl = np.concatenate([v_client, v_client[pick]])
+    dy = np.concatenate([v_day, c_day])
+    bl = np.concatenate([v_block, v_block[pick]])
+    sp = np.concatenate([spec, spec[pick]])
+    sv = np.concatenate([v_service, v_service[pick]])
+    am = np.concatenate([amount, np.zeros(pick.size)])
+    co = np.concatenate([consumables, np.zeros(pick.size)])
+    di = np.concatenate([discount, np.zeros(pick.size)])
+    st = np.concatenate([np.zeros(v_client.size, int), c_status])
+    o = np.lexsort((st, cl, dy))
+    client_ids = np.array([f"C{i + 1:05d}" for i in range(n)])
+    status_names = np.array(["done", "cancelled", "no_show"])
+    visits = pd.DataFrame({
+        "visit_id": [f"V{i + 1:07d}" for i in range(o.size)],
+        "date": (base + dy[o]).astype("datetime64[s]"),
+        "client_id": client_ids[cl[o]],
+        "service": svc["service"].to_numpy()[sv[o]],
+        "block": np.array(BLOCKS)[bl[o]],
+        "specialist_id": staff["specialist_id"].to_numpy()[sp[o]],
+        "amount": am[o],
+        "discount": di[o],
+        "consumables_cost": co[o],
+        "status": status_names[st[o]],
+    })
+
+    # ---- memberships (sBG) ---------------------------------------------------------------------
+    sb = T["sbg"]
+    mem_clients = np.flatnonzero(member & (alive_until > t0))
+    theta = rng.beta(sb["alpha"], sb["beta"], mem_clients.size)
+    periods = rng.geometric(theta)                           # months paid before not renewing
+    m_start = np.floor(t0[mem_clients]).astype(np.int64)
+    start_dates = base + m_start
+    ends = _add_months_np(start_dates, periods)
+    end_day = (ends - base).astype(np.int64)
+    active = end_day >= n_days
+    memberships = pd.DataFrame({
+        "client_id": client_ids[mem_clients],
+        "start": start_dates.astype("datetime64[s]"),
+        "end": np.where(active, np.datetime64("NaT"), ends).astype("datetime64[s]"),
+        "plan": "Fitness monthly",
+        "price_per_period": float(T["membership_price_month"]),
+        "period": "month",
+    }).sort_values(["start", "client_id"], kind="stable").reset_index(drop=True)
+
+    # ---- clients (with fake personal data, dropped by the loader) ----------------------------
+    female = rng.random(n) < 0.82
+    first_name = np.where(female, np.array(_FIRST_F)[rng.integers(0, len(_FIRST_F), n)],
+                          np.array(_FIRST_M)[rng.integers(0, len(_FIRST_M), n)])
+    last = np.array(_LAST)[rng.integers(0, len(_LAST), n)]
+    last = np.where(female, np.char.add(last.astype(str), "а"), last)
+    phone_num = rng.integers(0, 10**9, n)
+    phones = [f"+7 9{x // 10**7:02d} {x // 10**4 % 1000:03d}-{x // 100 % 100:02d}-{x % 100:02d}"
+              for x in phone_num]
+    birth = base - rng.integers(18 * 365, 65 * 365, n)
+    first_vis = base + np.floor(t0).astype(np.int64)
+    clients_df = pd.DataFrame({
+        "client_id": client_ids,
+        "name": np.char.add(np.char.add(first_name.astype(str), " "), last.astype(str)),
+        "phone": phones,
+        "birth_date": birth.astype("datetime64[s]"),
+        "first_visit": first_vis.astype("datetime64[s]"),
+        "channel": np.array(_CHANNELS)[rng.choice(len(_CHANNELS), n, p=[.3, .25, .2, .1, .1, .05])],
+    })
+
+    services = svc.assign(consumables_cost=np.round(svc["price"] * svc["consumables_share"]))[
+        ["service", "block", "price", "consumables_cost", "duration_min"]]
+    staff_out = pd.DataFrame({
+        "specialist_id": staff["specialist_id"],
+        "block": staff["block"],
+        "role": staff["role"],
+        "hired": (base + staff["hired_day"].to_numpy(np.int64)).astype("datetime64[s]"),
+        "left": pd.to_datetime([start_d + dt.timedelta(days=int(x)) if np.isfinite(x) else None
+                                for x in left]),
+        "monthly_fixed_pay": staff["monthly_fixed_pay"],
+        "commission_rate": staff["commission_rate"],
+    })
+
+    truth = {
+        "time_unit": "week",
+        "start": str(start_d),
+        "end": str(end_excl - dt.timedelta(days=1)),
+        "months": int(months),
+        "seed": int(seed),
+        "clients": int(n),
+        "bgnbd": {k: float(v) for k, v in T["bgnbd"].items()},
+        "gamma_gamma": {k: float(v) for k, v in T["gamma_gamma"].items()},
+        "sbg": {k: float(v) for k, v in T["sbg"].items()},
+        "membership_share": float(T["membership_share"]),
+        "membership_price_month": float(T["membership_price_month"]),
+        "loyalty": float(T["loyalty"]),
+        "attached_leave_share": float(T["attached_leave_share"]),
+        "cancelled_share": float(T["cancelled_share"]),
+        "no_show_share": float(T["no_show_share"]),
+        "consumables_share": {s: float(c) for s, c in zip(svc["service"], svc["consumables_share"])},
+        "commission_rate": dict(zip(staff_out["specialist_id"], staff_out["commission_rate"].astype(float))),
+        "departures": departures,
+        "realised": {
+            "visits_done": int(v_client.size),
+            "rows": int(o.size),
+            "members": int(mem_clients.size),
+            "clients_left_with_specialist": int(sum(d["left_with_them"] for d in departures)),
+        },
+    }
+    return SampleData(visits, services, staff_out, clients_df, memberships, truth)
+
+
+def _add_months_np(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """``dates`` (datetime64[D]) plus whole ``months`` (day clipped to the month's length)."""
+    ym = dates.astype("datetime64[M]")
+    day = (dates - ym.astype("datetime64[D]")).astype(np.int64)
+    target = ym + months.astype(np.int64)
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+    return target.astype("datetime64[D]") + np.minimum(day, length - 1)
+
+
+def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
+                 start: str = "2023-01-01") -> Path:
+    """Write a complete sample study folder and return its path.
+
+    Files: ``study.yaml``, ``visits.csv``, ``services.csv``, ``staff.csv``, ``clients.csv``,
+    ``memberships.csv``, ``ground_truth.yaml``.  The same arguments give byte-identical files.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    d = generate(clients=clients, months=months, seed=seed, start=start)
+
+    def csv(df, name):
+        text = df.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
+        (out / name).write_text(text, encoding="utf-8")
+
+    csv(d.visits, "visits.csv")
+    csv(d.services, "services.csv")
+    csv(d.staff, "staff.csv")
+    csv(d.clients, "clients.csv")
+    csv(d.memberships, "memberships.csv")
+    study = {"name": "Sample beauty & fitness centre", "language": "en", "currency": "RUB"}
+    (out / "study.yaml").write_text(
+        "# The bundled sample study: a made-up beauty & fitness centre generated by\n"
+        "# `python -m analysis sample` (analysis/sample.py) from the truth in ground_truth.yaml.\n"
+        "# Every key not given here takes its default (see `python -m analysis new`).\n"
+        + yaml.safe_dump(study, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    header = ("# Ground truth of the sample centre (analysis/sample.py). Visit rates (bgnbd r, alpha)\n"
+              "# are per WEEK; gamma_gamma is in the study currency (RUB) per completed visit; sbg is\n"
+              "# per monthly membership period. `realised` counts what this seed produced.\n")
+    (out / "ground_truth.yaml").write_text(
+        header + yaml.safe_dump(d.truth, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return out

@@ -1,0 +1,110 @@
+"""The sample centre: deterministic, in the data contract, calibrated to the facts file."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import sample
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "sample"
+FILES = ["study.yaml", "visits.csv", "services.csv", "staff.csv", "clients.csv", "memberships.csv",
+         "ground_truth.yaml"]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bundled_sample_is_byte_identical_to_a_regeneration(tmp_path):
+    out = sample.write_sample(tmp_path / "s")
+    for name in FILES:
+        assert _sha(out / name) == _sha(BUNDLED / name), f"{name} differs from a regeneration"
+
+
+def test_same_seed_same_tables_other_seed_other_tables():
+    a = sample.generate(clients=300, months=6, seed=1)
+    b = sample.generate(clients=300, months=6, seed=1)
+    c = sample.generate(clients=300, months=6, seed=2)
+    pd.testing.assert_frame_equal(a.visits, b.visits)
+    assert not a.visits["amount"].equals(c.visits["amount"])
+
+
+def test_ground_truth_keys_and_units():
+    truth = yaml.safe_load((BUNDLED / "ground_truth.yaml").read_text(encoding="utf-8"))
+    assert truth["time_unit"] == "week"
+    assert set(truth["bgnbd"]) == {"r", "alpha", "a", "b"}
+    assert set(truth["gamma_gamma"]) == {"p", "q", "gamma"}
+    assert set(truth["sbg"]) == {"alpha", "beta"}
+    assert 0 < truth["attached_leave_share"] < 1
+    assert 2 <= len(truth["departures"]) <= 3
+    assert all(0.08 <= s <= 0.15 for s in truth["consumables_share"].values())
+    assert all(0.35 <= c <= 0.50 for c in truth["commission_rate"].values())
+
+
+def test_sample_tables_follow_the_contract():
+    d = sample.generate(clients=500, months=12, seed=3)
+    v = d.visits
+    assert {"client_id", "date", "amount", "visit_id", "service", "block", "specialist_id",
+            "consumables_cost", "status"} <= set(v.columns)
+    assert set(v["block"]) == set(sample.BLOCKS)
+    assert v["visit_id"].is_unique
+    assert set(v["status"]) == {"done", "cancelled", "no_show"}
+    assert (v.loc[v["status"] != "done", "amount"] == 0).all()
+    assert (v.loc[v["status"] == "done", "amount"] > 0).all()
+    # every visit is with a specialist of the visit's block who was employed that day
+    s = d.staff.set_index("specialist_id")
+    blk = s.loc[v["specialist_id"], "block"].to_numpy()
+    assert (blk == v["block"].to_numpy()).all()
+    hired = s.loc[v["specialist_id"], "hired"].to_numpy()
+    left = s.loc[v["specialist_id"], "left"].to_numpy()
+    done = (v["status"] == "done").to_numpy()
+    day = v["date"].to_numpy()
+    assert (hired[done] <= day[done]).all()
+    assert not ((~pd.isna(left[done])) & (left[done] <= day[done])).any()
+    # consumables are the service's share of the amount (8–15 %)
+    share = (v.loc[done, "consumables_cost"] / v.loc[done, "amount"]).to_numpy()
+    assert share.min() >= 0.07 and share.max() <= 0.16
+    assert d.staff["left"].notna().sum() in (2, 3)
+    assert 20 <= len(d.staff) <= 30
+    m = d.memberships
+    assert (m["end"].isna() | (m["end"] > m["start"])).all()
+
+
+def test_clients_carry_fake_personal_data():
+    c = pd.read_csv(BUNDLED / "clients.csv", dtype=str)
+    assert {"name", "phone"} <= set(c.columns)
+    assert c["phone"].str.match(r"^\+7 9\d\d \d{3}-\d\d-\d\d$").all()
+
+
+def test_spend_truth_is_recovered_by_moments():
+    """Mean spend per completed visit = p * gamma / (q - 1) (Gamma-Gamma), within 5 %."""
+    d = sample.generate(clients=20000, months=24, seed=5)
+    g = d.truth["gamma_gamma"]
+    done = d.visits[d.visits["status"] == "done"]
+    per_client = done.groupby("client_id")["amount"].mean()
+    expected = g["p"] * g["gamma"] / (g["q"] - 1)
+    assert per_client.mean() == pytest.approx(expected, rel=0.05)
+
+
+def test_new_client_90_day_return_matches_bgnbd_truth():
+    """BG/NBD: no dropout before the first repeat visit, so P(return within t weeks) =
+    1 - (alpha / (alpha + t))^r for clients whose window is fully observed."""
+    d = sample.generate(clients=20000, months=24, seed=6, truth={"attached_leave_share": 0.0})
+    bg = d.truth["bgnbd"]
+    v = d.visits[d.visits["status"] == "done"].sort_values(["client_id", "date"])
+    g = v.groupby("client_id")["date"]
+    first, second = g.nth(0), g.nth(1)
+    firsts = v.loc[first.index, ["client_id", "date"]].set_index("client_id")["date"]
+    seconds = v.loc[second.index, ["client_id", "date"]].set_index("client_id")["date"]
+    end = pd.Timestamp(d.truth["end"])
+    ok = firsts[firsts + pd.Timedelta(days=90) <= end]
+    back = (seconds.reindex(ok.index) - ok).dt.days <= 90
+    t = 90 / 7
+    expected = 1 - (bg["alpha"] / (bg["alpha"] + t)) ** bg["r"]
+    assert back.mean() == pytest.approx(expected, abs=0.02)
