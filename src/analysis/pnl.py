@@ -1,0 +1,247 @@
+"""Monthly P&L of the blocks the care manager covers, from the salon's own data.
+
+Per calendar month and block::
+
+    revenue      = sum of visit amounts (cancelled / no-show visits carry 0)
+    consumables  = visits.consumables_cost, else services.consumables_cost by service,
+                   else economics.consumables_share x amount
+    staff_pay    = commission + fixed pay
+        commission = staff.commission_rate (by specialist) x amount,
+                     else economics.commission_rate x amount
+        fixed pay  = staff.monthly_fixed_pay of the block's staff employed that month (else 0)
+    profit       = revenue - consumables - staff_pay   (the block's contribution before rent,
+                   administration and the care manager)
+
+This is the "block profit" of the source document's pay model (turnover - consumables - staff
+wages).  When the visits carry no ``block`` column the whole salon is one block.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem
+
+__all__ = ["Baseline", "monthly_pnl", "baseline", "covered_blocks", "MIN_MONTHS_FOR_CV"]
+
+MIN_MONTHS_FOR_CV = 6  # complete months needed to estimate month-to-month variation
+_COLS = ["revenue", "consumables", "commission", "fixed_pay", "staff_pay", "profit"]
+
+
+def covered_blocks(tables, study) -> tuple[list[str] | None, list[str]]:
+    """(blocks covered, blocks named in ``care_manager.covers`` but absent from the data).
+
+    ``None`` for the first when the visits have no ``block`` column (whole salon as one block).
+
+    Raises
+    ------
+    InputError
+        ``covers`` names only blocks the data do not have.
+    """
+    covers = study.get("care_manager.covers", "all")
+    if not tables.has("visits", "block"):
+        return None, ([] if covers == "all" else list(covers))
+    present = sorted(pd.unique(tables.visits["block"].dropna().astype(str)))
+    if covers == "all":
+        return present, []
+    wanted = [str(b) for b in covers]
+    missing = [b for b in wanted if b not in present]
+    found = [b for b in wanted if b in present]
+    if not found:
+        raise InputError(Problem("study.yaml: care_manager.covers",
+                                 f"names no block in the visits. Got {', '.join(wanted)}; "
+                                 f"the data have {', '.join(present)}."))
+    return found, missing
+
+
+def _visit_costs(tables, study) -> tuple[pd.DataFrame, dict]:
+    """Visits with month, block, amount, consumables and commission; and where each came from."""
+    v = tables.visits
+    out = pd.DataFrame({
+        "month": v["date"].dt.to_period("M"),
+        "block": v["block"].astype(str) if tables.has("visits", "block") else "all",
+        "amount": v["amount"].astype(float).fillna(0.0),
+    })
+    sources = {}
+    share = float(study.get("economics.consumables_share", 0.10))
+    default_cons = out["amount"] * share
+    if tables.has("visits", "consumables_cost"):
+        cons = v["consumables_cost"].astype(float)
+        sources["consumables"] = "visits"
+    elif tables.has("visits", "service") and tables.has("services", "consumables_cost"):
+        per = tables.services.drop_duplicates("service").set_index("service")["consumables_cost"]
+        cons = v["service"].map(per).astype(float)
+        sources["consumables"] = "services"
+    else:
+        cons = pd.Series(np.nan, index=v.index)
+        sources["consumables"] = "default"
+    cons = cons.where(cons.notna(), default_cons)
+    out["consumables"] = cons.where(out["amount"] > 0, 0.0).to_numpy()
+
+    rate_default = float(study.get("economics.commission_rate", 0.40))
+    if tables.has("visits", "specialist_id") and tables.has("staff", "commission_rate"):
+        per = tables.staff.drop_duplicates("specialist_id").set_index("specialist_id")["commission_rate"]
+        rate = v["specialist_id"].map(per).astype(float).fillna(rate_default)
+        sources["commission"] = "staff"
+    else:
+        rate = pd.Series(rate_default, index=v.index)
+        sources["commission"] = "default"
+    out["commission"] = (rate * out["amount"]).to_numpy()
+    return out, sources
+
+
+def _fixed_pay(tables, months: pd.PeriodIndex, blocks) -> pd.DataFrame:
+    """Fixed pay per month and block: staff employed at any time in the month."""
+    if not tables.has("staff", "monthly_fixed_pay"):
+        return pd.DataFrame(columns=["month", "block", "fixed_pay"])
+    s = tables.staff.copy()
+    s["block"] = s["block"].astype(str) if "block" in s and blocks is not None else "all"
+    hired = s["hired"] if "hired" in s else pd.Series(pd.NaT, index=s.index)
+    left = s["left"] if "left" in s else pd.Series(pd.NaT, index=s.index)
+    rows = []
+    pay = s["monthly_fixed_pay"].astype(float).fillna(0.0).to_numpy()
+    hired = pd.to_datetime(hired).to_numpy()
+    left = pd.to_datetime(left).to_numpy()
+    for m in months:
+        start, end = np.datetime64(m.start_time), np.datetime64(m.end_time)
+        on = (np.isnat(hired) | (hired <= end)) & (np.isnat(left) | (left >= start))
+        rows.append(pd.DataFrame({"month": m, "block": s["block"].to_numpy()[on], "fixed_pay": pay[on]}))
+    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["month", "block", "fixed_pay"])
+    return df.groupby(["month", "block"], as_index=False)["fixed_pay"].sum()
+
+
+def _complete_months(dates: pd.Series) -> pd.PeriodIndex:
+    """Calendar months lying wholly inside the data's date range (all months if none does)."""
+    first, last = dates.min(), dates.max()
+    months = pd.period_range(first.to_period("M"), last.to_period("M"), freq="M")
+    full = [m for m in months if m.start_time >= first.normalize() and m.end_time.normalize() <= last]
+    return pd.PeriodIndex(full, freq="M") if full else months
+
+
+def monthly_pnl(tables, study) -> pd.DataFrame:
+    """Month x block P&L of the covered blocks over the data's complete months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``month`` (Period), ``block``, ``revenue``, ``consumables``, ``commission``,
+        ``fixed_pay``, ``staff_pay``, ``profit`` -- money per month.  ``block`` is ``"all"`` when
+        the visits have no block column.
+    """
+    blocks, _ = covered_blocks(tables, study)
+    costs, _ = _visit_costs(tables, study)
+    if blocks is not None:
+        costs = costs[costs["block"].isin(blocks)]
+    months = _complete_months(tables.visits["date"].dropna())
+    costs = costs[costs["month"].isin(months)]
+    agg = costs.groupby(["month", "block"], as_index=False)[["amount", "consumables", "commission"]].sum()
+    agg = agg.rename(columns={"amount": "revenue"})
+    blk = blocks if blocks is not None else ["all"]
+    grid = pd.MultiIndex.from_product([months, blk], names=["month", "block"]).to_frame(index=False)
+    out = grid.merge(agg, on=["month", "block"], how="left")
+    fixed = _fixed_pay(tables, months, blocks)
+    if len(fixed):
+        out = out.merge(fixed, on=["month", "block"], how="left")
+    else:
+        out["fixed_pay"] = 0.0
+    out[["revenue", "consumables", "commission", "fixed_pay"]] = (
+        out[["revenue", "consumables", "commission", "fixed_pay"]].astype(float).fillna(0.0))
+    out["staff_pay"] = out["commission"] + out["fixed_pay"]
+    out["profit"] = out["revenue"] - out["consumables"] - out["staff_pay"]
+    return out[["month", "block"] + _COLS]
+
+
+@dataclass
+class Baseline:
+    """The covered blocks' monthly P&L, summarised for the simulation.
+
+    Attributes
+    ----------
+    blocks : list of str or None
+        Blocks covered; None = the whole salon (no block column).
+    missing_blocks : list of str
+        Blocks named in ``care_manager.covers`` but absent from the data.
+    monthly : pandas.DataFrame
+        Covered blocks summed, one row per complete month (see :func:`monthly_pnl`).
+    by_block : pandas.DataFrame
+        Mean per month of the baseline window, one row per block.
+    revenue_month, consumables_month, staff_pay_month, fixed_pay_month, profit_month : float
+        Means over the baseline window (the last 12 complete months, or all when fewer).
+    consumables_share, commission_share : float
+        Consumables and commission per unit of revenue over the window.
+    revenue_cv_month : float or None
+        Month-to-month coefficient of variation of revenue around its trend (None when the data
+        have fewer than ``MIN_MONTHS_FOR_CV`` complete months).
+    n_months : int
+        Complete months in the window.
+    sources : dict
+        Where consumables and commission came from: ``visits`` / ``services`` / ``staff`` /
+        ``default``; fixed pay: ``staff`` / ``none``.
+    """
+
+    blocks: list | None
+    missing_blocks: list
+    monthly: pd.DataFrame
+    by_block: pd.DataFrame
+    revenue_month: float
+    consumables_month: float
+    staff_pay_month: float
+    fixed_pay_month: float
+    profit_month: float
+    consumables_share: float
+    commission_share: float
+    revenue_cv_month: float | None
+    n_months: int
+    sources: dict = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row: the baseline block's monthly figures."""
+        return pd.DataFrame([{
+            "revenue_month": self.revenue_month, "consumables_month": self.consumables_month,
+            "staff_pay_month": self.staff_pay_month, "profit_month": self.profit_month,
+            "consumables_share": self.consumables_share, "commission_share": self.commission_share,
+            "revenue_cv_month": self.revenue_cv_month, "n_months": self.n_months}])
+
+
+def _cv_around_trend(revenue: np.ndarray) -> float | None:
+    """sd of log revenue around a straight-line trend (ddof 2), turned into a CV:
+    cv = sqrt(exp(sd^2) - 1) (lognormal)."""
+    r = np.asarray(revenue, float)
+    if len(r) < MIN_MONTHS_FOR_CV or np.any(r <= 0):
+        return None
+    t = np.arange(len(r))
+    y = np.log(r)
+    coef = np.polyfit(t, y, 1)
+    resid = y - np.polyval(coef, t)
+    sd = float(np.sqrt(np.sum(resid ** 2) / (len(r) - 2)))
+    return float(np.sqrt(np.expm1(sd ** 2)))
+
+
+def baseline(tables, study, window_months: int = 12) -> Baseline:
+    """Baseline monthly P&L of the covered blocks over the last ``window_months`` complete months.
+
+    Works on bare visits (client_id, date, amount): the whole salon is one block and consumables
+    and pay come from ``economics.consumables_share`` / ``economics.commission_rate``.
+    """
+    blocks, missing = covered_blocks(tables, study)
+    pnl = monthly_pnl(tables, study)
+    monthly = pnl.groupby("month", as_index=False)[_COLS].sum().sort_values("month")
+    cv = _cv_around_trend(monthly["revenue"].to_numpy())
+    window = monthly.tail(window_months)
+    win_months = set(window["month"])
+    by_block = pnl[pnl["month"].isin(win_months)].groupby("block", as_index=False)[_COLS].mean()
+    mean = window[_COLS].mean()
+    rev = float(mean["revenue"])
+    _, sources = _visit_costs(tables, study)
+    sources["fixed_pay"] = "staff" if tables.has("staff", "monthly_fixed_pay") else "none"
+    cshare = float(mean["consumables"] / rev) if rev > 0 else float(study.get("economics.consumables_share", 0.10))
+    mshare = float(mean["commission"] / rev) if rev > 0 else float(study.get("economics.commission_rate", 0.40))
+    return Baseline(
+        blocks=blocks, missing_blocks=missing, monthly=monthly.reset_index(drop=True), by_block=by_block,
+        revenue_month=rev, consumables_month=float(mean["consumables"]),
+        staff_pay_month=float(mean["staff_pay"]), fixed_pay_month=float(mean["fixed_pay"]),
+        profit_month=float(mean["profit"]), consumables_share=cshare, commission_share=mshare,
+        revenue_cv_month=cv, n_months=int(len(window)), sources=sources)
