@@ -88,8 +88,28 @@ def test_bare_visits_use_the_defaults():
     assert b.commission_share == pytest.approx(0.45)
     assert b.fixed_pay_month == 0
     assert b.revenue_month == pytest.approx((7000 + 4000) / 2)
-    assert b.sources == {"consumables": "default", "commission": "default", "fixed_pay": "none"}
+    assert b.sources == {"consumables": "default", "commission": "default", "fixed_pay": "none",
+                         "memberships": "none"}
     assert b.revenue_cv_month is None  # two months are too few
+
+
+def test_membership_fees_by_hand():
+    t = small_tables()
+    members = pd.DataFrame({
+        "client_id": ["d", "e", "a"],
+        "start": pd.to_datetime(["2024-01-15", "2024-02-10", "2023-06-01"]),
+        "end": pd.to_datetime(["2024-03-15", pd.NaT, pd.NaT]),
+        "price_per_period": [3000.0, 4000.0, 12_000.0],
+        "period": ["month", "month", "year"],
+    })
+    months = pd.period_range("2024-01", "2024-03", freq="M")
+    fees, block = pnl.membership_fees(Tables(visits=t.visits, memberships=members), months)
+    # d pays on Jan 15 and Feb 15 (not on Mar 15, the end); e from Feb; a's yearly fee as 1,000 a month
+    np.testing.assert_allclose(fees["revenue"], [3000 + 1000, 3000 + 4000 + 1000, 4000 + 1000])
+    assert block == "hair"  # members d, e, a: hair 3 visits (a: 2, e: 1), spa 1 (d)
+    df = pnl.monthly_pnl(Tables(visits=t.visits, staff=t.staff, memberships=members), study())
+    feb = df.set_index(["month", "block"]).loc[(pd.Period("2024-02"), "hair")]
+    assert feb["revenue"] == 1000 + 8000 and feb["consumables"] == 100  # no materials on fees
 
 
 def test_services_table_supplies_consumables():
@@ -103,16 +123,32 @@ def test_services_table_supplies_consumables():
     assert b.consumables_month == pytest.approx((75 + 50) / 2)
 
 
-def test_variation_around_trend_is_recovered():
-    rng = np.random.default_rng(3)
-    months = 60
-    cv = 0.12
-    sigma = np.sqrt(np.log1p(cv ** 2))
-    level = 1e6 * np.exp(0.01 * np.arange(months) + sigma * rng.standard_normal(months))
-    starts = pd.date_range("2020-01-01", periods=months, freq="MS")
+def monthly_visits(level):
+    """One visit on the 1st of each month with the month's revenue, and a closing zero visit."""
+    starts = pd.date_range("2020-01-01", periods=len(level), freq="MS")
     v = pd.DataFrame({"client_id": "x", "date": starts, "amount": level})
     end = pd.DataFrame({"client_id": ["x"], "date": [starts[-1] + pd.offsets.MonthEnd(0)], "amount": [0.0]})
-    b = pnl.baseline(Tables(visits=pd.concat([v, end], ignore_index=True)), study())
-    assert b.n_months == 12 and len(b.monthly) == months
-    assert b.revenue_cv_month == pytest.approx(cv, rel=0.3)  # 58 residual degrees of freedom
-    assert b.revenue_month == pytest.approx(level[-12:].mean())
+    return Tables(visits=pd.concat([v, end], ignore_index=True))
+
+
+def test_variation_around_trend_is_recovered():
+    rng = np.random.default_rng(3)
+    months, cv = 60, 0.12
+    sigma = np.sqrt(np.log1p(cv ** 2))
+    level = 1e6 * np.exp(0.01 * np.arange(months) + sigma * rng.standard_normal(months))
+    b = pnl.baseline(monthly_visits(level), study(), window_months=months)
+    assert b.n_months == months and len(b.monthly) == months
+    assert b.revenue_cv_month == pytest.approx(cv, rel=0.25)  # 58 residual degrees of freedom
+    assert b.growth_month == pytest.approx(0.01, abs=0.004)
+    assert b.revenue_mean_month == pytest.approx(level.mean())
+
+
+def test_run_rate_of_a_growing_salon_is_its_last_level():
+    level = 1e6 * 1.05 ** np.arange(18)  # exact 5% a month, no noise
+    b = pnl.baseline(monthly_visits(level), study())
+    assert b.n_months == 12
+    assert b.revenue_month == pytest.approx(level[-1])
+    assert b.revenue_cv_month == pytest.approx(0.0, abs=1e-9)
+    assert b.growth_month == pytest.approx(0.05)
+    assert b.revenue_mean_month == pytest.approx(level[-12:].mean())
+    assert b.profit_month == pytest.approx(level[-1] * (1 - 0.10 - 0.40))  # economics defaults

@@ -3,6 +3,9 @@
 Per calendar month and block::
 
     revenue      = sum of visit amounts (cancelled / no-show visits carry 0)
+                   + membership fees: price_per_period in every month a membership is paid for
+                   (a yearly fee spread as 1/12 a month), in the block most of the members'
+                   visits fall in; no consumables or commission on fees
     consumables  = visits.consumables_cost, else services.consumables_cost by service,
                    else economics.consumables_share x amount
     staff_pay    = commission + fixed pay
@@ -24,7 +27,8 @@ import pandas as pd
 
 from .errors import InputError, Problem
 
-__all__ = ["Baseline", "monthly_pnl", "baseline", "covered_blocks", "MIN_MONTHS_FOR_CV"]
+__all__ = ["Baseline", "monthly_pnl", "baseline", "covered_blocks", "membership_fees",
+           "MIN_MONTHS_FOR_CV"]
 
 MIN_MONTHS_FOR_CV = 6  # complete months needed to estimate month-to-month variation
 _COLS = ["revenue", "consumables", "commission", "fixed_pay", "staff_pay", "profit"]
@@ -92,6 +96,50 @@ def _visit_costs(tables, study) -> tuple[pd.DataFrame, dict]:
     return out, sources
 
 
+def membership_fees(tables, months: pd.PeriodIndex) -> tuple[pd.DataFrame, str | None]:
+    """Membership fees per month: (DataFrame month, block, revenue; the block they went to).
+
+    A monthly membership started on day d pays on d of every month until ``end`` (open memberships
+    until the last month); the fee lands in the months of those payments.  The block is the
+    memberships' ``block`` column when present, else the block with most visits of clients who
+    hold a membership, else ``"all"``.
+    """
+    empty = pd.DataFrame(columns=["month", "block", "revenue"])
+    if not tables.has("memberships", "price_per_period") or len(months) == 0:
+        return empty, None
+    m = tables.memberships.dropna(subset=["start", "price_per_period"])
+    if m.empty:
+        return empty, None
+    start = pd.to_datetime(m["start"])
+    end = pd.to_datetime(m["end"]) if "end" in m else pd.Series(pd.NaT, index=m.index)
+    period = m["period"].astype(str).str.lower() if "period" in m else pd.Series("month", index=m.index)
+    fee = m["price_per_period"].astype(float).to_numpy()
+    fee = np.where(period.str.startswith("y").to_numpy(), fee / 12.0, fee)
+    first = (start.dt.year * 12 + start.dt.month - 1).to_numpy()
+    # last payment: start + k months, k the largest with start + k months < end
+    k = ((end.dt.year - start.dt.year) * 12 + end.dt.month - start.dt.month).to_numpy(dtype=float)
+    k = np.where(end.dt.day.to_numpy(dtype=float) <= start.dt.day.to_numpy(dtype=float), k - 1, k)
+    last = np.where(end.isna().to_numpy(), np.inf, first + np.maximum(k, 0))
+    ords = np.array([p.year * 12 + p.month - 1 for p in months])
+    paid = (first[:, None] <= ords[None, :]) & (ords[None, :] <= last[:, None])
+    revenue = (fee[:, None] * paid).sum(axis=0)
+    if tables.has("memberships", "block"):
+        block_of = m["block"].astype(str).to_numpy()
+        df = pd.DataFrame(fee[:, None] * paid, columns=months)
+        df["block"] = block_of
+        long = df.groupby("block").sum().T.stack().rename("revenue").reset_index()
+        long.columns = ["month", "block", "revenue"]
+        return long, "memberships"
+    if tables.has("visits", "block"):
+        v = tables.visits
+        members = v[v["client_id"].isin(set(m["client_id"]))]
+        counts = members["block"].astype(str).value_counts()
+        block = str(counts.index[0]) if len(counts) else "all"
+    else:
+        block = "all"
+    return pd.DataFrame({"month": months, "block": block, "revenue": revenue}), block
+
+
 def _fixed_pay(tables, months: pd.PeriodIndex, blocks) -> pd.DataFrame:
     """Fixed pay per month and block: staff employed at any time in the month."""
     if not tables.has("staff", "monthly_fixed_pay"):
@@ -138,6 +186,12 @@ def monthly_pnl(tables, study) -> pd.DataFrame:
     costs = costs[costs["month"].isin(months)]
     agg = costs.groupby(["month", "block"], as_index=False)[["amount", "consumables", "commission"]].sum()
     agg = agg.rename(columns={"amount": "revenue"})
+    fees, _ = membership_fees(tables, months)
+    if len(fees):
+        if blocks is not None:
+            fees = fees[fees["block"].isin(blocks)]
+        agg = pd.concat([agg, fees.assign(consumables=0.0, commission=0.0)], ignore_index=True)
+        agg = agg.groupby(["month", "block"], as_index=False)[["revenue", "consumables", "commission"]].sum()
     blk = blocks if blocks is not None else ["all"]
     grid = pd.MultiIndex.from_product([months, blk], names=["month", "block"]).to_frame(index=False)
     out = grid.merge(agg, on=["month", "block"], how="left")
@@ -167,18 +221,29 @@ class Baseline:
         Covered blocks summed, one row per complete month (see :func:`monthly_pnl`).
     by_block : pandas.DataFrame
         Mean per month of the baseline window, one row per block.
-    revenue_month, consumables_month, staff_pay_month, fixed_pay_month, profit_month : float
-        Means over the baseline window (the last 12 complete months, or all when fewer).
+    revenue_month : float
+        Current run rate of revenue (trend level in the window's last month; the window mean when
+        the window is shorter than ``MIN_MONTHS_FOR_CV``).
+    consumables_month, staff_pay_month, profit_month : float
+        At that revenue: shares x revenue, fixed pay + commission share x revenue, and the rest.
+    fixed_pay_month : float
+        Fixed pay in the window's last month.
     consumables_share, commission_share : float
-        Consumables and commission per unit of revenue over the window.
+        Consumables and commission per unit of revenue over the window (the last 12 complete
+        months, or all when fewer).
     revenue_cv_month : float or None
-        Month-to-month coefficient of variation of revenue around its trend (None when the data
-        have fewer than ``MIN_MONTHS_FOR_CV`` complete months).
+        Month-to-month coefficient of variation of revenue around its trend in the window (None
+        when the window has fewer than ``MIN_MONTHS_FOR_CV`` complete months).
+    revenue_mean_month : float
+        Mean monthly revenue over the window.
+    growth_month : float or None
+        Trend growth of revenue per month in the window.
     n_months : int
         Complete months in the window.
     sources : dict
         Where consumables and commission came from: ``visits`` / ``services`` / ``staff`` /
-        ``default``; fixed pay: ``staff`` / ``none``.
+        ``default``; fixed pay: ``staff`` / ``none``; memberships: the block their fees went to
+        (``none`` without memberships).
     """
 
     blocks: list | None
@@ -195,6 +260,8 @@ class Baseline:
     revenue_cv_month: float | None
     n_months: int
     sources: dict = field(default_factory=dict)
+    revenue_mean_month: float = float("nan")
+    growth_month: float | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -203,45 +270,65 @@ class Baseline:
             "revenue_month": self.revenue_month, "consumables_month": self.consumables_month,
             "staff_pay_month": self.staff_pay_month, "profit_month": self.profit_month,
             "consumables_share": self.consumables_share, "commission_share": self.commission_share,
-            "revenue_cv_month": self.revenue_cv_month, "n_months": self.n_months}])
+            "revenue_cv_month": self.revenue_cv_month, "growth_month": self.growth_month,
+            "revenue_mean_month": self.revenue_mean_month, "n_months": self.n_months}])
 
 
-def _cv_around_trend(revenue: np.ndarray) -> float | None:
-    """sd of log revenue around a straight-line trend (ddof 2), turned into a CV:
-    cv = sqrt(exp(sd^2) - 1) (lognormal)."""
+def _trend(revenue: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """Straight line through log revenue: (cv, run rate, growth per month), None when too short.
+
+    ``sd`` = residual standard deviation (ddof 2); ``cv = sqrt(exp(sd^2) - 1)`` (lognormal);
+    run rate = ``exp(fit at the last month + sd^2 / 2)`` (the mean of the last month's level);
+    growth = ``exp(slope) - 1``.
+    """
     r = np.asarray(revenue, float)
     if len(r) < MIN_MONTHS_FOR_CV or np.any(r <= 0):
-        return None
+        return None, None, None
     t = np.arange(len(r))
     y = np.log(r)
     coef = np.polyfit(t, y, 1)
     resid = y - np.polyval(coef, t)
-    sd = float(np.sqrt(np.sum(resid ** 2) / (len(r) - 2)))
-    return float(np.sqrt(np.expm1(sd ** 2)))
+    var = float(np.sum(resid ** 2) / (len(r) - 2))
+    cv = float(np.sqrt(np.expm1(var)))
+    run_rate = float(np.exp(np.polyval(coef, t[-1]) + var / 2))
+    return cv, run_rate, float(np.expm1(coef[0]))
 
 
 def baseline(tables, study, window_months: int = 12) -> Baseline:
-    """Baseline monthly P&L of the covered blocks over the last ``window_months`` complete months.
+    """Baseline monthly P&L of the covered blocks: the current run rate of the last
+    ``window_months`` complete months.
 
-    Works on bare visits (client_id, date, amount): the whole salon is one block and consumables
-    and pay come from ``economics.consumables_share`` / ``economics.commission_rate``.
+    With at least ``MIN_MONTHS_FOR_CV`` months in the window, revenue is the trend's level in the
+    last month (a growing salon is valued at today's size, not last year's average) and its
+    month-to-month variation is the scatter around that trend; otherwise the window's mean and no
+    variation estimate.  Consumables and commission are the window's shares of revenue; fixed pay
+    is the last month's (today's staff).  Works on bare visits (client_id, date, amount): the
+    whole salon is one block and costs come from ``economics.consumables_share`` /
+    ``economics.commission_rate``.
     """
     blocks, missing = covered_blocks(tables, study)
     pnl = monthly_pnl(tables, study)
-    monthly = pnl.groupby("month", as_index=False)[_COLS].sum().sort_values("month")
-    cv = _cv_around_trend(monthly["revenue"].to_numpy())
+    monthly = pnl.groupby("month", as_index=False)[_COLS].sum().sort_values("month").reset_index(drop=True)
     window = monthly.tail(window_months)
+    cv, run_rate, growth = _trend(window["revenue"].to_numpy())
     win_months = set(window["month"])
     by_block = pnl[pnl["month"].isin(win_months)].groupby("block", as_index=False)[_COLS].mean()
     mean = window[_COLS].mean()
-    rev = float(mean["revenue"])
+    mean_rev = float(mean["revenue"])
+    rev = run_rate if run_rate is not None else mean_rev
     _, sources = _visit_costs(tables, study)
     sources["fixed_pay"] = "staff" if tables.has("staff", "monthly_fixed_pay") else "none"
-    cshare = float(mean["consumables"] / rev) if rev > 0 else float(study.get("economics.consumables_share", 0.10))
-    mshare = float(mean["commission"] / rev) if rev > 0 else float(study.get("economics.commission_rate", 0.40))
+    sources["memberships"] = membership_fees(tables, pd.PeriodIndex(monthly["month"], freq="M"))[1] or "none"
+    cshare = (float(mean["consumables"] / mean_rev) if mean_rev > 0
+              else float(study.get("economics.consumables_share", 0.10)))
+    mshare = (float(mean["commission"] / mean_rev) if mean_rev > 0
+              else float(study.get("economics.commission_rate", 0.40)))
+    fixed = float(window["fixed_pay"].iloc[-1]) if len(window) else 0.0
+    cons = cshare * rev
+    staff = fixed + mshare * rev
     return Baseline(
-        blocks=blocks, missing_blocks=missing, monthly=monthly.reset_index(drop=True), by_block=by_block,
-        revenue_month=rev, consumables_month=float(mean["consumables"]),
-        staff_pay_month=float(mean["staff_pay"]), fixed_pay_month=float(mean["fixed_pay"]),
-        profit_month=float(mean["profit"]), consumables_share=cshare, commission_share=mshare,
-        revenue_cv_month=cv, n_months=int(len(window)), sources=sources)
+        blocks=blocks, missing_blocks=missing, monthly=monthly, by_block=by_block,
+        revenue_month=rev, consumables_month=cons, staff_pay_month=staff, fixed_pay_month=fixed,
+        profit_month=rev - cons - staff, consumables_share=cshare, commission_share=mshare,
+        revenue_cv_month=cv, n_months=int(len(window)), sources=sources,
+        revenue_mean_month=mean_rev, growth_month=growth)
