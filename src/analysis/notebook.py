@@ -155,6 +155,19 @@ class Context:
             "source": ("Source", "Источник"), "key": ("Key in study.yaml", "Ключ в study.yaml")})
 
     # ---------------------------------------------------------------- results
+    def export(self, section: str, name: str, df: pd.DataFrame) -> None:
+        """Keep a table for ``tables.xlsx`` (numbers unformatted, one sheet per section)."""
+        if self.data_dir is None:
+            return
+        folder = self.data_dir.parent / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        out = df.copy()
+        out.columns = [str(c) for c in out.columns]
+        for c in out.columns:
+            if out[c].dtype == object:
+                out[c] = out[c].astype(str)
+        out.to_parquet(folder / f"{section}__{name}.parquet")
+
     def record(self, section: str, figures: dict) -> dict:
         """Record headline figures under ``section`` in ``results.json`` (and ``self.figures``)."""
         self.figures.setdefault(section, {}).update(results._clean(figures))

@@ -1,0 +1,123 @@
+"""Command line: ``python -m analysis run|check|sample|new``.
+
+Exit codes: 0 done; 2 bad input or config (a message per problem, no traceback); 1 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analysis",
+                                description="Care-manager study kit: turn a salon's exports into reports.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run studies and write their HTML reports")
+    run.add_argument("studies", nargs="*", metavar="STUDY_DIR",
+                     help="study folders (default: the bundled sample, data/sample)")
+    run.add_argument("--lang", choices=["en", "ru"], help="report language (default: the study's)")
+    run.add_argument("--out", metavar="DIR", help="reports root (default: reports/)")
+    run.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help="notebooks run in parallel (default: number of cores)")
+    run.add_argument("--only", nargs="+", default=[], metavar="NAME",
+                     help="run only these notebooks (e.g. retention staffing); other pages are kept")
+    run.add_argument("--with-code", action="store_true", help="keep the code in the HTML (for consultants)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                     help="override a study.yaml value, dotted keys, YAML values (repeatable)")
+    run.add_argument("--notebooks", metavar="DIR", help="run your own notebooks instead of the kit's")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = sub.add_parser("check", help="validate a study's config and data only")
+    check.add_argument("study", metavar="STUDY_DIR")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets")
+
+    sample = sub.add_parser("sample", help="write the sample salon (a complete study folder)")
+    sample.add_argument("out", metavar="OUT_DIR")
+    sample.add_argument("--clients", type=int, default=3000)
+    sample.add_argument("--months", type=int, default=24)
+    sample.add_argument("--seed", type=int, default=None)
+
+    new = sub.add_parser("new", help="write a ready-to-fill study folder")
+    new.add_argument("out", metavar="DIR")
+    return p
+
+
+def _cmd_run(args) -> int:
+    from .notebook import default_study_dir
+    from .report import RunOptions, project_root, run_many
+    from .study import parse_overrides
+
+    overrides = parse_overrides(args.sets)
+    opts = RunOptions(lang=args.lang, overrides=overrides, only=args.only, with_code=args.with_code,
+                      progress=not args.quiet and sys.stderr.isatty())
+    if args.out:
+        opts.out_root = Path(args.out)
+    if args.notebooks:
+        opts.notebooks_dir = Path(args.notebooks)
+    if args.jobs:
+        opts.jobs = max(1, args.jobs)
+    studies = args.studies or [default_study_dir()]
+    code, _ = run_many(studies, opts)
+    return code
+
+
+def _cmd_check(args) -> int:
+    from . import data
+    from .report import RunOptions, prepare
+    from .study import parse_overrides
+
+    study, tables = prepare(args.study, RunOptions(overrides=parse_overrides(args.sets)))
+    summary = data.summarize(tables) if hasattr(data, "summarize") else {"visits": len(tables.visits)}
+    print(f"{study.name}: OK")
+    for key, value in summary.items():
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value)) or "–"
+        print(f"  {key}: {value}")
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from . import sample
+
+    kwargs = {"clients": args.clients, "months": args.months}
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    out = sample.write_sample(args.out, **kwargs)
+    print(f"Sample study written to {out}")
+    return 0
+
+
+def _cmd_new(args) -> int:
+    from . import template
+
+    out = template.write_template(args.out)
+    print(f"New study folder: {out}\nFill in the CSV files (or put your exports there and map their columns "
+          f"in study.yaml), then run: python -m analysis check {out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    try:
+        return {"run": _cmd_run, "check": _cmd_check, "sample": _cmd_sample, "new": _cmd_new}[args.command](args)
+    except InputError as exc:
+        n = len(exc.problems)
+        print(f"Bad input ({n} problem{'s' if n > 1 else ''}):", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted; earlier reports were left as they were.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,594 @@
+"""Run a study's notebooks with papermill and publish them as offline HTML reports.
+
+For each study folder: validate config and data (bad input -> ``InputError`` before anything runs),
+cache the validated tables as Parquet, execute the notebooks (independent ones in parallel, the
+summary last) with the parameters ``study_dir``, ``lang``, ``results_path``, ``data_dir`` and
+``overrides``, export each to HTML (code hidden unless asked, the other language's narrative
+dropped, no network request when opened), and write ``index.html``, ``results.json``,
+``manifest.json`` and ``tables.xlsx``.  Everything is written into a temporary folder beside the
+target and swapped in only when the whole study succeeded, so a failed run never destroys the
+previous good reports.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+
+import nbformat
+
+from . import __version__, i18n
+from . import results as results_mod
+from .errors import InputError, Problem
+from .study import Study, load_study
+
+__all__ = [
+    "RunOptions", "StudyRun", "NotebookFailed", "notebooks_in", "run_study", "run_many",
+    "filter_language", "export_html", "project_root", "SECTION_TITLES",
+]
+
+KERNEL_NAME = "care-kit"
+LANGS = ("en", "ru")
+
+SECTION_TITLES = {
+    "data_check": ("Data check", "Проверка данных"),
+    "staffing": ("Staffing: one care manager or several managers", "Штат: один менеджер сопровождения или несколько"),
+    "retention": ("Retention: regular clients and departures", "Удержание: постоянные клиенты и уход специалистов"),
+    "compensation": ("Pay schemes for the care manager", "Схемы оплаты менеджера сопровождения"),
+    "summary": ("Summary: should you create the role?", "Итог: вводить ли должность?"),
+    "role_profile": ("Role profile", "Профиль должности"),
+}
+
+# Figures shown on index pages: (section, key, en, ru, kind)
+INDEX_FIGURES = [
+    ("summary", "npv_median", "NPV over the horizon (median)", "NPV за горизонт (медиана)", "money"),
+    ("summary", "prob_positive", "Chance the role pays off", "Вероятность, что роль окупится", "pct"),
+    ("summary", "payback_month", "Payback month", "Месяц окупаемости", "month"),
+    ("data_check", "clients", "Clients", "Клиенты", "num"),
+    ("data_check", "visits", "Visits", "Визиты", "num"),
+    ("data_check", "revenue", "Revenue", "Выручка", "money"),
+    ("data_check", "new_client_retention", "New-client retention", "Удержание новых клиентов", "pct"),
+    ("data_check", "repeat_client_retention", "Repeat-client retention", "Удержание постоянных клиентов", "pct"),
+    ("staffing", "saving_month_median", "Staff cost saving per month", "Экономия на персонале в месяц", "money"),
+    ("staffing", "care_managers_needed", "Care managers needed", "Нужно менеджеров сопровождения", "num"),
+    ("staffing", "wait_pooled_min", "Wait for an answer, one queue (min)", "Ожидание ответа, одна очередь (мин)", "num1"),
+    ("retention", "regulars_margin_share", "Margin from regular clients", "Маржа от постоянных клиентов", "pct"),
+    ("retention", "incremental_margin_year_median", "Extra margin per year (median)", "Доп. маржа в год (медиана)", "money"),
+    ("retention", "breakeven_uplift", "Break-even retention improvement", "Безубыточное улучшение удержания", "pct"),
+    ("retention", "revenue_at_risk_year_without", "Revenue at risk from departures, per year", "Выручка под риском ухода специалистов, в год", "money"),
+    ("compensation", "recommended_scheme", "Recommended pay scheme", "Рекомендуемая схема оплаты", "text"),
+]
+
+
+def project_root() -> Path:
+    """The kit's folder (where ``notebooks/`` and ``data/`` are)."""
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunOptions:
+    """How to run. ``out_root`` is the reports root; each study goes to ``out_root/<folder name>``."""
+
+    lang: str | None = None
+    out_root: Path = field(default_factory=lambda: project_root() / "reports")
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    only: list[str] = field(default_factory=list)
+    with_code: bool = False
+    overrides: dict = field(default_factory=dict)
+    notebooks_dir: Path = field(default_factory=lambda: project_root() / "notebooks")
+    progress: bool = True
+
+
+@dataclass
+class StudyRun:
+    """Outcome of one study's run."""
+
+    study_dir: Path
+    name: str
+    out_dir: Path
+    code: int = 0  # 0 done, 1 internal error, 2 bad input
+    message: str = ""
+    timings: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+    title: str = ""
+
+
+class NotebookFailed(Exception):
+    """A notebook raised; ``kept`` is the executed notebook with the failing cell."""
+
+    def __init__(self, notebook: str, ename: str, evalue: str, kept: Path | None):
+        self.notebook, self.ename, self.evalue, self.kept = notebook, ename, evalue, kept
+        super().__init__(f"{notebook}: {ename}: {evalue}")
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+
+def notebooks_in(folder: Path, only=()) -> list[Path]:
+    """Notebooks of a study run, in order; ``only`` keeps those whose stem or section matches."""
+    nbs = sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
+    if only:
+        wanted = set(only)
+        nbs = [p for p in nbs if p.stem in wanted or section_of(p) in wanted]
+    return nbs
+
+
+def section_of(path: Path) -> str:
+    """``01_data_check.ipynb`` -> ``data_check``."""
+    stem = Path(path).stem
+    head, _, rest = stem.partition("_")
+    return rest if head.isdigit() and rest else stem
+
+
+def is_last(path: Path) -> bool:
+    """The summary reads the other sections' figures, so it runs after them."""
+    return section_of(path) == "summary"
+
+
+def filter_language(nb, lang: str, with_code: bool = False):
+    """Drop markdown cells tagged for the other language and, unless ``with_code``, warnings
+    printed to stderr.  Returns the notebook (changed in place)."""
+    other = {f"lang-{x}" for x in LANGS if x != lang}
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & other:
+            continue
+        if cell.cell_type == "code" and not with_code:
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _kit_css() -> str:
+    return (resources.files("analysis") / "templates" / "kit.css").read_text(encoding="utf-8")
+
+
+def _exporter(with_code: bool, lang: str):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        language_code=lang,
+        template_name="care",
+        extra_template_basedirs=[str(resources.files("analysis") / "templates")],
+        exclude_input=not with_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    return exporter
+
+
+def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str = "",
+                with_code: bool = False) -> str:
+    """The executed notebook as one self-contained HTML page (plots embedded, no CDN)."""
+    nb = filter_language(nbformat.from_dict(json.loads(json.dumps(nb))), lang, with_code)
+    if not with_code:  # the parameters cells carry no output; drop them from the page
+        nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and not c.get("outputs"))]
+    nb.metadata["title"] = title
+    body, _ = _exporter(with_code, lang).from_notebook_node(nb, resources={
+        "kit_css": _kit_css(), "kit_nav": nav_html, "kit_footer": footer_html,
+        "language_code": lang, "metadata": {"name": title}})
+    return body
+
+
+# ----------------------------------------------------------------------------- kernel
+
+
+def _kernel_env(tmp: Path) -> None:
+    """A kernelspec pointing at this interpreter, visible only to this process' children."""
+    spec = tmp / "_jupyter" / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--log-level=ERROR"],
+        "display_name": "care-kit", "language": "python",
+        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+    }))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        [str(tmp / "_jupyter")] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+
+
+def _execute(nb_path: Path, out_path: Path, params: dict, cwd: Path) -> float:
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name=KERNEL_NAME, language="python",
+                            progress_bar=False, log_output=False, report_mode=False)
+    except PapermillExecutionError as exc:
+        raise NotebookFailed(nb_path.name, exc.ename, exc.evalue, out_path) from None
+    return time.perf_counter() - t0
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def _nav(pages: list[tuple[str, str]], current: str, lang: str, brand: str) -> str:
+    links = [f'<span class="kit-brand">{html.escape(brand)}</span>',
+             f'<a href="index.html"{" class=current" if current == "index.html" else ""}>'
+             f'{i18n.tr(lang, "Overview", "Обзор")}</a>']
+    for href, title in pages:
+        cls = ' class="current"' if href == current else ""
+        links.append(f'<a href="{href}"{cls}>{html.escape(title)}</a>')
+    return " ".join(links)
+
+
+def _title(section: str, lang: str) -> str:
+    en, ru = SECTION_TITLES.get(section, (section.replace("_", " ").capitalize(),) * 2)
+    return i18n.tr(lang, en, ru)
+
+
+def format_figure(value, kind: str, lang: str, currency: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "money":
+        return i18n.money(value, currency, lang)
+    if kind == "pct":
+        return i18n.percent(value, lang, 0)
+    if kind == "num":
+        return i18n.number(value, lang, 0)
+    if kind == "num1":
+        return i18n.number(value, lang, 1)
+    if kind == "month":
+        if value is None or value < 0:
+            return i18n.tr(lang, "not within the horizon", "не в пределах горизонта")
+        return i18n.number(value, lang, 0)
+    return str(value)
+
+
+def _page(title: str, body: str, lang: str, nav: str = "") -> str:
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+            f'<title>{html.escape(title)}</title><style>{_kit_css()}\n{_INDEX_CSS}</style></head>'
+            f'<body>{f"<nav class=kit-nav>{nav}</nav>" if nav else ""}<main>{body}</main></body></html>\n')
+
+
+_INDEX_CSS = """
+.kit-section { border: 1px solid var(--kit-line); border-radius: 10px; padding: 12px 16px; margin: 14px 0; }
+.kit-section h2 { margin: 0 0 8px; font-size: 1.2em; border: 0; }
+.kit-section h2 a { color: var(--kit-accent); text-decoration: none; }
+.kit-meta { color: var(--kit-muted); font-size: 14px; }
+table.kit-table th[data-sort] { cursor: pointer; }
+"""
+
+
+def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str, str, str]],
+                      figures: dict, extra_links: list[tuple[str, str]] = ()) -> None:
+    """``index.html``: each section with its headline figures and a link to its page."""
+    cur = study.currency
+    parts = [f"<h1>{html.escape(study.name)}</h1>",
+             f'<p class="kit-meta">{i18n.tr(lang, "Care-manager study", "Исследование: менеджер сопровождения")}'
+             f" · {i18n.date(dt.date.today(), lang)}</p>"]
+    for href, section, title in pages:
+        rows = [(label_en if lang == "en" else label_ru, format_figure(figures.get(sec, {}).get(key), kind, lang, cur))
+                for sec, key, label_en, label_ru, kind in INDEX_FIGURES
+                if sec == section and figures.get(sec, {}).get(key) is not None]
+        kpis = "".join(f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(v)}</div>'
+                       f'<div class="kit-kpi-label">{html.escape(k)}</div></div>' for k, v in rows)
+        parts.append(f'<div class="kit-section"><h2><a href="{href}">{html.escape(title)}</a></h2>'
+                     f'{f"<div class=kit-kpis>{kpis}</div>" if kpis else ""}</div>')
+    if extra_links:
+        parts.append("<p>" + " · ".join(f'<a href="{h}">{html.escape(t)}</a>' for h, t in extra_links) + "</p>")
+    nav = _nav([(h, t) for h, _, t in pages], "index.html", lang, study.name)
+    (out / "index.html").write_text(_page(study.name, "".join(parts), lang, nav), encoding="utf-8")
+
+
+def write_portfolio(root: Path, runs: list[StudyRun], lang: str) -> Path:
+    """``<root>/index.html`` comparing several studies side by side (sortable columns)."""
+    cols = [(s, k, en, ru, kind) for s, k, en, ru, kind in INDEX_FIGURES
+            if any(r.figures.get(s, {}).get(k) is not None for r in runs)]
+    head = "".join(f'<th data-sort="{i + 1}">{html.escape(en if lang == "en" else ru)}</th>'
+                   for i, (_, _, en, ru, _) in enumerate(cols))
+    rows = []
+    for r in runs:
+        cur = r.figures.get("_currency", "RUB")
+        if r.code == 0:
+            cells = "".join(
+                f'<td data-v="{r.figures.get(s, {}).get(k) if isinstance(r.figures.get(s, {}).get(k), (int, float)) else ""}">'
+                f'{html.escape(format_figure(r.figures.get(s, {}).get(k), kind, lang, cur))}</td>'
+                for s, k, _, _, kind in cols)
+            link = f'<a href="{html.escape(r.out_dir.name)}/index.html">{html.escape(r.title or r.name)}</a>'
+        else:
+            cells = f'<td colspan="{len(cols)}">{html.escape(r.message.splitlines()[0] if r.message else "failed")}</td>'
+            link = html.escape(r.title or r.name)
+        rows.append(f"<tr><td>{link}</td>{cells}</tr>")
+    title = i18n.tr(lang, "Care-manager studies", "Исследования: менеджер сопровождения")
+    body = (f"<h1>{title}</h1><p class=kit-meta>{len(runs)} "
+            f"{i18n.tr(lang, 'studies', 'исследований')} · {i18n.date(dt.date.today(), lang)} · "
+            f"{i18n.tr(lang, 'click a column to sort', 'нажмите на заголовок, чтобы отсортировать')}</p>"
+            f'<div class="kit-table-wrap"><table class="kit-table" id="portfolio"><thead><tr>'
+            f'<th data-sort="0">{i18n.tr(lang, "Study", "Исследование")}</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>{_SORT_JS}")
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "index.html"
+    path.write_text(_page(title, body, lang), encoding="utf-8")
+    return path
+
+
+_SORT_JS = """<script>
+document.querySelectorAll('#portfolio th[data-sort]').forEach(function (th) {
+  th.addEventListener('click', function () {
+    var i = +th.dataset.sort, tb = th.closest('table').tBodies[0], asc = th.dataset.asc !== '1';
+    th.dataset.asc = asc ? '1' : '0';
+    var rows = Array.from(tb.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[i], y = b.cells[i];
+      if (!x || !y) return 0;
+      var vx = x.dataset.v, vy = y.dataset.v;
+      var r = (vx !== undefined && vy !== undefined && vx !== '' && vy !== '') ? (+vx) - (+vy)
+              : x.textContent.localeCompare(y.textContent);
+      return asc ? r : -r;
+    });
+    rows.forEach(function (r) { tb.appendChild(r); });
+  });
+});
+</script>"""
+
+
+# ----------------------------------------------------------------------------- manifest
+
+
+_PACKAGES = ("numpy", "pandas", "scipy", "matplotlib", "papermill", "nbconvert", "nbformat", "ipykernel",
+             "pyyaml", "openpyxl", "pyarrow")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _input_files(study: Study) -> list[Path]:
+    from . import data
+
+    finder = getattr(data, "input_files", None)
+    if finder is not None:
+        return [Path(p) for p in finder(study)]
+    return sorted(p for p in Path(study.dir).iterdir() if p.is_file())
+
+
+def _manifest(study: Study, opts: RunOptions, lang: str, timings: dict, started: float) -> dict:
+    versions = {}
+    for pkg in _PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    files = {}
+    for p in _input_files(study):
+        try:
+            files[str(Path(p).relative_to(study.dir))] = _sha256(p)
+        except ValueError:
+            files[str(p)] = _sha256(p)
+    return {
+        "kit_version": __version__,
+        "study": study.name,
+        "study_dir": str(Path(study.dir).resolve()),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": {"lang": lang, "only": opts.only, "with_code": opts.with_code, "overrides": opts.overrides},
+        "inputs_sha256": files,
+        "python": platform.python_version(),
+        "packages": versions,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "wall_s": round(time.perf_counter() - started, 3),
+    }
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def prepare(study_dir, opts: RunOptions):
+    """Validate config and data; returns (study, tables). Raises InputError with every problem."""
+    from . import data
+
+    study = load_study(study_dir, opts.overrides)
+    problems: list[Problem] = []
+    tables = None
+    try:
+        tables = data.load_tables(study)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    for validator in _config_validators():
+        problems.extend(validator(study))
+    if problems:
+        raise InputError(problems)
+    return study, tables
+
+
+def _config_validators():
+    """Checks of free-form config (pay schemes) that modules provide."""
+    out = []
+    try:
+        from . import compensation
+
+        check = getattr(compensation, "validate_study", None)
+        if check is not None:
+            out.append(check)
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
+    """Run one study into ``opts.out_root / <folder name>``; see the module docstring."""
+    from . import data
+
+    started = time.perf_counter()
+    study_dir = Path(study_dir)
+    name = study_dir.resolve().name
+    root = Path(opts.out_root)
+    final = root / name
+    run = StudyRun(study_dir=study_dir, name=name, out_dir=final)
+    study, tables = prepare(study_dir, opts)
+    run.title = study.name
+    lang = opts.lang or study.language
+    nbs = notebooks_in(opts.notebooks_dir, opts.only)
+    if not nbs:
+        raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
+                                 + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
+    try:
+        if opts.only and final.exists():  # a partial run updates the earlier report
+            shutil.copytree(final, tmp, dirs_exist_ok=True)
+        work = tmp / "_work"
+        work.mkdir(exist_ok=True)
+        _kernel_env(work)
+        data.write_cache(tables, work / "data")
+        results_path = tmp / "results.json"
+        params = {"study_dir": str(study_dir.resolve()), "lang": lang, "results_path": str(results_path),
+                  "data_dir": str(work / "data"), "overrides": json.dumps(opts.overrides, default=str)}
+        executed_dir = tmp / "notebooks"
+        executed_dir.mkdir(exist_ok=True)
+        first = [p for p in nbs if not is_last(p)]
+        last = [p for p in nbs if is_last(p)]
+
+        def one(p: Path):
+            t = _execute(p, executed_dir / p.name, params, work)
+            if on_notebook_done:
+                on_notebook_done(p)
+            return p, t
+
+        jobs = max(1, min(opts.jobs, len(first) or 1))
+        if jobs > 1 and len(first) > 1:
+            with ThreadPoolExecutor(jobs) as pool:
+                futures = [pool.submit(one, p) for p in first]
+                done = [f.result() for f in futures]
+        else:
+            done = [one(p) for p in first]
+        done += [one(p) for p in last]
+        run.timings = {p.stem: t for p, t in done}
+
+        # HTML pages
+        t0 = time.perf_counter()
+        all_pages = sorted({p.stem for p in (executed_dir.glob("*.ipynb"))})
+        pages = [(f"{stem}.html", section_of(Path(stem)), _title(section_of(Path(stem)), lang)) for stem in all_pages]
+        nav_pages = [(h, t) for h, _, t in pages]
+        for stem in all_pages:
+            if opts.only and stem not in {p.stem for p in nbs}:
+                continue  # kept from the earlier run
+            nb = nbformat.read(executed_dir / f"{stem}.ipynb", as_version=4)
+            title = f"{_title(section_of(Path(stem)), lang)} — {study.name}"
+            footer = html.escape(i18n.tr(lang, f"Care-manager study kit {__version__}. Figures come from the study's "
+                                         "exports and the assumptions listed on each page.",
+                                         f"Набор для исследования «менеджер сопровождения» {__version__}. Цифры "
+                                         "получены из выгрузок салона и допущений, перечисленных на каждой странице."))
+            page = export_html(nb, lang, title, _nav(nav_pages, f"{stem}.html", lang, study.name), footer,
+                               opts.with_code)
+            (tmp / f"{stem}.html").write_text(page, encoding="utf-8")
+        run.timings["html_export"] = time.perf_counter() - t0
+        figures = results_mod.load(results_path).get("figures", {})
+        if not results_path.exists():
+            results_mod.record(results_path, "study", {"name": study.name}, study=study.name)
+        write_study_index(tmp, study, lang, pages, figures, _extra_links(tmp, lang))
+        _write_tables_xlsx(tmp, work)
+        run.figures = dict(figures)
+        run.figures["_currency"] = study.currency
+        shutil.rmtree(work, ignore_errors=True)
+        for lock in tmp.glob("*.lock"):
+            lock.unlink()
+        manifest = _manifest(study, opts, lang, run.timings, started)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        _swap(tmp, final)
+    except NotebookFailed as exc:
+        failed = root / f"{name}.failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        shutil.rmtree(tmp / "_work", ignore_errors=True)
+        tmp.rename(failed)
+        exc.kept = failed / "notebooks" / exc.notebook if exc.kept else None
+        raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return run
+
+
+def _extra_links(folder: Path, lang: str) -> list[tuple[str, str]]:
+    links = []
+    if (folder / "tables.xlsx").exists() or True:
+        links.append(("tables.xlsx", i18n.tr(lang, "All tables (Excel)", "Все таблицы (Excel)")))
+    links.append(("results.json", i18n.tr(lang, "Headline figures (JSON)", "Ключевые цифры (JSON)")))
+    links.append(("manifest.json", i18n.tr(lang, "Run record: inputs, versions, timings",
+                                             "Запись о запуске: входные файлы, версии, время")))
+    return links
+
+
+def _write_tables_xlsx(folder: Path, work: Path) -> None:
+    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one sheet per section."""
+    from . import tables_xlsx
+
+    tables_xlsx.write(work / "tables", folder / "tables.xlsx")
+
+
+def _swap(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` with two renames; the old copy is removed only afterwards."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[StudyRun]]:
+    """Run studies one after another (each uses ``opts.jobs`` for its notebooks); keep going past
+    a failing study, return the worst exit code.  Several studies also get ``<root>/index.html``."""
+    from tqdm import tqdm
+
+    study_dirs = [Path(d) for d in study_dirs]
+    n_nb = len(notebooks_in(opts.notebooks_dir, opts.only))
+    bar = tqdm(total=n_nb * len(study_dirs), unit="notebook", disable=not opts.progress,
+               file=sys.stderr, leave=False, dynamic_ncols=True)
+    runs: list[StudyRun] = []
+    worst = 0
+    for d in study_dirs:
+        bar.set_description(d.resolve().name)
+        try:
+            run = run_study(d, opts, on_notebook_done=lambda p: bar.update(1))
+            runs.append(run)
+        except InputError as exc:
+            worst = max(worst, 2)
+            msg = "\n".join(f"  - {p}" for p in exc.problems)
+            report(f"{d}: bad input, nothing was run ({len(exc.problems)} problem"
+                   f"{'s' if len(exc.problems) > 1 else ''}):\n{msg}")
+            runs.append(StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name, 2, str(exc)))
+        except NotebookFailed as exc:
+            code = 2 if exc.ename == "InputError" else 1
+            worst = max(worst, code)
+            if code == 2:
+                report(f"{d}: bad input in {exc.notebook}:\n  - {exc.evalue}")
+            else:
+                report(f"{d}: {exc.notebook} failed: {exc.ename}: {exc.evalue}\n"
+                       f"  The executed notebook with the failing cell is kept in {exc.kept}.\n"
+                       f"  Earlier reports were left as they were.")
+            runs.append(StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name, code, str(exc)))
+    bar.close()
+    if len(study_dirs) > 1:
+        lang = opts.lang or "en"
+        path = write_portfolio(Path(opts.out_root), runs, lang)
+        report(f"Portfolio: {path}")
+    for r in runs:
+        if r.code == 0:
+            total = sum(v for k, v in r.timings.items())
+            report(f"{r.name}: {r.out_dir / 'index.html'} ({len([k for k in r.timings if k != 'html_export'])} "
+                   f"notebooks, {total:.1f} s of work)")
+    return worst, runs

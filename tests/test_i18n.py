@@ -1,0 +1,34 @@
+"""Money, numbers and dates in English and Russian."""
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, strategies as st
+
+from analysis import i18n
+
+NB = "\u00a0"
+
+
+def test_money_known_answers():
+    assert i18n.money(1234567, "RUB", "ru") == f"1{NB}234{NB}567{NB}₽"
+    assert i18n.money(1234567, "RUB", "en") == f"1,234,567{NB}₽"
+    assert i18n.money(1234.5, "USD", "en", decimals=2) == "$1,234.50"
+    assert i18n.money(-2500, "EUR", "en") == "−€2,500"
+    assert i18n.money(2_500_000, "RUB", "ru", short=True) == f"2,5{NB}млн{NB}₽"
+    assert i18n.money(2_500_000, "RUB", "en", short=True) == f"2.5M{NB}₽"
+    assert i18n.money(float("nan")) == "–"
+
+
+def test_percent_and_dates():
+    assert i18n.percent(0.305, "en", 1) == "30.5%"
+    assert i18n.percent(0.305, "ru", 1) == f"30,5{NB}%"
+    assert i18n.date(dt.date(2024, 6, 30), "ru") == "30.06.2024"
+    assert i18n.date(dt.date(2024, 6, 30), "en") == "30 Jun 2024"
+    assert i18n.month(dt.date(2024, 6, 1), "ru") == "июн 2024"
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12))
+def test_ru_number_round_trips(x):
+    text = i18n.number(x, "ru")
+    assert int(text.replace(NB, "").replace("−", "-")) == x

@@ -1,0 +1,148 @@
+"""The runner: parameters reach the notebooks, one language per report, offline HTML, atomic swap."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import report
+from analysis.errors import InputError
+from analysis.report import NotebookFailed, RunOptions, filter_language, run_study
+from conftest import make_notebook
+
+
+def _opts(tmp_path, nbs, **kw):
+    return RunOptions(out_root=tmp_path / "reports", notebooks_dir=nbs, progress=False, jobs=2, **kw)
+
+
+def test_run_writes_pages_results_manifest(tiny_study, tiny_notebooks, tmp_path):
+    run = run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en"))
+    out = tmp_path / "reports" / "tiny"
+    assert run.out_dir == out
+    for name in ("01_first.html", "02_second.html", "05_summary.html", "index.html", "results.json",
+                 "manifest.json", "tables.xlsx", "notebooks/01_first.ipynb"):
+        assert (out / name).exists(), name
+    res = json.loads((out / "results.json").read_text())
+    assert res["study"] == "Tiny salon"
+    # parameters were injected: the notebooks read the study (5 visits, 3 clients, horizon 12)
+    assert res["figures"]["first"] == {"visits": 5, "lang_is_ru": False, "horizon": 12}
+    # the summary ran after the others and read their figures
+    assert res["figures"]["summary"]["total"] == 5 + 3
+    man = json.loads((out / "manifest.json").read_text())
+    assert set(man["timings_s"]) >= {"01_first", "02_second", "05_summary"}
+    assert "visits.csv" in man["inputs_sha256"] and len(man["inputs_sha256"]["visits.csv"]) == 64
+    assert man["parameters"]["lang"] == "en" and man["kit_version"]
+    assert not list(out.glob("*.lock")) and not (out / "_work").exists()
+
+
+def test_language_filter_keeps_one_language(tiny_study, tiny_notebooks, tmp_path):
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="ru"))
+    page = (tmp_path / "reports" / "tiny" / "01_first.html").read_text(encoding="utf-8")
+    assert "Русский заголовок" in page and "Визитов: 5" in page
+    assert "English heading" not in page and "Visits: 5" not in page
+    assert '<html lang="ru">' in page
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en"))
+    page = (tmp_path / "reports" / "tiny" / "01_first.html").read_text(encoding="utf-8")
+    assert "English heading" in page and "Visits: 5" in page and "Русский" not in page
+
+
+def test_filter_language_unit():
+    nb = nbformat.v4.new_notebook()
+    a, b, c = (nbformat.v4.new_markdown_cell(t) for t in ("en", "ru", "both"))
+    a.metadata["tags"], b.metadata["tags"] = ["lang-en"], ["lang-ru"]
+    code = nbformat.v4.new_code_cell("x")
+    code.outputs = [nbformat.v4.new_output("stream", name="stderr", text="warning"),
+                    nbformat.v4.new_output("stream", name="stdout", text="shown")]
+    nb.cells = [a, b, c, code]
+    out = filter_language(nb, "ru")
+    assert [x.source for x in out.cells] == ["ru", "both", "x"]
+    assert [o["text"] for o in out.cells[-1].outputs] == ["shown"]
+
+
+OFFLINE = re.compile(r"""(<script[^>]+src\s*=\s*["']?(https?:)?//)|(<link[^>]+href\s*=\s*["']?(https?:)?//)|"""
+                     r"""(@import\s+(url\()?["']?(https?:)?//)|(url\(\s*["']?(https?:)?//)|(<img[^>]+src\s*=\s*["']?(https?:)?//)""",
+                     re.I)
+
+
+def test_html_is_offline_and_code_hidden(tiny_study, tiny_notebooks, tmp_path):
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en"))
+    out = tmp_path / "reports" / "tiny"
+    for page in out.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not OFFLINE.search(text), f"{page.name} loads something from the network"
+        assert "require.min.js" not in text and "mathjax" not in text.lower()
+    second = (out / "02_second.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in second  # the plot is embedded
+    assert "open_study" not in second and 'hl-ipython3' not in second  # code hidden
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en", with_code=True))
+    with_code = (out / "02_second.html").read_text(encoding="utf-8")
+    assert 'hl-ipython3' in with_code and "open_study" in with_code
+
+
+def test_offline_pattern_catches_cdn():
+    assert OFFLINE.search('<script src="https://cdnjs.cloudflare.com/require.js"></script>')
+    assert OFFLINE.search("<link rel=stylesheet href='//fonts.example.com/x.css'>")
+    assert not OFFLINE.search('<img src="data:image/png;base64,AAAA">')
+
+
+def test_failed_run_keeps_previous_reports(tiny_study, tiny_notebooks, tmp_path):
+    opts = _opts(tmp_path, tiny_notebooks, lang="en")
+    run_study(tiny_study, opts)
+    out = tmp_path / "reports" / "tiny"
+    before = {p.name: p.read_bytes() for p in out.glob("*.html")}
+    make_notebook(tiny_notebooks / "03_broken.ipynb", 'raise RuntimeError("boom in the middle")')
+    with pytest.raises(NotebookFailed) as info:
+        run_study(tiny_study, opts)
+    assert info.value.ename == "RuntimeError"
+    after = {p.name: p.read_bytes() for p in out.glob("*.html")}
+    assert after == before  # the earlier good report is untouched
+    kept = tmp_path / "reports" / "tiny.failed" / "notebooks" / "03_broken.ipynb"
+    assert kept.exists() and "boom in the middle" in kept.read_text()
+    assert not [p for p in (tmp_path / "reports").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bad_input_runs_nothing(tiny_study, tiny_notebooks, tmp_path):
+    (tiny_study / "study.yaml").write_text("horizn_months: 12\n")
+    with pytest.raises(InputError) as info:
+        run_study(tiny_study, _opts(tmp_path, tiny_notebooks))
+    assert "did you mean horizon_months" in str(info.value).lower()
+    assert not (tmp_path / "reports" / "tiny").exists()
+
+
+def test_only_reruns_one_notebook_and_keeps_the_rest(tiny_study, tiny_notebooks, tmp_path):
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en"))
+    out = tmp_path / "reports" / "tiny"
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en", only=["first"],
+                                overrides={"horizon_months": 24}))
+    res = json.loads((out / "results.json").read_text())
+    assert res["figures"]["first"]["horizon"] == 24
+    assert res["figures"]["second"]["clients"] == 3  # kept from the full run
+    assert (out / "02_second.html").exists()
+
+
+def test_portfolio_lists_every_study(tiny_study, tiny_notebooks, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "visits.csv").write_text((tiny_study / "visits.csv").read_text())
+    code, runs = report.run_many([tiny_study, other], _opts(tmp_path, tiny_notebooks, lang="en"),
+                                 report=lambda *_: None)
+    assert code == 0 and len(runs) == 2
+    page = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="tiny/index.html"' in page and 'href="other/index.html"' in page
+    assert "Tiny salon" in page
+
+
+def test_portfolio_keeps_going_past_a_bad_study(tiny_study, tiny_notebooks, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "study.yaml").write_text("language: de\n")
+    messages = []
+    code, runs = report.run_many([bad, tiny_study], _opts(tmp_path, tiny_notebooks, lang="en"),
+                                 report=messages.append)
+    assert code == 2
+    assert [r.code for r in runs] == [2, 0]
+    assert any("language" in m for m in messages)
+    assert (tmp_path / "reports" / "tiny" / "index.html").exists()

@@ -1,0 +1,84 @@
+"""study.yaml: defaults, sources, and the errors a user sees."""
+from __future__ import annotations
+
+import pytest
+
+from analysis.errors import InputError
+from analysis.study import Uncertain, load_study, parse_overrides, schema
+
+
+def _study(tmp_path, text, overrides=None):
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    return load_study(tmp_path, overrides)
+
+
+def test_no_study_yaml_uses_defaults_and_folder_name(tmp_path):
+    s = load_study(tmp_path)
+    assert s.name == tmp_path.name and s.language == "en" and s.currency == "RUB"
+    assert "horizon_months" in s.defaulted and "discount_rate" in s.defaulted
+
+
+def test_given_values_and_sources(tmp_path):
+    s = _study(tmp_path, "name: Salon A\nhorizon_months: 24\n", {"discount_rate": 0.2})
+    assert s.horizon_months == 24 and s.discount_rate == 0.2
+    assert s.source_of("horizon_months") == "study.yaml"
+    assert s.source_of("discount_rate") == "--set"
+    assert s.source_of("currency").startswith("default: ")
+    table = s.assumptions()
+    assert (table["source"] != "").all()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("horizn_months: 12\n", "unknown key 'horizn_months'. Did you mean horizon_months?"),
+    ("horizon_months: -3\n", "horizon_months: must be in [1, 240]. Got -3 instead."),
+    ("discount_rate: 1.5\n", "discount_rate: must be in [0, 1]. Got 1.5 instead."),
+    ("language: de\n", "language: must be one of en, ru. Got 'de' instead."),
+    ("horizon_months: twelve\n", "horizon_months: must be a number. Got 'twelve' instead."),
+    ("horizon_months: 2.5\n", "horizon_months: must be a whole number. Got 2.5 instead."),
+    ("simulation: 5\n", "simulation: must be a section with keys"),
+    ("simulation:\n  n_drawz: 100\n", "unknown key 'simulation.n_drawz'. Did you mean simulation.n_draws?"),
+    ("- a\n- b\n", "must be a mapping of keys to values"),
+    ("name: [unclosed\n", "is not valid YAML"),
+])
+def test_config_errors_name_the_key(tmp_path, text, expected):
+    with pytest.raises(InputError) as info:
+        _study(tmp_path, text)
+    assert expected in str(info.value)
+
+
+def test_all_problems_reported_together(tmp_path):
+    with pytest.raises(InputError) as info:
+        _study(tmp_path, "horizn_months: 3\ndiscount_rate: 2\nlanguage: fr\n")
+    assert len(info.value.problems) == 3
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(InputError, match="study folder not found"):
+        load_study(tmp_path / "nope")
+
+
+def test_uncertain_values(tmp_path):
+    s = _study(tmp_path, "care_manager:\n  covers: [hair, nails]\n")
+    assert s["care_manager.covers"] == ["hair", "nails"]
+    u = Uncertain(1, 2, 4)
+    assert u.mean == pytest.approx(7 / 3) and not u.is_fixed and str(u) == "1 – 2 – 4"
+
+
+def test_overrides_parse_yaml_values():
+    assert parse_overrides(["a.b=3", "c=[x, y]", "d=ru", "e=0.5"]) == {
+        "a": {"b": 3}, "c": ["x", "y"], "d": "ru", "e": 0.5}
+    with pytest.raises(InputError, match="expects KEY=VALUE"):
+        parse_overrides(["novalue"])
+
+
+def test_every_default_has_a_source_and_both_languages():
+    from analysis.study import _leaves
+
+    for path, spec in _leaves(schema()):
+        key = ".".join(path)
+        assert spec.get("source"), f"{key} has no source"
+        assert spec.get("en") and spec.get("ru"), f"{key} lacks a description in en or ru"
+
+
+def test_defaults_validate_against_their_own_schema(tmp_path):
+    load_study(tmp_path)  # raises RuntimeError if a default breaks its own limits
