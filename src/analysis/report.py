@@ -418,9 +418,9 @@ def _config_validators():
     try:
         from . import compensation
 
-        check = getattr(compensation, "validate_study", None)
+        check = getattr(compensation, "validate_schemes", None)
         if check is not None:
-            out.append(check)
+            out.append(lambda study: check(study.get("compensation.schemes")))
     except ImportError:  # pragma: no cover
         pass
     return out
