@@ -1,0 +1,808 @@
+"""Staffing: one generalist care manager against one specialist manager per block.
+
+Answers two of the kit's questions: is one broad-profile manager cheaper than a manager per
+direction and can one person carry the load (Q1); how many hand-offs does a client's information
+go through (Q4).
+
+Model (all per month; "client" = an *active* client, one who visited within
+``staffing.active_window_months``)
+-------------------------------------------------------------------------------------------------
+From the data, in a typical month (mean of the last 12 complete windows): ``N`` distinct active
+clients in the covered blocks, ``P_b`` active clients of block ``b`` (``S = sum_b P_b >= N``; a
+client using ``k`` blocks counts ``k`` times in ``S``), and the share ``q_k`` of clients using
+``k`` blocks.
+
+Workload in hours.  ``T = sum_kind rate_kind * minutes_kind`` (contacts: welcome, after-visit
+follow-up, programme review, feedback), ``R = requests * request_minutes``, ``r`` = card and notes
+minutes, ``s`` = sales minutes, ``F = staff + quality + marketing`` hours per block:
+
+* specialist manager of block b:  ``W_b = [P_b (T + r + s) + N R P_b / S] / 60 + F``
+  (each manager contacts, records and sells to *their* block's clients: a client using k blocks
+  is contacted by k managers; inbound requests are not duplicated, they go to one block);
+* care managers (covering all B blocks):  ``W = N (T + r + s + R) / 60 + B F``.
+
+Capacity of one person ``= working_hours * productive_share``.  People needed: ``max(1,
+ceil(W_b / capacity))`` per block, ``max(1, ceil(W / capacity))`` care managers.  Monthly cost
+``= people * salary * (1 + payroll_tax_rate)``.  Saving ``= cost today - cost of care managers``,
+where "today" is the specialist managers (``current_setup = specialist_managers``) or nothing.
+
+Hand-offs of one piece of client information (a wish, a complaint, a contraindication) on its
+way to everyone who serves a client using ``k`` blocks: with specialist managers reception ->
+own-block manager (1), that manager -> the other ``k - 1`` managers, each manager -> their
+specialist (``k``): ``h = 2k``; with a care manager reception -> care manager (1) -> each
+block's specialist (``k``): ``h = k + 1``.  Equal for one-block clients.  P(at least one loss)
+``= 1 - (1 - p)^h``, averaged over the clients' ``k``.
+
+Queueing.  Inbound requests arrive over the working minutes, ``lambda = N requests / (60 hours)``
+per minute, answer rate ``mu = 1 / request_minutes``; requests take priority over planned work
+(with pre-emptive priority the requests see an M/M/c queue of their own).  Specialist managers:
+one queue per block with ``lambda P_b / S`` and that block's managers (Erlang C each); pooled: one
+queue with the same requests and the same staff; and the care managers' own pooled queue.
+
+References: ``analysis.queueing`` (Erlang C); source document (the role's five functions and
+the advantages claimed for it); Smith & Whitt (1981) on pooling.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import queueing
+from .errors import InputError, Problem
+from .study import Study, Uncertain
+
+__all__ = [
+    "KINDS", "FUNCTIONS", "SALON_BLOCK", "PARAMS", "SHORT_LABELS",
+    "ClientProfile", "client_profile",
+    "params_from", "Evaluation", "evaluate", "handoffs", "clients_per_care_manager_max",
+    "cheaper_ranges", "growth", "tornado_table",
+    "StaffingAnalysis", "analyse", "StaffingScenarios", "scenarios",
+    "erlang_c", "mean_wait", "share_within",
+]
+
+erlang_c = queueing.erlang_c
+mean_wait = queueing.mean_wait
+share_within = queueing.share_within
+
+KINDS = ("welcome", "follow_up", "programme_review", "feedback")
+FUNCTIONS = ("clients", "staff", "quality", "sales", "marketing")
+SALON_BLOCK = "salon"  # the single block used when the visits carry no block column
+
+#: short parameter name -> dotted study key
+PARAMS = {
+    "salary_specialist": "staffing.specialist_manager_salary_month",
+    "salary_care": "staffing.care_manager_salary_month",
+    "tax": "staffing.payroll_tax_rate",
+    "hours": "staffing.working_hours_month",
+    "productive": "staffing.productive_share",
+    **{f"rate_{k}": f"staffing.touches_per_client_month.{k}" for k in KINDS},
+    **{f"min_{k}": f"staffing.touch_minutes.{k}" for k in KINDS},
+    "requests": "staffing.requests_per_client_month",
+    "request_min": "staffing.request_minutes",
+    "loss": "staffing.handoff_loss_prob",
+    "records_min": "staffing.functions.records_min_client_month",
+    "sales_min": "staffing.functions.sales_min_client_month",
+    "staff_h": "staffing.functions.staff_hours_block_month",
+    "quality_h": "staffing.functions.quality_hours_block_month",
+    "marketing_h": "staffing.functions.marketing_hours_block_month",
+}
+
+#: short chart labels for the tornado, (en, ru)
+SHORT_LABELS = {
+    "staffing.specialist_manager_salary_month": ("Specialist manager's salary", "Оклад менеджера направления"),
+    "staffing.care_manager_salary_month": ("Care manager's salary", "Оклад менеджера сопровождения"),
+    "staffing.payroll_tax_rate": ("Payroll tax", "Страховые взносы"),
+    "staffing.working_hours_month": ("Working hours", "Рабочие часы"),
+    "staffing.productive_share": ("Productive share of hours", "Доля продуктивного времени"),
+    "staffing.touches_per_client_month.welcome": ("Welcome contacts per client", "Приветственные контакты"),
+    "staffing.touches_per_client_month.follow_up": ("Follow-ups per client", "Звонки после визита"),
+    "staffing.touches_per_client_month.programme_review": ("Programme reviews per client", "Пересмотры программы"),
+    "staffing.touches_per_client_month.feedback": ("Feedback requests per client", "Запросы отзывов"),
+    "staffing.touch_minutes.welcome": ("Minutes per welcome", "Минут на приветствие"),
+    "staffing.touch_minutes.follow_up": ("Minutes per follow-up", "Минут на звонок после визита"),
+    "staffing.touch_minutes.programme_review": ("Minutes per programme review", "Минут на пересмотр программы"),
+    "staffing.touch_minutes.feedback": ("Minutes per feedback request", "Минут на запрос отзыва"),
+    "staffing.requests_per_client_month": ("Requests per client", "Обращений на клиента"),
+    "staffing.request_minutes": ("Minutes per request", "Минут на обращение"),
+    "staffing.handoff_loss_prob": ("Loss per hand-off", "Потеря при передаче"),
+    "staffing.functions.records_min_client_month": ("Client card minutes", "Минут на карту клиента"),
+    "staffing.functions.sales_min_client_month": ("Sales minutes per client", "Минут продаж на клиента"),
+    "staffing.functions.staff_hours_block_month": ("Staff work per block", "Работа с персоналом на блок"),
+    "staffing.functions.quality_hours_block_month": ("Quality work per block", "Контроль качества на блок"),
+    "staffing.functions.marketing_hours_block_month": ("Marketing per block", "Маркетинг на блок"),
+}
+
+
+# ============================================================================ data
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    """Who the managers serve, from the visits.
+
+    Attributes
+    ----------
+    blocks : tuple of str
+        Covered blocks with active clients (``("salon",)`` when the data carry no block).
+    clients_month : float
+        Distinct active clients in a typical month (covered blocks).
+    block_clients_month : ndarray
+        Active clients per block in a typical month, in the order of ``blocks``.
+    blocks_per_client : ndarray
+        ``q[k - 1]`` = share of active clients who use ``k`` blocks (typical months pooled).
+    monthly : DataFrame
+        Tidy: ``month`` (first day), ``block``, ``active_clients`` for every month after the
+        warm-up of the active window.
+    monthly_clients : DataFrame
+        ``month``, ``active_clients`` (distinct), ``client_blocks`` (client-block pairs),
+        ``blocks_per_client``.
+    has_blocks : bool
+        False when the visits carry no block: the whole salon is one block.
+    missing_blocks : tuple of str
+        Covered blocks (from ``care_manager.covers``) that have no visits in the data.
+    dropped_blocks : tuple of str
+        Covered blocks with visits but no active client in the typical months.
+    months_used : int
+        Months averaged into the typical month.
+    """
+
+    blocks: tuple
+    clients_month: float
+    block_clients_month: np.ndarray
+    blocks_per_client: np.ndarray
+    monthly: pd.DataFrame = field(repr=False)
+    monthly_clients: pd.DataFrame = field(repr=False)
+    has_blocks: bool = True
+    missing_blocks: tuple = ()
+    dropped_blocks: tuple = ()
+    months_used: int = 0
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def client_blocks_month(self) -> float:
+        """Client-block pairs in a typical month, ``S = sum_b P_b``."""
+        return float(self.block_clients_month.sum())
+
+    @property
+    def mean_blocks_per_client(self) -> float:
+        k = np.arange(1, len(self.blocks_per_client) + 1)
+        return float((k * self.blocks_per_client).sum())
+
+    def summary(self) -> pd.DataFrame:
+        """One row per block: active clients in a typical month and their share."""
+        p = self.block_clients_month
+        return pd.DataFrame({"block": list(self.blocks), "active_clients": p,
+                             "share_of_clients": p / self.clients_month if self.clients_month else np.nan})
+
+
+def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
+                   typical_months: int = 12) -> ClientProfile:
+    """Active clients per block per month and blocks per client, from the visits.
+
+    Parameters
+    ----------
+    visits : DataFrame
+        ``client_id``, ``date`` and, where the export has them, ``block`` and ``status`` (only
+        ``done`` visits count).
+    covers : "all" or list of str
+        Blocks the care manager covers (``care_manager.covers``); ignored without a block column.
+    window_months : int
+        A client is active in month m when they visited in months ``m - window + 1 .. m``.
+    typical_months : int
+        The typical month is the mean of the last ``typical_months`` months after the window's
+        warm-up (all months when the data are shorter than the window).
+
+    Raises
+    ------
+    InputError
+        No visits left, or none of the covered blocks occurs in the data.
+    """
+    v = visits
+    if "status" in v.columns:
+        v = v[v["status"].fillna("done").astype(str) == "done"]
+    has_blocks = "block" in v.columns and v["block"].notna().any()
+    cols = ["client_id", "date"] + (["block"] if has_blocks else [])
+    v = v[cols].dropna()
+    if not has_blocks:
+        v = v.assign(block=SALON_BLOCK)
+    v = v.assign(block=v["block"].astype(str), client_id=v["client_id"].astype(str))
+    missing: tuple = ()
+    if has_blocks and covers != "all":
+        wanted = [str(b) for b in covers]
+        present = set(v["block"].unique())
+        missing = tuple(b for b in wanted if b not in present)
+        v = v[v["block"].isin(wanted)]
+        if v.empty:
+            raise InputError(Problem(
+                "study.yaml: care_manager.covers",
+                f"none of the covered blocks ({', '.join(wanted)}) occurs in the visits. "
+                f"Blocks in the data: {', '.join(sorted(present))}."))
+    if v.empty:
+        raise InputError(Problem("visits", "no completed visits to count active clients from."))
+
+    dates = pd.to_datetime(v["date"])
+    m = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()
+    base = pd.DataFrame({"client_id": v["client_id"].to_numpy(), "block": v["block"].to_numpy(),
+                         "m": m}).drop_duplicates()
+    w = max(int(window_months), 1)
+    expanded = pd.concat([base.assign(m=base["m"] + i) for i in range(w)], ignore_index=True)
+    m_first, m_last = int(m.min()), int(m.max())
+    lo = m_first + w - 1 if m_last - m_first + 1 >= w else m_first
+    expanded = expanded[(expanded["m"] >= lo) & (expanded["m"] <= m_last)].drop_duplicates()
+
+    months = np.arange(lo, m_last + 1)
+    blocks_all = sorted(expanded["block"].unique())
+    by_block = (expanded.groupby(["m", "block"]).size()
+                .unstack("block").reindex(index=months, columns=blocks_all).fillna(0.0))
+    per_client = expanded.groupby(["m", "client_id"]).size()  # k = blocks used
+    distinct = per_client.groupby(level="m").size().reindex(months, fill_value=0).astype(float)
+    pairs = per_client.groupby(level="m").sum().reindex(months, fill_value=0).astype(float)
+
+    typical = months[-int(max(typical_months, 1)):]
+    block_mean = by_block.loc[typical].mean(axis=0)
+    dropped = tuple(b for b in blocks_all if block_mean[b] <= 0)
+    kept = [b for b in blocks_all if block_mean[b] > 0]
+    k_typ = per_client[per_client.index.get_level_values("m").isin(typical)].to_numpy()
+    kmax = int(k_typ.max()) if k_typ.size else 1
+    q = np.bincount(k_typ, minlength=kmax + 1)[1:].astype(float)
+    q = q / q.sum() if q.sum() else np.array([1.0])
+
+    stamp = [pd.Timestamp(year=int(x // 12), month=int(x % 12) + 1, day=1) for x in months]
+    monthly = (by_block.set_axis(stamp, axis=0).rename_axis("month").reset_index()
+               .melt(id_vars="month", var_name="block", value_name="active_clients"))
+    monthly_clients = pd.DataFrame({
+        "month": stamp, "active_clients": distinct.to_numpy(), "client_blocks": pairs.to_numpy()})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        monthly_clients["blocks_per_client"] = monthly_clients["client_blocks"] / monthly_clients["active_clients"]
+    return ClientProfile(
+        blocks=tuple(kept),
+        clients_month=float(distinct.loc[typical].mean()),
+        block_clients_month=block_mean[kept].to_numpy(float),
+        blocks_per_client=q,
+        monthly=monthly,
+        monthly_clients=monthly_clients,
+        has_blocks=bool(has_blocks),
+        missing_blocks=missing,
+        dropped_blocks=dropped,
+        months_used=len(typical),
+    )
+
+
+# ============================================================================ assumptions
+
+
+def params_from(source) -> dict:
+    """Assumption values as arrays keyed by the short names of :data:`PARAMS`.
+
+    ``source`` is a :class:`~analysis.simulate.Draws` (one value per scenario) or a
+    :class:`~analysis.study.Study` (the most likely value of each assumption, arrays of length 1).
+    """
+    if isinstance(source, Study):
+        out = {}
+        for name, key in PARAMS.items():
+            v = source[key]
+            out[name] = np.array([v.mode if isinstance(v, Uncertain) else float(v)])
+        return out
+    return {name: np.asarray(source[key], float) for name, key in PARAMS.items()}
+
+
+# ============================================================================ model
+
+
+def handoffs(blocks_per_client, loss_prob):
+    """Hand-offs per client and P(at least one piece of information lost), for both options.
+
+    Parameters
+    ----------
+    blocks_per_client : array
+        ``q[k - 1]`` = share of clients using ``k`` blocks.
+    loss_prob : float or array
+        Chance of losing a piece of information at one hand-off.
+
+    Returns
+    -------
+    dict
+        ``handoffs_specialists = sum_k q_k 2k``, ``handoffs_care = sum_k q_k (k + 1)`` and
+        ``p_loss_* = sum_k q_k (1 - (1 - p)^h(k))`` (arrays shaped like ``loss_prob``).
+    """
+    q = np.asarray(blocks_per_client, float)
+    k = np.arange(1, len(q) + 1)
+    p = np.asarray(loss_prob, float)[..., None]
+    h_s, h_c = 2.0 * k, k + 1.0
+    # 1 - (1-p)^h computed as -expm1(h log1p(-p)): accurate for small p
+    loss_s = -np.expm1(h_s * np.log1p(-p))
+    loss_c = -np.expm1(h_c * np.log1p(-p))
+    return {
+        "handoffs_specialists": float((q * h_s).sum()),
+        "handoffs_care": float((q * h_c).sum()),
+        "p_loss_specialists": (loss_s * q).sum(axis=-1),
+        "p_loss_care": (loss_c * q).sum(axis=-1),
+    }
+
+
+def _people(workload_h, capacity_h):
+    """Whole people needed, at least one: ``max(1, ceil(W / capacity))``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(capacity_h > 0, workload_h / capacity_h, np.inf)
+    return np.maximum(1.0, np.ceil(ratio - 1e-9))
+
+
+@dataclass
+class Evaluation:
+    """Both options under one set of assumptions; every field is an array over scenarios
+    (Monte Carlo draws, or client counts in :func:`growth`).  Hours and money per month.
+
+    ``*_block`` fields have a last axis over ``ClientProfile.blocks``.
+    """
+
+    clients: np.ndarray
+    capacity_person_h: np.ndarray
+    workload_block_h: np.ndarray
+    people_block: np.ndarray
+    workload_specialists_h: np.ndarray
+    people_specialists: np.ndarray
+    workload_care_h: np.ndarray
+    care_managers_needed: np.ndarray
+    cost_specialists_option_month: np.ndarray
+    cost_care_managers_month: np.ndarray
+    cost_current_month: np.ndarray
+    saving_month: np.ndarray
+    cost_per_client_specialists: np.ndarray
+    cost_per_client_care: np.ndarray
+    duplicate_contacts_month: np.ndarray
+    duplicate_hours_month: np.ndarray
+    function_hours: dict
+    own_services_h: np.ndarray
+    own_services_share: np.ndarray
+    nonproductive_h: np.ndarray
+    clients_per_care_manager_max: np.ndarray
+    handoffs_specialists: float
+    handoffs_care: float
+    p_info_loss_specialists: np.ndarray
+    p_info_loss_care: np.ndarray
+    queue_separate: dict
+    queue_pooled: dict
+    queue_care: dict
+
+
+def clients_per_care_manager_max(p: dict, n_blocks: int):
+    """Active clients one care manager can carry: ``(capacity - B F) / a`` with ``a`` the hours
+    per client per month (contacts, card, sales, requests) and ``F`` the hours per block.
+    Beyond it a second care manager is needed (0 when the per-block work alone fills the month).
+    """
+    a = _per_client_care_min(p) / 60.0
+    fixed = n_blocks * (p["staff_h"] + p["quality_h"] + p["marketing_h"])
+    cap = p["hours"] * p["productive"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(a > 0, (cap - fixed) / np.where(a > 0, a, 1.0), np.inf)
+    return np.maximum(out, 0.0)
+
+
+def _touch_min(p):
+    return sum(p[f"rate_{k}"] * p[f"min_{k}"] for k in KINDS)
+
+
+def _per_client_care_min(p):
+    return _touch_min(p) + p["records_min"] + p["sales_min"] + p["requests"] * p["request_min"]
+
+
+def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
+             current_setup: str = "specialist_managers", scale=1.0) -> Evaluation:
+    """Workload, people, cost, hand-offs and waiting for both options (formulas in the module
+    docstring).
+
+    Parameters
+    ----------
+    profile : ClientProfile
+    p : dict of arrays
+        From :func:`params_from`; arrays broadcast together (length n or 1).
+    target_answer_min : float
+    current_setup : {"specialist_managers", "none"}
+        What today's cost is: the specialist managers, or nothing.
+    scale : float or array
+        Multiplies the client counts (same mix of blocks); an array evaluates a growth curve.
+    """
+    scale = np.asarray(scale, float)
+    p = {k: np.asarray(v, float) for k, v in p.items()}
+    shape = np.broadcast_shapes(scale.shape, *(v.shape for v in p.values()))
+    p = {k: np.broadcast_to(v, shape) for k, v in p.items()}
+    scale = np.broadcast_to(scale, shape)
+    n_blocks = profile.n_blocks
+    N = profile.clients_month * scale                                   # (n,)
+    P = profile.block_clients_month * scale[..., None]                  # (n, B)
+    S = P.sum(axis=-1)
+    share = profile.block_clients_month / profile.block_clients_month.sum()
+    b = lambda x: x[..., None]  # noqa: E731  per-scenario value against blocks
+
+    touch = _touch_min(p)
+    contacts = sum(p[f"rate_{k}"] for k in KINDS)
+    req_min = p["requests"] * p["request_min"]
+    fixed_block = p["staff_h"] + p["quality_h"] + p["marketing_h"]
+    cap = p["hours"] * p["productive"]
+
+    # specialist managers, one block each
+    w_block = (P * b(touch + p["records_min"] + p["sales_min"]) + b(N * req_min) * share) / 60.0 + b(fixed_block)
+    people_block = _people(w_block, b(cap))
+    people_spec = people_block.sum(axis=-1)
+    # care managers, all covered blocks
+    fh = {
+        "clients": N * (touch + p["records_min"] + req_min) / 60.0,
+        "staff": n_blocks * p["staff_h"],
+        "quality": n_blocks * p["quality_h"],
+        "sales": N * p["sales_min"] / 60.0,
+        "marketing": n_blocks * p["marketing_h"],
+    }
+    w_care = sum(fh.values())
+    n_care = _people(w_care, cap)
+
+    gross = 1.0 + p["tax"]
+    cost_spec = people_spec * p["salary_specialist"] * gross
+    cost_care = n_care * p["salary_care"] * gross
+    cost_now = cost_spec if current_setup == "specialist_managers" else np.zeros(shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_client_spec = np.where(N > 0, cost_spec / np.where(N > 0, N, 1.0), np.nan)
+        per_client_care = np.where(N > 0, cost_care / np.where(N > 0, N, 1.0), np.nan)
+    own_h = np.maximum(n_care * cap - w_care, 0.0)
+
+    # waiting: requests arrive over the working minutes
+    lam = N * p["requests"] / (p["hours"] * 60.0)
+    mu = 1.0 / p["request_min"]
+    sep = queueing.queue_summary(b(lam) * share, b(mu), people_block, target_answer_min)
+    pooled = queueing.queue_summary(b(lam), b(mu), b(people_spec), target_answer_min)
+    care_q = queueing.queue_summary(b(lam), b(mu), b(n_care), target_answer_min)
+
+    h = handoffs(profile.blocks_per_client, p["loss"])
+    return Evaluation(
+        clients=N, capacity_person_h=cap, workload_block_h=w_block, people_block=people_block,
+        workload_specialists_h=w_block.sum(axis=-1), people_specialists=people_spec,
+        workload_care_h=w_care, care_managers_needed=n_care,
+        cost_specialists_option_month=cost_spec, cost_care_managers_month=cost_care,
+        cost_current_month=cost_now, saving_month=cost_now - cost_care,
+        cost_per_client_specialists=per_client_spec, cost_per_client_care=per_client_care,
+        duplicate_contacts_month=(S - N) * contacts,
+        duplicate_hours_month=(S - N) * (touch + p["records_min"] + p["sales_min"]) / 60.0,
+        function_hours=fh, own_services_h=own_h,
+        own_services_share=own_h / (n_care * p["hours"]),
+        nonproductive_h=n_care * p["hours"] * (1.0 - p["productive"]),
+        clients_per_care_manager_max=clients_per_care_manager_max(p, n_blocks),
+        handoffs_specialists=h["handoffs_specialists"], handoffs_care=h["handoffs_care"],
+        p_info_loss_specialists=h["p_loss_specialists"], p_info_loss_care=h["p_loss_care"],
+        queue_separate=sep, queue_pooled=pooled, queue_care=care_q,
+    )
+
+
+# ============================================================================ growth
+
+
+def growth(profile: ClientProfile, p: dict, max_clients: float, points: int = 241,
+           target_answer_min: float = 15.0) -> pd.DataFrame:
+    """Workload, capacity and cost of both options as the active clients grow (same block mix).
+
+    ``p`` holds single values (:func:`params_from` of a Study).  Returns one row per client count:
+    ``clients``, ``workload_specialists_h``, ``capacity_specialists_h``, ``people_specialists``,
+    ``cost_specialists_month``, ``workload_care_h``, ``capacity_care_h``,
+    ``care_managers_needed``, ``cost_care_month``, ``wait_separate_min``, ``wait_care_min``.
+    """
+    clients = np.linspace(0.0, float(max_clients), int(points))
+    scale = clients / profile.clients_month if profile.clients_month else clients * 0
+    e = evaluate(profile, {k: np.asarray(v).reshape(-1)[:1] for k, v in p.items()},
+                 target_answer_min, scale=scale)
+    return pd.DataFrame({
+        "clients": clients,
+        "workload_specialists_h": e.workload_specialists_h,
+        "capacity_specialists_h": e.people_specialists * e.capacity_person_h,
+        "people_specialists": e.people_specialists,
+        "cost_specialists_month": e.cost_specialists_option_month,
+        "workload_care_h": e.workload_care_h,
+        "capacity_care_h": e.care_managers_needed * e.capacity_person_h,
+        "care_managers_needed": e.care_managers_needed,
+        "cost_care_month": e.cost_care_managers_month,
+        "wait_separate_min": e.queue_separate["wait"],
+        "wait_care_min": e.queue_care["wait"],
+    })
+
+
+def cheaper_ranges(profile: ClientProfile, p: dict, max_clients: float,
+                   detail: bool = True) -> pd.DataFrame:
+    """Client ranges over which each option is cheaper (exact: costs change only where some
+    workload crosses a whole number of people).
+
+    Returns rows ``from_clients``, ``to_clients``, ``people_specialists``,
+    ``care_managers_needed``, ``cost_specialists_month``, ``cost_care_month``, ``cheaper``
+    (``"care_manager"``, ``"specialists"`` or ``"equal"``), adjacent rows with the same
+    cheaper option and the same people merged.  ``detail=False`` merges every run of the same
+    cheaper option and keeps ``from_clients``, ``to_clients``, ``cheaper``.
+    """
+    p1 = {k: float(np.asarray(v).reshape(-1)[0]) for k, v in p.items()}
+    N0 = profile.clients_month
+    if N0 <= 0:
+        return pd.DataFrame(columns=["from_clients", "to_clients", "people_specialists",
+                                     "care_managers_needed", "cost_specialists_month",
+                                     "cost_care_month", "cheaper"])
+    share = profile.block_clients_month / N0          # P_b per active client
+    ratio = profile.block_clients_month / profile.block_clients_month.sum()
+    req_min = p1["requests"] * p1["request_min"]
+    touch = float(_touch_min(p1))
+    per_pair = touch + p1["records_min"] + p1["sales_min"]
+    fixed = p1["staff_h"] + p1["quality_h"] + p1["marketing_h"]
+    cap = p1["hours"] * p1["productive"]
+    slopes = list((share * per_pair + req_min * ratio) / 60.0) + [_per_client_care_min(p1) / 60.0]
+    fixeds = [fixed] * profile.n_blocks + [profile.n_blocks * fixed]
+    cuts = {0.0, float(max_clients)}
+    for a, f in zip(slopes, fixeds):
+        if a <= 0 or cap <= 0:
+            continue
+        j = np.arange(1, int(np.ceil((a * max_clients + f) / cap)) + 2)
+        x = (j * cap - f) / a
+        cuts.update(float(v) for v in x[(x > 0) & (x < max_clients)])
+    edges = np.array(sorted(cuts))
+    mids = (edges[:-1] + edges[1:]) / 2.0
+    e = evaluate(profile, {k: np.array([v]) for k, v in p1.items()}, scale=mids / N0)
+    cs, cc = e.cost_specialists_option_month, e.cost_care_managers_month
+    cheaper = np.where(np.isclose(cs, cc), "equal", np.where(cc < cs, "care_manager", "specialists"))
+    rows = []
+    for i in range(len(mids)):
+        row = (e.people_specialists[i], e.care_managers_needed[i], cheaper[i])
+        if rows and (rows[-1]["people_specialists"], rows[-1]["care_managers_needed"], rows[-1]["cheaper"]) == row:
+            rows[-1]["to_clients"] = edges[i + 1]
+            continue
+        rows.append({"from_clients": edges[i], "to_clients": edges[i + 1],
+                     "people_specialists": row[0], "care_managers_needed": row[1],
+                     "cost_specialists_month": cs[i], "cost_care_month": cc[i], "cheaper": row[2]})
+    out = pd.DataFrame(rows)
+    if detail:
+        return out
+    run = (out["cheaper"] != out["cheaper"].shift()).cumsum()
+    return (out.groupby(run, sort=False)
+            .agg(from_clients=("from_clients", "first"), to_clients=("to_clients", "last"),
+                 cheaper=("cheaper", "first")).reset_index(drop=True))
+
+
+def _breakeven(ranges: pd.DataFrame, clients_now: float) -> float:
+    """The client count nearest to today's at which the cheaper option changes (NaN if none)."""
+    if ranges.empty:
+        return float("nan")
+    idx = np.searchsorted(ranges["to_clients"].to_numpy(), clients_now, side="left")
+    idx = min(idx, len(ranges) - 1)
+    now = ranges["cheaper"].iloc[idx]
+    changes = [ranges["from_clients"].iloc[i] for i in range(1, len(ranges))
+               if ranges["cheaper"].iloc[i] != ranges["cheaper"].iloc[i - 1]
+               and now in (ranges["cheaper"].iloc[i], ranges["cheaper"].iloc[i - 1])]
+    if not changes:
+        return float("nan")
+    changes = np.array(changes, float)
+    return float(changes[np.argmin(np.abs(changes - clients_now))])
+
+
+# ============================================================================ uncertainty
+
+
+def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
+                  current_setup: str = "specialist_managers", keys=None) -> pd.DataFrame:
+    """One-at-a-time sensitivity of the median monthly saving.
+
+    For each uncertain assumption (``low < high``) the Monte Carlo is rerun with that assumption
+    fixed at its low and at its high value (``d.fixed``), the others still drawn.  Returns rows
+    ``key``, ``label_en``, ``label_ru``, ``low``, ``high``, ``saving_low``, ``saving_high``,
+    ``swing`` sorted by swing (largest first).
+    """
+    study = d.study
+    if keys is None:  # the hand-off loss chance moves no cost: left out
+        keys = [k for k in d.uncertain_keys("staffing.")
+                if k in PARAMS.values() and k != PARAMS["loss"]]
+    rows = []
+    for key in keys:
+        v = study[key]
+        out = []
+        for x in (v.low, v.high):
+            e = evaluate(profile, params_from(d.fixed(key, x)), target_answer_min, current_setup)
+            out.append(float(np.median(e.saving_month)))
+        en, ru = SHORT_LABELS.get(key, (key, key))
+        rows.append({"key": key, "label_en": en, "label_ru": ru, "low": v.low, "high": v.high,
+                     "saving_low": out[0], "saving_high": out[1], "swing": abs(out[1] - out[0])})
+    df = pd.DataFrame(rows, columns=["key", "label_en", "label_ru", "low", "high",
+                                     "saving_low", "saving_high", "swing"])
+    return df.sort_values("swing", ascending=False, ignore_index=True)
+
+
+# ============================================================================ the section
+
+
+@dataclass
+class StaffingAnalysis:
+    """Everything the staffing report shows.
+
+    Attributes
+    ----------
+    profile : ClientProfile
+    central : Evaluation
+        Every assumption at its most likely value (arrays of length 1).
+    mc : Evaluation
+        Monte Carlo over the assumptions (arrays of length ``n_draws``).
+    options : DataFrame
+        One row per option with the central figures.
+    queues : DataFrame
+        Waiting: separate queues, one pooled queue with the same staff, the care managers.
+    time_split : DataFrame
+        Care managers' hours per month by function, own services and non-productive time.
+    ranges : DataFrame
+        :func:`cheaper_ranges` up to ``max_clients``.
+    growth : DataFrame
+        :func:`growth` up to ``max_clients``.
+    tornado : DataFrame or None
+    breakeven_clients : float
+    current_setup : str
+    target_answer_min : float
+    """
+
+    profile: ClientProfile
+    central: Evaluation
+    mc: Evaluation
+    options: pd.DataFrame
+    queues: pd.DataFrame
+    time_split: pd.DataFrame
+    ranges: pd.DataFrame
+    growth: pd.DataFrame
+    tornado: pd.DataFrame | None
+    breakeven_clients: float
+    current_setup: str
+    target_answer_min: float
+    max_clients: float
+
+    def saving_quantiles(self):
+        """(P10, median, P90) of the monthly saving."""
+        q = np.nanquantile(self.mc.saving_month, [0.1, 0.5, 0.9])
+        return tuple(float(x) for x in q)
+
+    def cost_quantiles(self):
+        """``{"specialists": (p10, p50, p90), "care": (...)}`` of the monthly cost (the
+        specialists' is today's cost: 0 when the salon has no managers)."""
+        f = lambda x: tuple(float(v) for v in np.nanquantile(x, [0.1, 0.5, 0.9]))  # noqa: E731
+        return {"specialists": f(self.mc.cost_current_month),
+                "specialists_option": f(self.mc.cost_specialists_option_month),
+                "care": f(self.mc.cost_care_managers_month)}
+
+    def unstable(self) -> dict:
+        """Which queues grow without bound in the central case."""
+        return {name: bool(q["utilisation"][0] >= 1.0) for name, q in
+                (("separate", self.central.queue_separate), ("pooled", self.central.queue_pooled),
+                 ("care", self.central.queue_care))}
+
+    def figures(self) -> dict:
+        """The headline figures for ``results.json`` (section ``staffing``)."""
+        c = self.central
+        p10, p50, p90 = self.saving_quantiles()
+        one = lambda x: float(np.asarray(x).reshape(-1)[0])  # noqa: E731
+        return {
+            "cost_specialists_month": one(c.cost_current_month),
+            "cost_care_manager_month": one(c.cost_care_managers_month),
+            "care_managers_needed": one(c.care_managers_needed),
+            "saving_month_p10": p10, "saving_month_median": p50, "saving_month_p90": p90,
+            "wait_separate_min": one(c.queue_separate["wait"]),
+            "wait_pooled_min": one(c.queue_pooled["wait"]),
+            "wait_care_min": one(c.queue_care["wait"]),
+            "handoffs_per_client_specialists": float(c.handoffs_specialists),
+            "handoffs_per_client_care": float(c.handoffs_care),
+            "p_info_loss_specialists": one(c.p_info_loss_specialists),
+            "p_info_loss_care": one(c.p_info_loss_care),
+            "own_services_share": one(c.own_services_share),
+            "clients_per_care_manager_max": one(c.clients_per_care_manager_max),
+            "breakeven_clients": float(self.breakeven_clients),
+            "active_clients_month": float(self.profile.clients_month),
+            "blocks_per_client": self.profile.mean_blocks_per_client,
+            "specialist_managers_needed": one(c.people_specialists),
+            "duplicate_contacts_month": one(c.duplicate_contacts_month),
+        }
+
+
+def _options_table(e: Evaluation, current_setup: str) -> pd.DataFrame:
+    one = lambda x: float(np.asarray(x).reshape(-1)[0])  # noqa: E731
+    return pd.DataFrame([
+        {"option": "specialists", "workload_h": one(e.workload_specialists_h),
+         "capacity_h": one(e.people_specialists * e.capacity_person_h),
+         "people": one(e.people_specialists), "cost_month": one(e.cost_specialists_option_month),
+         "cost_per_client": one(e.cost_per_client_specialists),
+         "handoffs_per_client": e.handoffs_specialists, "p_info_loss": one(e.p_info_loss_specialists),
+         "is_today": current_setup == "specialist_managers"},
+        {"option": "care_manager", "workload_h": one(e.workload_care_h),
+         "capacity_h": one(e.care_managers_needed * e.capacity_person_h),
+         "people": one(e.care_managers_needed), "cost_month": one(e.cost_care_managers_month),
+         "cost_per_client": one(e.cost_per_client_care),
+         "handoffs_per_client": e.handoffs_care, "p_info_loss": one(e.p_info_loss_care),
+         "is_today": False},
+    ])
+
+
+def _queues_table(e: Evaluation) -> pd.DataFrame:
+    rows = []
+    for name, q, servers in (("separate", e.queue_separate, e.people_specialists),
+                             ("pooled", e.queue_pooled, e.people_specialists),
+                             ("care", e.queue_care, e.care_managers_needed)):
+        rows.append({"queue": name, "servers": float(servers[0]),
+                     "utilisation": float(q["utilisation"][0]), "wait_prob": float(q["wait_prob"][0]),
+                     "wait_min": float(q["wait"][0]), "within_target": float(q["within_target"][0])})
+    return pd.DataFrame(rows)
+
+
+def _time_split(e: Evaluation) -> pd.DataFrame:
+    hours = {k: float(v[0]) for k, v in e.function_hours.items()}
+    hours["own_services"] = float(e.own_services_h[0])
+    hours["nonproductive"] = float(e.nonproductive_h[0])
+    total = sum(hours.values())
+    return pd.DataFrame({"part": list(hours), "hours_month": list(hours.values()),
+                         "share": [h / total if total else np.nan for h in hours.values()]})
+
+
+def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> StaffingAnalysis:
+    """The staffing section for a study: profile from the visits, central case, Monte Carlo,
+    growth and cheaper ranges, tornado.
+
+    Parameters
+    ----------
+    study : Study
+    tables : analysis.data.Tables
+    d : analysis.simulate.Draws, optional
+        Shared scenario draws; default ``simulate.draws(study)``.
+    """
+    from . import simulate
+
+    d = d if d is not None else simulate.draws(study)
+    profile = client_profile(tables.visits, study.get("care_manager.covers", "all"),
+                             int(study["staffing.active_window_months"]))
+    target = float(study["staffing.target_answer_min"])
+    setup = study["staffing.current_setup"]
+    pc = params_from(study)
+    central = evaluate(profile, pc, target, setup)
+    mc = evaluate(profile, params_from(d), target, setup)
+    n_max = float(clients_per_care_manager_max(pc, profile.n_blocks)[0])
+    max_clients = max(3.0 * profile.clients_month, 2.5 * n_max if np.isfinite(n_max) else 0.0, 10.0)
+    ranges = cheaper_ranges(profile, pc, max_clients)
+    return StaffingAnalysis(
+        profile=profile, central=central, mc=mc,
+        options=_options_table(central, setup), queues=_queues_table(central),
+        time_split=_time_split(central), ranges=ranges,
+        growth=growth(profile, pc, max_clients, target_answer_min=target),
+        tornado=tornado_table(profile, d, target, setup) if with_tornado else None,
+        breakeven_clients=_breakeven(ranges, profile.clients_month),
+        current_setup=setup, target_answer_min=target, max_clients=max_clients,
+    )
+
+
+@dataclass
+class StaffingScenarios:
+    """Per-scenario staffing figures for the summary (arrays of length ``draws.n``).
+
+    Attributes
+    ----------
+    cost_specialists_month : ndarray
+        Monthly cost of today's specialist managers with payroll tax (0 when
+        ``staffing.current_setup`` is ``none``).
+    cost_care_managers_month : ndarray
+        Monthly cost of the care managers needed (management salary with payroll tax).
+    care_managers_needed : ndarray
+    """
+
+    cost_specialists_month: np.ndarray
+    cost_care_managers_month: np.ndarray
+    care_managers_needed: np.ndarray
+
+    @property
+    def saving_month(self) -> np.ndarray:
+        return self.cost_specialists_month - self.cost_care_managers_month
+
+
+def scenarios(study: Study, tables, draws) -> StaffingScenarios:
+    """Staffing costs scenario by scenario, on the shared draws (for the summary's joint
+    Monte Carlo)."""
+    profile = client_profile(tables.visits, study.get("care_manager.covers", "all"),
+                             int(study["staffing.active_window_months"]))
+    e = evaluate(profile, params_from(draws), float(study["staffing.target_answer_min"]),
+                 study["staffing.current_setup"])
+    return StaffingScenarios(cost_specialists_month=np.asarray(e.cost_current_month, float),
+                             cost_care_managers_month=np.asarray(e.cost_care_managers_month, float),
+                             care_managers_needed=np.asarray(e.care_managers_needed, float))

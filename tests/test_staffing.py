@@ -1,0 +1,334 @@
+"""Staffing: active clients from visits, cost and workload arithmetic by hand, hand-offs,
+break-even client counts, Monte Carlo scenarios and bare data."""
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import simulate, staffing
+from analysis.data import Tables
+from analysis.errors import InputError
+from analysis.staffing import ClientProfile, client_profile, evaluate, handoffs
+from analysis.study import Uncertain, load_study, schema
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+def visits(rows):
+    """rows: (client, block, 'YYYY-MM-DD')."""
+    return pd.DataFrame({"client_id": [r[0] for r in rows], "block": [r[1] for r in rows],
+                         "date": pd.to_datetime([r[2] for r in rows]), "amount": 1000.0})
+
+
+def salon(n_clients=300, months=14, seed=3):
+    """Every client visits their home block every month; every third client also visits a
+    second block every month: per month 300 active clients, 400 client-block pairs."""
+    rng = np.random.default_rng(seed)
+    blocks = ["hair", "nails", "spa"]
+    rows = []
+    for m in range(months):
+        month = pd.Timestamp("2024-01-01") + pd.DateOffset(months=m)
+        for c in range(n_clients):
+            day = month + pd.Timedelta(days=int(rng.integers(0, 28)))
+            rows.append((f"c{c}", blocks[c % 3], day))
+            if c % 3 == 0:
+                rows.append((f"c{c}", blocks[(c + 1) % 3], day))
+    return pd.DataFrame({"client_id": [r[0] for r in rows], "block": [r[1] for r in rows],
+                         "date": [r[2] for r in rows], "amount": 500.0})
+
+
+HAND = {  # assumptions for the hand-checked case
+    "salary_specialist": 50_000.0, "salary_care": 80_000.0, "tax": 0.30, "hours": 160.0,
+    "productive": 0.75,
+    "rate_welcome": 0.1, "min_welcome": 10.0,          # 1 min per client
+    "rate_follow_up": 0.5, "min_follow_up": 4.0,       # 2
+    "rate_programme_review": 0.2, "min_programme_review": 10.0,  # 2
+    "rate_feedback": 0.2, "min_feedback": 5.0,          # 1   -> T = 6 min, 1.0 contact
+    "requests": 0.5, "request_min": 6.0,                # R = 3 min per client
+    "loss": 0.1, "records_min": 2.0, "sales_min": 2.0,
+    "staff_h": 2.0, "quality_h": 2.0, "marketing_h": 2.0,   # F = 6 h per block
+}
+
+
+def hand_profile():
+    """100 active clients, 2 blocks with 60 each: 20 clients use both (k=2), 80 use one."""
+    return ClientProfile(blocks=("a", "b"), clients_month=100.0,
+                         block_clients_month=np.array([60.0, 60.0]),
+                         blocks_per_client=np.array([0.8, 0.2]),
+                         monthly=pd.DataFrame(), monthly_clients=pd.DataFrame())
+
+
+def hand_params(**change):
+    p = dict(HAND, **change)
+    return {k: np.array([v]) for k, v in p.items()}
+
+
+# ---------------------------------------------------------------------------- schema
+
+def test_defaults_have_the_shared_keys_and_sources():
+    sch = schema()["staffing"]
+    for key in ("specialist_manager_salary_month", "care_manager_salary_month", "payroll_tax_rate",
+                "current_setup"):
+        assert key in sch
+    assert sch["payroll_tax_rate"]["default"] == 0.30
+    assert sch["current_setup"]["choices"] == ["specialist_managers", "none"]
+    assert sch["current_setup"]["default"] == "specialist_managers"
+    assert sch["working_hours_month"]["default"] == 164
+
+    def leaves(tree):
+        for v in tree.values():
+            if "default" in v:
+                yield v
+            else:
+                yield from leaves(v)
+
+    for leaf in leaves(sch):
+        assert leaf["source"] and leaf["en"] and leaf["ru"]
+
+
+def test_every_param_key_resolves(tmp_path):
+    study = load_study(tmp_path)
+    p = staffing.params_from(study)
+    assert set(p) == set(staffing.PARAMS)
+    assert all(np.isfinite(v).all() and v.shape == (1,) for v in p.values())
+    assert isinstance(study["staffing.specialist_manager_salary_month"], Uncertain)
+    assert set(staffing.SHORT_LABELS) == set(staffing.PARAMS.values())
+
+
+# ---------------------------------------------------------------------------- profile
+
+def test_profile_counts_by_hand():
+    v = visits([("1", "hair", "2024-01-05"), ("1", "nails", "2024-01-20"),
+                ("2", "hair", "2024-01-07"), ("2", "hair", "2024-02-07"),
+                ("3", "spa", "2024-02-11")])
+    p = client_profile(v, window_months=1)
+    assert p.blocks == ("hair", "nails", "spa")
+    m = p.monthly.pivot(index="month", columns="block", values="active_clients")
+    assert m.loc["2024-01-01"].tolist() == [2, 1, 0]
+    assert m.loc["2024-02-01"].tolist() == [1, 0, 1]
+    assert p.monthly_clients["active_clients"].tolist() == [2, 2]
+    assert p.monthly_clients["client_blocks"].tolist() == [3, 2]
+    assert p.clients_month == 2.0
+    np.testing.assert_allclose(p.block_clients_month, [1.5, 0.5, 0.5])
+    np.testing.assert_allclose(p.blocks_per_client, [3 / 4, 1 / 4])   # client 1 in Jan uses 2
+    assert p.mean_blocks_per_client == pytest.approx(1.25)
+
+
+def test_profile_window_carries_clients_forward():
+    v = visits([("1", "hair", "2024-01-05"), ("2", "hair", "2024-03-05"), ("3", "hair", "2024-05-05")])
+    p = client_profile(v, window_months=3)
+    # warm-up: months before March are dropped; Mar: 1,2  Apr: 2  May: 2,3
+    assert p.monthly_clients["active_clients"].tolist() == [2, 1, 2]
+    assert p.clients_month == pytest.approx(5 / 3)
+
+
+def test_profile_recovers_a_known_salon():
+    p = client_profile(salon(), window_months=1)
+    assert p.clients_month == pytest.approx(300)
+    assert p.client_blocks_month == pytest.approx(400)
+    np.testing.assert_allclose(p.blocks_per_client, [2 / 3, 1 / 3])
+    assert p.months_used == 12
+
+
+def test_profile_ignores_cancelled_visits():
+    v = visits([("1", "hair", "2024-01-05"), ("2", "nails", "2024-01-06")])
+    v["status"] = ["done", "cancelled"]
+    p = client_profile(v, window_months=1)
+    assert p.blocks == ("hair",) and p.clients_month == 1.0
+
+
+def test_profile_covers_a_subset_and_reports_missing_blocks():
+    v = visits([("1", "hair", "2024-01-05"), ("1", "nails", "2024-01-06"), ("2", "spa", "2024-01-07")])
+    p = client_profile(v, covers=["hair", "nails", "barber"], window_months=1)
+    assert p.blocks == ("hair", "nails")
+    assert p.missing_blocks == ("barber",)
+    assert p.clients_month == 1.0
+    with pytest.raises(InputError, match="care_manager.covers"):
+        client_profile(v, covers=["barber"], window_months=1)
+
+
+def test_bare_visits_are_one_block():
+    v = visits([("1", "x", "2024-01-05"), ("2", "y", "2024-01-06")]).drop(columns="block")
+    p = client_profile(v, covers=["hair"], window_months=1)
+    assert p.blocks == (staffing.SALON_BLOCK,) and not p.has_blocks
+    assert p.clients_month == 2.0
+    np.testing.assert_allclose(p.blocks_per_client, [1.0])
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+def test_workload_and_cost_by_hand():
+    e = evaluate(hand_profile(), hand_params(), target_answer_min=15.0)
+    # per block: (60 clients * (6 + 2 + 2) min + 100 * 3 min * 1/2) / 60 + 6 h = 18.5 h
+    np.testing.assert_allclose(e.workload_block_h, [[18.5, 18.5]])
+    # care: 100 * (6 + 2 + 2 + 3) / 60 + 2 blocks * 6 h = 33.667 h
+    assert e.workload_care_h[0] == pytest.approx(1300 / 60 + 12)
+    assert e.capacity_person_h[0] == pytest.approx(120.0)
+    assert e.people_specialists[0] == 2 and e.care_managers_needed[0] == 1
+    assert e.cost_specialists_option_month[0] == pytest.approx(2 * 50_000 * 1.3)   # 130,000
+    assert e.cost_care_managers_month[0] == pytest.approx(80_000 * 1.3)            # 104,000
+    assert e.saving_month[0] == pytest.approx(26_000)
+    assert e.cost_per_client_care[0] == pytest.approx(1_040)
+    assert e.cost_per_client_specialists[0] == pytest.approx(1_300)
+    # 20 clients are contacted twice; 1.0 contact and 10 min (contacts, card, sales) each
+    assert e.duplicate_contacts_month[0] == pytest.approx(20.0)
+    assert e.duplicate_hours_month[0] == pytest.approx(20 * 10 / 60)
+    # the care manager's month: 120 h capacity - 33.667 h work = 86.333 h own services of 160
+    assert e.own_services_h[0] == pytest.approx(120 - 1300 / 60 - 12)
+    assert e.own_services_share[0] == pytest.approx((120 - 1300 / 60 - 12) / 160)
+    assert sum(v[0] for v in e.function_hours.values()) + e.own_services_h[0] + e.nonproductive_h[0] \
+        == pytest.approx(160.0)
+    assert e.function_hours["clients"][0] == pytest.approx(100 * (6 + 2 + 3) / 60)  # contacts, card, requests
+    assert e.function_hours["sales"][0] == pytest.approx(100 * 2 / 60)
+    # one care manager carries (120 - 12) / (13 / 60) = 498.46 clients
+    assert e.clients_per_care_manager_max[0] == pytest.approx(108 * 60 / 13)
+
+
+def test_no_managers_today_costs_nothing():
+    e = evaluate(hand_profile(), hand_params(), current_setup="none")
+    assert e.cost_current_month[0] == 0.0
+    assert e.saving_month[0] == pytest.approx(-104_000)
+    assert e.cost_specialists_option_month[0] == pytest.approx(130_000)
+
+
+def test_people_are_whole_and_at_least_one_per_block():
+    # no clients: still one manager per block and one care manager
+    e = evaluate(hand_profile(), hand_params(), scale=0.0)
+    assert e.people_specialists[0] == 2 and e.care_managers_needed[0] == 1
+    # workload exactly at capacity is one person; a little more needs two
+    at = 108 * 60 / 13 / 100          # scale at which the care workload is exactly 120 h
+    assert evaluate(hand_profile(), hand_params(), scale=at).care_managers_needed[0] == 1
+    assert evaluate(hand_profile(), hand_params(), scale=at * 1.001).care_managers_needed[0] == 2
+
+
+def test_handoffs_by_hand():
+    h = handoffs([0.8, 0.2], 0.1)
+    assert h["handoffs_specialists"] == pytest.approx(0.8 * 2 + 0.2 * 4)
+    assert h["handoffs_care"] == pytest.approx(0.8 * 2 + 0.2 * 3)
+    assert h["p_loss_specialists"] == pytest.approx(0.8 * (1 - 0.9 ** 2) + 0.2 * (1 - 0.9 ** 4))
+    assert h["p_loss_care"] == pytest.approx(0.8 * (1 - 0.9 ** 2) + 0.2 * (1 - 0.9 ** 3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6).filter(lambda q: sum(q) > 0),
+       st.floats(0.0, 0.99))
+def test_a_care_manager_never_adds_handoffs(q, p):
+    q = np.array(q) / sum(q)
+    h = handoffs(q, p)
+    assert h["handoffs_care"] <= h["handoffs_specialists"] + 1e-12
+    assert h["p_loss_care"] <= h["p_loss_specialists"] + 1e-12
+    if q[0] == 1.0:  # everyone uses one block: nothing to gain
+        assert h["p_loss_care"] == pytest.approx(h["p_loss_specialists"])
+
+
+def test_queues_by_hand():
+    e = evaluate(hand_profile(), hand_params(), target_answer_min=15.0)
+    lam = 100 * 0.5 / (160 * 60)          # requests per working minute
+    mu = 1 / 6
+    # separate: two M/M/1 queues with lam / 2 each: Wq = rho / (mu - lam/2)
+    rho = lam / 2 / mu
+    assert e.queue_separate["wait"][0] == pytest.approx(rho / (mu - lam / 2))
+    assert e.queue_pooled["wait"][0] == pytest.approx(staffing.mean_wait(lam, mu, 2))
+    assert e.queue_care["wait"][0] == pytest.approx(lam / mu / (mu - lam))
+    assert e.queue_pooled["wait"][0] < e.queue_separate["wait"][0]
+
+
+def test_cheaper_ranges_and_breakeven_by_hand():
+    prof, p = hand_profile(), hand_params()
+    r = staffing.cheaper_ranges(prof, p, 1000.0, detail=False)
+    # care is cheaper until it needs a second manager at 498.46 clients; specialists need a
+    # second manager in a block when 0.125 h * N + 6 h > 120 h, at N = 912
+    assert r["cheaper"].tolist() == ["care_manager", "specialists", "care_manager"]
+    np.testing.assert_allclose(r["to_clients"].iloc[:2], [108 * 60 / 13, 912.0])
+    assert staffing._breakeven(r, 100.0) == pytest.approx(108 * 60 / 13)
+    detail = staffing.cheaper_ranges(prof, p, 1000.0)
+    assert detail["from_clients"].iloc[0] == 0 and detail["to_clients"].iloc[-1] == 1000
+    assert (detail["from_clients"].iloc[1:].to_numpy() == detail["to_clients"].iloc[:-1].to_numpy()).all()
+
+
+def test_growth_is_monotone():
+    g = staffing.growth(hand_profile(), hand_params(), 2000.0, points=101)
+    assert g["clients"].iloc[0] == 0 and g["clients"].iloc[-1] == 2000
+    for col in ("workload_care_h", "workload_specialists_h", "care_managers_needed", "cost_care_month"):
+        assert (np.diff(g[col]) >= -1e-9).all()
+    assert (g["capacity_care_h"] >= g["workload_care_h"] - 1e-9).all()
+
+
+# ---------------------------------------------------------------------------- the section
+
+def test_analyse_and_scenarios_on_a_salon(tmp_path):
+    study = load_study(tmp_path, {"simulation": {"n_draws": 500}})
+    tables = Tables(visits=salon())
+    d = simulate.draws(study)
+    a = staffing.analyse(study, tables, d)
+    f = a.figures()
+    for name in ("cost_specialists_month", "cost_care_manager_month", "care_managers_needed",
+                 "saving_month_p10", "saving_month_median", "saving_month_p90", "wait_separate_min",
+                 "wait_pooled_min", "handoffs_per_client_specialists", "handoffs_per_client_care",
+                 "p_info_loss_specialists", "p_info_loss_care", "own_services_share",
+                 "clients_per_care_manager_max", "breakeven_clients"):
+        assert name in f and isinstance(f[name], float)
+    assert f["saving_month_p10"] <= f["saving_month_median"] <= f["saving_month_p90"]
+    assert f["wait_pooled_min"] <= f["wait_separate_min"]
+    assert f["handoffs_per_client_care"] < f["handoffs_per_client_specialists"]
+    assert a.profile.blocks == ("hair", "nails", "spa")
+    assert f["active_clients_month"] == pytest.approx(300)
+    assert set(a.time_split["part"]) == set(staffing.FUNCTIONS) | {"own_services", "nonproductive"}
+    assert a.time_split["share"].sum() == pytest.approx(1.0)
+    assert len(a.tornado) == len(d.uncertain_keys("staffing.")) - 1   # the loss chance moves no cost
+    assert (np.diff(a.tornado["swing"]) <= 0).all()
+    row = a.tornado.set_index("key").loc["staffing.care_manager_salary_month"]
+    assert row["saving_high"] < row["saving_low"]          # a dearer care manager saves less
+
+    s = staffing.scenarios(study, tables, d)
+    for arr in (s.cost_specialists_month, s.cost_care_managers_month, s.care_managers_needed):
+        assert arr.shape == (500,)
+    np.testing.assert_allclose(s.saving_month, a.mc.saving_month)
+    assert (s.care_managers_needed >= 1).all() and (s.care_managers_needed == np.round(s.care_managers_needed)).all()
+
+    none = load_study(tmp_path, {"simulation": {"n_draws": 500}, "staffing": {"current_setup": "none"}})
+    s0 = staffing.scenarios(none, tables, simulate.draws(none))
+    assert (s0.cost_specialists_month == 0).all()
+    np.testing.assert_allclose(s0.cost_care_managers_month, s.cost_care_managers_month)  # same draws
+
+
+def test_fixed_assumptions_give_a_degenerate_range(tmp_path):
+    fixed = {k.split(".", 1)[1]: None for k in staffing.PARAMS.values()}
+    study0 = load_study(tmp_path)
+    over: dict = {}
+    for key in staffing.PARAMS.values():
+        v = study0[key]
+        mode = v.mode if isinstance(v, Uncertain) else v
+        node = over.setdefault("staffing", {})
+        parts = key.split(".")[1:]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = mode
+    assert fixed  # every key was overridden
+    study = load_study(tmp_path, {**over, "simulation": {"n_draws": 200}})
+    a = staffing.analyse(study, Tables(visits=salon()), with_tornado=False)
+    p10, p50, p90 = a.saving_quantiles()
+    central = float(a.central.saving_month[0])
+    assert p10 == pytest.approx(central) and p90 == pytest.approx(central)
+
+
+def test_bare_data_runs(tmp_path):
+    study = load_study(tmp_path, {"simulation": {"n_draws": 200}})
+    bare = salon(n_clients=60, months=6).drop(columns="block")
+    a = staffing.analyse(study, Tables(visits=bare))
+    f = a.figures()
+    assert not a.profile.has_blocks and a.profile.n_blocks == 1
+    assert f["handoffs_per_client_specialists"] == f["handoffs_per_client_care"] == 2.0
+    assert f["wait_separate_min"] == pytest.approx(f["wait_pooled_min"])
+    assert f["specialist_managers_needed"] >= 1
+
+
+def test_config_file_round_trip(tmp_path):
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump({"staffing": {
+        "care_manager_salary_month": {"low": 1, "mode": 2, "high": 3},
+        "touches_per_client_month": {"welcome": 0.5}}}), encoding="utf-8")
+    study = load_study(tmp_path)
+    assert study["staffing.care_manager_salary_month"] == Uncertain(1, 2, 3)
+    assert study["staffing.touches_per_client_month.welcome"] == Uncertain(0.5, 0.5, 0.5)
