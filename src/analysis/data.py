@@ -1,60 +1,851 @@
-"""Read and validate a study's exports into tidy DataFrames.
+"""Read and validate a study's exports into tidy DataFrames; personal data never passes.
 
-(Minimal first version: visits.csv only. The full data contract follows.)
+A study folder holds ``visits`` (required) and optionally ``services``, ``staff``, ``clients`` and
+``memberships``, each as ``<table>.csv``, ``.xlsx`` or ``.parquet`` -- or any file mapped in
+``study.yaml``::
+
+    data:
+      visits:
+        file: export.csv          # relative to the study folder
+        sheet: Visits             # XLSX only, optional (default: the first sheet)
+        columns: {Дата: date, Клиент: client_id, Сумма: amount}
+
+CSV files may be UTF-8, UTF-8 with BOM, UTF-16 (Excel "Unicode text") or cp1251 (detected), separated
+by ``,`` ``;`` or tab (detected), with a decimal point or comma, thousands grouped by a space or a
+no-break space (``"1 500,00"``) and dates ISO (``2024-06-30``) or ``30.06.2024``.  Column names match
+case-insensitively (``Client_ID`` is ``client_id``); columns outside the contract are dropped, and
+columns holding names, phones, e-mails, birth dates or addresses are dropped from every table.
+
+Every problem found is collected and raised together as one :class:`~analysis.errors.InputError`
+(file, column, the first offending rows numbered as in the file with the header as row 1, how many).
+Input files are only ever opened for reading.
+
+The tidy contract (what every section may rely on) is :data:`COLUMNS`; optional columns are simply
+absent when the export lacks them (check with :meth:`Tables.has`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import csv
+import hashlib
+import io
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
 
-__all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES"]
+__all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES", "COLUMNS", "REQUIRED",
+           "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS"]
 
 TABLES = ("visits", "services", "staff", "clients", "memberships")
+
+#: Column -> kind for each table (``id``/``str`` text, ``date``, ``number``, ``fraction``, ``status``,
+#: ``period``).  Order = order in the tidy frames.
+COLUMNS: dict[str, dict[str, str]] = {
+    "visits": {"visit_id": "id", "client_id": "id", "date": "date", "service": "str", "block": "str",
+               "specialist_id": "id", "amount": "number", "consumables_cost": "number",
+               "discount": "number", "status": "status"},
+    "services": {"service": "str", "block": "str", "price": "number", "consumables_cost": "number",
+                 "duration_min": "number"},
+    "staff": {"specialist_id": "id", "block": "str", "role": "str", "hired": "date", "left": "date",
+              "monthly_fixed_pay": "number", "commission_rate": "fraction"},
+    "clients": {"client_id": "id", "first_visit": "date", "channel": "str"},
+    "memberships": {"client_id": "id", "start": "date", "end": "date", "plan": "str",
+                    "price_per_period": "number", "period": "period"},
+}
+
+#: Required columns per table (a value must be present in every row).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "visits": ("client_id", "date", "amount"),
+    "services": ("service", "block", "price"),
+    "staff": ("specialist_id", "block"),
+    "clients": ("client_id",),
+    "memberships": ("client_id", "start"),
+}
+
+EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet")
+
+#: Status words understood (lower case; Russian words by their stem).
+STATUS_WORDS = {
+    "done": ("done", "completed", "complete", "closed", "paid", "arrived", "visited", "ok", "yes",
+             "выполн", "пришел", "пришёл", "пришла", "оплач", "заверш", "состоял", "обслуж", "закрыт"),
+    "cancelled": ("cancelled", "canceled", "cancel", "отмен", "удал"),
+    "no_show": ("no_show", "no-show", "no show", "noshow", "not arrived", "неявк", "не приш",
+                "не явил", "не пришёл"),
+}
+
+_PERSONAL = re.compile(
+    r"(^|[_\s])(name|first_?name|last_?name|full_?name|surname|middle_?name|patronymic|phone|"
+    r"telephone|mobile|cell|e_?mail|mail|birth|birthday|birth_?date|date_of_birth|dob|address|"
+    r"passport|snils|inn)($|[_\s])"
+    r"|фио|имя|фамил|отчеств|телефон|тел\.|мобил|почт|e-?mail|рожд|адрес|паспорт|снилс",
+    re.IGNORECASE)
+
+ROWS_SHOWN = 5
+
+
+def is_personal_column(header: str) -> bool:
+    """True when a column header names personal data (name, phone, e-mail, birth date, address...),
+    in English or Russian, any case: ``"Телефон"``, ``"E-mail"``, ``"client name"``, ``"ФИО"``."""
+    h = str(header).strip().lower().replace("-", "_")
+    return bool(_PERSONAL.search(h)) or h in ("tel", "тел", "dr", "др")
 
 
 @dataclass
 class Tables:
-    """The study's tables after loading; optional tables are None when absent."""
+    """The study's tables after loading; optional tables are None when absent.
+
+    Attributes
+    ----------
+    visits, services, staff, clients, memberships : DataFrame or None
+        Tidy frames (see :data:`COLUMNS`).
+    sources : dict
+        ``{table: file name}`` of the files read.
+    dropped : dict
+        ``{table: [columns]}`` left out on load (personal data or outside the contract).
+    """
 
     visits: pd.DataFrame
     services: pd.DataFrame | None = None
     staff: pd.DataFrame | None = None
     clients: pd.DataFrame | None = None
     memberships: pd.DataFrame | None = None
+    sources: dict = field(default_factory=dict)
+    dropped: dict = field(default_factory=dict)
 
     def has(self, table: str, column: str | None = None) -> bool:
+        """Whether ``table`` was given (and, with ``column``, has that column with any value)."""
         df = getattr(self, table)
         if df is None:
             return False
-        return column is None or (column in df.columns and df[column].notna().any())
+        return column is None or (column in df.columns and bool(df[column].notna().any()))
+
+
+# =========================================================================== public helpers
+
+
+def pseudonymize(ids, salt: str = "", length: int = 8, prefix: str = "c-") -> pd.Series:
+    """Stable salted pseudonyms for showing client ids in reports: ``"C00017" -> "c-3f9a1b2e"``.
+
+    ``prefix + sha256(salt + "\\x1f" + id)[:length]``; the same id and salt give the same pseudonym
+    everywhere, ids cannot be read back without the salt.  Missing ids stay missing.
+    """
+    s = pd.Series(ids)
+    uniq = pd.unique(s.dropna().astype(str))
+    table = {u: prefix + hashlib.sha256(f"{salt}\x1f{u}".encode("utf-8")).hexdigest()[:length] for u in uniq}
+    return s.astype("object").map(lambda x: table.get(str(x)) if pd.notna(x) else None).astype("str") \
+        .where(s.notna())
+
+
+def input_files(study) -> list[Path]:
+    """The files a study reads: ``study.yaml`` (when present) and each table's export that exists."""
+    base = Path(study.dir)
+    out = []
+    if (base / "study.yaml").exists():
+        out.append(base / "study.yaml")
+    specs, _ = _mapping(study)
+    for table in TABLES:
+        path, _ = _locate(base, table, specs.get(table, {}))
+        if path is not None and path.exists():
+            out.append(path)
+    return out
+
+
+def summarize(tables: Tables) -> dict:
+    """What the ``check`` command prints: rows, clients, period, blocks, specialists, tables read."""
+    v = tables.visits
+    done = v[v["status"] == "done"] if "status" in v else v
+    out = {
+        "rows": int(len(v)),
+        "visits": int(len(done)),
+        "clients": int(v["client_id"].nunique()),
+        "first_date": str(v["date"].min().date()) if len(v) else None,
+        "last_date": str(v["date"].max().date()) if len(v) else None,
+        "revenue": float(done["amount"].sum()),
+        "blocks": sorted(map(str, v["block"].dropna().unique())) if "block" in v else [],
+        "specialists": int(v["specialist_id"].nunique()) if "specialist_id" in v else 0,
+        "tables": [f"{t} ({len(getattr(tables, t))} rows)" for t in TABLES if getattr(tables, t) is not None],
+    }
+    dropped = sorted({c for cols in tables.dropped.values() for c in cols})
+    if dropped:
+        out["columns left out"] = dropped
+    return out
+
+
+# =========================================================================== loading
 
 
 def load_tables(study) -> Tables:
-    path = Path(study.dir) / "visits.csv"
-    if not path.exists():
-        raise InputError(Problem(str(path), "required file not found."))
-    v = pd.read_csv(path, dtype={"client_id": str})
-    v["date"] = pd.to_datetime(v["date"])
-    return Tables(visits=v)
+    """Read, clean and validate every table of ``study`` (a :class:`~analysis.study.Study`).
+
+    Raises
+    ------
+    InputError
+        With every problem found (see the module docstring).
+    """
+    base = Path(study.dir)
+    problems: list[Problem] = []
+    if not base.is_dir():
+        raise InputError(Problem(str(base), "study folder not found." if not base.exists() else
+                                 "is not a folder."))
+    specs, map_problems = _mapping(study)
+    problems += map_problems
+    salt = str(study.get("name") or "")
+    frames: dict[str, pd.DataFrame | None] = {}
+    rownums: dict[str, np.ndarray] = {}
+    wheres: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    dropped: dict[str, list] = {}
+    for table in TABLES:
+        spec = specs.get(table, {})
+        path, where_problem = _locate(base, table, spec)
+        if where_problem is not None:
+            problems.append(where_problem)
+            frames[table] = None
+            continue
+        if path is None:
+            if table == "visits":
+                problems.append(Problem(
+                    "visits.csv", f"required file not found in {base}: the study needs its visits as "
+                    "visits.csv, visits.xlsx or visits.parquet (or a file mapped in study.yaml under "
+                    "data: visits: file:)."))
+            frames[table] = None
+            continue
+        where = _rel(path, base)
+        wheres[table] = where
+        sources[table] = where
+        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"))
+        problems += n_problems
+        if raw is None:
+            frames[table] = None
+            continue
+        df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt)
+        problems += c_problems
+        if cols_dropped:
+            dropped[table] = cols_dropped
+        if df is None:
+            frames[table] = None
+            continue
+        df, t_problems = _convert(df, table, where, rows)
+        problems += t_problems
+        frames[table] = df
+        rownums[table] = rows
+    problems += _cross_checks(frames, rownums, wheres)
+    if problems:
+        raise InputError(problems)
+    v = frames["visits"]
+    if "block" not in v.columns:  # a block can come from the service or the specialist
+        for table, key in (("services", "service"), ("staff", "specialist_id")):
+            other = frames.get(table)
+            if other is not None and key in v.columns and "block" in other.columns:
+                v["block"] = v[key].map(other.drop_duplicates(key).set_index(key)["block"])
+                v = v[[c for c in COLUMNS["visits"] if c in v.columns]]
+                break
+    frames["visits"] = v.reset_index(drop=True)
+    return Tables(**{t: (frames[t].reset_index(drop=True) if frames[t] is not None else None) for t in TABLES},
+                  sources=sources, dropped=dropped)
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _mapping(study) -> tuple[dict, list[Problem]]:
+    """``study["data"]`` checked: ``{table: {file, sheet, columns}}`` (a string is a file name)."""
+    data = study.get("data") or {}
+    out, problems = {}, []
+    if not isinstance(data, dict):
+        return {}, [Problem("study.yaml: data", f"must be a mapping of tables. Got {type(data).__name__}.")]
+    for table, spec in data.items():
+        where = f"study.yaml: data.{table}"
+        if table not in TABLES:
+            problems.append(Problem(where, f"unknown table '{table}'. Allowed: {', '.join(TABLES)}."))
+            continue
+        if isinstance(spec, str):
+            spec = {"file": spec}
+        if not isinstance(spec, dict):
+            problems.append(Problem(where, "must be a file name or {file, sheet, columns}. "
+                                    f"Got {spec!r} instead."))
+            continue
+        extra = set(spec) - {"file", "sheet", "columns"}
+        if extra:
+            problems.append(Problem(where, f"unknown keys {sorted(extra)}. Allowed: file, sheet, columns."))
+        cols = spec.get("columns") or {}
+        if not isinstance(cols, dict):
+            problems.append(Problem(where + ".columns", "must map the file's column names to the kit's, "
+                                    f"like {{Дата: date}}. Got {cols!r} instead."))
+            cols = {}
+        for src, dst in cols.items():
+            if dst not in COLUMNS[table]:
+                problems.append(Problem(where + ".columns", f"maps '{src}' to '{dst}', which is not a "
+                                        f"column of {table}. Allowed: {', '.join(COLUMNS[table])}."))
+        out[table] = {"file": spec.get("file"), "sheet": spec.get("sheet"),
+                      "columns": {str(k): str(v) for k, v in cols.items() if v in COLUMNS[table]}}
+    return out, problems
+
+
+def _locate(base: Path, table: str, spec: dict) -> tuple[Path | None, Problem | None]:
+    """The file for ``table``: mapped in study.yaml, else ``<table>.<ext>`` (case-insensitive)."""
+    if spec.get("file"):
+        path = Path(spec["file"])
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            return None, Problem(f"study.yaml: data.{table}.file",
+                                 f"mapped file '{spec['file']}' not found in {base}.")
+        return path, None
+    if not base.is_dir():
+        return None, None
+    found = [p for p in sorted(base.iterdir()) if p.is_file() and p.stem.lower() == table
+             and p.suffix.lower() in EXTENSIONS]
+    if len(found) > 1:
+        return None, Problem(found[0].name, f"several files for {table}: "
+                             f"{', '.join(p.name for p in found)}. Keep one, or name it in study.yaml "
+                             f"under data: {table}: file:.")
+    return (found[0] if found else None), None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_any(path: Path, where: str, sheet=None) -> tuple[pd.DataFrame | None, np.ndarray, list]:
+    """Read a file as a frame of strings (CSV/XLSX) or typed columns (Parquet), with file row numbers."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        return None, np.array([]), [Problem(where, f"cannot be read: {exc.strerror or exc}.")]
+    if len(raw.strip(b" \t\r\n\x00\xef\xbb\xbf")) == 0:
+        return None, np.array([]), [Problem(where, "file is empty.")]
+    suffix = path.suffix.lower()
+    if raw[:4] == b"PAR1" or suffix == ".parquet":
+        return _read_parquet(raw, where)
+    if raw[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(raw, where, sheet)
+    return _read_csv(raw, where)
+
+
+def _header_only(where):
+    return Problem(where, "has a header but no rows.")
+
+
+def _read_parquet(raw: bytes, where: str):
+    try:
+        df = pd.read_parquet(io.BytesIO(raw))
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's problem
+        return None, np.array([]), [Problem(where, f"cannot be read as Parquet ({type(exc).__name__}).")]
+    if len(df) == 0:
+        return None, np.array([]), [_header_only(where)]
+    return df.reset_index(drop=True), np.arange(len(df)) + 2, []
+
+
+def _read_xlsx(raw: bytes, where: str, sheet=None):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else 0,
+                               dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+    except ValueError as exc:
+        if sheet is not None and "not found" in str(exc).lower():
+            return None, np.array([]), [Problem(where, f"sheet '{sheet}' not found in the workbook.")]
+        return None, np.array([]), [Problem(where, "cannot be read as an Excel workbook (.xlsx): "
+                                            "the file is corrupt or not an .xlsx.")]
+    except Exception:  # noqa: BLE001 - zip/XML errors of a corrupt workbook
+        return None, np.array([]), [Problem(where, "cannot be read as an Excel workbook (.xlsx): "
+                                            "the file is corrupt or not an .xlsx.")]
+    df.columns = [str(c) for c in df.columns]
+    if df.shape[1] == 0 or all(c.startswith("Unnamed") for c in df.columns) and len(df) == 0:
+        return None, np.array([]), [Problem(where, "file is empty.")]
+    if len(df) == 0:
+        return None, np.array([]), [_header_only(where)]
+    return df, np.arange(len(df)) + 2, []
+
+
+def _decode(raw: bytes) -> tuple[bytes, str] | None:
+    """(bytes in an ASCII-compatible encoding, encoding name) or None for binary content."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16").encode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            return None
+    head = raw[:65536]
+    if b"\x00" in head:
+        return None
+    ctrl = sum(head.count(bytes([c])) for c in (*range(1, 9), 11, 12, *range(14, 27), *range(28, 32)))
+    if ctrl > max(2, len(head) // 200):
+        return None
+    if raw[:3] == b"\xef\xbb\xbf":
+        return raw, "utf-8-sig"
+    try:
+        raw.decode("utf-8")
+        return raw, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1251")
+        return raw, "cp1251"
+    except UnicodeDecodeError:
+        return None
+
+
+def _sniff_sep(lines: list[str]) -> str:
+    """The delimiter among ``;`` tab ``,`` whose count is steady over the first lines and highest."""
+    best, best_score = ",", (-1, -1)
+    for sep in (";", "\t", ","):
+        counts = [_count_outside_quotes(ln, sep) for ln in lines]
+        if counts[0] == 0:
+            continue
+        steady = sum(c == counts[0] for c in counts[1:]) if len(counts) > 1 else 0
+        score = (steady, counts[0])
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _count_outside_quotes(line: str, sep: str) -> int:
+    if '"' not in line:
+        return line.count(sep)
+    n, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            n += 1
+    return n
+
+
+def _read_csv(raw: bytes, where: str):
+    dec = _decode(raw)
+    if dec is None:
+        return None, np.array([]), [Problem(where, "cannot be read: binary content, not a text table "
+                                            "(save it as CSV, XLSX or Parquet).")]
+    raw, enc = dec
+    body = raw[3:] if enc == "utf-8-sig" else raw
+    text_head = body[:65536].decode(enc if enc != "utf-8-sig" else "utf-8", errors="replace")
+    lines = [ln for ln in text_head.splitlines() if ln.strip()][:30]
+    if not lines:
+        return None, np.array([]), [Problem(where, "file is empty.")]
+    sep = _sniff_sep(lines[:-1] if len(lines) > 2 else lines)
+    problems = []
+    # Field count per record, and the file line where each record starts (header = line 1).
+    if b'"' not in body:
+        arr = np.frombuffer(body, np.uint8)
+        nl = np.flatnonzero(arr == 10)
+        ends = nl if (len(arr) and arr[-1] == 10) else np.append(nl, len(arr))
+        starts = np.r_[0, nl + 1][: len(ends)]
+        dpos = np.flatnonzero(arr == ord(sep))
+        nsep = np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
+        length = ends - starts - (arr[np.maximum(ends - 1, 0)] == 13)
+        nonblank = np.flatnonzero(length > 0)
+        line_no = nonblank + 1
+        nfields = nsep[nonblank] + 1
+    else:
+        text = body.decode("utf-8" if enc == "utf-8-sig" else enc)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        recs, prev = [], 0
+        for rec in reader:
+            if rec:
+                recs.append((prev + 1, len(rec)))
+            prev = reader.line_num
+        line_no = np.array([r[0] for r in recs])
+        nfields = np.array([r[1] for r in recs])
+    if len(line_no) == 0:
+        return None, np.array([]), [Problem(where, "file is empty.")]
+    expected = nfields[0]
+    data_line, data_n = line_no[1:], nfields[1:]
+    if len(data_line) == 0:
+        return None, np.array([]), [_header_only(where)]
+    wrong = data_n != expected
+    if wrong.any():
+        bad = data_line[wrong]
+        got = sorted(set(data_n[wrong].tolist()))
+        problems.append(Problem(where, f"wrong number of fields: the header has {expected} "
+                                f"(separator '{_sep_name(sep)}'), these rows have "
+                                f"{', '.join(map(str, got))}.", rows=tuple(int(x) for x in bad[:ROWS_SHOWN]),
+                                count=int(wrong.sum())))
+    keep_lines = data_line[data_n <= expected]  # the C parser skips longer rows, pads shorter ones
+    if not wrong.any():
+        df = _read_csv_arrow(raw, enc, sep, lines[0])
+        if df is not None and len(df) == len(keep_lines):
+            return df, keep_lines, problems
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = pd.read_csv(io.BytesIO(raw), sep=sep, encoding=enc, dtype=str, keep_default_na=False,
+                             na_filter=False, on_bad_lines="skip", skip_blank_lines=True, engine="c",
+                             quotechar='"')
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        problems.append(Problem(where, f"cannot be read as a table: {str(exc).splitlines()[0]}"))
+        return None, np.array([]), problems
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    if len(df) != len(keep_lines):  # blank-looking lines counted differently: fall back to positions
+        keep_lines = np.arange(len(df)) + 2
+    return df.fillna(""), keep_lines, problems
+
+
+def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str) -> pd.DataFrame | None:
+    """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        names = next(csv.reader([header_line], delimiter=sep))
+        names = [str(c).strip().lstrip("\ufeff") for c in names]
+        if len(set(names)) != len(names):
+            return None
+        table = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                           encoding="utf8" if enc.startswith("utf-8") else enc),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+        return table.to_pandas()
+    except Exception:  # noqa: BLE001 - anything odd: the pandas parser decides
+        return None
+
+
+def _sep_name(sep: str) -> str:
+    return {"\t": "tab", ";": ";", ",": ","}[sep]
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s\-\.]+", "_", str(name).strip().lstrip("\ufeff").lower()).strip("_")
+
+
+def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str):
+    """Rename mapped / matching columns to the contract, drop personal and unknown columns."""
+    problems = []
+    found = [str(c) for c in df.columns]
+    by_lower = {c.strip().lower(): c for c in found}
+    rename, personal_ids = {}, []
+    for src, dst in mapping.items():
+        col = by_lower.get(str(src).strip().lower())
+        if col is None:
+            problems.append(Problem(where, f"mapped column '{src}' (-> {dst}) not found. Columns in the "
+                                    f"file: {', '.join(found)}.", column=str(src)))
+            continue
+        rename[col] = dst
+        if is_personal_column(col):
+            personal_ids.append(dst)
+    for c in found:
+        if c in rename:
+            continue
+        n = _norm(c)
+        if n in COLUMNS[table] and n not in rename.values():
+            rename[c] = n
+    keep = [c for c in found if c in rename]
+    dropped = [c for c in found if c not in rename]
+    out = df[keep].rename(columns=rename)
+    out = out.loc[:, ~out.columns.duplicated()]
+    missing = [c for c in REQUIRED[table] if c not in out.columns]
+    for c in missing:
+        problems.append(Problem(where, f"required column '{c}' missing. Columns found: {', '.join(found)}. "
+                                f"Rename it in the file, or map it in study.yaml (data: {table}: columns: "
+                                f"{{<your name>: {c}}}).", column=c))
+    if missing or problems:
+        return None, dropped, problems
+    # a personal column used as the client key (e.g. the phone) is pseudonymised at once
+    for c in personal_ids:
+        if COLUMNS[table].get(c) == "id":
+            out[c] = pseudonymize(out[c].astype(str).str.strip().replace("", np.nan), salt, 12, "p-")
+    return out, dropped, problems
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _rows_of(mask: np.ndarray, rows: np.ndarray) -> tuple[tuple[int, ...], int]:
+    idx = np.flatnonzero(mask)
+    return tuple(int(r) for r in rows[idx[:ROWS_SHOWN]]), int(idx.size)
+
+
+def _examples(values: pd.Series, mask: np.ndarray, k: int = 3) -> str:
+    ex = pd.unique(values[mask].astype(str))[:k]
+    return ", ".join(repr(x) for x in ex)
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Text with surrounding blanks removed; ``''`` -> NaN; numeric ids keep no ``.0``."""
+    if pd.api.types.is_float_dtype(s):
+        whole = s.notna() & (s == np.floor(s.fillna(0)))
+        t = s.astype("str").where(~whole, s.fillna(0).astype("int64").astype("str"))
+        return t.where(s.notna())
+    if pd.api.types.is_integer_dtype(s):
+        return s.astype("str")
+    t = s.astype("str").str.strip()
+    return t.where(t != "")
+
+
+_NUM_JUNK = re.compile(r"[\s\u00a0\u202f']|₽|руб\.?|р\.|RUB|\$|€")
+
+
+def _to_number(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """(float values, empty mask, not-a-number mask).  Accepts ``1 500,00``, ``1,500.00``, ``40%``."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        v = s.astype("float64")
+        return v, v.isna().to_numpy(), np.zeros(len(s), bool)
+    t = s.astype("str").str.strip()
+    empty = (t == "") | t.isna()
+    fast = _arrow_cast(t, empty, "float")
+    if fast is not None:
+        return fast, empty.to_numpy(), np.zeros(len(s), bool)
+    v = pd.to_numeric(t.where(~empty), errors="coerce")
+    fail = v.isna() & ~empty
+    if fail.any():
+        u = t[fail].str.replace(_NUM_JUNK, "", regex=True).str.replace("−", "-", regex=False)
+        pct = u.str.endswith("%")
+        u = u.str.rstrip("%")
+        has_c = u.str.contains(",", regex=False)
+        has_d = u.str.contains(".", regex=False)
+        comma_last = u.str.rfind(",") > u.str.rfind(".")
+        u = u.where(~(has_c & has_d & comma_last), u.str.replace(".", "", regex=False))
+        u = u.where(~(has_c & has_d & ~comma_last), u.str.replace(",", "", regex=False))
+        u = u.str.replace(",", ".", regex=False)
+        w = pd.to_numeric(u, errors="coerce")
+        w = w.where(~pct, w / 100.0)
+        v = v.astype("float64")
+        v[fail] = w.to_numpy()
+    v = v.astype("float64")
+    bad = (v.isna() & ~empty).to_numpy()
+    return v, empty.to_numpy(), bad
+
+
+def _arrow_cast(t: pd.Series, empty: pd.Series, kind: str):
+    """Fast path with pyarrow compute: every non-empty value a plain number / ISO date, else None."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(t.where(~empty).astype("object") if t.dtype == object else t.array, type=pa.string()) \
+            if not hasattr(t.array, "__arrow_array__") else t.array.__arrow_array__()
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        if kind == "float":
+            return pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), index=t.index,
+                             dtype="float64")
+        got = pc.cast(arr, pa.timestamp("s"))  # strict ISO 8601: 2024-02-30 fails
+        return pd.Series(got.to_numpy(zero_copy_only=False), index=t.index).astype("datetime64[ns]")
+    except Exception:  # noqa: BLE001 - not all plain: the slower, forgiving path
+        return None
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y.%m.%d", "%d-%m-%Y", "%d.%m.%y")
+
+
+def _to_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """(datetime64[ns] at midnight, empty mask, unparseable mask).  ISO or dd.mm.yyyy; time dropped."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        d = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else pd.to_datetime(s)
+        d = d.dt.normalize().astype("datetime64[ns]")
+        return d, d.isna().to_numpy(), np.zeros(len(s), bool)
+    t = s.astype("str").str.strip()
+    empty = (t == "") | t.isna()
+    d = _arrow_cast(t, empty, "date")
+    if d is None:
+        d = pd.to_datetime(t.where(~empty), format="%Y-%m-%d", errors="coerce")
+    fail = d.isna() & ~empty
+    if fail.any():
+        u = t[fail].str.replace(r"[T ].*$", "", regex=True)
+        got = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+        for fmt in _DATE_FORMATS:
+            left = got.isna()
+            if not left.any():
+                break
+            got[left] = pd.to_datetime(u[left], format=fmt, errors="coerce")
+        d = d.astype("datetime64[ns]")
+        d[fail] = got
+    d = d.astype("datetime64[ns]").dt.normalize()
+    return d, empty.to_numpy(), (d.isna() & ~empty).to_numpy()
+
+
+def _status(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Normalised status (done / cancelled / no_show; empty = done) and the not-understood mask."""
+    t = s.astype("str").str.strip().str.lower().fillna("")
+    uniq = pd.unique(t)
+    table = {}
+    for u in uniq:
+        if u == "":
+            table[u] = "done"
+            continue
+        hit = None
+        for status in ("no_show", "cancelled", "done"):  # "не пришел" before "пришел"
+            if any(u.startswith(w) or u == w for w in STATUS_WORDS[status]):
+                hit = status
+                break
+        table[u] = hit
+    out = t.map(table)
+    return out.astype("str").where(out.notna()), out.isna().to_numpy()
+
+
+def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tuple[pd.DataFrame, list]:
+    """Typed tidy frame for ``table`` plus every value problem (rows numbered as in the file)."""
+    problems = []
+    out = {}
+    required = set(REQUIRED[table])
+    for col, kind in COLUMNS[table].items():
+        if col not in df.columns:
+            continue
+        s = df[col].reset_index(drop=True)
+        if kind in ("id", "str"):
+            v = _as_text(s)
+            if col in required:
+                empty = v.isna().to_numpy()
+                if empty.any():
+                    r, n = _rows_of(empty, rows)
+                    what = "client id" if col == "client_id" else col.replace("_", " ")
+                    problems.append(Problem(where, f"empty {what}.", column=col, rows=r, count=n))
+            out[col] = v
+        elif kind in ("number", "fraction"):
+            v, empty, bad = _to_number(s)
+            if bad.any():
+                r, n = _rows_of(bad, rows)
+                problems.append(Problem(where, f"not a number: {_examples(s, bad)}.", column=col, rows=r,
+                                        count=n))
+            neg = (v < 0).to_numpy()
+            if neg.any():
+                r, n = _rows_of(neg, rows)
+                problems.append(Problem(where, f"negative amounts are not allowed: {_examples(s, neg)}.",
+                                        column=col, rows=r, count=n))
+            if kind == "fraction":
+                over = (v > 1).to_numpy()
+                if over.any():
+                    r, n = _rows_of(over, rows)
+                    problems.append(Problem(where, "must be a fraction between 0 and 1 (40% is 0.4 or "
+                                            f"'40%'). Got {_examples(s, over)}.", column=col, rows=r, count=n))
+            if col in required and col != "amount" and empty.any():
+                r, n = _rows_of(empty, rows)
+                problems.append(Problem(where, f"empty {col.replace('_', ' ')}.", column=col, rows=r, count=n))
+            out[col] = v
+            out["_empty_" + col] = empty
+        elif kind == "date":
+            v, empty, bad = _to_date(s)
+            if bad.any():
+                r, n = _rows_of(bad, rows)
+                problems.append(Problem(where, f"dates not understood: {_examples(s, bad)} (expected "
+                                        "2024-06-30 or 30.06.2024).", column=col, rows=r, count=n))
+            if col in required and empty.any():
+                r, n = _rows_of(empty, rows)
+                problems.append(Problem(where, "empty date.", column=col, rows=r, count=n))
+            out[col] = v
+        elif kind == "status":
+            v, bad = _status(s)
+            if bad.any():
+                r, n = _rows_of(bad, rows)
+                problems.append(Problem(where, f"status not understood: {_examples(s, bad)}. Allowed: done, "
+                                        "cancelled, no_show (also выполнен, пришел, отменен, неявка).",
+                                        column=col, rows=r, count=n))
+            out[col] = v
+        elif kind == "period":
+            t = _as_text(s).str.lower()
+            m = t.map(lambda x: "month" if x.startswith(("month", "мес", "m")) else
+                      "year" if x.startswith(("year", "annual", "год", "y")) else "?", na_action="ignore")
+            bad = (m == "?").fillna(False).to_numpy(bool)
+            if bad.any():
+                r, n = _rows_of(bad, rows)
+                problems.append(Problem(where, f"period not understood: {_examples(s, bad)}. Allowed: month, "
+                                        "year (месяц, год).", column=col, rows=r, count=n))
+            out[col] = m.where(m != "?")
+    res = pd.DataFrame({k: v for k, v in out.items() if not k.startswith("_empty_")})
+    if table == "visits":
+        if "status" not in res:
+            res["status"] = "done"
+        res["status"] = res["status"].fillna("done").astype("str")
+        off = (res["status"] != "done").to_numpy()
+        amount_empty = out["_empty_amount"]
+        need = amount_empty & ~off
+        if need.any():
+            r, n = _rows_of(need, rows)
+            problems.append(Problem(where, "empty amount (only cancelled or no-show visits may have none).",
+                                    column="amount", rows=r, count=n))
+        res.loc[off, "amount"] = 0.0
+        res["amount"] = res["amount"].fillna(0.0)
+        if "consumables_cost" in res:
+            res.loc[off, "consumables_cost"] = 0.0
+        if "visit_id" in res:
+            vid = res["visit_id"]
+            dup = (vid.duplicated(keep=False) & vid.notna()).to_numpy()
+            if dup.any():
+                r, n = _rows_of(dup, rows)
+                problems.append(Problem(where, f"duplicate visit ids: {_examples(vid, dup)}.", column="visit_id",
+                                        rows=r, count=n))
+    if table == "staff":
+        if "specialist_id" in res:
+            dup = (res["specialist_id"].duplicated(keep=False) & res["specialist_id"].notna()).to_numpy()
+            if dup.any():
+                r, n = _rows_of(dup, rows)
+                problems.append(Problem(where, f"duplicate specialist ids: {_examples(res['specialist_id'], dup)}.",
+                                        column="specialist_id", rows=r, count=n))
+        if "hired" in res and "left" in res:
+            bad = (res["left"] < res["hired"]).to_numpy()
+            if bad.any():
+                r, n = _rows_of(bad, rows)
+                problems.append(Problem(where, "'left' is before 'hired'.", column="left", rows=r, count=n))
+    if table == "services" and "service" in res:
+        dup = (res["service"].duplicated(keep=False) & res["service"].notna()).to_numpy()
+        if dup.any():
+            r, n = _rows_of(dup, rows)
+            problems.append(Problem(where, f"duplicate services: {_examples(res['service'], dup)}.",
+                                    column="service", rows=r, count=n))
+    if table == "memberships" and "end" in res:
+        bad = (res["end"] < res["start"]).to_numpy()
+        if bad.any():
+            r, n = _rows_of(bad, rows)
+            problems.append(Problem(where, "membership 'end' is before 'start'.", column="end", rows=r, count=n))
+    order = [c for c in COLUMNS[table] if c in res.columns]
+    return res[order], problems
+
+
+def _cross_checks(frames: dict, rownums: dict, wheres: dict) -> list[Problem]:
+    """Visits naming a specialist / service absent from staff / services."""
+    problems = []
+    v = frames.get("visits")
+    if v is None:
+        return problems
+    for table, key, label in (("staff", "specialist_id", "specialists"), ("services", "service", "services")):
+        other = frames.get(table)
+        if other is None or key not in v.columns or key not in other.columns:
+            continue
+        known = set(other[key].dropna())
+        absent = (v[key].notna() & ~v[key].isin(known)).to_numpy()
+        if absent.any():
+            r, n = _rows_of(absent, rownums["visits"])
+            problems.append(Problem(wheres["visits"], f"{label} not in {wheres[table]}: "
+                                    f"{_examples(v[key], absent)}.", column=key, rows=r, count=n))
+    return problems
+
+
+# =========================================================================== cache
 
 
 def write_cache(tables: Tables, folder) -> None:
+    """Write validated tables as Parquet (the runner's cache; notebooks read it with read_cache)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for f in fields(tables):
-        df = getattr(tables, f.name)
+    for name in TABLES:
+        df = getattr(tables, name)
         if df is not None:
-            df.to_parquet(folder / f"{f.name}.parquet", index=False)
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    (folder / "meta.json").write_text(json.dumps({"sources": tables.sources, "dropped": tables.dropped},
+                                                 ensure_ascii=False), encoding="utf-8")
 
 
 def read_cache(folder) -> Tables:
+    """Tables written by :func:`write_cache`."""
     folder = Path(folder)
     parts = {}
     for name in TABLES:
         p = folder / f"{name}.parquet"
         parts[name] = pd.read_parquet(p) if p.exists() else None
-    return Tables(**parts)
+    meta = folder / "meta.json"
+    extra = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+    return Tables(**parts, sources=extra.get("sources", {}), dropped=extra.get("dropped", {}))
