@@ -1,0 +1,141 @@
+"""The decision: net present value of creating the care-manager role, scenario by scenario.
+
+Monthly cash flow of scenario ``s`` in month ``m = 1 … H`` (the horizon)::
+
+    cf[s, m] =  staff_saving_month[s]                    (specialist managers no longer needed)
+              + retention_margin_year[s] / 12 · ramp[s, m]   (margin of clients kept longer)
+              + departures_margin_year[s] / 12 · ramp[s, m]  (margin kept when a specialist leaves)
+              − role_cost_month[s]                       (the care managers' pay with payroll tax)
+              − setup_cost[s] · [m = 1]                  (recruitment and training)
+
+    ramp[s, m] = min(m / ramp_months[s], 1)        (1 everywhere when ramp_months = 0)
+    NPV[s]     = Σ_m cf[s, m] · (1 + r)^(−m/12)    (r = annual discount rate; month-end flows)
+
+Every input is an array over the same Monte Carlo scenarios (``analysis.simulate``), so the sections'
+correlations are kept.  The payback month is the first month at which the median cumulative
+discounted cash flow turns non-negative and stays so; −1 when it never does within the horizon.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PARTS", "discount_factors", "ramp", "monthly_flows", "NPVResult", "npv", "payback_month",
+           "verdict"]
+
+# The parts of the cash flow, in the order of the waterfall, with their sign.
+PARTS = ("staff_saving", "retention", "departures", "role_cost", "setup")
+
+
+def discount_factors(horizon_months: int, annual_rate: float) -> np.ndarray:
+    """``(1 + r)^(−m/12)`` for ``m = 1 … horizon_months``."""
+    m = np.arange(1, int(horizon_months) + 1, dtype=float)
+    return (1.0 + float(annual_rate)) ** (-m / 12.0)
+
+
+def ramp(horizon_months: int, ramp_months) -> np.ndarray:
+    """Share of the full effect reached in each month: ``min(m / ramp_months, 1)``, (n, H)."""
+    m = np.arange(1, int(horizon_months) + 1, dtype=float)
+    rm = np.atleast_1d(np.asarray(ramp_months, float))[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(rm > 0, np.minimum(m / np.where(rm > 0, rm, 1.0), 1.0), 1.0)
+    return r
+
+
+def monthly_flows(staff_saving_month, role_cost_month, retention_margin_year, departures_margin_year,
+                  setup_cost, horizon_months: int, ramp_months) -> dict[str, np.ndarray]:
+    """Cash-flow parts per scenario and month, each (n, H); costs are negative."""
+    arrays = [np.atleast_1d(np.asarray(a, float)) for a in
+              (staff_saving_month, role_cost_month, retention_margin_year, departures_margin_year,
+               setup_cost, ramp_months)]
+    n = max(a.shape[0] for a in arrays)
+    s_save, c_role, r_year, d_year, c_setup, rm = (np.broadcast_to(a, (n,)) for a in arrays)
+    H = int(horizon_months)
+    ones = np.ones((1, H))
+    rp = ramp(H, rm)
+    setup = np.zeros((n, H))
+    setup[:, 0] = -c_setup
+    return {
+        "staff_saving": s_save[:, None] * ones,
+        "retention": np.nan_to_num(r_year)[:, None] / 12.0 * rp,
+        "departures": np.nan_to_num(d_year)[:, None] / 12.0 * rp,
+        "role_cost": -c_role[:, None] * ones,
+        "setup": setup,
+    }
+
+
+@dataclass
+class NPVResult:
+    """NPV of the role, per scenario.
+
+    Attributes
+    ----------
+    npv : ndarray (n,)
+        Net present value of each scenario.
+    parts : dict of ndarray (n,)
+        The NPV of each part of the cash flow (they add up to ``npv``).
+    cumulative_median : ndarray (H,)
+        Median over scenarios of the cumulative discounted cash flow, month by month.
+    payback_month : int
+        First month from which ``cumulative_median`` stays ≥ 0; −1 if none within the horizon.
+    """
+
+    npv: np.ndarray
+    parts: dict
+    cumulative_median: np.ndarray
+    cumulative_p10: np.ndarray
+    cumulative_p90: np.ndarray
+    payback_month: int
+    discount: np.ndarray = field(repr=False)
+
+    @property
+    def prob_positive(self) -> float:
+        """Share of scenarios in which the role pays off (NPV > 0)."""
+        return float(np.mean(self.npv > 0))
+
+    def quantiles(self) -> tuple[float, float, float]:
+        return tuple(np.quantile(self.npv, [0.1, 0.5, 0.9]))
+
+    def parts_table(self) -> pd.DataFrame:
+        """Median NPV of each part and of the total, with P10 and P90."""
+        rows = []
+        for name in PARTS:
+            v = self.parts[name]
+            rows.append({"part": name, "npv_p10": np.quantile(v, 0.1), "npv_median": np.median(v),
+                         "npv_p90": np.quantile(v, 0.9), "npv_mean": v.mean()})
+        v = self.npv
+        rows.append({"part": "total", "npv_p10": np.quantile(v, 0.1), "npv_median": np.median(v),
+                     "npv_p90": np.quantile(v, 0.9), "npv_mean": v.mean()})
+        return pd.DataFrame(rows)
+
+
+def payback_month(cumulative) -> int:
+    """First month (1-based) from which ``cumulative`` stays ≥ 0; −1 when it never does."""
+    c = np.asarray(cumulative, float)
+    if c.size == 0 or c[-1] < 0:
+        return -1
+    negative = np.nonzero(c < 0)[0]
+    return int(negative[-1] + 2) if negative.size else 1
+
+
+def npv(flows: dict[str, np.ndarray], annual_rate: float) -> NPVResult:
+    """Discount the monthly flows (see the module docstring)."""
+    H = next(iter(flows.values())).shape[1]
+    disc = discount_factors(H, annual_rate)
+    parts = {k: (v * disc).sum(axis=1) for k, v in flows.items()}
+    net = sum(flows.values())
+    cum = np.cumsum(net * disc, axis=1)
+    p10, med, p90 = np.quantile(cum, [0.1, 0.5, 0.9], axis=0)
+    return NPVResult(npv=sum(parts.values()), parts=parts, cumulative_median=med, cumulative_p10=p10,
+                     cumulative_p90=p90, payback_month=payback_month(med), discount=disc)
+
+
+def verdict(prob_positive: float, recommend_prob: float = 0.7, reject_prob: float = 0.3) -> str:
+    """``"create"``, ``"pilot"`` or ``"do_not_create"`` from the chance that the role pays off."""
+    if prob_positive >= recommend_prob:
+        return "create"
+    if prob_positive < reject_prob:
+        return "do_not_create"
+    return "pilot"
