@@ -1,0 +1,92 @@
+"""``python -m analysis new DIR``: a ready-to-fill study folder.
+
+Writes ``study.yaml`` with every assumption commented out at its default, with its meaning and
+where the default comes from, and empty CSV templates (headers only) for each table of the data
+contract.  Nothing that exists is overwritten.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import InputError, Problem
+from .study import TOP, _is_leaf, schema
+
+__all__ = ["TEMPLATES", "study_yaml_text", "write_template"]
+
+TEMPLATES = {
+    "visits.csv": "visit_id,date,client_id,service,block,specialist_id,amount,discount,consumables_cost,status",
+    "services.csv": "service,block,price,consumables_cost,duration_min",
+    "staff.csv": "specialist_id,block,role,hired,left,monthly_fixed_pay,commission_rate",
+    "clients.csv": "client_id,first_visit,channel",
+    "memberships.csv": "client_id,start,end,plan,price_per_period,period",
+}
+
+
+def _dump(value) -> str:
+    text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, sort_keys=False).strip()
+    return text.removesuffix("...").strip()
+
+
+def _lines(tree: dict, indent: int, out: list[str]) -> None:
+    pad = "  " * indent
+    for key, node in tree.items():
+        if _is_leaf(node):
+            out.append(f"{pad}# {node.get('en', '')}")
+            if node.get("ru"):
+                out.append(f"{pad}# {node['ru']}")
+            out.append(f"{pad}# source: {node.get('source', '')}")
+            default = node["default"]
+            if node["type"] == "list" and isinstance(default, list) and default:
+                body = yaml.safe_dump({key: default}, allow_unicode=True, sort_keys=False, width=100)
+                out.extend(f"{pad}# {line}" for line in body.rstrip().splitlines())
+            else:
+                out.append(f"{pad}# {key}: {_dump(default) if default is not None else ''}".rstrip())
+            out.append("")
+        elif isinstance(node, dict):
+            out.append(f"{pad}# {key}:")
+            _lines({k: v for k, v in node.items()}, indent + 1, out)
+
+
+def study_yaml_text(name: str) -> str:
+    """The commented study.yaml: name set, every other key commented out at its default."""
+    tree = schema()
+    out = [
+        "# Care-manager study: assumptions. Every key below is optional; a commented key uses the",
+        "# default shown. Uncertain values can be a number or {low: …, mode: …, high: …}.",
+        "# Допущения исследования. Все ключи необязательны; закомментированный ключ берёт значение",
+        "# по умолчанию. Неопределённые величины: число или {low: …, mode: …, high: …}.",
+        "",
+        f"name: {_dump(name)}",
+        "",
+        "# Map your export's files and column names here, for example:",
+        "# data:",
+        "#   visits:",
+        "#     file: export.csv",
+        "#     columns: {Дата: date, Клиент: client_id, Сотрудник: specialist_id, Услуга: service,",
+        "#               Направление: block, Сумма: amount}",
+        "",
+    ]
+    top = {k: v for k, v in tree.items() if _is_leaf(v) and k not in ("name", "data")}
+    _lines(top, 0, out)
+    for section, node in tree.items():
+        if _is_leaf(node) or section == TOP:
+            continue
+        out.append(f"# ---- {section} " + "-" * max(0, 70 - len(section)))
+        out.append(f"# {section}:")
+        _lines(node, 1, out)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write_template(out_dir) -> Path:
+    """Create ``out_dir`` with study.yaml and CSV templates; refuses to overwrite files."""
+    out = Path(out_dir)
+    existing = [n for n in ["study.yaml", *TEMPLATES] if (out / n).exists()]
+    if existing:
+        raise InputError(Problem(str(out), f"already holds {', '.join(existing)}; choose an empty folder."))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.yaml").write_text(study_yaml_text(out.resolve().name), encoding="utf-8")
+    for name, header in TEMPLATES.items():
+        (out / name).write_text(header + "\n", encoding="utf-8")
+    return out
