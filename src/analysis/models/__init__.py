@@ -1,0 +1,1 @@
+"""Probability models of client behaviour: BG/NBD, Gamma-Gamma, sBG and Kaplan-Meier."""

@@ -1,0 +1,826 @@
+"""Retention and profit: what regular clients are worth, what a care manager adds, and what walks
+out of the door with a leaving specialist (DESIGN.md §1 Q2 and Q3, §4).
+
+Pieces, each pure (DataFrames in, DataFrames / dataclasses out):
+
+* :func:`rfm` — the RFM summary the models need (Fader, Hardie & Lee 2005 conventions).
+* The models live in :mod:`analysis.models` and are re-exported here: BG/NBD visits
+  (:func:`fit_bgnbd`), Gamma-Gamma spend (:func:`fit_gamma_gamma`), sBG memberships
+  (:func:`fit_sbg`), Kaplan-Meier time to lapse (:func:`lapse_durations`, :func:`km_curves`).
+* :func:`clv` — expected discounted margin per client over the horizon.
+* :func:`effect_curve`, :func:`breakeven_effect` — the care manager as a relative cut of the
+  BG/NBD dropout probability ``p -> p (1 - effect)``: margin gained in a year, and the cut at which
+  that pays the role's cost.
+* :func:`attached_clients`, :func:`leave_rate`, :func:`attached_leave_share`,
+  :func:`departure_inputs` — specialists leaving and the attached clients who follow them.
+* :func:`analyse` runs all of it for a study; :func:`scenarios` turns it into Monte Carlo arrays
+  (one value per scenario of :func:`analysis.simulate.draws`) for the summary.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from .errors import InputError, Problem
+from .models.bgnbd import BGNBDResult, aggregate_rows, fit_bgnbd
+from .models.gamma_gamma import GammaGammaResult, fit_gamma_gamma
+from .models.km import km_curves, lapse_durations
+from .models.sbg import SBGResult, fit_sbg
+
+__all__ = [
+    "TIME_UNIT_DAYS", "DAYS_PER_MONTH", "DAYS_PER_YEAR",
+    "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
+    "lapse_durations", "km_curves", "membership_lifetimes",
+    "visit_margin", "clv", "effect_curve", "breakeven_effect", "role_cost_year",
+    "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
+    "DepartureInputs", "departure_inputs", "departure_draws",
+    "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
+]
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+#: Length of the RFM time units in days.
+TIME_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}
+
+ROLE_SALARY_FALLBACK = 70000.0
+PAYROLL_TAX_FALLBACK = 0.30
+
+
+# ============================================================================ RFM
+
+
+def _done(visits: pd.DataFrame) -> pd.DataFrame:
+    """Completed visits only (status 'done' or no status column)."""
+    if "status" in visits.columns:
+        st = visits["status"].astype("object").where(visits["status"].notna(), "done")
+        return visits[st == "done"]
+    return visits
+
+
+def _need(df: pd.DataFrame, cols, where="visits"):
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(Problem(where, f"needs column(s) {', '.join(missing)}; "
+                                 f"has {', '.join(map(str, df.columns))}."))
+
+
+def rfm(visits: pd.DataFrame, calibration_end=None, time_unit: str = "W") -> pd.DataFrame:
+    """Recency-frequency-monetary summary per client, as the BG/NBD and Gamma-Gamma models need it.
+
+    Visits on the same day are merged into one visit day (their amounts added); only completed
+    visits (``status == 'done'`` when the column exists) up to ``calibration_end`` count.
+
+    Parameters
+    ----------
+    visits : DataFrame
+        ``client_id``, ``date``, ``amount`` (and optionally ``status``).
+    calibration_end : date-like, optional
+        Last day of the calibration period, inclusive; default the last date in ``visits``.
+    time_unit : {"W", "D", "M"}
+        Week (7 days), day, or month (365.25 / 12 days).
+
+    Returns
+    -------
+    DataFrame indexed by ``client_id``
+        ``frequency`` x = visit days after the first; ``recency`` t_x = first to last visit day;
+        ``T`` = first visit day to ``calibration_end``; ``monetary_value`` = mean amount of the
+        repeat visit days (the first excluded; 0 when x = 0).  Times in ``time_unit``.
+        ``attrs``: ``time_unit``, ``time_unit_days``, ``calibration_end``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"client_id": ["a", "a", "a", "b"], "amount": [10., 5., 20., 7.],
+    ...                   "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08"])})
+    >>> rfm(v, time_unit="W")[["frequency", "recency", "T", "monetary_value"]]
+               frequency  recency    T  monetary_value
+    client_id
+    a                1.0      2.0  2.0            20.0
+    b                0.0      0.0  1.0             0.0
+    """
+    if time_unit not in TIME_UNIT_DAYS:
+        raise InputError(Problem("study.yaml: retention.time_unit",
+                                 f"must be one of W, D, M. Got {time_unit!r} instead."))
+    _need(visits, ("client_id", "date", "amount"))
+    unit = TIME_UNIT_DAYS[time_unit]
+    v = _done(visits)
+    date = pd.to_datetime(v["date"]).dt.normalize()
+    end = pd.Timestamp(calibration_end).normalize() if calibration_end is not None else date.max()
+    keep = (date <= end) & v["client_id"].notna() & date.notna()
+    day = (pd.DataFrame({"client_id": v["client_id"].to_numpy()[keep.to_numpy()],
+                         "date": date[keep].to_numpy(),
+                         "amount": pd.to_numeric(v["amount"], errors="coerce").fillna(0.0)[keep].to_numpy(float)})
+           .groupby(["client_id", "date"], sort=True, observed=True)["amount"].sum().reset_index())
+    if day.empty:
+        raise InputError(Problem("visits", f"no completed visits on or before {end.date()}."))
+    g = day.groupby("client_id", sort=True, observed=True)
+    first = g["date"].transform("min")
+    n_days = g.size()
+    first_c, last_c = g["date"].min(), g["date"].max()
+    rep = day["amount"].where(day["date"] != first)
+    monetary = rep.groupby(day["client_id"], sort=True, observed=True).mean().fillna(0.0)
+    out = pd.DataFrame({
+        "frequency": (n_days - 1).astype(float),
+        "recency": (last_c - first_c).dt.days / unit,
+        "T": (end - first_c).dt.days / unit,
+        "monetary_value": monetary,
+    })
+    out.index.name = "client_id"
+    out.attrs.update(time_unit=time_unit, time_unit_days=unit, calibration_end=end)
+    return out
+
+
+# ============================================================================ memberships
+
+
+_PERIOD_DAYS = {"month": DAYS_PER_MONTH, "year": DAYS_PER_YEAR, "week": 7.0, "day": 1.0}
+
+
+def membership_lifetimes(memberships: pd.DataFrame, end=None) -> pd.DataFrame:
+    """Membership spells per client in whole periods, for :func:`fit_sbg`.
+
+    A client's memberships are taken as one spell from the first ``start`` to the last ``end``
+    (empty ``end`` = still a member).  Periods = round(days / period length), at least 1 for a
+    member who left; for an active member the whole periods completed by ``end`` (censored).
+
+    Returns
+    -------
+    DataFrame
+        ``client_id, start, periods, churned, period``.
+    """
+    _need(memberships, ("client_id", "start"), "memberships")
+    m = memberships.copy()
+    m["start"] = pd.to_datetime(m["start"])
+    m["end"] = pd.to_datetime(m["end"]) if "end" in m else pd.NaT
+    if "period" not in m:
+        m["period"] = "month"
+    m["period"] = m["period"].astype("object").where(m["period"].notna(), "month").astype(str).str.lower()
+    end = pd.Timestamp(end) if end is not None else max(m["start"].max(), m["end"].max())
+    g = m.groupby("client_id", sort=True, observed=True)
+    sp = pd.DataFrame({"start": g["start"].min(), "end": g["end"].max(),
+                       "active": g["end"].apply(lambda s: s.isna().any()),
+                       "period": g["period"].first()})
+    days_p = sp["period"].map(_PERIOD_DAYS).fillna(DAYS_PER_MONTH).to_numpy(float)
+    churned = ~sp["active"].to_numpy(bool) & (sp["end"] <= end).to_numpy(bool)
+    stop = np.where(churned, sp["end"].to_numpy("datetime64[ns]"), np.datetime64(end, "ns"))
+    days = (stop - sp["start"].to_numpy("datetime64[ns]")) / np.timedelta64(1, "D")
+    periods = np.where(churned, np.maximum(np.round(days / days_p), 1), np.floor(days / days_p + 1e-9))
+    out = pd.DataFrame({"client_id": sp.index, "start": sp["start"].to_numpy(),
+                        "periods": np.maximum(periods, 0).astype(int), "churned": churned,
+                        "period": sp["period"].to_numpy()})
+    return out[out["start"] <= end].reset_index(drop=True)
+
+
+# ============================================================================ margin and CLV
+
+
+def visit_margin(tables, study) -> pd.Series:
+    """Margin per visit (amount - consumables - variable pay), from :func:`analysis.kpi.visit_margin`.
+
+    While ``analysis.kpi`` lacks it, a fallback uses ``economics.consumables_share`` and
+    ``economics.commission_rate`` (or the visits' ``consumables_cost``); the result's
+    ``attrs["fallback"]`` is True then.
+    """
+    try:
+        from . import kpi  # noqa: PLC0415
+
+        fn = kpi.visit_margin
+    except (ImportError, AttributeError):
+        fn = None
+    if fn is not None:
+        return fn(tables, study)
+    v = tables.visits
+    amount = pd.to_numeric(v["amount"], errors="coerce").fillna(0.0)
+    if "consumables_cost" in v.columns and v["consumables_cost"].notna().any():
+        cons = pd.to_numeric(v["consumables_cost"], errors="coerce").fillna(
+            amount * float(study.get("economics.consumables_share", 0.10)))
+    else:
+        cons = amount * float(study.get("economics.consumables_share", 0.10))
+    pay = amount * float(study.get("economics.commission_rate", 0.40))
+    out = amount - cons - pay
+    out.attrs["fallback"] = True
+    return out
+
+
+def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_months: int,
+        discount_rate: float, time_unit_days: float | None = None) -> pd.DataFrame:
+    """Customer lifetime value: expected discounted margin per client over the horizon.
+
+    CLV_i = m_i * sum_{k=1..H} [E(Y_i(k)) - E(Y_i(k-1))] * (1 + d)^-( (k - 1/2) / 12 )
+
+    where ``E(Y_i(k))`` is the BG/NBD conditional expected number of visits in the next ``k``
+    months, ``m_i`` the margin per visit, ``d`` the annual discount rate and visits of month k
+    are discounted to its middle.
+
+    Parameters
+    ----------
+    rfm_df : DataFrame
+        From :func:`rfm` (its ``attrs["time_unit_days"]`` is used unless given).
+    margin_per_visit : float or array
+        Expected margin per visit of each client (currency).
+    horizon_months : int
+    discount_rate : float
+        Annual, e.g. 0.15.
+
+    Returns
+    -------
+    DataFrame indexed like ``rfm_df``
+        ``p_alive``, ``expected_visits`` (undiscounted, over the horizon), ``discounted_visits``,
+        ``margin_per_visit``, ``clv``.
+    """
+    unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
+    H = int(horizon_months)
+    x = rfm_df["frequency"].to_numpy(float)
+    tx = rfm_df["recency"].to_numpy(float)
+    T = rfm_df["T"].to_numpy(float)
+    (xu, txu, Tu), _ = aggregate_rows(x, tx, T)
+    key = pd.MultiIndex.from_arrays([xu, txu, Tu])
+    pos = key.get_indexer(pd.MultiIndex.from_arrays([x, tx, T]))
+    months = np.arange(1, H + 1)
+    t = months * DAYS_PER_MONTH / unit
+    with np.errstate(all="ignore"):
+        cum = bgnbd.conditional_expected_visits(t[None, :], xu[:, None], txu[:, None], Tu[:, None])
+    inc = np.diff(np.concatenate([np.zeros((len(xu), 1)), cum], axis=1), axis=1)
+    disc = (1.0 + discount_rate) ** (-(months - 0.5) / 12.0)
+    dv = (inc @ disc)[pos]
+    m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
+    out = pd.DataFrame({"p_alive": bgnbd.p_alive(x, tx, T), "expected_visits": cum[pos, -1],
+                        "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
+                       index=rfm_df.index)
+    return out
+
+
+# ============================================================================ care-manager effect
+
+
+def _effect_rows(rfm_df, bgnbd, margin_per_visit):
+    """Aggregate clients by (x, T) with weights P(alive) and P(alive) * margin."""
+    x = rfm_df["frequency"].to_numpy(float)
+    tx = rfm_df["recency"].to_numpy(float)
+    T = rfm_df["T"].to_numpy(float)
+    pa = bgnbd.p_alive(x, tx, T)
+    m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
+    df = pd.DataFrame({"x": x, "T": T, "pa": pa, "pam": pa * m})
+    g = df.groupby(["x", "T"], sort=False)[["pa", "pam"]].sum().reset_index()
+    return g["x"].to_numpy(), g["T"].to_numpy(), g["pa"].to_numpy(), g["pam"].to_numpy()
+
+
+def effect_curve(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, effects=None,
+                 horizon_days: float = DAYS_PER_YEAR, time_unit_days: float | None = None) -> pd.DataFrame:
+    """Visits and margin gained over ``horizon_days`` if the dropout probability falls by ``effect``.
+
+    For client i (alive with probability P_i at the end of the data), the expected visits in the
+    next year under future dropout ``p (1 - e)`` are
+
+        G_i(e) = E_{p ~ Beta(a, b+x)} [ (1 - (c/(c + (1-e) p t))^s) / ((1-e) p) ],
+        s = r + x, c = alpha + T
+
+    (Gamma-Poisson integrated in closed form, the Beta by Gauss-Jacobi quadrature).  The gain is
+    ``sum_i P_i m_i [G_i(e) - G_i(0)]`` with ``m_i`` the margin per visit: the first year of the
+    role on the current client base (new clients and later years are not counted: conservative).
+
+    Returns
+    -------
+    DataFrame
+        ``effect``, ``incremental_visits_year``, ``incremental_margin_year``.
+    """
+    unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
+    effects = np.linspace(0.0, 1.0, 51) if effects is None else np.asarray(effects, float)
+    x, T, pa, pam = _effect_rows(rfm_df, bgnbd, margin_per_visit)
+    t = horizon_days / unit
+    scales = np.clip(1.0 - effects, 1e-9, 1.0)
+    G = bgnbd.expected_visits_alive(t, x, T, np.r_[1.0, scales])
+    gain = G[:, 1:] - G[:, [0]]
+    return pd.DataFrame({"effect": effects, "incremental_visits_year": pa @ gain,
+                         "incremental_margin_year": pam @ gain})
+
+
+def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, cost_year: float,
+                     horizon_days: float = DAYS_PER_YEAR, time_unit_days: float | None = None) -> float:
+    """The smallest cut of the dropout probability whose yearly margin gain pays ``cost_year``.
+
+    Solves ``gain(e) = cost_year`` with Brent's method on [0, 1].  Returns 0 when the cost is not
+    positive and ``inf`` when even a 100% cut (no client ever drops out) does not pay.
+    """
+    if not np.isfinite(cost_year):
+        return float("nan")
+    if cost_year <= 0:
+        return 0.0
+    unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
+    x, T, _, pam = _effect_rows(rfm_df, bgnbd, margin_per_visit)
+    t = horizon_days / unit
+    G0 = bgnbd.expected_visits_alive(t, x, T, 1.0)
+
+    def f(e):
+        return pam @ (bgnbd.expected_visits_alive(t, x, T, max(1.0 - e, 1e-9)) - G0) - cost_year
+
+    top = 1.0 - 1e-9
+    if f(top) < 0:
+        return float("inf")
+    return float(brentq(f, 0.0, top, xtol=1e-6))
+
+
+def role_cost_year(study, draws=None):
+    """Yearly cost of the care manager: salary_month * 12 * (1 + payroll tax).
+
+    From ``staffing.care_manager_salary_month`` and ``staffing.payroll_tax_rate`` (fallback 70,000
+    and 0.30 when the staffing section does not define them).  With ``draws``, an array per
+    scenario; without, the mean of the salary's range.
+    """
+    sal_key, tax_key = "staffing.care_manager_salary_month", "staffing.payroll_tax_rate"
+    sal, tax = study.get(sal_key), study.get(tax_key)
+    if draws is not None:
+        s = draws[sal_key] if sal is not None else np.full(draws.n, ROLE_SALARY_FALLBACK)
+        tx = draws[tax_key] if tax is not None else np.full(draws.n, PAYROLL_TAX_FALLBACK)
+        return s * 12.0 * (1.0 + tx)
+    s = ROLE_SALARY_FALLBACK if sal is None else float(getattr(sal, "mean", sal))
+    tx = PAYROLL_TAX_FALLBACK if tax is None else float(getattr(tax, "mean", tax))
+    return s * 12.0 * (1.0 + tx)
+
+
+# ============================================================================ departures
+
+
+def attached_clients(visits: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
+    """Clients attached to a specialist: she did at least ``min_share`` of their visits in her block.
+
+    Parameters
+    ----------
+    visits : DataFrame
+        ``client_id``, ``specialist_id`` and optionally ``block`` (without it, all visits form
+        one block).  Completed visits only are counted.
+
+    Returns
+    -------
+    DataFrame
+        ``client_id, specialist_id, [block,] visits, share`` — one row per attachment (a client
+        can be attached to one specialist per block).
+    """
+    _need(visits, ("client_id", "specialist_id"))
+    v = _done(visits)
+    v = v[v["specialist_id"].notna()]
+    by = ["client_id"] + (["block"] if "block" in v.columns else [])
+    cnt = v.groupby(by + ["specialist_id"], observed=True, sort=False).size().rename("visits").reset_index()
+    tot = cnt.groupby(by, observed=True, sort=False)["visits"].transform("sum")
+    cnt["share"] = cnt["visits"] / tot
+    cnt = cnt.sort_values(by + ["share"], ascending=[True] * len(by) + [False], kind="stable")
+    top = cnt.groupby(by, observed=True, sort=False).head(1)
+    top = top[top["share"] >= min_share]
+    cols = ["client_id", "specialist_id"] + (["block"] if "block" in v.columns else []) + ["visits", "share"]
+    return top[cols].reset_index(drop=True)
+
+
+@dataclass
+class LeaveRate:
+    """Specialists' yearly leaving rate measured from staff tenures.
+
+    ``rate_year = leavers / person_years``; uncertainty from the Gamma(leavers + 1/2,
+    person_years) posterior (Poisson count, Jeffreys prior).
+    """
+
+    leavers: int
+    person_years: float
+    rate_year: float
+
+    def draws(self, rng, n):
+        return rng.gamma(self.leavers + 0.5, 1.0 / self.person_years, n)
+
+
+def leave_rate(staff: pd.DataFrame | None, start, end, specialists=None, min_person_years: float = 2.0):
+    """Yearly hazard of a specialist leaving, from ``hired`` / ``left`` in the staff table.
+
+    Exposure of each specialist runs from ``max(hired, start)`` to ``min(left, end)``; leavers are
+    those with ``left`` inside ``(start, end]``.  Returns None when the table lacks ``left`` or
+    holds less than ``min_person_years`` of exposure (then the study's assumption is used).
+    """
+    if staff is None or "left" not in staff.columns or "specialist_id" not in staff.columns:
+        return None
+    s = staff
+    if specialists is not None:
+        s = s[s["specialist_id"].astype(str).isin(set(map(str, specialists)))]
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    hired = pd.to_datetime(s["hired"]) if "hired" in s.columns else pd.Series(pd.NaT, index=s.index)
+    left = pd.to_datetime(s["left"])
+    a = hired.fillna(start).clip(lower=start)
+    b = left.fillna(end).clip(upper=end)
+    py = ((b - a).dt.days.clip(lower=0)).sum() / DAYS_PER_YEAR
+    leavers = int(((left > start) & (left <= end)).sum())
+    if py < min_person_years:
+        return None
+    return LeaveRate(leavers=leavers, person_years=float(py), rate_year=leavers / py)
+
+
+@dataclass
+class AttachedShare:
+    """Share of a leaving specialist's attached clients who leave too, measured on past departures.
+
+    For each departure (leaving day L, with ``followup_days`` of data after it): the clients
+    attached to the leaver (from visits before L) who visited in the year before L, and how many
+    made no visit in ``[L, L + followup_days]``; the same for the clients attached to *other*
+    specialists and active before L (the baseline lapse of comparable, attached clients).  Pooled over departures, the share who leave *because* the specialist
+    left is the excess over the baseline:  ``(q_att - q_base) / (1 - q_base)``.
+    """
+
+    departures: int
+    attached: int
+    attached_gone: int
+    baseline: int
+    baseline_gone: int
+    share: float
+    se: float = float("nan")
+    by_departure: pd.DataFrame = field(default=None, repr=False)
+
+    #: The measured share is used only when its standard error is at most this; a wider estimate
+    #: says less than the study's assumption range.
+    MAX_SE = 0.10
+
+    @property
+    def usable(self) -> bool:
+        return bool(np.isfinite(self.se) and self.se <= self.MAX_SE)
+
+    def draws(self, rng, n):
+        qa = rng.beta(self.attached_gone + 0.5, self.attached - self.attached_gone + 0.5, n)
+        qb = rng.beta(self.baseline_gone + 0.5, self.baseline - self.baseline_gone + 0.5, n)
+        return np.clip((qa - qb) / (1.0 - qb), 0.0, 1.0)
+
+
+def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_share: float = 0.5,
+                         followup_days: int = 180, active_days: int = 365, min_attached: int = 10):
+    """Measure :class:`AttachedShare` on the departures in the data; None when there are none
+    (staff without ``left``, no leaver with ``followup_days`` of data after leaving, or fewer than
+    ``min_attached`` attached clients in all)."""
+    if staff is None or "left" not in staff.columns or "specialist_id" not in visits.columns:
+        return None
+    v = _done(visits)
+    v = v.assign(date=pd.to_datetime(v["date"]).dt.normalize())
+    start, end = v["date"].min(), v["date"].max()
+    st = staff[staff["left"].notna()].copy()
+    st["left"] = pd.to_datetime(st["left"]).dt.normalize()
+    st = st[(st["left"] > start + pd.Timedelta(days=30)) &
+            (st["left"] + pd.Timedelta(days=followup_days) <= end)]
+    rows = []
+    for sid, L in zip(st["specialist_id"].astype(str), st["left"]):
+        pre = v[v["date"] < L]
+        att = attached_clients(pre, min_share)
+        mine = att["specialist_id"].astype(str) == sid
+        att_ids = set(att.loc[mine, "client_id"])
+        others = set(att.loc[~mine, "client_id"]) - att_ids
+        active = set(pre.loc[pre["date"] >= L - pd.Timedelta(days=active_days), "client_id"])
+        back = set(v.loc[(v["date"] >= L) & (v["date"] <= L + pd.Timedelta(days=followup_days)), "client_id"])
+        a = att_ids & active
+        b = others & active
+        rows.append({"specialist_id": sid, "left": L, "attached": len(a), "attached_gone": len(a - back),
+                     "baseline": len(b), "baseline_gone": len(b - back)})
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    na, ka, nb, kb = (int(df[c].sum()) for c in ("attached", "attached_gone", "baseline", "baseline_gone"))
+    if na < min_attached or nb == 0:
+        return None
+    qa, qb = ka / na, kb / nb
+    share = max(0.0, (qa - qb) / (1.0 - qb)) if qb < 1 else float("nan")
+    # delta method: var(qa)/(1-qb)^2 + var(qb) (1-qa)^2/(1-qb)^4
+    se = (np.sqrt(qa * (1 - qa) / na / (1 - qb) ** 2 + qb * (1 - qb) / nb * (1 - qa) ** 2 / (1 - qb) ** 4)
+          if qb < 1 else float("nan"))
+    return AttachedShare(departures=len(df), attached=na, attached_gone=ka, baseline=nb,
+                         baseline_gone=kb, share=float(share), se=float(se), by_departure=df)
+
+
+@dataclass
+class DepartureInputs:
+    """What the departures Monte Carlo needs, measured on the data.
+
+    Attributes
+    ----------
+    leave_rate : LeaveRate or None
+        Measured hazard; None = use ``retention.specialist_leave_rate_year``.
+    attached_share : AttachedShare or None
+        Measured share; None = use ``retention.attached_leave_share``.
+    by_specialist : DataFrame
+        ``specialist_id, [block,] attached_clients, revenue_year`` for specialists still working:
+        yearly revenue (all blocks) of the clients attached to each.
+    revenue_attached_year : float
+        Sum of ``revenue_year``.
+    margin_ratio : float
+        Margin / revenue, to turn revenue at risk into margin.
+    """
+
+    leave_rate: LeaveRate | None
+    attached_share: AttachedShare | None
+    by_specialist: pd.DataFrame
+    revenue_attached_year: float
+    margin_ratio: float
+
+
+def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ratio: float,
+                     min_share: float = 0.5, followup_days: int = 180,
+                     client_revenue_year: pd.Series | None = None) -> DepartureInputs:
+    """Attached clients' yearly revenue per current specialist, plus the measured hazard and share.
+
+    ``client_revenue_year`` (by client_id) is the revenue expected from each client next year —
+    :func:`analyse` passes BG/NBD expected visits x spend per visit, so clients who have already
+    drifted away count little.  Without it, the revenue of the last 365 days of data (scaled up
+    to a year when the data are shorter).  A client attached to two specialists counts for both.  Specialists still working: ``left``
+    empty or after the data end in ``staff``; without a staff table, those with a visit in the
+    last 90 days.
+    """
+    _need(visits, ("client_id", "date", "amount", "specialist_id"))
+    v = _done(visits)
+    v = v.assign(date=pd.to_datetime(v["date"]).dt.normalize())
+    start, end = v["date"].min(), v["date"].max()
+    last_year = v[v["date"] > end - pd.Timedelta(days=365)]
+    span_days = min(365.0, float((end - start).days) + 1.0)
+    rev_client = (client_revenue_year if client_revenue_year is not None else
+                  last_year.groupby("client_id", observed=True)["amount"].sum() * (365.0 / span_days))
+    att = attached_clients(v, min_share)
+    if staff is not None and "specialist_id" in staff.columns:
+        if "left" in staff.columns:
+            gone = pd.to_datetime(staff["left"]).le(end).fillna(False).to_numpy(bool)
+        else:
+            gone = np.zeros(len(staff), bool)
+        working = set(staff["specialist_id"].astype(str)[~gone])
+    else:
+        working = set(v.loc[v["date"] > end - pd.Timedelta(days=90), "specialist_id"].dropna().astype(str))
+    att = att[att["specialist_id"].astype(str).isin(working)]
+    att = att.assign(revenue_year=att["client_id"].map(rev_client).fillna(0.0).to_numpy(float))
+    keys = ["specialist_id"] + (["block"] if "block" in att.columns else [])
+    by = (att.groupby(keys, observed=True)
+          .agg(attached_clients=("client_id", "size"), revenue_year=("revenue_year", "sum")).reset_index())
+    specialists = v["specialist_id"].dropna().astype(str).unique()
+    lr = leave_rate(staff, start, end, specialists)
+    sh = attached_leave_share(v, staff, min_share, followup_days)
+    return DepartureInputs(leave_rate=lr, attached_share=sh, by_specialist=by,
+                           revenue_attached_year=float(by["revenue_year"].sum()), margin_ratio=margin_ratio)
+
+
+def departure_draws(dep: DepartureInputs, draws):
+    """Scenario arrays (hazard per year, attached share, care-manager reduction) for ``draws``."""
+    hz = (dep.leave_rate.draws(draws.rng("retention.leave_rate"), draws.n) if dep.leave_rate
+          else draws["retention.specialist_leave_rate_year"])
+    sh = (dep.attached_share.draws(draws.rng("retention.attached_share"), draws.n)
+          if dep.attached_share is not None and dep.attached_share.usable
+          else draws["retention.attached_leave_share"])
+    red = draws["retention.care_manager_attached_reduction"]
+    return hz, sh, red
+
+
+# ============================================================================ the study
+
+
+@dataclass
+class RetentionAnalysis:
+    """Everything the retention report shows, for one study.
+
+    Parts that the data cannot support are None and explained in ``notes``: a list of
+    ``{"part", "en", "ru"}`` messages.
+    """
+
+    rfm: pd.DataFrame
+    time_unit: str
+    time_unit_days: float
+    calibration_end: pd.Timestamp
+    margin_ratio: float
+    bgnbd: BGNBDResult | None = None
+    gamma_gamma: GammaGammaResult | None = None
+    clv: pd.DataFrame | None = None
+    effect: pd.DataFrame | None = None
+    role_cost_year: float = float("nan")
+    breakeven_effect: float = float("nan")
+    regulars_margin_share: float = float("nan")
+    km: pd.DataFrame | None = None
+    km_by: str | None = None
+    memberships: pd.DataFrame | None = None
+    sbg: SBGResult | None = None
+    departures: DepartureInputs | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def active_clients(self) -> float:
+        """Expected number of clients still active (sum of P(alive)); NaN without BG/NBD."""
+        return float(self.clv["p_alive"].sum()) if self.clv is not None else float("nan")
+
+    def note(self, part: str, en: str, ru: str) -> None:
+        self.notes.append({"part": part, "en": en, "ru": ru})
+
+    def notes_for(self, part: str) -> list:
+        return [n for n in self.notes if n["part"] == part]
+
+
+def _regulars_share(tables, study, rfm_df, client_margin):
+    try:
+        from . import kpi  # noqa: PLC0415
+
+        fn = kpi.regulars_margin_share
+    except (ImportError, AttributeError):
+        fn = None
+    if fn is not None:
+        try:
+            val = fn(tables, study)
+            return float(getattr(val, "share", val))
+        except Exception:  # noqa: BLE001 - a different signature: fall back to ours
+            pass
+    total = client_margin.sum()
+    if not total:
+        return float("nan")
+    reg = rfm_df.index[rfm_df["frequency"] >= 2]
+    return float(client_margin.reindex(reg).fillna(0.0).sum() / total)
+
+
+def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis:
+    """Run the retention study: RFM, BG/NBD, Gamma-Gamma, CLV, the care-manager effect and its
+    break-even, Kaplan-Meier by block, sBG on memberships and the departures inputs.
+
+    Parameters
+    ----------
+    study : Study
+    tables : analysis.data.Tables
+    margin : Series, optional
+        Margin per visit aligned with ``tables.visits``; default :func:`visit_margin`.
+    """
+    v = tables.visits
+    unit_code = study.get("retention.time_unit") or "W"
+    cal_end = study.get("retention.calibration_end")
+    r = rfm(v, cal_end, unit_code)
+    unit = TIME_UNIT_DAYS[unit_code]
+    end = r.attrs["calibration_end"]
+    if margin is None:
+        margin = visit_margin(tables, study)
+    margin = pd.Series(np.asarray(margin, float), index=v.index) if not isinstance(margin, pd.Series) else margin
+    done = _done(v)
+    vdate = pd.to_datetime(done["date"])
+    cal = done[vdate <= end]
+    amount = pd.to_numeric(cal["amount"], errors="coerce").fillna(0.0)
+    mcal = margin.reindex(cal.index).fillna(0.0)
+    revenue = float(amount.sum())
+    margin_ratio = float(mcal.sum() / revenue) if revenue > 0 else float("nan")
+    out = RetentionAnalysis(rfm=r, time_unit=unit_code, time_unit_days=unit, calibration_end=end,
+                            margin_ratio=margin_ratio)
+    if getattr(margin, "attrs", {}).get("fallback"):
+        out.note("margin", "Margin per visit uses the kit's unit-economics defaults (consumables share "
+                 "and commission rate), not the salon's own costs.",
+                 "Маржа визита посчитана по типовым долям расходников и процента мастера из настроек, "
+                 "а не по фактическим затратам салона.")
+    client_margin = mcal.groupby(cal["client_id"], observed=True).sum()
+    out.regulars_margin_share = _regulars_share(tables, study, r, client_margin)
+
+    # ---- BG/NBD, Gamma-Gamma, CLV, effect
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out.bgnbd = fit_bgnbd(r)
+    except InputError as exc:
+        out.note("bgnbd", "The visit model could not be fitted: " + str(exc),
+                 "Модель визитов не удалось оценить: " + str(exc))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out.gamma_gamma = fit_gamma_gamma(r)
+        spend = out.gamma_gamma.expected_spend(r["frequency"], r["monetary_value"])
+        if not np.all(np.isfinite(spend)):
+            raise InputError(Problem("visits", "the spend model gives no finite mean (q <= 1)."))
+    except InputError as exc:
+        out.gamma_gamma = None
+        day_mean = cal.groupby("client_id", observed=True)["amount"].sum() / cal.assign(
+            d=vdate[vdate <= end].dt.normalize()).groupby("client_id", observed=True)["d"].nunique()
+        spend = day_mean.reindex(r.index).fillna(float(day_mean.mean())).to_numpy(float)
+        out.note("gamma_gamma", "Spend per visit is each client's own average (the spend model could "
+                 "not be fitted: " + str(exc) + ")",
+                 "Чек визита — собственный средний чек клиента (модель чека не оценена: " + str(exc) + ")")
+    m_visit = np.asarray(spend, float) * margin_ratio
+    if out.bgnbd is not None:
+        out.clv = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
+        out.clv["spend_per_visit"] = spend
+        out.effect = effect_curve(r, out.bgnbd, m_visit, time_unit_days=unit)
+        out.role_cost_year = float(role_cost_year(study))
+        out.breakeven_effect = breakeven_effect(r, out.bgnbd, m_visit, out.role_cost_year, time_unit_days=unit)
+
+    # ---- Kaplan-Meier by block
+    window = int(study.get("retention.lapse_window_days") or 90)
+    by = "block" if tables.has("visits", "block") else None
+    if by is None:
+        out.note("km", "The visits have no block column, so time to lapse is shown for all clients "
+                 "together, not by block.",
+                 "В визитах нет столбца block, поэтому время до ухода показано для всех клиентов вместе, "
+                 "без разбивки по направлениям.")
+    d = lapse_durations(done[vdate <= end], end, window, by)
+    out.km, out.km_by = km_curves(d, by), by
+
+    # ---- memberships (sBG)
+    mem = getattr(tables, "memberships", None)
+    if mem is not None and len(mem):
+        try:
+            life = membership_lifetimes(mem, end)
+            out.memberships = life
+            out.sbg = fit_sbg(life["periods"], life["churned"])
+        except InputError as exc:
+            out.note("sbg", "The membership model could not be fitted: " + str(exc),
+                     "Модель абонементов не удалось оценить: " + str(exc))
+    else:
+        out.note("sbg", "No memberships table: the membership renewal model is skipped.",
+                 "Нет таблицы абонементов: модель продлений пропущена.")
+
+    # ---- departures
+    if tables.has("visits", "specialist_id"):
+        rev_year = None
+        if out.clv is not None:
+            ev = out.bgnbd.conditional_expected_visits(DAYS_PER_YEAR / unit, r["frequency"], r["recency"], r["T"])
+            rev_year = pd.Series(ev * np.asarray(spend, float), index=r.index)
+        out.departures = departure_inputs(done[vdate <= end], getattr(tables, "staff", None), margin_ratio,
+                                          float(study.get("retention.attachment_min_share") or 0.5),
+                                          int(study.get("retention.departure_followup_days") or 180),
+                                          rev_year)
+        sh = out.departures.attached_share
+        if sh is not None and not sh.usable:
+            out.note("departures",
+                     f"The data hold {sh.departures} departure(s) with {sh.attached} attached clients: too few "
+                     f"to measure how many follow a leaving specialist (estimate {sh.share:.0%} ± {sh.se:.0%}), "
+                     "so the study's assumption is used.",
+                     f"В данных {sh.departures} уход(а) мастеров и {sh.attached} закреплённых клиентов: этого мало, "
+                     f"чтобы измерить, сколько клиентов уходит вслед за мастером (оценка {sh.share:.0%} ± "
+                     f"{sh.se:.0%}), поэтому взято допущение исследования.")
+        if out.departures.leave_rate is None:
+            out.note("departures", "The staff table has no hired / left dates: the yearly leaving rate "
+                     "of specialists is the study's assumption.",
+                     "В таблице персонала нет дат приёма и увольнения: доля мастеров, уходящих за год, "
+                     "взята из допущений исследования.")
+        if out.departures.attached_share is None:
+            out.note("departures", "No past departure in the data to measure how many clients follow a "
+                     "leaving specialist: the study's assumption is used.",
+                     "В данных нет ушедших мастеров, по которым можно измерить, сколько клиентов уходит "
+                     "вслед за ними: взято допущение исследования.")
+    else:
+        out.note("departures", "The visits have no specialist_id column, so clients cannot be attached to "
+                 "specialists: the departures part is skipped.",
+                 "В визитах нет столбца specialist_id, клиентов нельзя привязать к мастерам: "
+                 "раздел об уходе мастеров пропущен.")
+    return out
+
+
+@dataclass
+class RetentionScenarios:
+    """Retention results per Monte Carlo scenario (arrays of length ``n``), for the summary.
+
+    Attributes
+    ----------
+    incremental_margin_year : ndarray
+        Margin gained in a year on the current client base with the care manager (BG/NBD with
+        dropout cut by ``retention.care_manager_effect``); NaN when the model could not be fitted.
+    revenue_at_risk_year_without, revenue_at_risk_year_with : ndarray
+        Expected yearly revenue lost with clients who follow a leaving specialist, without and with
+        the role; NaN when the visits have no specialist_id.
+    margin_at_risk_avoided_year : ndarray
+        Margin (not revenue) the role saves through departures a year; 0 when not computable.
+    role_cost_year : ndarray
+        The role's yearly cost with payroll tax.
+    """
+
+    n: int
+    incremental_margin_year: np.ndarray
+    revenue_at_risk_year_without: np.ndarray
+    revenue_at_risk_year_with: np.ndarray
+    margin_at_risk_avoided_year: np.ndarray
+    role_cost_year: np.ndarray
+    care_manager_effect: np.ndarray
+    notes: list = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        """P10 / median / P90 of every array."""
+        rows = []
+        for name in ("incremental_margin_year", "revenue_at_risk_year_without", "revenue_at_risk_year_with",
+                     "margin_at_risk_avoided_year", "role_cost_year", "care_manager_effect"):
+            a = getattr(self, name)
+            q = np.nanquantile(a, [0.1, 0.5, 0.9]) if np.isfinite(a).any() else [np.nan] * 3
+            rows.append({"figure": name, "p10": q[0], "median": q[1], "p90": q[2]})
+        return pd.DataFrame(rows)
+
+
+def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -> RetentionScenarios:
+    """Monte Carlo of the retention section, scenario by scenario with the study's shared draws.
+
+    ``incremental_margin_year`` is the effect curve of :func:`effect_curve` read at each drawn
+    ``retention.care_manager_effect``; departures: ``hazard * revenue_attached_year * share`` without
+    the role and ``... * share * (1 - reduction)`` with it.
+    """
+    a = analysis if analysis is not None else analyse(study, tables)
+    n = draws.n
+    eff = draws["retention.care_manager_effect"]
+    if a.effect is not None:
+        inc = np.interp(eff, a.effect["effect"], a.effect["incremental_margin_year"])
+    else:
+        inc = np.full(n, np.nan)
+    if a.departures is not None:
+        hz, sh, red = departure_draws(a.departures, draws)
+        without = hz * a.departures.revenue_attached_year * sh
+        with_ = without * (1.0 - red)
+        avoided = (without - with_) * a.margin_ratio
+    else:
+        without = np.full(n, np.nan)
+        with_ = np.full(n, np.nan)
+        avoided = np.zeros(n)
+    return RetentionScenarios(n=n, incremental_margin_year=inc, revenue_at_risk_year_without=without,
+                              revenue_at_risk_year_with=with_, margin_at_risk_avoided_year=avoided,
+                              role_cost_year=np.asarray(role_cost_year(study, draws), float),
+                              care_manager_effect=eff, notes=list(a.notes))

@@ -1,0 +1,337 @@
+"""analysis.retention: RFM on CDNOW, CLV, the care-manager effect, departures and the study run."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import retention as R
+from analysis.data import Tables
+from analysis.errors import InputError
+from analysis.models.bgnbd import BGNBDResult, simulate_bgnbd
+from analysis.simulate import draws
+from analysis.study import load_study
+
+from conftest import CDNOW, SAMPLE
+
+CDNOW_PARAMS = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+@pytest.fixture(scope="module")
+def cdnow_raw():
+    raw = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["master_id", "client_id", "date", "cds", "amount"], dtype={"date": str})
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    raw["client_id"] = raw["client_id"].astype(str)
+    return raw[["client_id", "date", "amount"]]
+
+
+@pytest.fixture(scope="module")
+def cdnow_rfm(cdnow_raw):
+    return R.rfm(cdnow_raw, calibration_end="1997-09-30", time_unit="W")
+
+
+def _model(params=CDNOW_PARAMS):
+    return BGNBDResult(params=dict(params), se={}, loglik=0.0, n=0, n_repeat=0)
+
+
+# ----------------------------------------------------------------------------- RFM
+
+def test_rfm_cdnow_matches_published_summary(cdnow_rfm):
+    assert len(cdnow_rfm) == 2357
+    assert cdnow_rfm["frequency"].sum() == 2457
+    ref = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
+    ref.index = ref["ID"].astype(str)
+    r = cdnow_rfm.reindex(ref.index)
+    assert (r["frequency"] == ref["x"]).all()
+    np.testing.assert_allclose(r["recency"].round(2), ref["t_x"], atol=1e-9)
+    np.testing.assert_allclose(r["T"].round(2), ref["T"], atol=1e-9)
+    np.testing.assert_allclose(r["monetary_value"], ref["zbar"], atol=0.006)
+    assert cdnow_rfm.attrs["time_unit_days"] == 7.0
+
+
+def test_bgnbd_from_raw_cdnow_transactions(cdnow_rfm):
+    m = R.fit_bgnbd(cdnow_rfm)
+    for k, v in CDNOW_PARAMS.items():
+        assert m.params[k] == pytest.approx(v, rel=0.005), k
+    assert m.loglik == pytest.approx(-9582.4, rel=0.005)
+
+
+def test_rfm_hand_example_and_units():
+    v = pd.DataFrame({
+        "client_id": ["a", "a", "a", "a", "b", "c"],
+        "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15", "2024-03-01", "2024-01-08", "2024-02-01"]),
+        "amount": [10.0, 5.0, 20.0, 0.0, 7.0, 9.0],
+        "status": ["done", "done", "done", "cancelled", "done", "done"],
+    })
+    w = R.rfm(v, calibration_end="2024-01-29", time_unit="W")
+    # c's first visit is after the calibration end; a's cancelled visit does not count
+    assert list(w.index) == ["a", "b"]
+    assert w.loc["a"].tolist() == [1.0, 2.0, 4.0, 20.0]   # first day (15) excluded from monetary
+    assert w.loc["b"].tolist() == [0.0, 0.0, 3.0, 0.0]
+    d = R.rfm(v, calibration_end="2024-01-29", time_unit="D")
+    assert d.loc["a", "recency"] == 14 and d.loc["a", "T"] == 28 and d.attrs["time_unit_days"] == 1.0
+    m = R.rfm(v, calibration_end="2024-01-29", time_unit="M")
+    assert m.loc["a", "T"] == pytest.approx(28 / (365.25 / 12))
+
+
+def test_rfm_bad_input():
+    v = pd.DataFrame({"client_id": ["a"], "date": pd.to_datetime(["2024-01-01"]), "amount": [1.0]})
+    with pytest.raises(InputError, match="W, D, M"):
+        R.rfm(v, time_unit="Y")
+    with pytest.raises(InputError, match="amount"):
+        R.rfm(v.drop(columns="amount"))
+    with pytest.raises(InputError, match="no completed visits"):
+        R.rfm(v, calibration_end="2023-01-01")
+
+
+def test_time_unit_does_not_change_predictions(cdnow_raw):
+    """Weeks vs days: alpha scales by 7, r, a, b and P(alive) do not change."""
+    w = R.rfm(cdnow_raw, "1997-09-30", "W")
+    d = R.rfm(cdnow_raw, "1997-09-30", "D")
+    mw, md = R.fit_bgnbd(w), R.fit_bgnbd(d)
+    assert md.params["alpha"] == pytest.approx(7 * mw.params["alpha"], rel=2e-3)
+    for k in ("r", "a", "b"):
+        assert md.params[k] == pytest.approx(mw.params[k], rel=2e-3)
+    np.testing.assert_allclose(md.p_alive(d["frequency"], d["recency"], d["T"]),
+                               mw.p_alive(w["frequency"], w["recency"], w["T"]), atol=2e-3)
+
+
+# ----------------------------------------------------------------------------- memberships
+
+def test_membership_lifetimes_hand():
+    m = pd.DataFrame({"client_id": ["a", "b", "c", "c"],
+                      "start": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01", "2024-04-01"]),
+                      "end": pd.to_datetime(["2024-04-01", None, "2024-04-01", "2024-06-01"]),
+                      "period": ["month"] * 4})
+    life = R.membership_lifetimes(m, end="2024-12-31").set_index("client_id")
+    assert life.loc["a", "periods"] == 3 and life.loc["a", "churned"]
+    assert life.loc["b", "periods"] == 11 and not life.loc["b", "churned"]   # 365 days -> 11 whole months
+    assert life.loc["c", "periods"] == 5 and life.loc["c", "churned"]        # renewals merged into one spell
+
+
+# ----------------------------------------------------------------------------- CLV and effect
+
+def test_clv_undiscounted_equals_margin_times_expected_visits():
+    m = _model()
+    r = pd.DataFrame({"frequency": [0.0, 2, 10], "recency": [0.0, 30.43, 20], "T": [38.86, 38.86, 38.86]},
+                     index=["x", "y", "z"])
+    r.attrs["time_unit_days"] = 7.0
+    out = R.clv(r, m, margin_per_visit=100.0, horizon_months=12, discount_rate=0.0)
+    t = 12 * (365.25 / 12) / 7
+    ev = m.conditional_expected_visits(t, r["frequency"], r["recency"], r["T"])
+    np.testing.assert_allclose(out["clv"], 100 * ev, rtol=1e-9)
+    disc = R.clv(r, m, 100.0, 12, 0.15)
+    assert np.all(disc["clv"] < out["clv"]) and np.all(disc["clv"] > out["clv"] / 1.15)
+
+
+def test_effect_curve_zero_monotone_and_matches_model(cdnow_rfm):
+    m = R.fit_bgnbd(cdnow_rfm)
+    curve = R.effect_curve(cdnow_rfm, m, 10.0, effects=[0.0, 0.1, 0.5, 1.0])
+    assert curve["incremental_margin_year"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+    assert np.all(np.diff(curve["incremental_margin_year"]) > 0)
+    # base visits from quadrature agree with the closed form; the gain at 100% is no-dropout minus base
+    t = 365.25 / 7
+    x, tx, T = cdnow_rfm["frequency"], cdnow_rfm["recency"], cdnow_rfm["T"]
+    base = m.conditional_expected_visits(t, x, tx, T).sum()
+    p = m.params
+    no_drop = (m.p_alive(x, tx, T) * (p["r"] + x) / (p["alpha"] + T) * t).sum()
+    assert curve["incremental_visits_year"].iloc[-1] == pytest.approx(no_drop - base, rel=1e-4)
+
+
+def test_breakeven_solves_gain_equals_cost(cdnow_rfm):
+    m = R.fit_bgnbd(cdnow_rfm)
+    curve = R.effect_curve(cdnow_rfm, m, 10.0, effects=np.linspace(0, 1, 101))
+    cost = float(np.interp(0.3, curve["effect"], curve["incremental_margin_year"]))
+    be = R.breakeven_effect(cdnow_rfm, m, 10.0, cost)
+    assert be == pytest.approx(0.3, abs=0.005)
+    assert R.breakeven_effect(cdnow_rfm, m, 10.0, 0.0) == 0.0
+    assert R.breakeven_effect(cdnow_rfm, m, 10.0, 1e12) == float("inf")
+
+
+def test_role_cost_fallback_and_from_staffing(tmp_path):
+    st = load_study(_bare_study(tmp_path))
+    cost = R.role_cost_year(st)
+    sal = st.get("staffing.care_manager_salary_month")
+    tax = st.get("staffing.payroll_tax_rate")
+    exp_sal = 70000.0 if sal is None else sal.mean
+    exp_tax = 0.30 if tax is None else float(getattr(tax, "mean", tax))
+    assert cost == pytest.approx(exp_sal * 12 * (1 + exp_tax))
+    arr = R.role_cost_year(st, draws(st, n=200))
+    assert arr.shape == (200,) and np.all(arr > 0)
+
+
+# ----------------------------------------------------------------------------- departures
+
+def test_attached_clients_by_block():
+    v = pd.DataFrame({"client_id": ["a"] * 4 + ["b"] * 2,
+                      "block": ["hair", "hair", "hair", "nails", "hair", "hair"],
+                      "specialist_id": ["S1", "S1", "S2", "S9", "S1", "S2"]})
+    att = R.attached_clients(v, min_share=0.5)
+    got = {(r.client_id, r.specialist_id) for r in att.itertuples()}
+    # a: 2 of 3 hair visits with S1, her only nails visit with S9; b: 1 of 2 (ties keep the first)
+    assert ("a", "S1") in got and ("a", "S9") in got and len(att[att.client_id == "b"]) == 1
+    strict = R.attached_clients(v, min_share=0.7)
+    assert set(zip(strict.client_id, strict.specialist_id)) == {("a", "S9")}
+
+
+def test_leave_rate_hand():
+    staff = pd.DataFrame({"specialist_id": ["A", "B", "C", "D"],
+                          "hired": pd.to_datetime(["2020-01-01", "2023-07-01", "2022-01-01", "2022-01-01"]),
+                          "left": pd.to_datetime([None, None, "2023-07-01", "2024-01-01"])})
+    lr = R.leave_rate(staff, "2023-01-01", "2024-12-31")
+    # exposure: A 2 y, B 1.5 y, C 0.5 y, D 1 y (all in days / 365.25); leavers C and D
+    days = (730 + 549 + 181 + 365)   # end - start in days, per person
+    assert lr.leavers == 2 and lr.person_years == pytest.approx(days / 365.25)
+    assert R.leave_rate(staff.drop(columns="left"), "2023-01-01", "2024-12-31") is None
+
+
+def _departure_world(share_follow: float, n: int = 600, seed: int = 0):
+    """Clients visiting every 30 days; specialist S1 leaves on day 200 and a share of her attached
+    clients stop at once; others lapse at random with a constant rate."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2023-01-01")
+    rows = []
+    spec = rng.choice(["S1", "S2", "S3"], n)
+    stop = rng.exponential(900, n)                      # natural lifetime, days
+    follow = (spec == "S1") & (rng.random(n) < share_follow)
+    stop = np.where(follow, np.minimum(stop, 200), stop)
+    for i in range(n):
+        d0 = rng.integers(0, 30)
+        for day in range(d0, 540, 30):
+            if day >= stop[i]:
+                break
+            s = spec[i] if not (spec[i] == "S1" and day >= 200) else "S2"
+            rows.append((f"c{i}", start + pd.Timedelta(days=int(day)), 1000.0, s, "hair"))
+    v = pd.DataFrame(rows, columns=["client_id", "date", "amount", "specialist_id", "block"])
+    staff = pd.DataFrame({"specialist_id": ["S1", "S2", "S3"], "block": "hair",
+                          "hired": pd.to_datetime(["2020-01-01"] * 3),
+                          "left": [start + pd.Timedelta(days=200), pd.NaT, pd.NaT]})
+    return v, staff
+
+
+@pytest.mark.parametrize("truth", [0.0, 0.5])
+def test_attached_leave_share_recovers_truth(truth):
+    v, staff = _departure_world(truth)
+    sh = R.attached_leave_share(v, staff, min_share=0.5, followup_days=90)
+    assert sh is not None and sh.departures == 1 and sh.attached > 150
+    assert abs(sh.share - truth) < max(3 * sh.se, 0.05), (sh.share, sh.se)
+    assert sh.usable
+
+
+def test_departure_inputs_and_scenarios_order(tmp_path):
+    v, staff = _departure_world(0.5)
+    d = R.departure_inputs(v, staff, margin_ratio=0.4, followup_days=90)
+    assert set(d.by_specialist["specialist_id"]) == {"S2", "S3"}      # S1 has left
+    assert d.leave_rate is not None and d.leave_rate.leavers == 1
+    study = load_study(_bare_study(tmp_path))
+    dr = draws(study, n=500)
+    hz, sh, red = R.departure_draws(d, dr)
+    assert hz.shape == sh.shape == red.shape == (500,)
+    assert np.median(sh) == pytest.approx(d.attached_share.share, abs=0.1)
+
+
+# ----------------------------------------------------------------------------- the study
+
+def _bare_study(tmp_path, n=400, seed=5):
+    """A study whose visits have only client_id, date and amount (simulated BG/NBD)."""
+    folder = tmp_path / "bare"
+    if folder.exists():
+        return folder
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    T = rng.integers(30, 400, n).astype(float)
+    sim = simulate_bgnbd({"r": 0.6, "alpha": 20.0, "a": 0.6, "b": 3.0}, T, rng, resolution=1.0)
+    end = pd.Timestamp("2024-12-31")
+    rows = []
+    for i, (x, tx, t) in enumerate(zip(sim["frequency"], sim["recency"], sim["T"])):
+        first = end - pd.Timedelta(days=int(t))
+        days = {0, int(tx)} if x > 0 else {0}
+        extra = rng.choice(np.arange(1, max(int(tx), 2)), size=max(int(x) - 1, 0), replace=True) if x > 1 else []
+        days |= set(int(e) for e in extra)
+        for dd in sorted(days):
+            rows.append((f"k{i:04d}", (first + pd.Timedelta(days=dd)).date().isoformat(),
+                         float(rng.gamma(5, 400))))
+    pd.DataFrame(rows, columns=["client_id", "date", "amount"]).to_csv(folder / "visits.csv", index=False)
+    (folder / "study.yaml").write_text("name: Bare\ncurrency: RUB\nretention:\n  time_unit: D\n", encoding="utf-8")
+    return folder
+
+
+def _tables(folder):
+    v = pd.read_csv(folder / "visits.csv", dtype={"client_id": str})
+    v["date"] = pd.to_datetime(v["date"])
+    return Tables(visits=v)
+
+
+def test_bare_data_runs_with_notes(tmp_path):
+    folder = _bare_study(tmp_path)
+    study = load_study(folder)
+    tables = _tables(folder)
+    margin = tables.visits["amount"] * 0.5
+    a = R.analyse(study, tables, margin=margin)
+    assert a.time_unit == "D" and a.time_unit_days == 1.0
+    assert a.bgnbd is not None and a.clv is not None and a.effect is not None
+    assert a.margin_ratio == pytest.approx(0.5)
+    assert a.departures is None and a.sbg is None
+    parts = {n["part"] for n in a.notes}
+    assert {"departures", "km", "sbg"} <= parts
+    assert all(n["en"] and n["ru"] for n in a.notes)
+    assert set(a.km["group"]) == {"all"}
+    assert 0 < a.regulars_margin_share < 1
+    sc = R.scenarios(study, tables, draws(study, n=300), analysis=a)
+    assert sc.incremental_margin_year.shape == (300,) and np.all(sc.incremental_margin_year > 0)
+    assert np.all(np.isnan(sc.revenue_at_risk_year_without)) and np.all(sc.margin_at_risk_avoided_year == 0)
+    # the same effect draws give the same gains: shared scenario streams
+    sc2 = R.scenarios(study, tables, draws(study, n=300), analysis=a)
+    np.testing.assert_array_equal(sc.incremental_margin_year, sc2.incremental_margin_year)
+
+
+def test_too_little_data_is_a_note_not_a_crash(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    v = pd.DataFrame({"client_id": ["a", "a", "b"], "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05"]),
+                      "amount": [100.0, 120.0, 90.0]})
+    study = load_study(folder)
+    a = R.analyse(study, Tables(visits=v), margin=v["amount"] * 0.5)
+    assert a.bgnbd is None and a.clv is None and any(n["part"] == "bgnbd" for n in a.notes)
+    sc = R.scenarios(study, Tables(visits=v), draws(study, n=50), analysis=a)
+    assert np.all(np.isnan(sc.incremental_margin_year))
+
+
+@pytest.fixture(scope="module")
+def sample_analysis():
+    if not (SAMPLE / "visits.csv").exists():
+        pytest.skip("sample study not generated")
+    from analysis.data import load_tables
+    study = load_study(SAMPLE)
+    tables = load_tables(study)
+    return study, tables, R.analyse(study, tables)
+
+
+def test_sample_recovers_ground_truth(sample_analysis):
+    """The sample centre's generator truth (ground_truth.yaml) within 3 standard errors."""
+    study, tables, a = sample_analysis
+    truth = yaml.safe_load((SAMPLE / "ground_truth.yaml").read_text(encoding="utf-8"))
+    assert a.time_unit == "W"       # the generator's rates are per week
+    for k, v in truth["bgnbd"].items():
+        assert abs(a.bgnbd.params[k] - v) < 3 * a.bgnbd.se[k], (k, a.bgnbd.params[k], a.bgnbd.se[k])
+    for k, v in truth["gamma_gamma"].items():
+        assert abs(a.gamma_gamma.params[k] - v) < 3 * a.gamma_gamma.se[k], k
+    for k, v in truth["sbg"].items():
+        assert abs(a.sbg.params[k] - v) < 3 * a.sbg.se[k], k
+
+
+def test_sample_scenarios_shapes_and_order(sample_analysis):
+    study, tables, a = sample_analysis
+    d = draws(study, n=1000)
+    sc = R.scenarios(study, tables, d, analysis=a)
+    for name in ("incremental_margin_year", "revenue_at_risk_year_without", "revenue_at_risk_year_with",
+                 "margin_at_risk_avoided_year", "role_cost_year"):
+        arr = getattr(sc, name)
+        assert arr.shape == (1000,) and np.all(np.isfinite(arr)), name
+    assert np.all(sc.revenue_at_risk_year_with <= sc.revenue_at_risk_year_without)
+    assert np.all(sc.margin_at_risk_avoided_year >= 0)
+    assert np.all(sc.margin_at_risk_avoided_year <= sc.revenue_at_risk_year_without)
+    assert set(a.km["group"]) <= {"hair", "nails", "cosmetology", "spa", "fitness"}
+    assert 0 < a.breakeven_effect
