@@ -15,10 +15,13 @@ Generative model (time in **weeks** for the visit process, **months** for member
   amount of each completed visit is ``z ~ Gamma(shape=p, rate=nu_i)``, ``nu_i ~ Gamma(shape=q,
   rate=gamma)`` in roubles (rounded to whole roubles); mean spend ``p * gamma / (q - 1)``.
 * **Blocks and services.**  Each client has a Dirichlet preference over the five blocks; a visit's
-  block is drawn from it.  Within a block the service whose list price is nearest the visit amount
+  block is drawn from it, tilted towards blocks whose typical price is near the visit's amount
+  (``price_affinity_sd`` on the log scale), so the spend model stays exact.  Within a block the
+  service whose list price is nearest the visit amount
   (on a log scale, with noise) is recorded.
 * **Specialists.**  Each client has a favourite specialist per block (employed on the client's
-  first visit).  A visit in a block goes to the favourite with probability ``loyalty`` when the
+  first visit), chosen in proportion to a lognormal popularity (``specialist_popularity_sd``),
+  which makes the load uneven.  A visit in a block goes to the favourite with probability ``loyalty`` when the
   favourite is employed that day, else to a random specialist of the block employed that day.
 * **Departures.**  When a specialist leaves, each *attached* client (favourite = the leaving
   specialist, at least one completed visit with them before the leaving day, and still visiting
@@ -69,6 +72,10 @@ TRUTH = {
     # Popularity of the blocks (Dirichlet base measure) and how concentrated clients are on few.
     "block_popularity": {"hair": 0.34, "nails": 0.28, "cosmetology": 0.14, "spa": 0.14, "fitness": 0.10},
     "block_concentration": 0.9,
+    # sd of log price around a block's typical price when choosing a visit's block from its amount
+    "price_affinity_sd": 0.5,
+    # clients choose specialists in proportion to a lognormal popularity (uneven load)
+    "specialist_popularity_sd": 0.5,
 }
 
 #: Service list: (service, block, list price RUB, consumables share, duration min).
@@ -222,18 +229,29 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     member = rng.random(n) < T["membership_share"]
     pref[member, BLOCKS.index("fitness")] += pref[member].sum(1) * 0.5
     pref /= pref.sum(1, keepdims=True)
-    cum = np.cumsum(pref, 1)
-    v_block = (rng.random(v_client.size)[:, None] > cum[v_client]).sum(1)
+    # Spend first (Gamma-Gamma), then the block given the client's preferences and the amount:
+    # P(block) ~ preference x exp(-(log amount - log typical price of the block)^2 / (2 sd^2)),
+    # so a 6,000 RUB visit is more often cosmetology or spa than nails.
+    gg = T["gamma_gamma"]
+    nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], n)
+    amount = np.maximum(np.round(rng.gamma(gg["p"], 1.0, v_client.size) / nu[v_client]), 100.0)
+    svc_all = pd.DataFrame(SERVICES, columns=["service", "block", "price", "consumables_share", "duration_min"])
+    typical = np.array([np.log(svc_all.loc[svc_all["block"] == b, "price"]).mean() for b in BLOCKS])
+    w = pref[v_client] * np.exp(-(np.log(amount)[:, None] - typical[None, :]) ** 2
+                                / (2 * T["price_affinity_sd"] ** 2))
+    cum = np.cumsum(w, 1) / w.sum(1, keepdims=True)
+    v_block = (rng.random(v_client.size)[:, None] > cum).sum(1)
     v_block = np.minimum(v_block, len(BLOCKS) - 1)
 
     # ---- favourite specialists and departures ------------------------------------------------
+    popularity = rng.lognormal(0.0, T["specialist_popularity_sd"], len(staff))
+
     def employed_pick(block_idx, day, u01):
-        """A specialist of ``block_idx`` employed on ``day`` (uniform via ``u01``), vectorised."""
+        """A specialist of ``block_idx`` employed on ``day``, chosen in proportion to popularity."""
         ok = (spec_block[None, :] == block_idx[:, None]) & (hired[None, :] <= day[:, None]) & \
              (left[None, :] > day[:, None])
-        cnt = ok.sum(1)
-        target = np.floor(u01 * cnt).astype(int)
-        csum = np.cumsum(ok, 1)
+        csum = np.cumsum(ok * popularity[None, :], 1)
+        target = u01 * csum[:, -1]
         return np.argmax(csum > target[:, None], axis=1)
 
     fav = np.empty((n, len(BLOCKS)), dtype=np.int64)
@@ -266,17 +284,14 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
                            "left": str(start_d + dt.timedelta(days=int(L))),
                            "attached_clients": int(attached.sum()), "left_with_them": int(leaves.sum())})
     keep_v = v_day < alive_until[v_client]
-    v_client, v_day, v_block, v_first, fav_v = (x[keep_v] for x in (v_client, v_day, v_block, v_first, fav_v))
+    v_client, v_day, v_block, v_first, fav_v, amount = (
+        x[keep_v] for x in (v_client, v_day, v_block, v_first, fav_v, amount))
     # A visit goes to the favourite with probability `loyalty` when the favourite works that day.
     fav_ok = (hired[fav_v] <= v_day) & (left[fav_v] > v_day)
     other = employed_pick(v_block, v_day.astype(float), rng.random(v_client.size))
     spec = np.where(fav_ok & (rng.random(v_client.size) < T["loyalty"]), fav_v, other)
 
     # ---- spend (Gamma-Gamma) and services -----------------------------------------------------
-    gg = T["gamma_gamma"]
-    nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], n)
-    amount = np.round(rng.gamma(gg["p"], 1.0, v_client.size) / nu[v_client])
-    amount = np.maximum(amount, 100.0)
     svc = pd.DataFrame(SERVICES, columns=["service", "block", "price", "consumables_share", "duration_min"])
     svc_block = svc["block"].map({b: i for i, b in enumerate(BLOCKS)}).to_numpy()
     logp = np.full((len(BLOCKS), 5), np.inf)
@@ -395,6 +410,9 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         "membership_share": float(T["membership_share"]),
         "membership_price_month": float(T["membership_price_month"]),
         "loyalty": float(T["loyalty"]),
+        "specialist_popularity_sd": float(T["specialist_popularity_sd"]),
+        "price_affinity_sd": float(T["price_affinity_sd"]),
+        "block_popularity": {b: float(x) for b, x in T["block_popularity"].items()},
         "attached_leave_share": float(T["attached_leave_share"]),
         "cancelled_share": float(T["cancelled_share"]),
         "no_show_share": float(T["no_show_share"]),
