@@ -417,3 +417,49 @@ def test_recommend_rules():
     #                         and do not reward over-selling
     _, none = comp.recommend(summary.assign(prob_below_floor=1.0))
     assert none is None
+
+
+# --------------------------------------------------------------------------- notebook
+
+NOTEBOOK = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks" / "04_compensation.ipynb"
+
+
+def test_notebook_is_stored_clean_and_bilingual():
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "code" and "parameters" in first.metadata.get("tags", [])
+    assert first.source.splitlines()[0].startswith('study_dir = ""')
+    en = [c for c in nb.cells if c.cell_type == "markdown" and "lang-en" in c.metadata.get("tags", [])]
+    ru = [c for c in nb.cells if c.cell_type == "markdown" and "lang-ru" in c.metadata.get("tags", [])]
+    assert len(en) == len(ru) == sum(c.cell_type == "markdown" for c in nb.cells) / 2
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.outputs and c.execution_count is None
+            assert "def " not in c.source and "class " not in c.source
+    assert 'ctx.record("compensation"' in nb.cells[-1].source
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_bare_visits(tmp_path):
+    """The report must not crash on visits with only client_id, date, amount (and records every scheme)."""
+    import json
+
+    import papermill as pm
+
+    d = tmp_path / "bare"
+    d.mkdir()
+    v = visits_frame(months=8, bare=True)
+    v.assign(date=v["date"].dt.strftime("%Y-%m-%d")).to_csv(d / "visits.csv", index=False)
+    (d / "study.yaml").write_text("name: Bare\nsimulation:\n  n_draws: 200\n", encoding="utf-8")
+    results = tmp_path / "results.json"
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                        parameters={"study_dir": str(d), "lang": "ru", "results_path": str(results)})
+    figures = json.loads(results.read_text(encoding="utf-8"))["figures"]["compensation"]
+    for name in ("source", "fixed_salary", "profit_share_kpi"):
+        for key in ("pay_median", "owner_profit_median", "profit_slope", "revenue_slope", "pay_p10", "pay_p90",
+                    "prob_below_floor"):
+            assert f"{name}_{key}" in figures
+    assert figures["fixed_salary_profit_slope"] == 0
+    assert figures["recommended_scheme_index"] >= -1
