@@ -463,3 +463,15 @@ def test_notebook_runs_on_bare_visits(tmp_path):
             assert f"{name}_{key}" in figures
     assert figures["fixed_salary_profit_slope"] == 0
     assert figures["recommended_scheme_index"] >= -1
+
+
+def test_retention_kpi_comes_from_the_data_unless_set():
+    t = Tables(visits=visits_frame())
+    s = study()
+    base = pnl.baseline(t, s)
+    assert base.repeat_retention is not None
+    block = comp.simulate_block(base, s, draws(s))
+    assert block.kpis["repeat_retention"].mean() == pytest.approx(base.repeat_retention, abs=0.01)
+    s2 = study({"compensation": {"repeat_retention": 0.5, "repeat_retention_sd_month": 0.0}})
+    block2 = comp.simulate_block(base, s2, draws(s2))
+    np.testing.assert_allclose(block2.kpis["repeat_retention"], 0.5)

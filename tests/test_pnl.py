@@ -152,3 +152,30 @@ def test_run_rate_of_a_growing_salon_is_its_last_level():
     assert b.growth_month == pytest.approx(0.05)
     assert b.revenue_mean_month == pytest.approx(level[-12:].mean())
     assert b.profit_month == pytest.approx(level[-1] * (1 - 0.10 - 0.40))  # economics defaults
+
+
+def test_repeat_retention_from_the_data_by_hand():
+    # A visits on the 1st of every month Jan..Oct; B only in Jan and Feb.  Repeat months whose
+    # 90-day window fits in the data (ends Oct 1): Feb..Jun.  Feb: A back, B not; Mar..Jun: A back.
+    dates = pd.date_range("2024-01-01", periods=10, freq="MS")
+    v = pd.concat([pd.DataFrame({"client_id": "A", "date": dates, "amount": 1000.0}),
+                   pd.DataFrame({"client_id": "B", "date": dates[:2], "amount": 1000.0})], ignore_index=True)
+    b = pnl.baseline(Tables(visits=v), study())
+    assert b.repeat_retention == pytest.approx(5 / 6)
+    assert b.repeat_retention_sd_month is None  # five complete months are too few for a spread
+
+
+def test_margin_agrees_with_kpi_visit_margin():
+    from analysis import kpi
+
+    t = small_tables()
+    v = t.visits.assign(service=["cut", "cut", "nail", "cut", "cut", "nail", "wrap", "cut"])
+    v.loc[[1, 3], "consumables_cost"] = np.nan  # falls back to the service's cost, then the share
+    services = pd.DataFrame({"service": ["cut", "nail"], "block": ["hair", "nails"], "price": [1.0, 1.0],
+                             "consumables_cost": [33.0, np.nan]})
+    tables = Tables(visits=v, services=services, staff=t.staff)
+    s = study()
+    df = pnl.monthly_pnl(tables, s)
+    margin = kpi.visit_margin(tables, s)
+    in_window = v["date"].dt.to_period("M").isin(df["month"])
+    assert (df["revenue"] - df["consumables"] - df["commission"]).sum() == pytest.approx(margin[in_window].sum())

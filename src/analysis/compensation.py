@@ -81,6 +81,7 @@ __all__ = [
     "scheme_label",
     "describe_component",
     "components_table",
+    "bonus_months_share",
 ]
 
 WHERE = "study.yaml: compensation.schemes"
@@ -578,10 +579,13 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
         staff_pay       = fixed_pay_month + commission_share x revenue
         own_revenue     = min(own_revenue_month[s] x e'[s, t], revenue)   (independent noise, same cv)
         staff_pay_others= staff_pay - commission_share x own_revenue
-        repeat_retention= clip(repeat_retention[s] + sd x z[s, t], 0, 1)
+        repeat_retention= clip(level[s] + sd x z[s, t], 0, 1)
 
     ``cv`` is ``compensation.revenue_cv_month`` when set, else the data's month-to-month variation
-    around trend, else 0.10.  Scenario-level values come from ``analysis.simulate.draws`` (shared
+    around trend, else 0.10.  The retention KPI's ``level`` and ``sd`` are the data's (pooled
+    repeat-client retention of the last complete months and its monthly spread) unless
+    ``compensation.repeat_retention`` / ``repeat_retention_sd_month`` are set in study.yaml or the
+    data cannot give them.  Scenario-level values come from ``analysis.simulate.draws`` (shared
     with the other sections); the monthly noise from ``d.rng("compensation")``.
 
     Parameters
@@ -607,8 +611,14 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
     own = np.minimum(d["compensation.own_revenue_month"][:, None] * own_noise, revenue)
     cs, ms = base.consumables_share, base.commission_share
     staff_pay = base.fixed_pay_month + ms * revenue
-    kpi = np.clip(d["compensation.repeat_retention"][:, None]
-                  + float(study["compensation.repeat_retention_sd_month"]) * kpi_noise, 0.0, 1.0)
+    key, sd_key = "compensation.repeat_retention", "compensation.repeat_retention_sd_month"
+    given = getattr(study, "given", set())
+    level_kpi = (np.full(n, base.repeat_retention)
+                 if key not in given and getattr(base, "repeat_retention", None) is not None else d[key])
+    sd = (base.repeat_retention_sd_month
+          if sd_key not in given and getattr(base, "repeat_retention_sd_month", None) is not None
+          else float(study[sd_key]))
+    kpi = np.clip(level_kpi[:, None] + sd * kpi_noise, 0.0, 1.0)
     return BlockMonths(
         revenue=revenue, consumables=cs * revenue, staff_pay=staff_pay,
         staff_pay_others=staff_pay - ms * own, own_revenue=own, own_consumables=cs * own,
@@ -930,3 +940,20 @@ def components_table(scheme: dict, block: BlockMonths, lang: str = "en", currenc
     rows.append({"component": "итого" if lang == "ru" else "total", "pay_median": q50, "pay_p10": q10,
                  "pay_p90": q90, "share": 1.0})
     return pd.DataFrame(rows)
+
+
+def bonus_months_share(scheme: dict, block: BlockMonths) -> dict:
+    """For each KPI bonus of ``scheme``: ``{kpi: (target, share of simulated months it pays)}``."""
+    out = {}
+    for c in normalize_scheme(scheme)["components"]:
+        subs = c["components"] if c["type"] == "max_of" else [c]
+        for x in subs:
+            if x["type"] == "kpi_bonus":
+                v = block.kpis.get(x["kpi"])
+                if v is None:
+                    raise InputError(Problem("compensation.pay", f"Component kpi_bonus ({x['kpi']}) of scheme "
+                                             f"'{scheme['name']}' needs the KPI '{x['kpi']}', which the "
+                                             f"simulation does not provide. Available: {', '.join(block.kpis)}."))
+                hit = v >= x["target"] if x["direction"] == "above" else v <= x["target"]
+                out[x["kpi"]] = (float(x["target"]), float(np.mean(hit)))
+    return out

@@ -71,16 +71,17 @@ def _visit_costs(tables, study) -> tuple[pd.DataFrame, dict]:
     sources = {}
     share = float(study.get("economics.consumables_share", 0.10))
     default_cons = out["amount"] * share
+    # the order of kpi.visit_margin: the visit's cost, the service's cost, the default share
+    cons = pd.Series(np.nan, index=v.index)
+    sources["consumables"] = "default"
     if tables.has("visits", "consumables_cost"):
         cons = v["consumables_cost"].astype(float)
         sources["consumables"] = "visits"
-    elif tables.has("visits", "service") and tables.has("services", "consumables_cost"):
-        per = tables.services.drop_duplicates("service").set_index("service")["consumables_cost"]
-        cons = v["service"].map(per).astype(float)
-        sources["consumables"] = "services"
-    else:
-        cons = pd.Series(np.nan, index=v.index)
-        sources["consumables"] = "default"
+    if cons.isna().any() and tables.has("visits", "service") and tables.has("services", "consumables_cost"):
+        per = tables.services.drop_duplicates("service").set_index("service")["consumables_cost"].astype(float)
+        cons = cons.fillna(v["service"].map(per).astype(float))
+        if sources["consumables"] == "default":
+            sources["consumables"] = "services"
     cons = cons.where(cons.notna(), default_cons)
     out["consumables"] = cons.where(out["amount"] > 0, 0.0).to_numpy()
 
@@ -238,6 +239,11 @@ class Baseline:
         Mean monthly revenue over the window.
     growth_month : float or None
         Trend growth of revenue per month in the window.
+    repeat_retention : float or None
+        Repeat-client retention (``kpi.retention``, window ``data_check.retention_window_days``)
+        pooled over the last 12 complete months, whole salon; None when no month is complete.
+    repeat_retention_sd_month : float or None
+        Its month-to-month standard deviation (None with fewer than ``MIN_MONTHS_FOR_CV`` months).
     n_months : int
         Complete months in the window.
     sources : dict
@@ -262,6 +268,8 @@ class Baseline:
     sources: dict = field(default_factory=dict)
     revenue_mean_month: float = float("nan")
     growth_month: float | None = None
+    repeat_retention: float | None = None
+    repeat_retention_sd_month: float | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -294,6 +302,26 @@ def _trend(revenue: np.ndarray) -> tuple[float | None, float | None, float | Non
     return cv, run_rate, float(np.expm1(coef[0]))
 
 
+def _repeat_retention(tables, study, window_months: int) -> tuple[float | None, float | None]:
+    """Pooled repeat-client retention of the last complete months, and its monthly sd."""
+    from . import kpi
+
+    days = int(study.get("data_check.retention_window_days", 90) or 90)
+    try:
+        r = kpi.retention(tables.visits, days)
+    except (KeyError, ValueError):  # visits without what retention needs
+        return None, None
+    b = r.by_month
+    if b.empty:
+        return None, None
+    b = b[b["complete"] & (b["repeat_clients"] > 0)].tail(window_months)
+    if b.empty:
+        return None, None
+    level = float(b["repeat_returned"].sum() / b["repeat_clients"].sum())
+    sd = float(b["repeat_rate"].std(ddof=1)) if len(b) >= MIN_MONTHS_FOR_CV else None
+    return level, sd
+
+
 def baseline(tables, study, window_months: int = 12) -> Baseline:
     """Baseline monthly P&L of the covered blocks: the current run rate of the last
     ``window_months`` complete months.
@@ -324,6 +352,7 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
     mshare = (float(mean["commission"] / mean_rev) if mean_rev > 0
               else float(study.get("economics.commission_rate", 0.40)))
     fixed = float(window["fixed_pay"].iloc[-1]) if len(window) else 0.0
+    ret, ret_sd = _repeat_retention(tables, study, window_months)
     cons = cshare * rev
     staff = fixed + mshare * rev
     return Baseline(
@@ -331,4 +360,5 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
         revenue_month=rev, consumables_month=cons, staff_pay_month=staff, fixed_pay_month=fixed,
         profit_month=rev - cons - staff, consumables_share=cshare, commission_share=mshare,
         revenue_cv_month=cv, n_months=int(len(window)), sources=sources,
-        revenue_mean_month=mean_rev, growth_month=growth)
+        revenue_mean_month=mean_rev, growth_month=growth, repeat_retention=ret,
+        repeat_retention_sd_month=ret_sd)
