@@ -129,7 +129,7 @@ def test_profile_recovers_a_known_salon():
     assert p.clients_month == pytest.approx(300)
     assert p.client_blocks_month == pytest.approx(400)
     np.testing.assert_allclose(p.blocks_per_client, [2 / 3, 1 / 3])
-    assert p.months_used == 12
+    assert p.months_used == 3
 
 
 def test_profile_ignores_cancelled_visits():
@@ -226,12 +226,20 @@ def test_a_care_manager_never_adds_handoffs(q, p):
 def test_queues_by_hand():
     e = evaluate(hand_profile(), hand_params(), target_answer_min=15.0)
     lam = 100 * 0.5 / (160 * 60)          # requests per working minute
-    mu = 1 / 6
+    # a block manager: 120 h capacity, 18.5 h work of which 2.5 h requests -> free (120 - 16) / 160
+    a_block = (120 - 16) / 160
+    mu = a_block / 6
+    assert e.queue_separate["availability"][0] == pytest.approx(a_block)
     # separate: two M/M/1 queues with lam / 2 each: Wq = rho / (mu - lam/2)
     rho = lam / 2 / mu
     assert e.queue_separate["wait"][0] == pytest.approx(rho / (mu - lam / 2))
     assert e.queue_pooled["wait"][0] == pytest.approx(staffing.mean_wait(lam, mu, 2))
-    assert e.queue_care["wait"][0] == pytest.approx(lam / mu / (mu - lam))
+    # the care manager: 33.667 h work of which 5 h requests
+    a_care = (120 - (1300 / 60 + 12 - 5)) / 160
+    mu_c = a_care / 6
+    assert e.queue_care["availability"][0] == pytest.approx(a_care)
+    assert e.queue_care["wait"][0] == pytest.approx(lam / mu_c / (mu_c - lam))
+    assert e.queue_care["within_target"][0] == pytest.approx(1 - lam / mu_c * np.exp(-(mu_c - lam) * 15))
     assert e.queue_pooled["wait"][0] < e.queue_separate["wait"][0]
 
 
@@ -332,3 +340,59 @@ def test_config_file_round_trip(tmp_path):
     study = load_study(tmp_path)
     assert study["staffing.care_manager_salary_month"] == Uncertain(1, 2, 3)
     assert study["staffing.touches_per_client_month.welcome"] == Uncertain(0.5, 0.5, 0.5)
+
+
+# ---------------------------------------------------------------------------- notebook
+
+NOTEBOOK = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks" / "02_staffing.ipynb"
+
+
+def test_notebook_follows_the_house_rules():
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "code" and first.metadata.get("tags") == ["parameters"]
+    assert [line.split("=")[0].strip() for line in first.source.splitlines()] == \
+        ["study_dir", "lang", "results_path", "data_dir", "overrides"]
+    md = [c for c in nb.cells if c.cell_type == "markdown"]
+    en = [c for c in md if "lang-en" in c.metadata.get("tags", [])]
+    ru = [c for c in md if "lang-ru" in c.metadata.get("tags", [])]
+    assert len(en) == len(ru) and len(en) + len(ru) == len(md)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.outputs and c.execution_count is None
+            assert "def " not in c.source and "class " not in c.source
+    assert 'ctx.assumptions("staffing")' in "".join(c.source for c in nb.cells)
+    assert 'ctx.record("staffing"' in nb.cells[-1].source
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bare,lang", [(True, "ru"), (False, "en")])
+def test_notebook_runs(tmp_path, bare, lang):
+    """The report runs on bare visits (client_id, date, amount) and on visits with blocks, with no
+    managers today, and records every figure the summary reads."""
+    import json
+
+    import papermill as pm
+
+    d = tmp_path / "study"
+    d.mkdir()
+    v = salon(n_clients=90, months=6)
+    if bare:
+        v = v.drop(columns="block")
+    v.assign(date=v["date"].dt.strftime("%Y-%m-%d")).to_csv(d / "visits.csv", index=False)
+    (d / "study.yaml").write_text("name: Test\nsimulation:\n  n_draws: 200\n"
+                                  "staffing:\n  current_setup: none\n", encoding="utf-8")
+    results = tmp_path / "results.json"
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                        parameters={"study_dir": str(d), "lang": lang, "results_path": str(results)})
+    f = json.loads(results.read_text(encoding="utf-8"))["figures"]["staffing"]
+    for name in ("cost_specialists_month", "cost_care_manager_month", "care_managers_needed", "saving_month_p10",
+                 "saving_month_median", "saving_month_p90", "wait_separate_min", "wait_pooled_min",
+                 "handoffs_per_client_specialists", "handoffs_per_client_care", "p_info_loss_specialists",
+                 "p_info_loss_care", "own_services_share", "clients_per_care_manager_max", "breakeven_clients"):
+        assert name in f
+    assert f["cost_specialists_month"] == 0                      # no managers today
+    assert f["saving_month_median"] == pytest.approx(-f["cost_care_manager_month"])
+    assert f["active_clients_month"] == pytest.approx(90)

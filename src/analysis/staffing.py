@@ -7,7 +7,7 @@ go through (Q4).
 Model (all per month; "client" = an *active* client, one who visited within
 ``staffing.active_window_months``)
 -------------------------------------------------------------------------------------------------
-From the data, in a typical month (mean of the last 12 complete windows): ``N`` distinct active
+From the data, in a typical month (the mean of the last three months: today's run rate): ``N`` distinct active
 clients in the covered blocks, ``P_b`` active clients of block ``b`` (``S = sum_b P_b >= N``; a
 client using ``k`` blocks counts ``k`` times in ``S``), and the share ``q_k`` of clients using
 ``k`` blocks.
@@ -34,10 +34,14 @@ block's specialist (``k``): ``h = k + 1``.  Equal for one-block clients.  P(at l
 ``= 1 - (1 - p)^h``, averaged over the clients' ``k``.
 
 Queueing.  Inbound requests arrive over the working minutes, ``lambda = N requests / (60 hours)``
-per minute, answer rate ``mu = 1 / request_minutes``; requests take priority over planned work
-(with pre-emptive priority the requests see an M/M/c queue of their own).  Specialist managers:
-one queue per block with ``lambda P_b / S`` and that block's managers (Erlang C each); pooled: one
-queue with the same requests and the same staff; and the care managers' own pooled queue.
+per minute.  A manager answers them in the time the rest of the work leaves free: availability
+``A = (people * capacity - planned work) / (people * hours)``, where planned work is everything
+but the requests, and the effective answer rate is ``mu = A / request_minutes`` (the
+effective-process-time approximation for interrupted servers, ``t_e = t_0 / A``: Hopp & Spearman,
+*Factory Physics*, 3rd ed., §8.4).  Specialist managers: one queue per block with ``lambda P_b / S``
+and that block's managers (Erlang C each); pooled: one queue with the same requests, the same
+staff and the same free time; and the care managers' own queue.  The care manager's spare hours
+are counted as free for requests: if they fill them with their own services, answers are slower.
 
 References: ``analysis.queueing`` (Erlang C); source document (the role's five functions and
 the advantages claimed for it); Smith & Whitt (1981) on pooling.
@@ -181,7 +185,7 @@ class ClientProfile:
 
 
 def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
-                   typical_months: int = 12) -> ClientProfile:
+                   typical_months: int = 3) -> ClientProfile:
     """Active clients per block per month and blocks per client, from the visits.
 
     Parameters
@@ -332,6 +336,12 @@ def _people(workload_h, capacity_h):
     return np.maximum(1.0, np.ceil(ratio - 1e-9))
 
 
+def _availability(people, capacity_h, planned_h, hours):
+    """Share of paid hours the managers are free to answer requests,
+    ``A = (people * capacity - planned work) / (people * hours)`` (at least 1e-9)."""
+    return np.clip((people * capacity_h - planned_h) / (people * hours), 1e-9, 1.0)
+
+
 @dataclass
 class Evaluation:
     """Both options under one set of assumptions; every field is an array over scenarios
@@ -449,12 +459,22 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
         per_client_care = np.where(N > 0, cost_care / np.where(N > 0, N, 1.0), np.nan)
     own_h = np.maximum(n_care * cap - w_care, 0.0)
 
-    # waiting: requests arrive over the working minutes
+    # waiting: requests arrive over the working minutes; a manager answers them in the time
+    # their other work leaves free (availability A), so the effective answer rate is A / minutes
     lam = N * p["requests"] / (p["hours"] * 60.0)
-    mu = 1.0 / p["request_min"]
-    sep = queueing.queue_summary(b(lam) * share, b(mu), people_block, target_answer_min)
-    pooled = queueing.queue_summary(b(lam), b(mu), b(people_spec), target_answer_min)
-    care_q = queueing.queue_summary(b(lam), b(mu), b(n_care), target_answer_min)
+    req_h = N * req_min / 60.0
+    planned_block = w_block - b(req_h) * share
+    avail_block = _availability(people_block, b(cap), planned_block, b(p["hours"]))
+    avail_pool = _availability(people_spec, cap, planned_block.sum(axis=-1), p["hours"])
+    avail_care = _availability(n_care, cap, w_care - req_h, p["hours"])
+    sep = queueing.queue_summary(b(lam) * share, avail_block / b(p["request_min"]), people_block,
+                                 target_answer_min)
+    pooled = queueing.queue_summary(b(lam), b(avail_pool / p["request_min"]), b(people_spec),
+                                    target_answer_min)
+    care_q = queueing.queue_summary(b(lam), b(avail_care / p["request_min"]), b(n_care),
+                                    target_answer_min)
+    sep["availability"] = (avail_block * people_block).sum(axis=-1) / people_spec
+    pooled["availability"], care_q["availability"] = avail_pool, avail_care
 
     h = handoffs(profile.blocks_per_client, p["loss"])
     return Evaluation(
@@ -674,14 +694,21 @@ class StaffingAnalysis:
                  ("care", self.central.queue_care))}
 
     def figures(self) -> dict:
-        """The headline figures for ``results.json`` (section ``staffing``)."""
+        """The headline figures for ``results.json`` (section ``staffing``).
+
+        Money figures are medians over the Monte Carlo scenarios (``cost_specialists_month`` is
+        today's cost: 0 when the salon has no managers); people, hand-offs, waits, shares and
+        client counts are the central case (every assumption at its most likely value).
+        """
         c = self.central
         p10, p50, p90 = self.saving_quantiles()
+        costs = self.cost_quantiles()
         one = lambda x: float(np.asarray(x).reshape(-1)[0])  # noqa: E731
         return {
-            "cost_specialists_month": one(c.cost_current_month),
-            "cost_care_manager_month": one(c.cost_care_managers_month),
+            "cost_specialists_month": costs["specialists"][1],
+            "cost_care_manager_month": costs["care"][1],
             "care_managers_needed": one(c.care_managers_needed),
+            "care_managers_needed_p90": float(np.quantile(self.mc.care_managers_needed, 0.9)),
             "saving_month_p10": p10, "saving_month_median": p50, "saving_month_p90": p90,
             "wait_separate_min": one(c.queue_separate["wait"]),
             "wait_pooled_min": one(c.queue_pooled["wait"]),
