@@ -384,6 +384,10 @@ def test_scenarios_for_the_summary():
     tax = d["staffing.payroll_tax_rate"] if s.get("staffing.payroll_tax_rate") is not None else 0.30
     np.testing.assert_allclose(sc.employer_cost_month, sc.pay_month * (1 + tax))
     np.testing.assert_allclose(sc.owner_profit_month, sc.block_profit_month - sc.employer_cost_month)
+    # without the role the specialists would do the manager's own services at their commission
+    block = comp.simulate_block(pnl.baseline(t, s), s, d)
+    without = (block.revenue - block.consumables - block.staff_pay).mean(axis=1)
+    np.testing.assert_allclose(without - sc.owner_profit_month, sc.net_cost_month, rtol=1e-9)
     fixed = comp.scenarios(s, t, d, "fixed_salary")
     np.testing.assert_allclose(fixed.pay_month, comp.scheme_of(s, "fixed_salary")["components"][0]["amount"])
 

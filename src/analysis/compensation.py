@@ -644,6 +644,10 @@ class PayScenarios:
         Mean block contribution before the manager per scenario.
     owner_profit_month : ndarray
         ``block_profit_month - employer_cost_month``.
+    net_cost_month : ndarray
+        What the role costs the owner against the block without it:
+        ``employer_cost_month - commission_share x own_revenue`` -- the manager's own services
+        are taken over from the specialists, whose commission on them is saved.
     """
 
     scheme: str
@@ -652,6 +656,7 @@ class PayScenarios:
     employer_cost_month: np.ndarray
     block_profit_month: np.ndarray
     owner_profit_month: np.ndarray
+    net_cost_month: np.ndarray
 
 
 def _pay_scenarios(scheme: dict, block: BlockMonths) -> PayScenarios:
@@ -659,7 +664,8 @@ def _pay_scenarios(scheme: dict, block: BlockMonths) -> PayScenarios:
     pm = p.mean(axis=1)
     cost = pm * (1.0 + block.payroll_tax_rate)
     bp = block.block_profit.mean(axis=1)
-    return PayScenarios(scheme["name"], p, pm, cost, bp, bp - cost)
+    saved = block.commission_share * block.own_revenue.mean(axis=1)
+    return PayScenarios(scheme["name"], p, pm, cost, bp, bp - cost, cost - saved)
 
 
 def scenarios(study, tables, draws, scheme_name: str | None = None, base=None) -> PayScenarios:
