@@ -149,6 +149,10 @@ def test_validate_schemes_list_level():
         [scheme({"fixed": 1}, {"floor": 10}, {"cap": 5})]))
     assert any("only floor" in p.message for p in comp.validate_schemes([scheme({"floor": 10})]))
     assert comp.validate_schemes([scheme({"fixed": 1})]) == []
+    bonus = [scheme({"type": "kpi_bonus", "kpi": "new_retention", "target": 0.3, "amount": 1}, name="b")]
+    assert any("new_retention" in p.message and "repeat_retention" in p.message
+               for p in comp.validate_schemes(bonus))
+    assert comp.validate_schemes(bonus, kpis=None) == []
 
 
 def test_missing_base_is_reported():

@@ -61,6 +61,7 @@ from .errors import InputError, Problem
 __all__ = [
     "COMPONENT_KINDS",
     "BASES",
+    "SIMULATED_KPIS",
     "MONTHS",
     "pay",
     "normalize_scheme",
@@ -101,6 +102,8 @@ COMPONENT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 #: The money bases a scheme can use; any other keyword passed to `pay` is a KPI value.
 BASES = ("revenue", "consumables", "staff_pay", "own_revenue", "own_consumables")
+#: KPIs the pay simulation provides (a study's bonus schemes may use only these).
+SIMULATED_KPIS = ("repeat_retention",)
 _TIER_BASES = ("revenue", "profit", "own_revenue")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SCHEME_KEYS = {"name", "components", "en", "ru", "label"}
@@ -318,8 +321,9 @@ def _check_component(comp, label: str, where: str, problems: list, nested: bool)
     return kind
 
 
-def validate_schemes(schemes, where: str = WHERE) -> list[Problem]:
-    """Check the list ``compensation.schemes``: each scheme valid, names unique, list not empty.
+def validate_schemes(schemes, where: str = WHERE, kpis=SIMULATED_KPIS) -> list[Problem]:
+    """Check the list ``compensation.schemes``: each scheme valid, names unique, list not empty,
+    and every KPI bonus on a KPI the simulation provides (``kpis``; None skips that check).
 
     The runner calls this before running notebooks, so a bad scheme stops the run with one clear
     message per problem instead of a traceback in the compensation report.
@@ -329,7 +333,12 @@ def validate_schemes(schemes, where: str = WHERE) -> list[Problem]:
     problems: list[Problem] = []
     seen: set = set()
     for s in schemes:
-        problems += validate_scheme(s, where)
+        own = validate_scheme(s, where)
+        problems += own
+        if not own and kpis is not None:
+            for k in sorted(scheme_kpis(s) - set(kpis)):
+                problems.append(Problem(where, f"The 'kpi' of component kpi_bonus in scheme '{s['name']}' must be "
+                                               f"one the kit measures: {', '.join(kpis)}. Got {k!r} instead."))
         name = s.get("name") if isinstance(s, dict) else None
         if isinstance(name, str):
             if name in seen:
