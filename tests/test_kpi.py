@@ -283,3 +283,50 @@ def test_sample_attachment_and_margin(sample_tables):
     ratio = m[done].sum() / sample_tables.visits.loc[done, "amount"].sum()
     # margin = 1 - consumables (8-15 %) - commission (35-50 %)
     assert 0.35 <= ratio <= 0.57
+
+
+# --------------------------------------------------------------------------- the report notebook
+
+NOTEBOOK = ROOT / "notebooks" / "01_data_check.ipynb"
+RECORDED = ["clients", "visits", "revenue", "period_months", "new_client_retention", "repeat_client_retention",
+            "avg_ticket", "visits_per_client_year", "blocks_per_client_mean", "attachment_mean", "load_gini",
+            "regulars_margin_share"]
+
+
+def test_notebook_is_stored_clean_and_bilingual():
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, 4)
+    assert nb.cells[0].metadata.get("tags") == ["parameters"]
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.get("outputs") and c.get("execution_count") is None
+            assert "def " not in c.source and "class " not in c.source
+    md = [c for c in nb.cells if c.cell_type == "markdown"]
+    tags = [c.metadata.get("tags", []) for c in md]
+    assert sum(["lang-en"] == t for t in tags) == sum(["lang-ru"] == t for t in tags) == len(md) // 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_notebook_runs_on_bare_visits_and_records_its_figures(tmp_path, lang):
+    import json
+
+    import papermill as pm
+
+    d = tmp_path / "bare"
+    d.mkdir()
+    (d / "visits.csv").write_text("client_id,date,amount\nc1,2024-01-03,1500\nc1,2024-02-10,1800\n"
+                                  "c2,2024-01-05,900\nc3,2024-03-01,2500\nc3,2024-03-20,2100\n"
+                                  "c3,2024-04-02,2000\nc4,2024-09-01,1000\n", encoding="utf-8")
+    results = tmp_path / "results.json"
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                        parameters={"study_dir": str(d), "lang": lang, "results_path": str(results)})
+    fig = json.loads(results.read_text(encoding="utf-8"))["figures"]["data_check"]
+    assert set(RECORDED) <= set(fig)
+    assert fig["clients"] == 4 and fig["visits"] == 7 and fig["revenue"] == 11800
+    assert fig["new_client_retention"] == pytest.approx(2 / 3)  # c1 and c3 back within 90 days, c2 not
+    assert fig["regulars_margin_share"] == pytest.approx(6600 / 11800)  # c3 only; margin ∝ amount here
+    assert fig["attachment_mean"] is None and fig["load_gini"] is None  # skipped, not crashed
+    text = (tmp_path / "out.ipynb").read_text(encoding="utf-8")
+    assert ("Skipped" if lang == "en" else "Пропущено") in text
