@@ -547,6 +547,8 @@ class BlockMonths:
         Contribution before the manager: revenue - consumables - staff_pay_others.
     consumables_share, commission_share : float
         Per unit of revenue, from the baseline.
+    fixed_pay_month : float
+        Specialists' fixed pay per month (part of ``staff_pay``).
     payroll_tax_rate, market_floor_month : ndarray
         Per scenario (shape ``(scenarios,)``).
     """
