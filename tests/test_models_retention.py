@@ -214,6 +214,10 @@ def test_sbg_hand_values():
     m = SBGResult(params={"alpha": 1.0, "beta": 1.0}, se={}, loglik=0, n=0, n_churned=0)
     np.testing.assert_allclose(m.survival([1, 2, 3]), [1 / 2, 1 / 3, 1 / 4])
     np.testing.assert_allclose(m.retention([1, 2, 3]), [1 / 2, 2 / 3, 3 / 4])
+    assert m.expected_lifetime() == float("inf")        # alpha <= 1: mean diverges
+    assert m.median_lifetime() == 1.0                    # S(1) = 1/2
+    m2 = SBGResult(params={"alpha": 3.0, "beta": 2.0}, se={}, loglik=0, n=0, n_churned=0)
+    assert m2.expected_lifetime() == pytest.approx(m2.survival(np.arange(20000)).sum(), rel=1e-6)
 
 
 def test_sbg_recovery():

@@ -335,3 +335,58 @@ def test_sample_scenarios_shapes_and_order(sample_analysis):
     assert np.all(sc.margin_at_risk_avoided_year <= sc.revenue_at_risk_year_without)
     assert set(a.km["group"]) <= {"hair", "nails", "cosmetology", "spa", "fitness"}
     assert 0 < a.breakeven_effect
+
+
+# ----------------------------------------------------------------------------- the notebook
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_notebook_runs_on_bare_data_and_records_figures(tmp_path, lang):
+    """03_retention on visits with only client_id, date and amount: runs, notes what it skips,
+    records every figure of the issue (NaN where the data cannot give one)."""
+    import json
+
+    import nbformat
+    import papermill as pm
+
+    from conftest import ROOT
+
+    folder = _bare_study(tmp_path)
+    res = tmp_path / "results.json"
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "03_retention.ipynb"), str(out), kernel_name="python3",
+                        parameters={"study_dir": str(folder), "lang": lang, "results_path": str(res)},
+                        progress_bar=False)
+    fig = json.loads(res.read_text(encoding="utf-8"))["figures"]["retention"]
+    for k in ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "time_unit_days",
+              "regulars_margin_share", "incremental_margin_year_p10", "incremental_margin_year_median",
+              "incremental_margin_year_p90", "breakeven_uplift", "revenue_at_risk_year_without",
+              "revenue_at_risk_year_with"):
+        assert k in fig, k
+    assert fig["time_unit_days"] == 1.0 and fig["bgnbd_r"] > 0
+    assert fig["revenue_at_risk_year_without"] is None          # no specialist_id: NaN -> null
+    text = " ".join(str(o.get("data", {})) for c in nbformat.read(out, 4).cells if c.cell_type == "code"
+                    for o in c.get("outputs", []))
+    assert "specialist_id" in text                               # the departures part says why it is skipped
+    assert not any(o.output_type == "error" for c in nbformat.read(out, 4).cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+
+
+def test_notebook_shape():
+    """Stored without outputs; parameters cell first; every markdown cell in both languages; no defs."""
+    import nbformat
+
+    from conftest import ROOT, PARAMS
+
+    nb = nbformat.read(ROOT / "notebooks" / "03_retention.ipynb", 4)
+    assert nb.cells[0].metadata.get("tags") == ["parameters"]
+    stripped = "\n".join(line.split("#")[0].strip() for line in nb.cells[0].source.strip().splitlines())
+    assert stripped == PARAMS.strip()
+    md = [c for c in nb.cells if c.cell_type == "markdown"]
+    en = [c for c in md if "lang-en" in c.metadata.get("tags", [])]
+    ru = [c for c in md if "lang-ru" in c.metadata.get("tags", [])]
+    assert len(en) == len(ru) == len(md) / 2 and en
+    for c in nb.cells:
+        if c.cell_type == "code":
+            assert not c.outputs and c.execution_count is None
+            assert "def " not in c.source and "class " not in c.source
+    assert 'ctx.record("retention"' in nb.cells[-1].source

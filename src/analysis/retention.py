@@ -34,7 +34,7 @@ from .models.sbg import SBGResult, fit_sbg
 __all__ = [
     "TIME_UNIT_DAYS", "DAYS_PER_MONTH", "DAYS_PER_YEAR",
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
-    "lapse_durations", "km_curves", "membership_lifetimes",
+    "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "visit_margin", "clv", "effect_curve", "breakeven_effect", "role_cost_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
@@ -174,6 +174,32 @@ def membership_lifetimes(memberships: pd.DataFrame, end=None) -> pd.DataFrame:
     return out[out["start"] <= end].reset_index(drop=True)
 
 
+def membership_survival(life: pd.DataFrame, sbg: SBGResult, max_periods: int | None = None) -> pd.DataFrame:
+    """Observed (Kaplan-Meier on the spells) and sBG-fitted share of members still active after
+    each whole period.
+
+    Returns
+    -------
+    DataFrame
+        ``period`` (0..max), ``observed``, ``fitted``, ``at_risk`` (members observed that long).
+    """
+    t = life["periods"].to_numpy(float)
+    ch = life["churned"].to_numpy(bool)
+    top = int(max_periods if max_periods is not None else max(t.max(), 1))
+    periods = np.arange(0, top + 1)
+    surv, s = [], 1.0
+    at_risk = []
+    for k in periods:
+        if k > 0:
+            n = np.sum(t >= k)                       # still in at the start of period k
+            d = np.sum(ch & (t == k))                # left at the end of period k
+            s = s * (1.0 - d / n) if n else np.nan
+        surv.append(s)
+        at_risk.append(int(np.sum(t >= k)))
+    return pd.DataFrame({"period": periods, "observed": surv, "fitted": sbg.survival(periods),
+                         "at_risk": at_risk})
+
+
 # ============================================================================ margin and CLV
 
 
@@ -228,7 +254,8 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     Returns
     -------
     DataFrame indexed like ``rfm_df``
-        ``p_alive``, ``expected_visits`` (undiscounted, over the horizon), ``discounted_visits``,
+        ``p_alive``, ``expected_visits`` (undiscounted, over the horizon), ``expected_visits_year``
+        (next 12 months), ``discounted_visits``,
         ``margin_per_visit``, ``clv``.
     """
     unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
@@ -239,21 +266,44 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     (xu, txu, Tu), _ = aggregate_rows(x, tx, T)
     key = pd.MultiIndex.from_arrays([xu, txu, Tu])
     pos = key.get_indexer(pd.MultiIndex.from_arrays([x, tx, T]))
-    months = np.arange(1, H + 1)
+    months = np.arange(1, max(H, 12) + 1)
     t = months * DAYS_PER_MONTH / unit
     with np.errstate(all="ignore"):
         cum = bgnbd.conditional_expected_visits(t[None, :], xu[:, None], txu[:, None], Tu[:, None])
-    inc = np.diff(np.concatenate([np.zeros((len(xu), 1)), cum], axis=1), axis=1)
-    disc = (1.0 + discount_rate) ** (-(months - 0.5) / 12.0)
+    inc = np.diff(np.concatenate([np.zeros((len(xu), 1)), cum], axis=1), axis=1)[:, :H]
+    disc = (1.0 + discount_rate) ** (-(months[:H] - 0.5) / 12.0)
     dv = (inc @ disc)[pos]
     m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
-    out = pd.DataFrame({"p_alive": bgnbd.p_alive(x, tx, T), "expected_visits": cum[pos, -1],
+    out = pd.DataFrame({"p_alive": bgnbd.p_alive(x, tx, T), "expected_visits": cum[pos, H - 1],
+                        "expected_visits_year": cum[pos, 11],
                         "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
                        index=rfm_df.index)
     return out
 
 
 # ============================================================================ care-manager effect
+
+def visits_outlook(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, months: int = 12, effect: float = 0.0,
+                   time_unit_days: float | None = None) -> pd.DataFrame:
+    """Expected visits of the current clients over the coming months, without and with a cut of
+    the dropout probability by ``effect``.
+
+    Returns
+    -------
+    DataFrame
+        ``month`` (0..months), ``visits_without``, ``visits_with``: cumulative expected visits of
+        all current clients together.
+    """
+    unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
+    x, T, pa, _ = _effect_rows(rfm_df, bgnbd, 1.0)
+    m = np.arange(0, int(months) + 1)
+    t = m * DAYS_PER_MONTH / unit
+    G = bgnbd.expected_visits_alive(t[None, :], x[:, None], T[:, None],
+                                    np.array([1.0, max(1.0 - effect, 1e-9)]))   # (clients, months, 2)
+    return pd.DataFrame({"month": m, "visits_without": pa @ G[:, :, 0], "visits_with": pa @ G[:, :, 1]})
+
+
+
 
 
 def _effect_rows(rfm_df, bgnbd, margin_per_visit):
@@ -609,24 +659,23 @@ class RetentionAnalysis:
         return [n for n in self.notes if n["part"] == part]
 
 
-def _regulars_share(tables, study, rfm_df, client_margin):
+def _regulars_share(study, visits, margin, rfm_df):
+    """Share of margin from regulars: :func:`analysis.kpi.regulars_margin_share` (clients with at
+    least ``data_check.regular_min_visit_days`` visit days, default 3); the same rule inline when
+    ``kpi`` lacks it."""
+    min_days = int(study.get("data_check.regular_min_visit_days") or 3)
     try:
-        from . import kpi  # noqa: PLC0415
-
-        fn = kpi.regulars_margin_share
-    except (ImportError, AttributeError):
-        fn = None
-    if fn is not None:
-        try:
-            val = fn(tables, study)
-            return float(getattr(val, "share", val))
-        except Exception:  # noqa: BLE001 - a different signature: fall back to ours
-            pass
-    total = client_margin.sum()
+        from .kpi import regulars_margin_share  # noqa: PLC0415
+    except ImportError:
+        regulars_margin_share = None
+    if regulars_margin_share is not None:
+        return float(regulars_margin_share(visits, margin, min_visit_days=min_days).share)
+    per_client = margin.reindex(visits.index).fillna(0.0).groupby(visits["client_id"], observed=True).sum()
+    total = per_client.sum()
     if not total:
         return float("nan")
-    reg = rfm_df.index[rfm_df["frequency"] >= 2]
-    return float(client_margin.reindex(reg).fillna(0.0).sum() / total)
+    reg = rfm_df.index[rfm_df["frequency"] >= min_days - 1]
+    return float(per_client.reindex(reg).fillna(0.0).sum() / total)
 
 
 def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis:
@@ -663,8 +712,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
                  "and commission rate), not the salon's own costs.",
                  "Маржа визита посчитана по типовым долям расходников и процента мастера из настроек, "
                  "а не по фактическим затратам салона.")
-    client_margin = mcal.groupby(cal["client_id"], observed=True).sum()
-    out.regulars_margin_share = _regulars_share(tables, study, r, client_margin)
+    out.regulars_margin_share = _regulars_share(study, cal, mcal, r)
 
     # ---- BG/NBD, Gamma-Gamma, CLV, effect
     try:
@@ -726,8 +774,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     if tables.has("visits", "specialist_id"):
         rev_year = None
         if out.clv is not None:
-            ev = out.bgnbd.conditional_expected_visits(DAYS_PER_YEAR / unit, r["frequency"], r["recency"], r["T"])
-            rev_year = pd.Series(ev * np.asarray(spend, float), index=r.index)
+            rev_year = out.clv["expected_visits_year"] * np.asarray(spend, float)
         out.departures = departure_inputs(done[vdate <= end], getattr(tables, "staff", None), margin_ratio,
                                           float(study.get("retention.attachment_min_share") or 0.5),
                                           int(study.get("retention.departure_followup_days") or 180),

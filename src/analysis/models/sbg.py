@@ -65,9 +65,20 @@ class SBGResult:
         t = np.asarray(periods, float)
         return (b + t - 1.0) / (a + b + t - 1.0)
 
-    def expected_lifetime(self, max_periods: int = 10_000) -> float:
-        """Mean number of periods a new member stays, sum of S(t) for t >= 0 (truncated)."""
-        return float(self.survival(np.arange(max_periods)).sum())
+    def expected_lifetime(self) -> float:
+        """Mean number of periods a new member stays: E[1/theta] = (alpha + beta - 1) / (alpha - 1).
+
+        Infinite when alpha <= 1 (a few very loyal members dominate the mean); use
+        :meth:`median_lifetime` then.
+        """
+        a, b = self.params["alpha"], self.params["beta"]
+        return (a + b - 1.0) / (a - 1.0) if a > 1 else float("inf")
+
+    def median_lifetime(self, max_periods: int = 100_000) -> float:
+        """Periods after which half of a new cohort has left: the first t with S(t) <= 1/2."""
+        t = np.arange(max_periods + 1)
+        below = np.flatnonzero(self.survival(t) <= 0.5)
+        return float(t[below[0]]) if below.size else float("inf")
 
 
 def _negll_grad(theta, t, churned, w):
