@@ -33,8 +33,11 @@ lab: $(STAMP)
 sample: $(STAMP)
 	$(PY) -m analysis sample data/sample
 
+# Needs Debian's chromium; installed here when missing and run as root.
 screenshots: $(STAMP)
-	$(PY) benchmarks/screenshots.py
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; } \
+	  || { echo "make screenshots needs Chromium: sudo apt-get install chromium"; exit 1; }
+	$(PY) scripts/screenshots.py
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py

@@ -82,3 +82,14 @@ def test_every_default_has_a_source_and_both_languages():
 
 def test_defaults_validate_against_their_own_schema(tmp_path):
     load_study(tmp_path)  # raises RuntimeError if a default breaks its own limits
+
+
+def test_chosen_scheme_must_exist(tmp_path):
+    from analysis.report import _check_chosen_scheme
+
+    (tmp_path / "study.yaml").write_text("care_manager:\n  scheme: sorce\n")
+    problems = _check_chosen_scheme(load_study(tmp_path))
+    assert len(problems) == 1 and "must name one of the pay schemes" in str(problems[0])
+    assert "Got 'sorce' instead" in str(problems[0])
+    (tmp_path / "study.yaml").write_text("care_manager:\n  scheme: source\n")
+    assert _check_chosen_scheme(load_study(tmp_path)) == []

@@ -421,9 +421,21 @@ def _config_validators():
         check = getattr(compensation, "validate_schemes", None)
         if check is not None:
             out.append(lambda study: check(study.get("compensation.schemes")))
+        out.append(_check_chosen_scheme)
     except ImportError:  # pragma: no cover
         pass
     return out
+
+
+def _check_chosen_scheme(study: Study) -> list[Problem]:
+    """``care_manager.scheme`` must name one of ``compensation.schemes``."""
+    schemes = study.get("compensation.schemes") or []
+    names = [s.get("name") for s in schemes if isinstance(s, dict)]
+    chosen = study.get("care_manager.scheme")
+    if names and chosen not in names:
+        return [Problem("study.yaml: care_manager.scheme",
+                        f"must name one of the pay schemes ({', '.join(map(str, names))}). Got {chosen!r} instead.")]
+    return []
 
 
 def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
