@@ -372,3 +372,35 @@ def test_cache_round_trip(tmp_path):
     back = data.read_cache(tmp_path / "cache")
     pd.testing.assert_frame_equal(back.visits, t.visits)
     assert back.services is None and back.dropped == t.dropped
+
+
+# --------------------------------------------------------------------------- title lines above the header
+
+
+def test_csv_title_lines_above_the_header_are_skipped(tmp_path):
+    text = ("Отчёт по визитам;;\nза период 01.01.2024 - 31.01.2024;;\n\n"
+            "Клиент;Дата;Сумма\nc1;05.01.2024;1 500\nc2;06.01.2024;x\n")
+    d = make(tmp_path, {"export.csv": text.encode("cp1251")},
+             "data:\n  visits:\n    file: export.csv\n    columns: {Клиент: client_id, Дата: date, Сумма: amount}\n")
+    p = one(d, "not a number")
+    assert p.rows == (6,)  # the header is line 4 of the file
+    text_ok = text.replace(";x\n", ";700\n")
+    (d / "export.csv").write_bytes(text_ok.encode("cp1251"))
+    v = load(d).visits
+    assert v["amount"].tolist() == [1500.0, 700.0]
+
+
+def test_xlsx_title_rows_and_blank_rows_are_skipped(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Отчёт по визитам"])
+    ws.append([])
+    ws.append(["Клиент", "Дата", "Сумма"])
+    ws.append(["c1", "05.01.2024", 1500])
+    ws.append([])
+    ws.append(["c2", "06.01.2024", "x"])
+    d = make(tmp_path, {}, "data:\n  visits:\n    file: v.xlsx\n    columns: {Клиент: client_id, Дата: date, Сумма: amount}\n")
+    wb.save(d / "v.xlsx")
+    assert one(d, "not a number").rows == (6,)

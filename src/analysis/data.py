@@ -219,7 +219,8 @@ def load_tables(study) -> Tables:
         where = _rel(path, base)
         wheres[table] = where
         sources[table] = where
-        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"))
+        expect = _expected_headers(table, spec.get("columns") or {})
+        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect)
         problems += n_problems
         if raw is None:
             frames[table] = None
@@ -315,8 +316,22 @@ def _locate(base: Path, table: str, spec: dict) -> tuple[Path | None, Problem | 
 # --------------------------------------------------------------------------- reading
 
 
-def _read_any(path: Path, where: str, sheet=None) -> tuple[pd.DataFrame | None, np.ndarray, list]:
-    """Read a file as a frame of strings (CSV/XLSX) or typed columns (Parquet), with file row numbers."""
+def _expected_headers(table: str, mapping: dict) -> tuple[set, int]:
+    """Header names that identify the header row of ``table`` and how many must match."""
+    names = {str(k).strip().lower() for k in mapping} | set(COLUMNS[table])
+    return names, max(1, min(2, len(REQUIRED[table])))
+
+
+def _header_score(cells, expect) -> int:
+    names, _ = expect
+    return sum(1 for c in cells if str(c).strip().lower() in names or _norm(c) in names)
+
+
+def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataFrame | None, np.ndarray, list]:
+    """Read a file as a frame of strings (CSV/XLSX) or typed columns (Parquet), with file row numbers.
+
+    Title lines above the header (common in salon-system reports) are skipped: the header is the
+    first of the first 30 rows naming enough of the expected columns (else the first row)."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -328,8 +343,8 @@ def _read_any(path: Path, where: str, sheet=None) -> tuple[pd.DataFrame | None, 
     if raw[:4] == b"PAR1" or suffix == ".parquet":
         return _read_parquet(raw, where)
     if raw[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(raw, where, sheet)
-    return _read_csv(raw, where)
+        return _read_xlsx(raw, where, sheet, expect)
+    return _read_csv(raw, where, expect)
 
 
 def _header_only(where):
@@ -346,12 +361,12 @@ def _read_parquet(raw: bytes, where: str):
     return df.reset_index(drop=True), np.arange(len(df)) + 2, []
 
 
-def _read_xlsx(raw: bytes, where: str, sheet=None):
+def _read_xlsx(raw: bytes, where: str, sheet=None, expect=None):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            df = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else 0,
-                               dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+            grid = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else 0, header=None,
+                                 dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
     except ValueError as exc:
         if sheet is not None and "not found" in str(exc).lower():
             return None, np.array([]), [Problem(where, f"sheet '{sheet}' not found in the workbook.")]
@@ -360,12 +375,27 @@ def _read_xlsx(raw: bytes, where: str, sheet=None):
     except Exception:  # noqa: BLE001 - zip/XML errors of a corrupt workbook
         return None, np.array([]), [Problem(where, "cannot be read as an Excel workbook (.xlsx): "
                                             "the file is corrupt or not an .xlsx.")]
-    df.columns = [str(c) for c in df.columns]
-    if df.shape[1] == 0 or all(c.startswith("Unnamed") for c in df.columns) and len(df) == 0:
+    grid = grid.fillna("").astype(str)
+    filled = (grid.apply(lambda c: c.str.strip()) != "").any(axis=1).to_numpy()
+    if grid.shape[1] == 0 or not filled.any():
         return None, np.array([]), [Problem(where, "file is empty.")]
+    first = int(np.flatnonzero(filled)[0])
+    h = first
+    if expect is not None:
+        for i in range(first, min(first + 30, len(grid))):
+            if _header_score(grid.iloc[i].tolist(), expect) >= expect[1]:
+                h = i
+                break
+    names = [str(c).strip() or f"Unnamed: {j}" for j, c in enumerate(grid.iloc[h].tolist())]
+    body = grid.iloc[h + 1:]
+    keep = filled[h + 1:]  # fully blank rows are not data
+    rows = np.arange(h + 2, h + 2 + len(body))[keep]
+    df = body[keep].reset_index(drop=True)
+    df.columns = names
+    df = df.loc[:, [not (n.startswith("Unnamed: ") and (df[n].str.strip() == "").all()) for n in names]]
     if len(df) == 0:
         return None, np.array([]), [_header_only(where)]
-    return df, np.arange(len(df)) + 2, []
+    return df, rows, []
 
 
 def _decode(raw: bytes) -> tuple[bytes, str] | None:
@@ -421,7 +451,19 @@ def _count_outside_quotes(line: str, sep: str) -> int:
     return n
 
 
-def _read_csv(raw: bytes, where: str):
+def _find_header(lines: list[str], expect) -> tuple[int, str | None]:
+    """(index among ``lines`` of the header, its separator) or (0, None) when no line qualifies."""
+    if expect is None:
+        return 0, None
+    for i, line in enumerate(lines):
+        best = max(((_header_score(next(csv.reader([line], delimiter=sep)), expect), sep)
+                    for sep in (";", "\t", ",")), key=lambda x: x[0])
+        if best[0] >= expect[1]:
+            return i, best[1]
+    return 0, None
+
+
+def _read_csv(raw: bytes, where: str, expect=None):
     dec = _decode(raw)
     if dec is None:
         return None, np.array([]), [Problem(where, "cannot be read: binary content, not a text table "
@@ -432,7 +474,9 @@ def _read_csv(raw: bytes, where: str):
     lines = [ln for ln in text_head.splitlines() if ln.strip()][:30]
     if not lines:
         return None, np.array([]), [Problem(where, "file is empty.")]
-    sep = _sniff_sep(lines[:-1] if len(lines) > 2 else lines)
+    h, sep = _find_header(lines, expect)
+    if sep is None or h == 0:
+        sep = _sniff_sep(lines[h:-1] if len(lines) - h > 2 else lines[h:])
     problems = []
     # Field count per record, and the file line where each record starts (header = line 1).
     if b'"' not in body:
@@ -456,10 +500,11 @@ def _read_csv(raw: bytes, where: str):
             prev = reader.line_num
         line_no = np.array([r[0] for r in recs])
         nfields = np.array([r[1] for r in recs])
-    if len(line_no) == 0:
+    if len(line_no) <= h:
         return None, np.array([]), [Problem(where, "file is empty.")]
-    expected = nfields[0]
-    data_line, data_n = line_no[1:], nfields[1:]
+    expected = nfields[h]
+    header_at = int(line_no[h])  # file line of the header
+    data_line, data_n = line_no[h + 1:], nfields[h + 1:]
     if len(data_line) == 0:
         return None, np.array([]), [_header_only(where)]
     wrong = data_n != expected
@@ -472,7 +517,7 @@ def _read_csv(raw: bytes, where: str):
                                 count=int(wrong.sum())))
     keep_lines = data_line[data_n <= expected]  # the C parser skips longer rows, pads shorter ones
     if not wrong.any():
-        df = _read_csv_arrow(raw, enc, sep, lines[0])
+        df = _read_csv_arrow(raw, enc, sep, lines[h], header_at)
         if df is not None and len(df) == len(keep_lines):
             return df, keep_lines, problems
     try:
@@ -480,17 +525,17 @@ def _read_csv(raw: bytes, where: str):
             warnings.simplefilter("ignore")
             df = pd.read_csv(io.BytesIO(raw), sep=sep, encoding=enc, dtype=str, keep_default_na=False,
                              na_filter=False, on_bad_lines="skip", skip_blank_lines=True, engine="c",
-                             quotechar='"')
+                             quotechar='"', skiprows=header_at - 1)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         problems.append(Problem(where, f"cannot be read as a table: {str(exc).splitlines()[0]}"))
         return None, np.array([]), problems
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     if len(df) != len(keep_lines):  # blank-looking lines counted differently: fall back to positions
-        keep_lines = np.arange(len(df)) + 2
+        keep_lines = np.arange(len(df)) + header_at + 1
     return df.fillna(""), keep_lines, problems
 
 
-def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str) -> pd.DataFrame | None:
+def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at: int = 1) -> pd.DataFrame | None:
     """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas."""
     try:
         import pyarrow as pa
@@ -502,7 +547,7 @@ def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str) -> pd.Data
             return None
         table = pacsv.read_csv(
             io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_at,
                                            encoding="utf8" if enc.startswith("utf-8") else enc),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
