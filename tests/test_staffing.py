@@ -42,10 +42,10 @@ def salon(n_clients=300, months=14, seed=3):
 HAND = {  # assumptions for the hand-checked case
     "salary_specialist": 50_000.0, "salary_care": 80_000.0, "tax": 0.30, "hours": 160.0,
     "productive": 0.75,
-    "rate_welcome": 0.1, "min_welcome": 10.0,          # 1 min per client
+    "rate_welcome": 1.0, "min_welcome": 10.0,          # 10 min per new client
     "rate_follow_up": 0.5, "min_follow_up": 4.0,       # 2
     "rate_programme_review": 0.2, "min_programme_review": 10.0,  # 2
-    "rate_feedback": 0.2, "min_feedback": 5.0,          # 1   -> T = 6 min, 1.0 contact
+    "rate_feedback": 0.2, "min_feedback": 5.0,          # 1   -> T = 5 min, 0.9 contacts
     "requests": 0.5, "request_min": 6.0,                # R = 3 min per client
     "loss": 0.1, "records_min": 2.0, "sales_min": 2.0,
     "staff_h": 2.0, "quality_h": 2.0, "marketing_h": 2.0,   # F = 6 h per block
@@ -53,9 +53,11 @@ HAND = {  # assumptions for the hand-checked case
 
 
 def hand_profile():
-    """100 active clients, 2 blocks with 60 each: 20 clients use both (k=2), 80 use one."""
+    """100 active clients, 2 blocks with 60 each: 20 clients use both (k=2), 80 use one.
+    10 clients are new to the salon, 6 new to each block (2 existing clients tried a new block)."""
     return ClientProfile(blocks=("a", "b"), clients_month=100.0,
                          block_clients_month=np.array([60.0, 60.0]),
+                         new_clients_month=10.0, block_new_clients_month=np.array([6.0, 6.0]),
                          blocks_per_client=np.array([0.8, 0.2]),
                          monthly=pd.DataFrame(), monthly_clients=pd.DataFrame())
 
@@ -336,10 +338,10 @@ def test_bare_data_runs(tmp_path):
 def test_config_file_round_trip(tmp_path):
     (tmp_path / "study.yaml").write_text(yaml.safe_dump({"staffing": {
         "care_manager_salary_month": {"low": 1, "mode": 2, "high": 3},
-        "touches_per_client_month": {"welcome": 0.5}}}), encoding="utf-8")
+        "touches_per_client_month": {"feedback": 0.5}}}), encoding="utf-8")
     study = load_study(tmp_path)
     assert study["staffing.care_manager_salary_month"] == Uncertain(1, 2, 3)
-    assert study["staffing.touches_per_client_month.welcome"] == Uncertain(0.5, 0.5, 0.5)
+    assert study["staffing.touches_per_client_month.feedback"] == Uncertain(0.5, 0.5, 0.5)
 
 
 # ---------------------------------------------------------------------------- notebook
@@ -396,3 +398,49 @@ def test_notebook_runs(tmp_path, bare, lang):
     assert f["cost_specialists_month"] == 0                      # no managers today
     assert f["saving_month_median"] == pytest.approx(-f["cost_care_manager_month"])
     assert f["active_clients_month"] == pytest.approx(90)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.floats(1.0, 800.0), min_size=1, max_size=6), st.floats(0.0, 1.0),
+       st.floats(0.0, 0.3), st.floats(0.5, 0.95), st.floats(0.0, 2.0), st.floats(0.5, 20.0),
+       st.floats(0.0, 10.0))
+def test_model_invariants(block_clients, overlap, new_share, productive, requests, request_min, fixed_h):
+    """In the staffing model: a care manager never has more work than the block managers together;
+    the pooled queue never waits longer than the separate ones (same staff, same free time)."""
+    P = np.array(block_clients)
+    N = max(P.max(), P.sum() * (1 - overlap))           # clients using several blocks
+    M_b = P * new_share
+    M = max(M_b.max(), M_b.sum() * (1 - overlap))       # new to the salon <= new to some block
+    prof = ClientProfile(blocks=tuple(str(i) for i in range(len(P))), clients_month=float(N),
+                         block_clients_month=P, new_clients_month=float(M), block_new_clients_month=M_b,
+                         blocks_per_client=np.array([1.0]),
+                         monthly=pd.DataFrame(), monthly_clients=pd.DataFrame())
+    p = hand_params(productive=productive, requests=requests, request_min=request_min,
+                    staff_h=fixed_h, quality_h=fixed_h, marketing_h=fixed_h)
+    e = evaluate(prof, p)
+    assert e.workload_care_h[0] <= e.workload_specialists_h[0] * (1 + 1e-12)
+    assert e.duplicate_contacts_month[0] >= 0
+    assert e.queue_pooled["wait"][0] <= e.queue_separate["wait"][0] * (1 + 1e-9) + 1e-12
+    assert 0 <= e.own_services_share[0] <= 1
+
+
+def test_new_clients_by_hand():
+    # c1 new in Jan (hair) and new to nails in Feb; c2 new in Feb; c3 new in Mar
+    v = visits([("1", "hair", "2024-01-05"), ("1", "nails", "2024-02-06"), ("2", "hair", "2024-02-07"),
+                ("1", "hair", "2024-03-05"), ("3", "nails", "2024-03-08")])
+    p = client_profile(v, window_months=1, typical_months=2)
+    assert p.monthly_clients["new_clients"].tolist() == [1, 1, 1]
+    assert p.new_clients_month == 1.0
+    np.testing.assert_allclose(p.block_new_clients_month, [0.5, 1.0])   # hair: Feb c2; nails: Feb c1, Mar c3
+
+
+def test_welcomes_are_duplicated_only_for_clients_new_to_a_block():
+    e = evaluate(hand_profile(), hand_params())
+    base = e.duplicate_contacts_month[0]
+    # two more existing clients try a second block: two more block-manager welcomes
+    prof = hand_profile()
+    more = ClientProfile(**{**prof.__dict__, "block_new_clients_month": np.array([7.0, 7.0])})
+    e2 = evaluate(more, hand_params())
+    assert e2.duplicate_contacts_month[0] == pytest.approx(base + 2 * 1.0)
+    assert e2.workload_care_h[0] == pytest.approx(e.workload_care_h[0])
+    assert e2.workload_specialists_h[0] == pytest.approx(e.workload_specialists_h[0] + 2 * 10 / 60)

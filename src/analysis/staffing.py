@@ -7,19 +7,21 @@ go through (Q4).
 Model (all per month; "client" = an *active* client, one who visited within
 ``staffing.active_window_months``)
 -------------------------------------------------------------------------------------------------
-From the data, in a typical month (the mean of the last three months: today's run rate): ``N`` distinct active
-clients in the covered blocks, ``P_b`` active clients of block ``b`` (``S = sum_b P_b >= N``; a
-client using ``k`` blocks counts ``k`` times in ``S``), and the share ``q_k`` of clients using
-``k`` blocks.
+From the data, in a typical month (the mean of the last three months: today's run rate): ``N``
+distinct active clients in the covered blocks, ``P_b`` active clients of block ``b`` (``S = sum_b
+P_b >= N``; a client using ``k`` blocks counts ``k`` times in ``S``), the share ``q_k`` of clients
+using ``k`` blocks, ``M`` clients new to the salon and ``M_b`` clients new to block ``b`` (first
+visit there; ``sum_b M_b >= M``).
 
-Workload in hours.  ``T = sum_kind rate_kind * minutes_kind`` (contacts: welcome, after-visit
-follow-up, programme review, feedback), ``R = requests * request_minutes``, ``r`` = card and notes
-minutes, ``s`` = sales minutes, ``F = staff + quality + marketing`` hours per block:
+Workload in hours.  ``T = sum_kind rate_kind * minutes_kind`` over the repeat contacts (after-visit
+follow-up, programme review, feedback), ``G = welcome_per_new_client * welcome minutes``,
+``R = requests * request_minutes``, ``r`` = card and notes minutes, ``s`` = sales minutes,
+``F = staff + quality + marketing`` hours per block:
 
-* specialist manager of block b:  ``W_b = [P_b (T + r + s) + N R P_b / S] / 60 + F``
-  (each manager contacts, records and sells to *their* block's clients: a client using k blocks
-  is contacted by k managers; inbound requests are not duplicated, they go to one block);
-* care managers (covering all B blocks):  ``W = N (T + r + s + R) / 60 + B F``.
+* specialist manager of block b:  ``W_b = [P_b (T + r + s) + M_b G + N R P_b / S] / 60 + F``
+  (each manager welcomes, contacts, records and sells to *their* block's clients: a client using
+  k blocks is contacted by k managers; inbound requests are not duplicated, they go to one block);
+* care managers (covering all B blocks):  ``W = [N (T + r + s + R) + M G] / 60 + B F``.
 
 Capacity of one person ``= working_hours * productive_share``.  People needed: ``max(1,
 ceil(W_b / capacity))`` per block, ``max(1, ceil(W / capacity))`` care managers.  Monthly cost
@@ -58,7 +60,7 @@ from .errors import InputError, Problem
 from .study import Study, Uncertain
 
 __all__ = [
-    "KINDS", "FUNCTIONS", "SALON_BLOCK", "PARAMS", "SHORT_LABELS",
+    "KINDS", "REPEAT_KINDS", "FUNCTIONS", "SALON_BLOCK", "PARAMS", "SHORT_LABELS",
     "ClientProfile", "client_profile",
     "params_from", "Evaluation", "evaluate", "handoffs", "clients_per_care_manager_max",
     "cheaper_ranges", "growth", "tornado_table",
@@ -71,6 +73,7 @@ mean_wait = queueing.mean_wait
 share_within = queueing.share_within
 
 KINDS = ("welcome", "follow_up", "programme_review", "feedback")
+REPEAT_KINDS = KINDS[1:]  # contacts per active client; welcome is per new client
 FUNCTIONS = ("clients", "staff", "quality", "sales", "marketing")
 SALON_BLOCK = "salon"  # the single block used when the visits carry no block column
 
@@ -81,7 +84,8 @@ PARAMS = {
     "tax": "staffing.payroll_tax_rate",
     "hours": "staffing.working_hours_month",
     "productive": "staffing.productive_share",
-    **{f"rate_{k}": f"staffing.touches_per_client_month.{k}" for k in KINDS},
+    "rate_welcome": "staffing.welcome_per_new_client",
+    **{f"rate_{k}": f"staffing.touches_per_client_month.{k}" for k in REPEAT_KINDS},
     **{f"min_{k}": f"staffing.touch_minutes.{k}" for k in KINDS},
     "requests": "staffing.requests_per_client_month",
     "request_min": "staffing.request_minutes",
@@ -100,7 +104,7 @@ SHORT_LABELS = {
     "staffing.payroll_tax_rate": ("Payroll tax", "Страховые взносы"),
     "staffing.working_hours_month": ("Working hours", "Рабочие часы"),
     "staffing.productive_share": ("Productive share of hours", "Доля продуктивного времени"),
-    "staffing.touches_per_client_month.welcome": ("Welcome contacts per client", "Приветственные контакты"),
+    "staffing.welcome_per_new_client": ("Welcome contacts per new client", "Приветствий на нового клиента"),
     "staffing.touches_per_client_month.follow_up": ("Follow-ups per client", "Звонки после визита"),
     "staffing.touches_per_client_month.programme_review": ("Programme reviews per client", "Пересмотры программы"),
     "staffing.touches_per_client_month.feedback": ("Feedback requests per client", "Запросы отзывов"),
@@ -134,6 +138,10 @@ class ClientProfile:
         Distinct active clients in a typical month (covered blocks).
     block_clients_month : ndarray
         Active clients per block in a typical month, in the order of ``blocks``.
+    new_clients_month : float
+        Clients whose first visit (to any covered block) falls in a typical month.
+    block_new_clients_month : ndarray
+        Clients whose first visit to each block falls in a typical month (new to that block).
     blocks_per_client : ndarray
         ``q[k - 1]`` = share of active clients who use ``k`` blocks (typical months pooled).
     monthly : DataFrame
@@ -141,7 +149,7 @@ class ClientProfile:
         warm-up of the active window.
     monthly_clients : DataFrame
         ``month``, ``active_clients`` (distinct), ``client_blocks`` (client-block pairs),
-        ``blocks_per_client``.
+        ``blocks_per_client``, ``new_clients``.
     has_blocks : bool
         False when the visits carry no block: the whole salon is one block.
     missing_blocks : tuple of str
@@ -155,6 +163,8 @@ class ClientProfile:
     blocks: tuple
     clients_month: float
     block_clients_month: np.ndarray
+    new_clients_month: float
+    block_new_clients_month: np.ndarray
     blocks_per_client: np.ndarray
     monthly: pd.DataFrame = field(repr=False)
     monthly_clients: pd.DataFrame = field(repr=False)
@@ -181,7 +191,8 @@ class ClientProfile:
         """One row per block: active clients in a typical month and their share."""
         p = self.block_clients_month
         return pd.DataFrame({"block": list(self.blocks), "active_clients": p,
-                             "share_of_clients": p / self.clients_month if self.clients_month else np.nan})
+                             "share_of_clients": p / self.clients_month if self.clients_month else np.nan,
+                             "new_clients": self.block_new_clients_month})
 
 
 def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
@@ -199,7 +210,9 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
         A client is active in month m when they visited in months ``m - window + 1 .. m``.
     typical_months : int
         The typical month is the mean of the last ``typical_months`` months after the window's
-        warm-up (all months when the data are shorter than the window).
+        warm-up (all months when the data are shorter than the window).  A client is *new* in
+        the month of their first visit in the data (so the first months of an export count old
+        clients as new; the typical months are the last ones).
 
     Raises
     ------
@@ -247,6 +260,12 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
     distinct = per_client.groupby(level="m").size().reindex(months, fill_value=0).astype(float)
     pairs = per_client.groupby(level="m").sum().reindex(months, fill_value=0).astype(float)
 
+    first = base.groupby("client_id")["m"].min()
+    first_block = base.groupby(["client_id", "block"])["m"].min().reset_index()
+    new = first.value_counts().reindex(months, fill_value=0).astype(float)
+    new_block = (first_block.groupby(["m", "block"]).size().unstack("block")
+                 .reindex(index=months, columns=blocks_all).fillna(0.0))
+
     typical = months[-int(max(typical_months, 1)):]
     block_mean = by_block.loc[typical].mean(axis=0)
     dropped = tuple(b for b in blocks_all if block_mean[b] <= 0)
@@ -260,13 +279,16 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
     monthly = (by_block.set_axis(stamp, axis=0).rename_axis("month").reset_index()
                .melt(id_vars="month", var_name="block", value_name="active_clients"))
     monthly_clients = pd.DataFrame({
-        "month": stamp, "active_clients": distinct.to_numpy(), "client_blocks": pairs.to_numpy()})
+        "month": stamp, "active_clients": distinct.to_numpy(), "client_blocks": pairs.to_numpy(),
+        "new_clients": new.to_numpy()})
     with np.errstate(divide="ignore", invalid="ignore"):
         monthly_clients["blocks_per_client"] = monthly_clients["client_blocks"] / monthly_clients["active_clients"]
     return ClientProfile(
         blocks=tuple(kept),
         clients_month=float(distinct.loc[typical].mean()),
         block_clients_month=block_mean[kept].to_numpy(float),
+        new_clients_month=float(new.loc[typical].mean()),
+        block_new_clients_month=new_block.loc[typical, kept].mean(axis=0).to_numpy(float),
         blocks_per_client=q,
         monthly=monthly,
         monthly_clients=monthly_clients,
@@ -380,13 +402,14 @@ class Evaluation:
     queue_care: dict
 
 
-def clients_per_care_manager_max(p: dict, n_blocks: int):
+def clients_per_care_manager_max(profile: "ClientProfile", p: dict):
     """Active clients one care manager can carry: ``(capacity - B F) / a`` with ``a`` the hours
-    per client per month (contacts, card, sales, requests) and ``F`` the hours per block.
-    Beyond it a second care manager is needed (0 when the per-block work alone fills the month).
+    per active client per month (contacts, welcomes at today's share of new clients, card,
+    sales, requests) and ``F`` the hours per block.  Beyond it a second care manager is needed
+    (0 when the per-block work alone fills the month).
     """
-    a = _per_client_care_min(p) / 60.0
-    fixed = n_blocks * (p["staff_h"] + p["quality_h"] + p["marketing_h"])
+    a = _per_client_care_min(p, _new_share(profile)) / 60.0
+    fixed = profile.n_blocks * (p["staff_h"] + p["quality_h"] + p["marketing_h"])
     cap = p["hours"] * p["productive"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(a > 0, (cap - fixed) / np.where(a > 0, a, 1.0), np.inf)
@@ -394,11 +417,22 @@ def clients_per_care_manager_max(p: dict, n_blocks: int):
 
 
 def _touch_min(p):
-    return sum(p[f"rate_{k}"] * p[f"min_{k}"] for k in KINDS)
+    """Minutes of repeat contacts per active client per month, ``T``."""
+    return sum(p[f"rate_{k}"] * p[f"min_{k}"] for k in REPEAT_KINDS)
 
 
-def _per_client_care_min(p):
-    return _touch_min(p) + p["records_min"] + p["sales_min"] + p["requests"] * p["request_min"]
+def _welcome_min(p):
+    """Minutes of welcome per new client, ``G``."""
+    return p["rate_welcome"] * p["min_welcome"]
+
+
+def _new_share(profile) -> float:
+    return profile.new_clients_month / profile.clients_month if profile.clients_month else 0.0
+
+
+def _per_client_care_min(p, new_share):
+    return (_touch_min(p) + new_share * _welcome_min(p) + p["records_min"] + p["sales_min"]
+            + p["requests"] * p["request_min"])
 
 
 def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
@@ -425,23 +459,27 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
     n_blocks = profile.n_blocks
     N = profile.clients_month * scale                                   # (n,)
     P = profile.block_clients_month * scale[..., None]                  # (n, B)
+    M = profile.new_clients_month * scale
+    M_b = profile.block_new_clients_month * scale[..., None]
     S = P.sum(axis=-1)
     share = profile.block_clients_month / profile.block_clients_month.sum()
     b = lambda x: x[..., None]  # noqa: E731  per-scenario value against blocks
 
     touch = _touch_min(p)
-    contacts = sum(p[f"rate_{k}"] for k in KINDS)
+    welcome = _welcome_min(p)
+    contacts = sum(p[f"rate_{k}"] for k in REPEAT_KINDS)
     req_min = p["requests"] * p["request_min"]
     fixed_block = p["staff_h"] + p["quality_h"] + p["marketing_h"]
     cap = p["hours"] * p["productive"]
 
     # specialist managers, one block each
-    w_block = (P * b(touch + p["records_min"] + p["sales_min"]) + b(N * req_min) * share) / 60.0 + b(fixed_block)
+    w_block = (P * b(touch + p["records_min"] + p["sales_min"]) + M_b * b(welcome)
+               + b(N * req_min) * share) / 60.0 + b(fixed_block)
     people_block = _people(w_block, b(cap))
     people_spec = people_block.sum(axis=-1)
     # care managers, all covered blocks
     fh = {
-        "clients": N * (touch + p["records_min"] + req_min) / 60.0,
+        "clients": (N * (touch + p["records_min"] + req_min) + M * welcome) / 60.0,
         "staff": n_blocks * p["staff_h"],
         "quality": n_blocks * p["quality_h"],
         "sales": N * p["sales_min"] / 60.0,
@@ -484,12 +522,13 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
         cost_specialists_option_month=cost_spec, cost_care_managers_month=cost_care,
         cost_current_month=cost_now, saving_month=cost_now - cost_care,
         cost_per_client_specialists=per_client_spec, cost_per_client_care=per_client_care,
-        duplicate_contacts_month=(S - N) * contacts,
-        duplicate_hours_month=(S - N) * (touch + p["records_min"] + p["sales_min"]) / 60.0,
+        duplicate_contacts_month=(S - N) * contacts + (M_b.sum(axis=-1) - M) * p["rate_welcome"],
+        duplicate_hours_month=((S - N) * (touch + p["records_min"] + p["sales_min"])
+                               + (M_b.sum(axis=-1) - M) * welcome) / 60.0,
         function_hours=fh, own_services_h=own_h,
         own_services_share=own_h / (n_care * p["hours"]),
         nonproductive_h=n_care * p["hours"] * (1.0 - p["productive"]),
-        clients_per_care_manager_max=clients_per_care_manager_max(p, n_blocks),
+        clients_per_care_manager_max=clients_per_care_manager_max(profile, p),
         handoffs_specialists=h["handoffs_specialists"], handoffs_care=h["handoffs_care"],
         p_info_loss_specialists=h["p_loss_specialists"], p_info_loss_care=h["p_loss_care"],
         queue_separate=sep, queue_pooled=pooled, queue_care=care_q,
@@ -549,9 +588,11 @@ def cheaper_ranges(profile: ClientProfile, p: dict, max_clients: float,
     req_min = p1["requests"] * p1["request_min"]
     touch = float(_touch_min(p1))
     per_pair = touch + p1["records_min"] + p1["sales_min"]
+    new_b = profile.block_new_clients_month / N0 * _welcome_min(p1)   # welcome minutes per active client
     fixed = p1["staff_h"] + p1["quality_h"] + p1["marketing_h"]
     cap = p1["hours"] * p1["productive"]
-    slopes = list((share * per_pair + req_min * ratio) / 60.0) + [_per_client_care_min(p1) / 60.0]
+    slopes = (list((share * per_pair + new_b + req_min * ratio) / 60.0)
+              + [_per_client_care_min(p1, _new_share(profile)) / 60.0])
     fixeds = [fixed] * profile.n_blocks + [profile.n_blocks * fixed]
     cuts = {0.0, float(max_clients)}
     for a, f in zip(slopes, fixeds):
@@ -786,7 +827,7 @@ def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> Staffing
     pc = params_from(study)
     central = evaluate(profile, pc, target, setup)
     mc = evaluate(profile, params_from(d), target, setup)
-    n_max = float(clients_per_care_manager_max(pc, profile.n_blocks)[0])
+    n_max = float(clients_per_care_manager_max(profile, pc)[0])
     max_clients = max(3.0 * profile.clients_month, 2.5 * n_max if np.isfinite(n_max) else 0.0, 10.0)
     ranges = cheaper_ranges(profile, pc, max_clients)
     return StaffingAnalysis(
