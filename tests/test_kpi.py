@@ -330,3 +330,23 @@ def test_notebook_runs_on_bare_visits_and_records_its_figures(tmp_path, lang):
     assert fig["attachment_mean"] is None and fig["load_gini"] is None  # skipped, not crashed
     text = (tmp_path / "out.ipynb").read_text(encoding="utf-8")
     assert ("Skipped" if lang == "en" else "Пропущено") in text
+
+
+@pytest.mark.slow
+def test_notebook_on_the_sample_shows_no_personal_data(tmp_path):
+    """The sample's clients.csv has fake names and phones; none may reach the report."""
+    import papermill as pm
+
+    out = tmp_path / "out.ipynb"
+    results = tmp_path / "results.json"
+    pm.execute_notebook(str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False,
+                        parameters={"lang": "ru", "results_path": str(results)})
+    text = out.read_text(encoding="utf-8") + results.read_text(encoding="utf-8")
+    clients = pd.read_csv(SAMPLE / "clients.csv", dtype=str)
+    leaked = [s for s in pd.concat([clients["name"], clients["phone"], clients["birth_date"]]) if s in text]
+    assert not leaked, leaked[:5]
+    assert "c-" in text  # pseudonymised ids are shown
+    import json
+
+    fig = json.loads(results.read_text(encoding="utf-8"))["figures"]["data_check"]
+    assert 0.2 <= fig["new_client_retention"] <= 0.4 and 0.6 <= fig["repeat_client_retention"] <= 0.85
