@@ -436,7 +436,7 @@ def _per_client_care_min(p, new_share):
 
 
 def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
-             current_setup: str = "specialist_managers", scale=1.0) -> Evaluation:
+             current_setup: str = "specialist_managers", scale=1.0, queues: bool = True) -> Evaluation:
     """Workload, people, cost, hand-offs and waiting for both options (formulas in the module
     docstring).
 
@@ -450,6 +450,9 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
         What today's cost is: the specialist managers, or nothing.
     scale : float or array
         Multiplies the client counts (same mix of blocks); an array evaluates a growth curve.
+    queues : bool
+        False skips the waiting figures (``queue_*`` are then empty dicts): faster when only
+        costs are needed.
     """
     scale = np.asarray(scale, float)
     p = {k: np.asarray(v, float) for k, v in p.items()}
@@ -502,17 +505,19 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
     lam = N * p["requests"] / (p["hours"] * 60.0)
     req_h = N * req_min / 60.0
     planned_block = w_block - b(req_h) * share
-    avail_block = _availability(people_block, b(cap), planned_block, b(p["hours"]))
-    avail_pool = _availability(people_spec, cap, planned_block.sum(axis=-1), p["hours"])
-    avail_care = _availability(n_care, cap, w_care - req_h, p["hours"])
-    sep = queueing.queue_summary(b(lam) * share, avail_block / b(p["request_min"]), people_block,
-                                 target_answer_min)
-    pooled = queueing.queue_summary(b(lam), b(avail_pool / p["request_min"]), b(people_spec),
-                                    target_answer_min)
-    care_q = queueing.queue_summary(b(lam), b(avail_care / p["request_min"]), b(n_care),
-                                    target_answer_min)
-    sep["availability"] = (avail_block * people_block).sum(axis=-1) / people_spec
-    pooled["availability"], care_q["availability"] = avail_pool, avail_care
+    sep, pooled, care_q = {}, {}, {}
+    if queues:
+        avail_block = _availability(people_block, b(cap), planned_block, b(p["hours"]))
+        avail_pool = _availability(people_spec, cap, planned_block.sum(axis=-1), p["hours"])
+        avail_care = _availability(n_care, cap, w_care - req_h, p["hours"])
+        sep = queueing.queue_summary(b(lam) * share, avail_block / b(p["request_min"]), people_block,
+                                     target_answer_min)
+        pooled = queueing.queue_summary(b(lam), b(avail_pool / p["request_min"]), b(people_spec),
+                                        target_answer_min)
+        care_q = queueing.queue_summary(b(lam), b(avail_care / p["request_min"]), b(n_care),
+                                        target_answer_min)
+        sep["availability"] = (avail_block * people_block).sum(axis=-1) / people_spec
+        pooled["availability"], care_q["availability"] = avail_pool, avail_care
 
     h = handoffs(profile.blocks_per_client, p["loss"])
     return Evaluation(
@@ -603,7 +608,7 @@ def cheaper_ranges(profile: ClientProfile, p: dict, max_clients: float,
         cuts.update(float(v) for v in x[(x > 0) & (x < max_clients)])
     edges = np.array(sorted(cuts))
     mids = (edges[:-1] + edges[1:]) / 2.0
-    e = evaluate(profile, {k: np.array([v]) for k, v in p1.items()}, scale=mids / N0)
+    e = evaluate(profile, {k: np.array([v]) for k, v in p1.items()}, scale=mids / N0, queues=False)
     cs, cc = e.cost_specialists_option_month, e.cost_care_managers_month
     cheaper = np.where(np.isclose(cs, cc), "equal", np.where(cc < cs, "care_manager", "specialists"))
     rows = []
@@ -661,7 +666,8 @@ def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
         v = study[key]
         out = []
         for x in (v.low, v.high):
-            e = evaluate(profile, params_from(d.fixed(key, x)), target_answer_min, current_setup)
+            e = evaluate(profile, params_from(d.fixed(key, x)), target_answer_min, current_setup,
+                         queues=False)
             out.append(float(np.median(e.saving_month)))
         en, ru = SHORT_LABELS.get(key, (key, key))
         rows.append({"key": key, "label_en": en, "label_ru": ru, "low": v.low, "high": v.high,
@@ -870,7 +876,7 @@ def scenarios(study: Study, tables, draws) -> StaffingScenarios:
     profile = client_profile(tables.visits, study.get("care_manager.covers", "all"),
                              int(study["staffing.active_window_months"]))
     e = evaluate(profile, params_from(draws), float(study["staffing.target_answer_min"]),
-                 study["staffing.current_setup"])
+                 study["staffing.current_setup"], queues=False)
     return StaffingScenarios(cost_specialists_month=np.asarray(e.cost_current_month, float),
                              cost_care_managers_month=np.asarray(e.cost_care_managers_month, float),
                              care_managers_needed=np.asarray(e.care_managers_needed, float))
