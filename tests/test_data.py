@@ -404,3 +404,38 @@ def test_xlsx_title_rows_and_blank_rows_are_skipped(tmp_path):
     d = make(tmp_path, {}, "data:\n  visits:\n    file: v.xlsx\n    columns: {Клиент: client_id, Дата: date, Сумма: amount}\n")
     wb.save(d / "v.xlsx")
     assert one(d, "not a number").rows == (6,)
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.decimals(min_value=0, max_value=10**9, places=2), st.sampled_from([" ", "\u00a0", ""]))
+def test_russian_number_format_round_trips(x, group):
+    whole, frac = f"{x:.2f}".split(".")
+    grouped = f"{int(whole):,}".replace(",", group)
+    v, empty, bad = data._to_number(pd.Series([f"{grouped},{frac}"]))
+    assert not bad[0] and v.iloc[0] == pytest.approx(float(x), rel=1e-12, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.text("abcXYZ019_ -ёжЖ", min_size=1, max_size=8).filter(lambda s: s.strip()),
+                          st.dates(min_value=pd.Timestamp("2000-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()),
+                          st.integers(0, 10**7)), min_size=1, max_size=15),
+       st.sampled_from([(",", "."), (";", ","), ("\t", ",")]),
+       st.sampled_from(["utf-8", "utf-8-sig", "cp1251"]))
+def test_any_written_table_reads_back(tmp_path_factory, rows, style, encoding):
+    sep, dec = style
+    df = pd.DataFrame(rows, columns=["client_id", "date", "amount"])
+    df["amount"] = df["amount"] / 100
+    text = df.assign(date=[d.strftime("%d.%m.%Y") for d in df["date"]]).to_csv(index=False, sep=sep, decimal=dec)
+    d = tmp_path_factory.mktemp("prop")
+    (d / "visits.csv").write_bytes(text.encode(encoding))
+    (d / "study.yaml").write_text("name: P\n", encoding="utf-8")
+    v = load(d).visits
+    assert v["client_id"].tolist() == [s.strip() for s in df["client_id"]]
+    assert v["date"].tolist() == [pd.Timestamp(x) for x in df["date"]]
+    assert np.allclose(v["amount"], df["amount"])
