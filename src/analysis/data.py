@@ -166,7 +166,7 @@ def summarize(tables: Tables) -> dict:
         "clients": int(v["client_id"].nunique()),
         "first_date": str(v["date"].min().date()) if len(v) else None,
         "last_date": str(v["date"].max().date()) if len(v) else None,
-        "revenue": float(done["amount"].sum()),
+        "revenue": round(float(done["amount"].sum()), 2),
         "blocks": sorted(map(str, v["block"].dropna().unique())) if "block" in v else [],
         "specialists": int(v["specialist_id"].nunique()) if "specialist_id" in v else 0,
         "tables": [f"{t} ({len(getattr(tables, t))} rows)" for t in TABLES if getattr(tables, t) is not None],
