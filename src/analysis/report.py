@@ -131,9 +131,13 @@ def section_of(path: Path) -> str:
     return rest if head.isdigit() and rest else stem
 
 
+LATE = ("summary", "role_profile")
+
+
 def is_last(path: Path) -> bool:
-    """The summary reads the other sections' figures, so it runs after them."""
-    return section_of(path) == "summary"
+    """The summary and the role profile read the other sections' figures, so they run after them,
+    in order."""
+    return section_of(path) in LATE
 
 
 def filter_language(nb, lang: str, with_code: bool = False):
@@ -203,9 +207,12 @@ def _kernel_env(tmp: Path) -> None:
 
 
 def _execute(nb_path: Path, out_path: Path, params: dict, cwd: Path) -> float:
+    import logging
+
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name=KERNEL_NAME, language="python",
@@ -407,6 +414,8 @@ def prepare(study_dir, opts: RunOptions):
         problems.extend(exc.problems)
     for validator in _config_validators():
         problems.extend(validator(study))
+    if tables is not None:
+        problems.extend(_check_covers(study, tables))
     if problems:
         raise InputError(problems)
     return study, tables
@@ -435,6 +444,22 @@ def _check_chosen_scheme(study: Study) -> list[Problem]:
     if names and chosen not in names:
         return [Problem("study.yaml: care_manager.scheme",
                         f"must name one of the pay schemes ({', '.join(map(str, names))}). Got {chosen!r} instead.")]
+    return []
+
+
+def _check_covers(study: Study, tables) -> list[Problem]:
+    """``care_manager.covers`` must name blocks that occur in the visits."""
+    covers = study.get("care_manager.covers", "all")
+    if covers == "all":
+        return []
+    if "block" not in tables.visits.columns:
+        return [Problem("study.yaml: care_manager.covers",
+                        "names blocks, but the visits have no block column; use 'all' or map a block column.")]
+    known = sorted(map(str, tables.visits["block"].dropna().unique()))
+    unknown = [b for b in covers if b not in known]
+    if unknown:
+        return [Problem("study.yaml: care_manager.covers",
+                        f"names blocks absent from the visits: {', '.join(unknown)}. Blocks in the data: {', '.join(known)}.")]
     return []
 
 
