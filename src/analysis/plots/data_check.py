@@ -11,7 +11,7 @@ import pandas as pd
 from .. import i18n
 from . import ACCENT, MUTED, PALETTE, money_axis, new_axes, pct_axis
 
-__all__ = ["revenue_by_month", "retention_by_month", "pareto", "specialist_load", "bars"]
+__all__ = ["revenue_by_month", "retention_by_month", "pareto", "specialist_load", "bars", "hbars"]
 
 
 def revenue_by_month(by_month_block: pd.DataFrame, ax=None, extra: pd.Series | None = None,
@@ -97,9 +97,12 @@ def specialist_load(per_specialist: pd.DataFrame, ax=None, value: str = "visits_
     ax.tick_params(axis="y", labelsize=7.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
-    for b in blocks:
-        ax.barh([], [], color=colors[b], label=(block_labels or {}).get(b, b))
-    ax.legend(fontsize=8.5, loc="lower right")
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: i18n.number(x, lang, 1)))
+    handles = [Patch(color=colors[b], label=(block_labels or {}).get(b, b)) for b in blocks]
+    ax.legend(handles=handles, fontsize=8.5, loc="lower right")
     return ax
 
 
@@ -115,4 +118,22 @@ def bars(labels, values, ax=None, xlabel: str = "", ylabel: str = "", pct: bool 
     ax.set_ylabel(ylabel)
     if pct:
         pct_axis(ax, lang)
+    return ax
+
+
+def hbars(labels, values, ax=None, xlabel: str = "", currency: str | None = None, lang: str = "en",
+          color=None):
+    """Horizontal bars (one per label), as money when ``currency`` is given; few x ticks so the
+    Russian money labels do not collide."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax = new_axes(ax, figsize=(5.5, 0.45 * len(labels) + 1.2))
+    y = np.arange(len(labels))
+    ax.barh(y, np.asarray(values, float), color=color or PALETTE[1])
+    ax.set_yticks(y, [str(s) for s in labels])
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    if currency:
+        money_axis(ax, currency, lang, axis="x")
     return ax
