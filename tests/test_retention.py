@@ -217,7 +217,21 @@ def test_attached_leave_share_recovers_truth(truth):
     sh = R.attached_leave_share(v, staff, min_share=0.5, followup_days=90)
     assert sh is not None and sh.departures == 1 and sh.attached > 150
     assert abs(sh.share - truth) < max(3 * sh.se, 0.05), (sh.share, sh.se)
-    assert sh.usable
+    assert sh.se < 0.06
+
+
+def test_attached_share_combines_with_assumption():
+    from analysis.study import Uncertain
+    prior = Uncertain(0.3, 0.45, 0.6)
+    m0 = 0.45
+    sd0 = np.sqrt((0.3**2 + 0.45**2 + 0.6**2 - 0.3 * 0.45 - 0.3 * 0.6 - 0.45 * 0.6) / 18)
+    weak = R.AttachedShare(1, 10, 5, 100, 50, share=0.0, se=1.0)
+    strong = R.AttachedShare(1, 10, 5, 100, 50, share=0.10, se=1e-4)
+    same = R.AttachedShare(1, 10, 5, 100, 50, share=0.45, se=sd0)
+    assert weak.combine(prior)[0] == pytest.approx(m0, abs=0.01)
+    assert strong.combine(prior)[0] == pytest.approx(0.10, abs=1e-3) and strong.combine(prior)[2] > 0.999
+    m, sd, w = same.combine(prior)
+    assert m == pytest.approx(0.45) and sd == pytest.approx(sd0 / np.sqrt(2)) and w == pytest.approx(0.5)
 
 
 def test_departure_inputs_and_scenarios_order(tmp_path):
@@ -229,7 +243,9 @@ def test_departure_inputs_and_scenarios_order(tmp_path):
     dr = draws(study, n=500)
     hz, sh, red = R.departure_draws(d, dr)
     assert hz.shape == sh.shape == red.shape == (500,)
-    assert np.median(sh) == pytest.approx(d.attached_share.share, abs=0.1)
+    m, sd, w = d.attached_share.combine(study["retention.attached_leave_share"])
+    assert w > 0.5                                        # 200 attached clients outweigh the wide assumption
+    assert np.mean(sh) == pytest.approx(m, abs=0.02) and np.std(sh) == pytest.approx(sd, rel=0.1)
 
 
 # ----------------------------------------------------------------------------- the study

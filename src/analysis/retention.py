@@ -161,7 +161,7 @@ def membership_lifetimes(memberships: pd.DataFrame, end=None) -> pd.DataFrame:
     end = pd.Timestamp(end) if end is not None else max(m["start"].max(), m["end"].max())
     g = m.groupby("client_id", sort=True, observed=True)
     sp = pd.DataFrame({"start": g["start"].min(), "end": g["end"].max(),
-                       "active": g["end"].apply(lambda s: s.isna().any()),
+                       "active": m["end"].isna().groupby(m["client_id"], sort=True, observed=True).any(),
                        "period": g["period"].first()})
     days_p = sp["period"].map(_PERIOD_DAYS).fillna(DAYS_PER_MONTH).to_numpy(float)
     churned = ~sp["active"].to_numpy(bool) & (sp["end"] <= end).to_numpy(bool)
@@ -470,8 +470,13 @@ class AttachedShare:
     For each departure (leaving day L, with ``followup_days`` of data after it): the clients
     attached to the leaver (from visits before L) who visited in the year before L, and how many
     made no visit in ``[L, L + followup_days]``; the same for the clients attached to *other*
-    specialists and active before L (the baseline lapse of comparable, attached clients).  Pooled over departures, the share who leave *because* the specialist
-    left is the excess over the baseline:  ``(q_att - q_base) / (1 - q_base)``.
+    specialists of the same block and active before L (the baseline lapse of comparable clients;
+    on the sample centre's generator a baseline over all blocks biased the share down by half).
+    Pooled over departures, the share who leave *because* the specialist left is the excess over
+    the baseline:  ``(q_att - q_base) / (1 - q_base)``, with a delta-method standard error.
+
+    The measurement is combined with the study's assumption (:meth:`combine`), so a few departures
+    move the range a little and many departures decide it.
     """
 
     departures: int
@@ -483,18 +488,24 @@ class AttachedShare:
     se: float = float("nan")
     by_departure: pd.DataFrame = field(default=None, repr=False)
 
-    #: The measured share is used only when its standard error is at most this; a wider estimate
-    #: says less than the study's assumption range.
-    MAX_SE = 0.10
+    def combine(self, prior) -> tuple[float, float, float]:
+        """Precision-weighted combination of the assumption and the measurement.
 
-    @property
-    def usable(self) -> bool:
-        return bool(np.isfinite(self.se) and self.se <= self.MAX_SE)
-
-    def draws(self, rng, n):
-        qa = rng.beta(self.attached_gone + 0.5, self.attached - self.attached_gone + 0.5, n)
-        qb = rng.beta(self.baseline_gone + 0.5, self.baseline - self.baseline_gone + 0.5, n)
-        return np.clip((qa - qb) / (1.0 - qb), 0.0, 1.0)
+        The assumption ``prior`` (an :class:`~analysis.study.Uncertain` triangular range) is taken
+        as normal with the triangular's mean and standard deviation; the measurement as normal
+        (share, se).  Returns ``(mean, sd, data_weight)`` of the combined (normal) estimate, where
+        ``data_weight = prior_var / (prior_var + se^2)``.
+        """
+        lo, mo, hi = (float(getattr(prior, k, prior)) for k in ("low", "mode", "high"))
+        m0 = (lo + mo + hi) / 3.0
+        v0 = (lo * lo + mo * mo + hi * hi - lo * mo - lo * hi - mo * hi) / 18.0
+        if not np.isfinite(self.se) or not np.isfinite(self.share):
+            return m0, float(np.sqrt(v0)), 0.0
+        v1 = max(self.se, 1e-6) ** 2
+        if v0 <= 0:
+            return m0, 0.0, 0.0
+        w = v0 / (v0 + v1)
+        return m0 + w * (self.share - m0), float(np.sqrt(v0 * v1 / (v0 + v1))), float(w)
 
 
 def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_share: float = 0.5,
@@ -517,7 +528,10 @@ def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_s
         att = attached_clients(pre, min_share)
         mine = att["specialist_id"].astype(str) == sid
         att_ids = set(att.loc[mine, "client_id"])
-        others = set(att.loc[~mine, "client_id"]) - att_ids
+        peers = ~mine
+        if "block" in att.columns and mine.any():   # like with like: the same block's other specialists
+            peers &= att["block"].isin(set(att.loc[mine, "block"]))
+        others = set(att.loc[peers, "client_id"]) - att_ids
         active = set(pre.loc[pre["date"] >= L - pd.Timedelta(days=active_days), "client_id"])
         back = set(v.loc[(v["date"] >= L) & (v["date"] <= L + pd.Timedelta(days=followup_days)), "client_id"])
         a = att_ids & active
@@ -610,9 +624,15 @@ def departure_draws(dep: DepartureInputs, draws):
     """Scenario arrays (hazard per year, attached share, care-manager reduction) for ``draws``."""
     hz = (dep.leave_rate.draws(draws.rng("retention.leave_rate"), draws.n) if dep.leave_rate
           else draws["retention.specialist_leave_rate_year"])
-    sh = (dep.attached_share.draws(draws.rng("retention.attached_share"), draws.n)
-          if dep.attached_share is not None and dep.attached_share.usable
-          else draws["retention.attached_leave_share"])
+    sh = draws["retention.attached_leave_share"]
+    if dep.attached_share is not None:
+        # the assumption's own draws, moved and narrowed to the combined estimate: ranks (and so
+        # the scenario structure) are kept
+        prior = draws.study["retention.attached_leave_share"]
+        m, sd, _ = dep.attached_share.combine(prior)
+        m0, sd0, _ = AttachedShare(0, 0, 0, 0, 0, float("nan")).combine(prior)
+        z = (sh - m0) / sd0 if sd0 > 0 else np.zeros_like(sh)
+        sh = np.clip(m + sd * z, 0.0, 1.0)
     red = draws["retention.care_manager_attached_reduction"]
     return hz, sh, red
 
@@ -690,6 +710,8 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
         Margin per visit aligned with ``tables.visits``; default :func:`visit_margin`.
     """
     v = tables.visits
+    if v["client_id"].dtype != "category":   # factorise the ids once: every groupby below is faster
+        v = v.assign(client_id=v["client_id"].astype("category"))
     unit_code = study.get("retention.time_unit") or "W"
     cal_end = study.get("retention.calibration_end")
     r = rfm(v, cal_end, unit_code)
@@ -779,15 +801,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
                                           float(study.get("retention.attachment_min_share") or 0.5),
                                           int(study.get("retention.departure_followup_days") or 180),
                                           rev_year)
-        sh = out.departures.attached_share
-        if sh is not None and not sh.usable:
-            out.note("departures",
-                     f"The data hold {sh.departures} departure(s) with {sh.attached} attached clients: too few "
-                     f"to measure how many follow a leaving specialist (estimate {sh.share:.0%} ± {sh.se:.0%}), "
-                     "so the study's assumption is used.",
-                     f"В данных {sh.departures} уход(а) мастеров и {sh.attached} закреплённых клиентов: этого мало, "
-                     f"чтобы измерить, сколько клиентов уходит вслед за мастером (оценка {sh.share:.0%} ± "
-                     f"{sh.se:.0%}), поэтому взято допущение исследования.")
+
         if out.departures.leave_rate is None:
             out.note("departures", "The staff table has no hired / left dates: the yearly leaving rate "
                      "of specialists is the study's assumption.",

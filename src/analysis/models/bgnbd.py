@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -200,8 +201,10 @@ def _ey_hyp(s, c, a, bb, t):
 
 
 _NODES = 48
+_CHUNK_ELEMENTS = 2_000_000   # rows x nodes x scales evaluated at once
 
 
+@lru_cache(maxsize=4096)
 def _beta_nodes(a, bb):
     """Quadrature nodes and weights (summing to 1) for an expectation over p ~ Beta(a, bb).
 
@@ -233,13 +236,18 @@ def _ey_quad_multi(s, c, a, bb, t, ks):
     s, c, bb, t = (np.asarray(v, float) for v in np.broadcast_arrays(s, c, bb, t))
     ks = np.maximum(np.asarray(ks, float), 1e-12)
     out = np.empty(s.shape + ks.shape)
+    chunk = max(1, _CHUNK_ELEMENTS // (_NODES * ks.size))
     for val in np.unique(bb.ravel()):
-        sel = bb == val
-        p, wq = _beta_nodes(a, val)
+        sel = np.flatnonzero((bb == val).ravel())
+        p, wq = _beta_nodes(float(a), float(val))
         kp = ks[None, None, :] * p[None, :, None]                     # (1, nodes, K)
-        z = kp * (t[sel] / c[sel])[:, None, None]                     # (rows, nodes, K)
-        val_ = -np.expm1(-s[sel][:, None, None] * np.log1p(z)) / kp
-        out[sel] = np.einsum("rnk,n->rk", val_, wq)
+        s_, r_ = s.ravel()[sel], (t / c).ravel()[sel]
+        res = np.empty((sel.size, ks.size))
+        for i in range(0, sel.size, chunk):                           # bounded memory
+            z = kp * r_[i:i + chunk, None, None]                      # (rows, nodes, K)
+            v_ = -np.expm1(-s_[i:i + chunk, None, None] * np.log1p(z)) / kp
+            res[i:i + chunk] = np.einsum("rnk,n->rk", v_, wq)
+        out.reshape(-1, ks.size)[sel] = res
     return out
 
 
