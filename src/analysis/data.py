@@ -87,6 +87,8 @@ _PERSONAL = re.compile(
     re.IGNORECASE)
 
 ROWS_SHOWN = 5
+EARLIEST = pd.Timestamp("1990-01-01")  # an earlier visit date is a placeholder (Excel's 1900-01-01 …)
+LATEST_DAYS = 366                       # or a typo in the year
 
 
 def is_personal_column(header: str) -> bool:
@@ -225,6 +227,7 @@ def load_tables(study) -> Tables:
         if raw is None:
             frames[table] = None
             continue
+        raw, rows = _drop_total_rows(raw, rows)
         df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt)
         problems += c_problems
         if cols_dropped:
@@ -561,6 +564,24 @@ def _sep_name(sep: str) -> str:
     return {"\t": "tab", ";": ";", ",": ","}[sep]
 
 
+_TOTAL = re.compile(r"^\s*(итого|всего|total|grand total|sum)\b", re.IGNORECASE)
+
+
+def _drop_total_rows(df: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Drop the trailing "Итого" / "Total" rows that report exports end with (up to three)."""
+    n = len(df)
+    cut = n
+    for i in range(n - 1, max(n - 4, -1), -1):
+        cells = [c for c in df.iloc[i].tolist() if isinstance(c, str)]
+        if any(_TOTAL.match(c) for c in cells):
+            cut = i
+        else:
+            break
+    if cut == n or cut == 0:
+        return df, rows
+    return df.iloc[:cut], rows[:cut]
+
+
 # --------------------------------------------------------------------------- columns
 
 
@@ -781,6 +802,11 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
             if col in required and empty.any():
                 r, n = _rows_of(empty, rows)
                 problems.append(Problem(where, "empty date.", column=col, rows=r, count=n))
+            far = ((v < EARLIEST) | (v > pd.Timestamp.now().normalize() + pd.Timedelta(days=LATEST_DAYS))).to_numpy()
+            if col not in ("hired",) and far.any():
+                r, n = _rows_of(far, rows)
+                problems.append(Problem(where, f"dates out of range: {_examples(s, far)} (before "
+                                        f"{EARLIEST.year} or more than a year ahead).", column=col, rows=r, count=n))
             out[col] = v
         elif kind == "status":
             v, bad = _status(s)
