@@ -288,8 +288,10 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         x[keep_v] for x in (v_client, v_day, v_block, v_first, fav_v, amount))
     # A visit goes to the favourite with probability `loyalty` when the favourite works that day.
     fav_ok = (hired[fav_v] <= v_day) & (left[fav_v] > v_day)
-    other = employed_pick(v_block, v_day.astype(float), rng.random(v_client.size))
-    spec = np.where(fav_ok & (rng.random(v_client.size) < T["loyalty"]), fav_v, other)
+    u_other = rng.random(v_client.size)
+    to_fav = fav_ok & (rng.random(v_client.size) < T["loyalty"])
+    spec = fav_v.copy()
+    spec[~to_fav] = employed_pick(v_block[~to_fav], v_day[~to_fav].astype(float), u_other[~to_fav])
 
     # ---- spend (Gamma-Gamma) and services -----------------------------------------------------
     svc = pd.DataFrame(SERVICES, columns=["service", "block", "price", "consumables_share", "duration_min"])
@@ -330,10 +332,10 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     di = np.concatenate([discount, np.zeros(pick.size)])
     st = np.concatenate([np.zeros(v_client.size, int), c_status])
     o = np.lexsort((st, cl, dy))
-    client_ids = np.array([f"C{i + 1:05d}" for i in range(n)])
+    client_ids = ("C" + pd.Series(np.arange(1, n + 1)).astype("str").str.zfill(5)).to_numpy()
     status_names = np.array(["done", "cancelled", "no_show"])
     visits = pd.DataFrame({
-        "visit_id": [f"V{i + 1:07d}" for i in range(o.size)],
+        "visit_id": "V" + pd.Series(np.arange(1, o.size + 1)).astype("str").str.zfill(7),
         "date": (base + dy[o]).astype("datetime64[s]"),
         "client_id": client_ids[cl[o]],
         "service": svc["service"].to_numpy()[sv[o]],
@@ -371,8 +373,9 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     last = np.array(_LAST)[rng.integers(0, len(_LAST), n)]
     last = np.where(female, np.char.add(last.astype(str), "а"), last)
     phone_num = rng.integers(0, 10**9, n)
-    phones = [f"+7 9{x // 10**7:02d} {x // 10**4 % 1000:03d}-{x // 100 % 100:02d}-{x % 100:02d}"
-              for x in phone_num]
+    digits = pd.Series(phone_num).astype("str").str.zfill(9)
+    phones = ("+7 9" + digits.str[:2] + " " + digits.str[2:5] + "-" + digits.str[5:7] + "-"
+              + digits.str[7:]).to_numpy()
     birth = base - rng.integers(18 * 365, 65 * 365, n)
     first_vis = base + np.floor(t0).astype(np.int64)
     clients_df = pd.DataFrame({
