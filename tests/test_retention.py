@@ -406,3 +406,16 @@ def test_notebook_shape():
             assert not c.outputs and c.execution_count is None
             assert "def " not in c.source and "class " not in c.source
     assert 'ctx.record("retention"' in nb.cells[-1].source
+
+
+def test_holdout_check_cdnow(cdnow_raw, cdnow_rfm):
+    """FHL 2005 fig. 4: on the 39-week holdout the BG/NBD conditional expectations track the actual
+    visits by calibration frequency (slightly low for 1-2 repeat purchases)."""
+    m = R.fit_bgnbd(cdnow_rfm)
+    h = R.holdout_check(cdnow_raw, cdnow_rfm, m)
+    assert h.attrs["holdout_days"] == 273 and h["clients"].sum() == 2357
+    assert 0.8 < h.attrs["predicted_total"] / h.attrs["actual_total"] < 1.0
+    row0 = h.set_index("frequency").loc["0"]
+    assert row0["predicted"] == pytest.approx(row0["actual"], rel=0.1)
+    assert np.all(np.diff(h["predicted"]) > 0)
+    assert R.holdout_check(cdnow_raw, R.rfm(cdnow_raw), R.fit_bgnbd(R.rfm(cdnow_raw))) is None

@@ -35,6 +35,7 @@ __all__ = [
     "TIME_UNIT_DAYS", "DAYS_PER_MONTH", "DAYS_PER_YEAR",
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
+    "holdout_check",
     "visit_margin", "clv", "effect_curve", "breakeven_effect", "role_cost_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
@@ -95,11 +96,8 @@ def rfm(visits: pd.DataFrame, calibration_end=None, time_unit: str = "W") -> pd.
     --------
     >>> v = pd.DataFrame({"client_id": ["a", "a", "a", "b"], "amount": [10., 5., 20., 7.],
     ...                   "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-15", "2024-01-08"])})
-    >>> rfm(v, time_unit="W")[["frequency", "recency", "T", "monetary_value"]]
-               frequency  recency    T  monetary_value
-    client_id
-    a                1.0      2.0  2.0            20.0
-    b                0.0      0.0  1.0             0.0
+    >>> rfm(v, time_unit="W").to_dict("index")
+    {'a': {'frequency': 1.0, 'recency': 2.0, 'T': 2.0, 'monetary_value': 20.0}, 'b': {'frequency': 0.0, 'recency': 0.0, 'T': 1.0, 'monetary_value': 0.0}}
     """
     if time_unit not in TIME_UNIT_DAYS:
         raise InputError(Problem("study.yaml: retention.time_unit",
@@ -278,6 +276,42 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
                         "expected_visits_year": cum[pos, 11],
                         "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
                        index=rfm_df.index)
+    return out
+
+
+def holdout_check(visits: pd.DataFrame, rfm_df: pd.DataFrame, bgnbd: BGNBDResult, max_frequency: int = 7):
+    """Forecast against what happened after the calibration period (Fader, Hardie & Lee 2005, fig. 4).
+
+    For the clients of ``rfm_df``, actual visit days in ``(calibration_end, last date]`` against the
+    BG/NBD conditional expectation for that period, grouped by repeat visits in calibration
+    (``max_frequency`` and more in one group).  None when the data end at the calibration end.
+
+    Returns
+    -------
+    DataFrame or None
+        ``frequency`` (group label), ``clients``, ``actual``, ``predicted`` (mean visits per client);
+        ``attrs``: ``holdout_days``, ``actual_total``, ``predicted_total``.
+    """
+    end = rfm_df.attrs["calibration_end"]
+    unit = rfm_df.attrs.get("time_unit_days", 7.0)
+    v = _done(visits)
+    date = pd.to_datetime(v["date"]).dt.normalize()
+    last = date.max()
+    if not last > end:
+        return None
+    after = pd.DataFrame({"client_id": v["client_id"].to_numpy()[(date > end).to_numpy()],
+                          "date": date[date > end].to_numpy()}).drop_duplicates()
+    actual = after.groupby("client_id", observed=True).size().reindex(rfm_df.index).fillna(0.0)
+    t = (last - end).days / unit
+    pred = bgnbd.conditional_expected_visits(t, rfm_df["frequency"], rfm_df["recency"], rfm_df["T"])
+    grp = np.minimum(rfm_df["frequency"].to_numpy(int), max_frequency)
+    df = pd.DataFrame({"g": grp, "actual": actual.to_numpy(float), "predicted": pred})
+    out = df.groupby("g").agg(clients=("actual", "size"), actual=("actual", "mean"),
+                              predicted=("predicted", "mean")).reset_index()
+    out["frequency"] = [f"{g}+" if g == max_frequency else str(g) for g in out["g"]]
+    out = out[["frequency", "clients", "actual", "predicted"]]
+    out.attrs.update(holdout_days=int((last - end).days), actual_total=float(df["actual"].sum()),
+                     predicted_total=float(df["predicted"].sum()))
     return out
 
 
@@ -660,6 +694,7 @@ class RetentionAnalysis:
     role_cost_year: float = float("nan")
     breakeven_effect: float = float("nan")
     regulars_margin_share: float = float("nan")
+    holdout: pd.DataFrame | None = None
     km: pd.DataFrame | None = None
     km_by: str | None = None
     memberships: pd.DataFrame | None = None
@@ -763,6 +798,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     if out.bgnbd is not None:
         out.clv = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
         out.clv["spend_per_visit"] = spend
+        out.holdout = holdout_check(done, r, out.bgnbd)
         out.effect = effect_curve(r, out.bgnbd, m_visit, time_unit_days=unit)
         out.role_cost_year = float(role_cost_year(study))
         out.breakeven_effect = breakeven_effect(r, out.bgnbd, m_visit, out.role_cost_year, time_unit_days=unit)

@@ -6,7 +6,8 @@ import numpy as np
 
 from . import ACCENT, BAD, MUTED, PALETTE, money_axis, new_axes, pct_axis
 
-__all__ = ["p_alive_hist", "km_curves", "expected_visits", "clv_hist", "effect_curve", "sbg_survival"]
+__all__ = ["p_alive_hist", "km_curves", "expected_visits", "clv_hist", "effect_curve", "sbg_survival",
+           "holdout_bars"]
 
 
 def p_alive_hist(p_alive, ax=None, xlabel: str = "", ylabel: str = "", lang: str = "en", bins: int = 20):
@@ -117,4 +118,21 @@ def sbg_survival(periods, observed, fitted, ax=None, xlabel: str = "", ylabel: s
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend()
+    return ax
+
+
+def holdout_bars(check, ax=None, xlabel: str = "", ylabel: str = "", actual_label: str = "",
+                 predicted_label: str = ""):
+    """Actual against predicted visits per client in the check period, by calibration frequency
+    (``analysis.retention.holdout_check`` output)."""
+    ax = new_axes(ax, figsize=(7.5, 3.6))
+    xs = np.arange(len(check))
+    ax.bar(xs - 0.2, check["actual"], width=0.4, color=MUTED, label=actual_label or None)
+    ax.bar(xs + 0.2, check["predicted"], width=0.4, color=ACCENT, label=predicted_label or None)
+    ax.set_xticks(xs, check["frequency"])
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if actual_label or predicted_label:
+        ax.legend()
     return ax
