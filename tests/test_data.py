@@ -226,6 +226,13 @@ def test_number_formats(raw, value):
     assert not bad[0] and v.iloc[0] == pytest.approx(value)
 
 
+def test_comma_alone_is_thousands_unless_the_column_uses_decimal_commas():
+    v, _, _ = data._to_number(pd.Series(["1,500", "2,000,000", "700"]))
+    assert v.tolist() == [1500.0, 2000000.0, 700.0]
+    v, _, _ = data._to_number(pd.Series(["1,500", "12,5"]))
+    assert v.tolist() == [1.5, 12.5]
+
+
 @pytest.mark.parametrize("raw", ["2024-06-30", "30.06.2024", "30.06.2024 14:45", "2024-06-30T09:00:00",
                                  "30/06/2024", "2024-06-30 00:00:00"])
 def test_date_formats(raw):

@@ -677,6 +677,11 @@ def _to_number(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         comma_last = u.str.rfind(",") > u.str.rfind(".")
         u = u.where(~(has_c & has_d & comma_last), u.str.replace(".", "", regex=False))
         u = u.where(~(has_c & has_d & ~comma_last), u.str.replace(",", "", regex=False))
+        # "1,500" alone: thousands, unless the column writes decimals with a comma elsewhere ("12,5")
+        grouped = ~has_d & u.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+")
+        decimal_comma = (~has_d & u.str.contains(r",(?:\d{1,2}|\d{4,})$", regex=True)).any()
+        if not decimal_comma:
+            u = u.where(~grouped, u.str.replace(",", "", regex=False))
         u = u.str.replace(",", ".", regex=False)
         w = pd.to_numeric(u, errors="coerce")
         w = w.where(~pct, w / 100.0)
