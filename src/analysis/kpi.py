@@ -325,24 +325,30 @@ def retention(visits: pd.DataFrame, window_days: int = 90, first_visit: pd.Serie
         earlier = ~np.isnat(fv) & (fv < first)
         is_first_visit &= ~earlier
         first = np.where(earlier, fv, first)
-    month = d["date"].dt.to_period("M").to_numpy()
+    month = date.astype("datetime64[M]").astype(np.int64)          # months since 1970-01
+    first_month = np.asarray(first, dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
     df = pd.DataFrame({"client_id": cid, "month": month, "gap": gap, "first": is_first_visit,
-                       "first_month": pd.Series(first).dt.to_period("M").to_numpy()})
-    returned = df["gap"] <= window_days
-    df["returned"] = returned
+                       "first_month": first_month})
+    df["returned"] = df["gap"] <= window_days
     newc = df[df["first"]]
     new = newc.groupby("month").agg(new_clients=("client_id", "size"), new_returned=("returned", "sum"))
     rep = df[(df["month"] != df["first_month"]) & ~df["first"]]
-    last_in_month = rep.groupby(["client_id", "month"], sort=False).tail(1)
+    # the last visit day of each (client, month): rows are sorted by client and date
+    last = np.r_[(rep["client_id"].to_numpy()[1:] != rep["client_id"].to_numpy()[:-1])
+                 | (rep["month"].to_numpy()[1:] != rep["month"].to_numpy()[:-1]), True] if len(rep) else []
+    last_in_month = rep[np.asarray(last, bool)] if len(rep) else rep
     rp = last_in_month.groupby("month").agg(repeat_clients=("client_id", "size"),
                                             repeat_returned=("returned", "sum"))
-    months = pd.period_range(d["date"].min(), end, freq="M")
+    m0 = int(month.min())
+    m1 = int(np.datetime64(end, "M").astype(np.int64))
+    months = np.arange(m0, m1 + 1)
     out = pd.DataFrame(index=months).join(new).join(rp).fillna(0).astype(int)
     out["new_rate"] = out["new_returned"] / out["new_clients"].replace(0, np.nan)
     out["repeat_rate"] = out["repeat_returned"] / out["repeat_clients"].replace(0, np.nan)
-    out["complete"] = (months.end_time.normalize() + pd.Timedelta(days=int(window_days))) <= end
-    out.index = months.start_time
-    out.index.name = "month"
+    month_start = months.astype("datetime64[M]").astype("datetime64[ns]")
+    month_end = (months + 1).astype("datetime64[M]").astype("datetime64[ns]") - np.timedelta64(1, "D")
+    out["complete"] = (month_end + np.timedelta64(int(window_days), "D")) <= np.datetime64(end, "ns")
+    out.index = pd.DatetimeIndex(month_start, name="month")
     c = out[out["complete"]]
     new_rate = c["new_returned"].sum() / c["new_clients"].sum() if c["new_clients"].sum() else float("nan")
     rep_rate = c["repeat_returned"].sum() / c["repeat_clients"].sum() if c["repeat_clients"].sum() else float("nan")
