@@ -419,3 +419,35 @@ def test_holdout_check_cdnow(cdnow_raw, cdnow_rfm):
     assert row0["predicted"] == pytest.approx(row0["actual"], rel=0.1)
     assert np.all(np.diff(h["predicted"]) > 0)
     assert R.holdout_check(cdnow_raw, R.rfm(cdnow_raw), R.fit_bgnbd(R.rfm(cdnow_raw))) is None
+
+
+def test_new_clients_per_year_hand():
+    v = pd.DataFrame({"client_id": ["a", "b", "b", "c", "d"],
+                      "date": pd.to_datetime(["2022-06-01", "2023-03-01", "2024-02-01", "2024-05-01", "2024-12-31"]),
+                      "amount": 1.0})
+    # first visits after 2024-01-01 (last 365 days to 2024-12-31): c and d
+    assert R.new_clients_per_year(v) == pytest.approx(2.0)
+    # half a year of data: scaled to a year
+    assert R.new_clients_per_year(v[v["date"] >= "2024-04-01"]) == pytest.approx(2 * 365 / 245)
+
+
+def test_effect_curve_new_clients_part_matches_closed_form(cdnow_rfm):
+    """At a 100% cut new clients never drop out: their visits over tau are (r/alpha) tau instead of
+    E[X(tau)], so the new-client part of the gain has a closed form."""
+    m = R.fit_bgnbd(cdnow_rfm)
+    p = m.params
+    H, A, mn = 24, 1200.0, 7.0
+    base = R.effect_curve(cdnow_rfm, m, 10.0, effects=[0.0, 0.5, 1.0], horizon_months=H)
+    both = R.effect_curve(cdnow_rfm, m, 10.0, effects=[0.0, 0.5, 1.0], horizon_months=H,
+                          new_clients_per_year=A, new_client_margin=mn)
+    tau = (H - np.arange(H) - 0.5) * (365.25 / 12) / 7
+    closed = A / 12 * mn * np.sum(p["r"] / p["alpha"] * tau - m.expected_visits(tau)) / (H / 12)
+    extra = both["incremental_margin_year"] - base["incremental_margin_year"]
+    assert extra.iloc[0] == pytest.approx(0.0, abs=1e-9)
+    assert extra.iloc[2] == pytest.approx(closed, rel=1e-4)
+    assert 0 < extra.iloc[1] < extra.iloc[2]
+    one = R.effect_curve(cdnow_rfm, m, 10.0, effects=[0.3], horizon_months=12)
+    assert one["incremental_margin_year"].iloc[0] == pytest.approx(one["first_year_margin_current"].iloc[0])
+    be = R.breakeven_effect(cdnow_rfm, m, 10.0, float(both["incremental_margin_year"].iloc[1]), horizon_months=H,
+                            new_clients_per_year=A, new_client_margin=mn)
+    assert be == pytest.approx(0.5, abs=1e-4)

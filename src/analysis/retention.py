@@ -36,7 +36,7 @@ __all__ = [
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "holdout_check",
-    "visit_margin", "clv", "effect_curve", "breakeven_effect", "role_cost_year",
+    "visit_margin", "clv", "effect_curve", "breakeven_effect", "role_cost_year", "new_clients_per_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
@@ -352,39 +352,83 @@ def _effect_rows(rfm_df, bgnbd, margin_per_visit):
     return g["x"].to_numpy(), g["T"].to_numpy(), g["pa"].to_numpy(), g["pam"].to_numpy()
 
 
+class _EffectModel:
+    """Margin gained over a horizon when future dropout is ``p (1 - e)``, for many ``e`` at once.
+
+    Current clients (aggregated by (x, T), weighted by P(alive) and margin per visit) and, when
+    ``new_clients_per_year > 0``, monthly cohorts of new clients arriving during the horizon.
+    """
+
+    def __init__(self, rfm_df, bgnbd, margin_per_visit, horizon_months, time_unit_days,
+                 new_clients_per_year, new_client_margin):
+        self.bgnbd = bgnbd
+        self.unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
+        self.x, self.T, self.pa, self.pam = _effect_rows(rfm_df, bgnbd, margin_per_visit)
+        self.H = int(horizon_months)
+        self.years = self.H / 12.0
+        self.t = self.H * DAYS_PER_MONTH / self.unit
+        self.t1 = min(self.H, 12) * DAYS_PER_MONTH / self.unit
+        self.A = float(new_clients_per_year or 0.0)
+        self.m_new = float(new_client_margin or 0.0)
+        # cohort k (k = 0..H-1) joins in the middle of month k and stays to the horizon's end
+        self.tau = (self.H - np.arange(self.H) - 0.5) * DAYS_PER_MONTH / self.unit
+
+    def gains(self, scales):
+        """Per scale: (visits over the horizon, margin over the horizon, first-year margin of the
+        current clients)."""
+        sc = np.r_[1.0, np.asarray(scales, float)]
+        G = self.bgnbd.expected_visits_alive(self.t, self.x, self.T, sc)
+        g = G[:, 1:] - G[:, [0]]
+        visits, margin = self.pa @ g, self.pam @ g
+        if self.t1 != self.t:
+            G1 = self.bgnbd.expected_visits_alive(self.t1, self.x, self.T, sc)
+            first = self.pam @ (G1[:, 1:] - G1[:, [0]])
+        else:
+            first = margin.copy()
+        if self.A > 0:
+            N = self.bgnbd.expected_visits_alive(self.tau, np.zeros_like(self.tau), np.zeros_like(self.tau), sc)
+            dn = (N[:, 1:] - N[:, [0]]).sum(axis=0) * self.A / 12.0
+            visits, margin = visits + dn, margin + dn * self.m_new
+        return visits, margin, first
+
+
 def effect_curve(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, effects=None,
-                 horizon_days: float = DAYS_PER_YEAR, time_unit_days: float | None = None) -> pd.DataFrame:
-    """Visits and margin gained over ``horizon_days`` if the dropout probability falls by ``effect``.
+                 horizon_months: int = 12, time_unit_days: float | None = None,
+                 new_clients_per_year: float = 0.0, new_client_margin: float = 0.0) -> pd.DataFrame:
+    """Visits and margin gained a year if the dropout probability falls by ``effect``.
 
     For client i (alive with probability P_i at the end of the data), the expected visits in the
-    next year under future dropout ``p (1 - e)`` are
+    next ``t`` under future dropout ``p (1 - e)`` are
 
         G_i(e) = E_{p ~ Beta(a, b+x)} [ (1 - (c/(c + (1-e) p t))^s) / ((1-e) p) ],
         s = r + x, c = alpha + T
 
-    (Gamma-Poisson integrated in closed form, the Beta by Gauss-Jacobi quadrature).  The gain is
-    ``sum_i P_i m_i [G_i(e) - G_i(0)]`` with ``m_i`` the margin per visit: the first year of the
-    role on the current client base (new clients and later years are not counted: conservative).
+    (Gamma-Poisson integrated in closed form, the Beta by Gauss-Jacobi quadrature).  The current
+    clients gain ``sum_i P_i m_i [G_i(e) - G_i(0)]`` over the horizon, ``m_i`` the margin per visit.
+    With ``new_clients_per_year`` > 0, clients who arrive during the horizon (evenly, month by
+    month, with margin ``new_client_margin`` per visit) gain the same way from their first visit
+    (prior r, alpha, a, b).  The yearly figure is the total over ``horizon_months`` divided by the
+    horizon in years (undiscounted; the summary discounts).
 
     Returns
     -------
     DataFrame
-        ``effect``, ``incremental_visits_year``, ``incremental_margin_year``.
+        ``effect``, ``incremental_visits_year``, ``incremental_margin_year`` (average a year over
+        the horizon) and ``first_year_margin_current`` (today's clients, first year only).
     """
-    unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
     effects = np.linspace(0.0, 1.0, 51) if effects is None else np.asarray(effects, float)
-    x, T, pa, pam = _effect_rows(rfm_df, bgnbd, margin_per_visit)
-    t = horizon_days / unit
-    scales = np.clip(1.0 - effects, 1e-9, 1.0)
-    G = bgnbd.expected_visits_alive(t, x, T, np.r_[1.0, scales])
-    gain = G[:, 1:] - G[:, [0]]
-    return pd.DataFrame({"effect": effects, "incremental_visits_year": pa @ gain,
-                         "incremental_margin_year": pam @ gain})
+    em = _EffectModel(rfm_df, bgnbd, margin_per_visit, horizon_months, time_unit_days,
+                      new_clients_per_year, new_client_margin)
+    visits, margin, first = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))
+    return pd.DataFrame({"effect": effects, "incremental_visits_year": visits / em.years,
+                         "incremental_margin_year": margin / em.years, "first_year_margin_current": first})
 
 
 def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, cost_year: float,
-                     horizon_days: float = DAYS_PER_YEAR, time_unit_days: float | None = None) -> float:
-    """The smallest cut of the dropout probability whose yearly margin gain pays ``cost_year``.
+                     horizon_months: int = 12, time_unit_days: float | None = None,
+                     new_clients_per_year: float = 0.0, new_client_margin: float = 0.0) -> float:
+    """The smallest cut of the dropout probability whose yearly margin gain (as in
+    :func:`effect_curve`) pays ``cost_year``.
 
     Solves ``gain(e) = cost_year`` with Brent's method on [0, 1].  Returns 0 when the cost is not
     positive and ``inf`` when even a 100% cut (no client ever drops out) does not pay.
@@ -393,18 +437,28 @@ def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit,
         return float("nan")
     if cost_year <= 0:
         return 0.0
-    unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
-    x, T, _, pam = _effect_rows(rfm_df, bgnbd, margin_per_visit)
-    t = horizon_days / unit
-    G0 = bgnbd.expected_visits_alive(t, x, T, 1.0)
+    em = _EffectModel(rfm_df, bgnbd, margin_per_visit, horizon_months, time_unit_days,
+                      new_clients_per_year, new_client_margin)
 
     def f(e):
-        return pam @ (bgnbd.expected_visits_alive(t, x, T, max(1.0 - e, 1e-9)) - G0) - cost_year
+        return em.gains([max(1.0 - e, 1e-9)])[1][0] / em.years - cost_year
 
     top = 1.0 - 1e-9
     if f(top) < 0:
         return float("inf")
     return float(brentq(f, 0.0, top, xtol=1e-6))
+
+
+def new_clients_per_year(visits: pd.DataFrame, end=None) -> float:
+    """Clients whose first completed visit falls in the last 365 days up to ``end`` (scaled to a
+    year when the data are shorter).  The first months of an export also hold old clients seen
+    for the first time, so with less than two years of data this overstates acquisition."""
+    v = _done(visits)
+    date = pd.to_datetime(v["date"])
+    end = pd.Timestamp(end) if end is not None else date.max()
+    first = date[date <= end].groupby(v.loc[date <= end, "client_id"], observed=True).min()
+    span = min(365.0, float((end - first.min()).days) + 1.0)
+    return float((first > end - pd.Timedelta(days=365)).sum() * 365.0 / span)
 
 
 def role_cost_year(study, draws=None):
@@ -693,6 +747,7 @@ class RetentionAnalysis:
     effect: pd.DataFrame | None = None
     role_cost_year: float = float("nan")
     breakeven_effect: float = float("nan")
+    new_clients_per_year: float = 0.0
     regulars_margin_share: float = float("nan")
     holdout: pd.DataFrame | None = None
     km: pd.DataFrame | None = None
@@ -799,9 +854,17 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
         out.clv = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
         out.clv["spend_per_visit"] = spend
         out.holdout = holdout_check(done, r, out.bgnbd)
-        out.effect = effect_curve(r, out.bgnbd, m_visit, time_unit_days=unit)
+        scope = study.get("retention.effect_scope") or "with_new_clients"
+        if scope == "with_new_clients":
+            out.new_clients_per_year = new_clients_per_year(cal, end)
+            new_margin = float(np.mean(spend)) * margin_ratio
+        else:
+            out.new_clients_per_year, new_margin = 0.0, 0.0
+        kw = dict(horizon_months=study.horizon_months, time_unit_days=unit,
+                  new_clients_per_year=out.new_clients_per_year, new_client_margin=new_margin)
+        out.effect = effect_curve(r, out.bgnbd, m_visit, **kw)
         out.role_cost_year = float(role_cost_year(study))
-        out.breakeven_effect = breakeven_effect(r, out.bgnbd, m_visit, out.role_cost_year, time_unit_days=unit)
+        out.breakeven_effect = breakeven_effect(r, out.bgnbd, m_visit, out.role_cost_year, **kw)
 
     # ---- Kaplan-Meier by block
     window = int(study.get("retention.lapse_window_days") or 90)
