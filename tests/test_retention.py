@@ -451,3 +451,15 @@ def test_effect_curve_new_clients_part_matches_closed_form(cdnow_rfm):
     be = R.breakeven_effect(cdnow_rfm, m, 10.0, float(both["incremental_margin_year"].iloc[1]), horizon_months=H,
                             new_clients_per_year=A, new_client_margin=mn)
     assert be == pytest.approx(0.5, abs=1e-4)
+
+
+def test_visits_after_departure_hand():
+    """No dropout (a -> 0 in effect) is not needed: with a tiny a the client is a Poisson visitor, so
+    E(Y(k)) = rate * k months and the mean of E(H) - E(k - 1/2) over k = 1..H is rate * H / 2."""
+    m = _model({"r": 2.0, "alpha": 8.0, "a": 1e-6, "b": 1.0})
+    r = pd.DataFrame({"frequency": [0.0], "recency": [0.0], "T": [10.0]}, index=["z"])
+    r.attrs["time_unit_days"] = 7.0
+    out = R.clv(r, m, 1.0, horizon_months=24, discount_rate=0.0)
+    rate_month = (2.0 / (8.0 + 10.0)) * (365.25 / 12) / 7
+    assert out["visits_after_departure"].iloc[0] == pytest.approx(rate_month * 24 / 2, rel=1e-4)
+    assert out["expected_visits"].iloc[0] == pytest.approx(rate_month * 24, rel=1e-4)

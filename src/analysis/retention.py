@@ -253,7 +253,8 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     -------
     DataFrame indexed like ``rfm_df``
         ``p_alive``, ``expected_visits`` (undiscounted, over the horizon), ``expected_visits_year``
-        (next 12 months), ``discounted_visits``,
+        (next 12 months), ``visits_after_departure`` (the horizon's visits lost if the client left at
+        a random month of it: mean over k of E(Y(H)) - E(Y(k - 1/2))), ``discounted_visits``,
         ``margin_per_visit``, ``clv``.
     """
     unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
@@ -272,8 +273,12 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     disc = (1.0 + discount_rate) ** (-(months[:H] - 0.5) / 12.0)
     dv = (inc @ disc)[pos]
     m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
+    # visits lost if the client left at the middle of a month chosen at random within the horizon
+    cum0 = np.concatenate([np.zeros((len(xu), 1)), cum[:, :H]], axis=1)
+    mid = 0.5 * (cum0[:, :-1] + cum0[:, 1:])
+    after = (cum0[:, [-1]] - mid).mean(axis=1)[pos]
     out = pd.DataFrame({"p_alive": bgnbd.p_alive(x, tx, T), "expected_visits": cum[pos, H - 1],
-                        "expected_visits_year": cum[pos, 11],
+                        "expected_visits_year": cum[pos, 11], "visits_after_departure": after,
                         "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
                        index=rfm_df.index)
     return out
@@ -653,7 +658,8 @@ class DepartureInputs:
         Measured share; None = use ``retention.attached_leave_share``.
     by_specialist : DataFrame
         ``specialist_id, [block,] attached_clients, revenue_year`` for specialists still working:
-        yearly revenue (all blocks) of the clients attached to each.
+        the revenue (all blocks) of the clients attached to each that a departure puts at risk, per
+        unit of yearly leaving rate and of share who follow (see :func:`departure_inputs`).
     revenue_attached_year : float
         Sum of ``revenue_year``.
     margin_ratio : float
@@ -672,9 +678,12 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
                      client_revenue_year: pd.Series | None = None) -> DepartureInputs:
     """Attached clients' yearly revenue per current specialist, plus the measured hazard and share.
 
-    ``client_revenue_year`` (by client_id) is the revenue expected from each client next year —
-    :func:`analyse` passes BG/NBD expected visits x spend per visit, so clients who have already
-    drifted away count little.  Without it, the revenue of the last 365 days of data (scaled up
+    ``client_revenue_year`` (by client_id) is the revenue each client would bring after a departure:
+    :func:`analyse` passes BG/NBD visits over the rest of the planning horizon after a departure at a
+    random month (:func:`clv`, ``visits_after_departure``) x spend per visit, so that
+    ``hazard * share * revenue`` is the yearly average over the horizon of the revenue lost (a client
+    lost in year one is missing in the later years too) and clients who have already drifted away
+    count little.  Without it, the revenue of the last 365 days of data (scaled up
     to a year when the data are shorter).  A client attached to two specialists counts for both.  Specialists still working: ``left``
     empty or after the data end in ``staff``; without a staff table, those with a visit in the
     last 90 days.
@@ -895,7 +904,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     if tables.has("visits", "specialist_id"):
         rev_year = None
         if out.clv is not None:
-            rev_year = out.clv["expected_visits_year"] * np.asarray(spend, float)
+            rev_year = out.clv["visits_after_departure"] * np.asarray(spend, float)
         out.departures = departure_inputs(done[vdate <= end], getattr(tables, "staff", None), margin_ratio,
                                           float(study.get("retention.attachment_min_share") or 0.5),
                                           int(study.get("retention.departure_followup_days") or 180),
