@@ -9,8 +9,9 @@ Pieces, each pure (DataFrames in, DataFrames / dataclasses out):
   (:func:`fit_sbg`), Kaplan-Meier time to lapse (:func:`lapse_durations`, :func:`km_curves`).
 * :func:`clv` — expected discounted margin per client over the horizon.
 * :func:`effect_curve`, :func:`breakeven_effect` — the care manager as a relative cut of the
-  BG/NBD dropout probability ``p -> p (1 - effect)``: margin gained in a year, and the cut at which
-  that pays the role's cost.
+  BG/NBD dropout probability ``p -> p (1 - effect)``: margin gained a year (average over the
+  planning horizon, today's clients and the new ones the salon keeps winning), and the cut at
+  which that pays the role's cost.
 * :func:`attached_clients`, :func:`leave_rate`, :func:`attached_leave_share`,
   :func:`departure_inputs` — specialists leaving and the attached clients who follow them.
 * :func:`analyse` runs all of it for a study; :func:`scenarios` turns it into Monte Carlo arrays
@@ -684,7 +685,8 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     ``hazard * share * revenue`` is the yearly average over the horizon of the revenue lost (a client
     lost in year one is missing in the later years too) and clients who have already drifted away
     count little.  Without it, the revenue of the last 365 days of data (scaled up
-    to a year when the data are shorter).  A client attached to two specialists counts for both.  Specialists still working: ``left``
+    to a year when the data are shorter).  A client attached to two specialists counts for both.
+    Specialists still working: ``left``
     empty or after the data end in ``staff``; without a staff table, those with a visit in the
     last 90 days.
     """
@@ -935,11 +937,13 @@ class RetentionScenarios:
     Attributes
     ----------
     incremental_margin_year : ndarray
-        Margin gained in a year on the current client base with the care manager (BG/NBD with
-        dropout cut by ``retention.care_manager_effect``); NaN when the model could not be fitted.
+        Margin gained a year with the care manager (BG/NBD with dropout cut by
+        ``retention.care_manager_effect``), averaged over ``horizon_months``, on today's clients and,
+        with ``retention.effect_scope: with_new_clients``, the new ones; undiscounted.  NaN when the
+        model could not be fitted.
     revenue_at_risk_year_without, revenue_at_risk_year_with : ndarray
-        Expected yearly revenue lost with clients who follow a leaving specialist, without and with
-        the role; NaN when the visits have no specialist_id.
+        Revenue lost with clients who follow a leaving specialist, yearly average over the horizon,
+        without and with the role; NaN when the visits have no specialist_id.
     margin_at_risk_avoided_year : ndarray
         Margin (not revenue) the role saves through departures a year; 0 when not computable.
     role_cost_year : ndarray

@@ -85,13 +85,12 @@ def _negll_grad(theta, t, churned, w):
     a, b = theta
     dab = digamma(a + b)
     bab = betaln(a, b)
-    c, cw, ct = churned, w[churned], t[churned]
-    s, sw, st = ~churned, w[~churned], t[~churned]
+    cw, ct = w[churned], t[churned]      # left after period t: P(T = t)
+    sw, st = w[~churned], t[~churned]    # still members after t periods: S(t)
     ll = cw @ (betaln(a + 1, b + ct - 1) - bab) + sw @ (betaln(a, b + st) - bab)
     ga = cw @ (digamma(a + 1) - digamma(a + b + ct) - digamma(a) + dab) + sw @ (dab - digamma(a + b + st))
     gb = (cw @ (digamma(b + ct - 1) - digamma(a + b + ct) - digamma(b) + dab)
           + sw @ (digamma(b + st) - digamma(a + b + st) - digamma(b) + dab))
-    del c, s
     return -ll, -np.array([ga, gb])
 
 
