@@ -463,3 +463,19 @@ def test_visits_after_departure_hand():
     rate_month = (2.0 / (8.0 + 10.0)) * (365.25 / 12) / 7
     assert out["visits_after_departure"].iloc[0] == pytest.approx(rate_month * 24 / 2, rel=1e-4)
     assert out["expected_visits"].iloc[0] == pytest.approx(rate_month * 24, rel=1e-4)
+
+
+def test_sample_without_staff_table_uses_assumptions(sample_analysis):
+    study, tables, _ = sample_analysis
+    t2 = Tables(visits=tables.visits, services=tables.services, staff=None, clients=None, memberships=None)
+    a = R.analyse(study, t2)
+    assert a.departures is not None
+    assert a.departures.leave_rate is None and a.departures.attached_share is None
+    notes = " ".join(n["en"] for n in a.notes_for("departures"))
+    assert "hired / left" in notes and "No past departure" in notes
+    assert a.sbg is None and any(n["part"] == "sbg" for n in a.notes)
+    sc = R.scenarios(study, t2, draws(study, n=200), analysis=a)
+    # hazard and share come straight from the study's assumption draws
+    d = draws(study, n=200)
+    exp = d["retention.specialist_leave_rate_year"] * a.departures.revenue_attached_year * d["retention.attached_leave_share"]
+    np.testing.assert_allclose(sc.revenue_at_risk_year_without, exp)
