@@ -154,6 +154,27 @@ class Context:
             "description": ("Assumption", "Допущение"), "value": ("Value", "Значение"),
             "source": ("Source", "Источник"), "key": ("Key in study.yaml", "Ключ в study.yaml")})
 
+    def cached(self, name: str, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, computed once per run: a later notebook of the same run that asks
+        for the same ``name`` gets the stored result (the summary reuses the sections' fits).
+        Outside the runner (no ``data_dir``) it simply calls ``fn``."""
+        import pickle
+
+        if self.data_dir is None:
+            return fn(*args, **kwargs)
+        folder = self.data_dir.parent / "cache"
+        path = folder / f"{name}.pkl"
+        if path.exists():
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        value = fn(*args, **kwargs)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        return value
+
     # ---------------------------------------------------------------- results
     def export(self, section: str, name: str, df: pd.DataFrame) -> None:
         """Keep a table for ``tables.xlsx`` (numbers unformatted, one sheet per section)."""

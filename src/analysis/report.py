@@ -135,8 +135,7 @@ LATE = ("summary", "role_profile")
 
 
 def is_last(path: Path) -> bool:
-    """The summary and the role profile read the other sections' figures, so they run after them,
-    in order."""
+    """The summary and the role profile read the other sections' figures, so they run after them."""
     return section_of(path) in LATE
 
 
@@ -510,7 +509,11 @@ def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
                 done = [f.result() for f in futures]
         else:
             done = [one(p) for p in first]
-        done += [one(p) for p in last]
+        if jobs > 1 and len(last) > 1:  # the late notebooks read only the first group's figures
+            with ThreadPoolExecutor(min(jobs, len(last))) as pool:
+                done += [f.result() for f in [pool.submit(one, p) for p in last]]
+        else:
+            done += [one(p) for p in last]
         run.timings = {p.stem: t for p, t in done}
 
         # HTML pages

@@ -44,19 +44,23 @@ class Prepared:
         self.notes.append((en, ru))
 
 
-def prepare(study: Study, tables) -> Prepared:
+def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=None) -> Prepared:
     """Fit and aggregate what does not depend on the scenario; a part that cannot be computed
-    from this study's data is left out of the NPV with a note (it counts as zero)."""
+    from this study's data is left out of the NPV with a note (it counts as zero).
+
+    ``retention_analysis`` (:func:`analysis.retention.analyse`) and ``staffing_analysis``
+    (:func:`analysis.staffing.analyse`) may be passed when the sections already computed them."""
     from . import pnl, retention, staffing
 
     prep = Prepared(study, tables)
     try:
-        prep.profile = staffing.client_profile(tables.visits, study.get("care_manager.covers", "all"),
-                                               int(study["staffing.active_window_months"]))
+        prep.profile = (staffing_analysis.profile if staffing_analysis is not None else
+                        staffing.client_profile(tables.visits, study.get("care_manager.covers", "all"),
+                                                int(study["staffing.active_window_months"])))
     except (ValueError, KeyError, InputError) as exc:
         prep.note(f"Staffing saving left out: {exc}", f"Экономия на персонале не учтена: {exc}")
     try:
-        prep.retention = retention.analyse(study, tables)
+        prep.retention = retention_analysis if retention_analysis is not None else retention.analyse(study, tables)
     except (ValueError, KeyError, ArithmeticError, InputError) as exc:
         prep.note(f"Retention effects left out: {exc}", f"Эффект удержания не учтён: {exc}")
     try:
