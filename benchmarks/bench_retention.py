@@ -1,6 +1,6 @@
 """Benchmark of the retention models: BG/NBD on CDNOW and on one million simulated clients.
 
-    .venv/bin/python benchmarks/bench_retention.py [--clients 1000000] [--repeats 20]
+    .venv/bin/python benchmarks/bench_retention.py [--clients 1000000] [--repeats 20] [--study-clients 200000]
 
 Prints the machine, versions and timings as a Markdown section for benchmarks/RESULTS.md.
 Targets (issue "Retention and profit study"): CDNOW fit at least as fast as lifetimes 0.11.3
@@ -51,6 +51,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--study-clients", type=int, default=200_000,
+                    help="clients of a generated sample study for the whole retention run (0 = skip)")
     args = ap.parse_args(argv)
 
     raw = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None,
@@ -68,6 +70,23 @@ def main(argv=None):
     t_sim = time.perf_counter() - t0
     (_, w) = aggregate_rows(sim["frequency"], sim["recency"], sim["T"])
     big, t_big = timed(lambda: R.fit_bgnbd(sim), 3)
+
+    study_row = None
+    if args.study_clients:
+        import tempfile
+
+        from analysis.data import load_tables
+        from analysis.simulate import draws
+        from analysis.study import load_study
+
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "analysis", "sample", tmp, "--clients", str(args.study_clients),
+                            "--months", "24"], check=True, capture_output=True)
+            study = load_study(tmp)
+            tables = load_tables(study)
+            a, t_an = timed(lambda: R.analyse(study, tables), 2)
+            _, t_sc = timed(lambda: R.scenarios(study, tables, draws(study), analysis=a), 3)
+            study_row = (len(tables.visits), len(a.rfm), min(t_an), statistics.median(t_an), min(t_sc))
 
     cpu = cpu_model()
     ncpu = len(__import__("os").sched_getaffinity(0))
@@ -88,6 +107,14 @@ def main(argv=None):
         f"{min(t_fit) * 1e3:.1f} ms | {statistics.median(t_fit) * 1e3:.1f} ms | {len(t_fit)} |",
         f"| BG/NBD fit + Hessian SEs, simulated | {args.clients:,} | {len(w):,} | "
         f"{min(t_big):.2f} s | {statistics.median(t_big):.2f} s | {len(t_big)} |",
+    ]
+    if study_row:
+        lines.append(f"| whole retention run (`retention.analyse`: RFM, 3 fits, CLV, effect, KM, departures) on a "
+                     f"generated sample study, {study_row[0]:,} visit rows | {study_row[1]:,} | – | "
+                     f"{study_row[2]:.1f} s | {study_row[3]:.1f} s | 2 |")
+        lines.append(f"| Monte Carlo scenarios (`retention.scenarios`, given the run) | {study_row[1]:,} | – | "
+                     f"{study_row[4] * 1e3:.1f} ms | – | 3 |")
+    lines += [
         "",
         f"CDNOW estimates: r = {fit.params['r']:.4f}, alpha = {fit.params['alpha']:.4f}, "
         f"a = {fit.params['a']:.4f}, b = {fit.params['b']:.4f}, LL = {fit.loglik:.2f} "
