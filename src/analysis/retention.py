@@ -58,8 +58,9 @@ PAYROLL_TAX_FALLBACK = 0.30
 def _done(visits: pd.DataFrame) -> pd.DataFrame:
     """Completed visits only (status 'done' or no status column)."""
     if "status" in visits.columns:
-        st = visits["status"].astype("object").where(visits["status"].notna(), "done")
-        return visits[st == "done"]
+        st = visits["status"]
+        keep = (st.isna() | (st == "done")).to_numpy(bool)
+        return visits if keep.all() else visits[keep]
     return visits
 
 
@@ -811,8 +812,11 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
         Margin per visit aligned with ``tables.visits``; default :func:`visit_margin`.
     """
     v = tables.visits
-    if v["client_id"].dtype != "category":   # factorise the ids once: every groupby below is faster
-        v = v.assign(client_id=v["client_id"].astype("category"))
+    # factorise the ids once: every groupby below is faster on categories than on strings
+    cats = {c: v[c].astype("category") for c in ("client_id", "block", "specialist_id")
+            if c in v.columns and v[c].dtype != "category"}
+    if cats:
+        v = v.assign(**cats)
     unit_code = study.get("retention.time_unit") or "W"
     cal_end = study.get("retention.calibration_end")
     r = rfm(v, cal_end, unit_code)
