@@ -183,9 +183,12 @@ class Context:
         folder = self.data_dir.parent / "tables"
         folder.mkdir(parents=True, exist_ok=True)
         out = df.copy()
+        if not isinstance(out.index, pd.RangeIndex):
+            out = out.reset_index()
         out.columns = [str(c) for c in out.columns]
         for c in out.columns:
-            if out[c].dtype == object:
+            kind = out[c].dtype.kind
+            if kind not in "biufcmM":  # text, periods, categories, mixed: written as text
                 out[c] = out[c].astype(str)
         out.to_parquet(folder / f"{section}__{name}.parquet")
 

@@ -197,7 +197,7 @@ def _kernel_env(tmp: Path) -> None:
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--log-level=ERROR"],
+                 "--log-level=CRITICAL"],
         "display_name": "care-kit", "language": "python",
         "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     }))

@@ -1,0 +1,187 @@
+"""The whole kit on real inputs: the bundled sample (English and Russian) and the public CDNOW
+sample as a bare study (client, date, amount only), run together as a consultant's batch.
+
+Figures are asserted from results.json with tolerances explained next to each check; the sample's
+ground truth is in data/sample/ground_truth.yaml.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+
+from conftest import CDNOW, ROOT, SAMPLE
+from test_report import OFFLINE
+
+pytestmark = pytest.mark.slow
+
+SECTIONS = ("data_check", "staffing", "retention", "compensation", "summary", "role_profile")
+DRAWS = "simulation.n_draws=600"  # enough for stable medians, quick to run
+
+
+def _cdnow_study(folder):
+    """CDNOW transactions as a bare study: visits with client_id, date, amount and nothing else."""
+    folder.mkdir()
+    with open(CDNOW / "CDNOW_sample.txt") as src, open(folder / "visits.csv", "w", newline="") as out:
+        w = csv.writer(out)
+        w.writerow(["client_id", "date", "amount"])
+        for line in src:
+            _, cid, date, _, amount = line.split()
+            w.writerow([cid, f"{date[:4]}-{date[4:6]}-{date[6:]}", amount])
+    (folder / "study.yaml").write_text(
+        "name: CDNOW music store\ncurrency: USD\nretention:\n  calibration_end: 1997-09-30\n  time_unit: W\n",
+        encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, ):
+    """sample + CDNOW in one call, English."""
+    import subprocess
+    import sys
+
+    tmp = tmp_path_factory.mktemp("batch")
+    cd = _cdnow_study(tmp / "cdnow")
+    out = tmp / "reports"
+    r = subprocess.run([sys.executable, "-m", "analysis", "run", str(SAMPLE), str(cd), "--out", str(out),
+                        "--lang", "en", "--set", DRAWS, "--quiet", "--jobs", "2"],
+                       capture_output=True, text=True, cwd=ROOT)
+    return r, out
+
+
+@pytest.fixture(scope="module")
+def sample_ru(tmp_path_factory):
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("ru") / "reports"
+    r = subprocess.run([sys.executable, "-m", "analysis", "run", "--out", str(out), "--lang", "ru",
+                        "--set", DRAWS, "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    return r, out / "sample"
+
+
+def _figures(folder):
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))["figures"]
+
+
+def test_batch_runs_and_writes_a_portfolio(batch):
+    r, out = batch
+    assert r.returncode == 0, r.stdout + r.stderr
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="sample/index.html"' in page and 'href="cdnow/index.html"' in page
+    assert "Sample beauty &amp; fitness centre" in page and "CDNOW music store" in page
+
+
+def test_sample_report_has_every_section(batch):
+    _, out = batch
+    folder = out / "sample"
+    names = {p.name for p in folder.glob("*.html")}
+    assert names >= {"index.html", "01_data_check.html", "02_staffing.html", "03_retention.html",
+                     "04_compensation.html", "05_summary.html", "06_role_profile.html"}
+    fig = _figures(folder)
+    assert set(SECTIONS) <= set(fig)
+    required = {
+        "staffing": ["cost_specialists_month", "cost_care_manager_month", "care_managers_needed", "saving_month_p10",
+                     "saving_month_median", "saving_month_p90", "wait_separate_min", "wait_pooled_min"],
+        "retention": ["bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "time_unit_days",
+                      "regulars_margin_share", "incremental_margin_year_p10", "incremental_margin_year_median",
+                      "incremental_margin_year_p90", "breakeven_uplift", "revenue_at_risk_year_without",
+                      "revenue_at_risk_year_with"],
+        "summary": ["npv_p10", "npv_median", "npv_p90", "prob_positive", "payback_month", "breakeven_uplift"],
+    }
+    for section, keys in required.items():
+        missing = [k for k in keys if k not in fig[section]]
+        assert not missing, f"{section} lacks {missing}"
+    schemes = [s["name"] for s in yaml.safe_load(
+        (ROOT / "src/analysis/defaults/compensation.yaml").read_text(encoding="utf-8"))["schemes"]["default"]]
+    for name in schemes:
+        for suffix in ("pay_median", "owner_profit_median", "profit_slope", "revenue_slope"):
+            assert f"{name}_{suffix}" in fig["compensation"], f"compensation lacks {name}_{suffix}"
+
+
+def test_sample_figures_match_the_ground_truth(batch):
+    _, out = batch
+    fig = _figures(out / "sample")
+    truth = yaml.safe_load((SAMPLE / "ground_truth.yaml").read_text(encoding="utf-8"))
+    # The generator is calibrated to the industry benchmarks (new clients ~30% back within 90 days,
+    # regulars ~70%); a 24-month sample of 3,000 clients lands within ±0.1 of them.
+    assert 0.2 <= fig["data_check"]["new_client_retention"] <= 0.4
+    assert 0.6 <= fig["data_check"]["repeat_client_retention"] <= 0.85
+    # BG/NBD on the sample: visits follow the generator's BG/NBD process, disturbed by memberships and
+    # clients who follow a leaving specialist, so the fitted dropout mean a/(a+b) is compared loosely.
+    t = truth["bgnbd"]
+    fitted = fig["retention"]["bgnbd_a"] / (fig["retention"]["bgnbd_a"] + fig["retention"]["bgnbd_b"])
+    assert fitted == pytest.approx(t["a"] / (t["a"] + t["b"]), rel=0.5)
+    assert fig["retention"]["time_unit_days"] == 7
+    # Ranges are ordered
+    for section, name in (("staffing", "saving_month"), ("retention", "incremental_margin_year")):
+        assert fig[section][f"{name}_p10"] <= fig[section][f"{name}_median"] <= fig[section][f"{name}_p90"]
+    s = fig["summary"]
+    assert s["npv_p10"] <= s["npv_median"] <= s["npv_p90"] and 0 <= s["prob_positive"] <= 1
+    # The NPV is the sum of its parts (the summary records the mean of each part)
+    parts = sum(s[f"npv_{k}_mean"] for k in ("staff_saving", "retention", "departures", "role_cost", "setup"))
+    assert parts == pytest.approx(s["npv_mean"], rel=1e-9)
+    # Departures: the care manager lowers the revenue at risk
+    assert fig["retention"]["revenue_at_risk_year_with"] < fig["retention"]["revenue_at_risk_year_without"]
+
+
+def test_bare_cdnow_study_runs_and_reproduces_the_published_fit(batch):
+    _, out = batch
+    folder = out / "cdnow"
+    fig = _figures(folder)
+    # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4
+    ret = fig["retention"]
+    for key, value in (("bgnbd_r", 0.243), ("bgnbd_alpha", 4.414), ("bgnbd_a", 0.793), ("bgnbd_b", 2.426)):
+        assert ret[key] == pytest.approx(value, rel=0.005), key
+    assert ret["bgnbd_loglik"] == pytest.approx(-9582.4, rel=0.005)
+    # sections that need blocks or specialists say so instead of failing
+    staffing = (folder / "02_staffing.html").read_text(encoding="utf-8")
+    assert "kit-note" in staffing
+    assert (folder / "05_summary.html").exists()
+
+
+def test_pages_are_clean_offline_and_free_of_personal_data(batch, sample_ru):
+    _, out = batch
+    pages = list((out / "sample").glob("*.html")) + list((out / "cdnow").glob("*.html")) + list(sample_ru[1].glob("*.html"))
+    people = list(csv.DictReader(open(SAMPLE / "clients.csv", encoding="utf-8")))
+    names = {p["name"] for p in people}
+    phones = {p["phone"] for p in people}
+    digits = {re.sub(r"\D", "", p) for p in phones}
+    raw_ids = {p["client_id"] for p in people[:200]}
+    files = pages + list((out / "sample").glob("*.json")) + list(sample_ru[1].glob("*.json"))
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert not OFFLINE.search(text), f"{f.name} loads from the network"
+        visible = re.sub(r"<style.*?</style>|<script.*?</script>", "", text, flags=re.S)
+        assert "Traceback" not in visible and "TODO" not in visible, f.name
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in text, f"{f.name} shows an error or warning"
+        found = [n for n in names if n in text] + [p for p in phones if p in text]
+        assert not found, f"{f.name} shows personal data: {found[:3]}"
+        flat = re.sub(r"\D", "", text)
+        assert not [d for d in list(digits)[:300] if d in flat], f"{f.name} contains a phone number"
+        shown = [i for i in raw_ids if re.search(rf"\b{i}\b", text)]
+        assert not shown, f"{f.name} shows raw client ids {shown[:3]}"
+
+
+def test_russian_report(sample_ru):
+    r, folder = sample_ru
+    assert r.returncode == 0, r.stdout + r.stderr
+    for page in folder.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert '<html lang="ru">' in text, page.name
+    summary = (folder / "05_summary.html").read_text(encoding="utf-8")
+    assert "Вводить ли должность" in summary and "Should you create the role" not in summary
+    assert "Ответ" in summary and "The answer</h2>" not in summary
+
+
+def test_tables_xlsx_holds_the_sections(batch):
+    from openpyxl import load_workbook
+
+    _, out = batch
+    wb = load_workbook(out / "sample" / "tables.xlsx")
+    assert {"staffing", "compensation", "summary"} <= set(wb.sheetnames)
+    assert wb["summary"].max_row > 5
