@@ -146,3 +146,15 @@ def test_portfolio_keeps_going_past_a_bad_study(tiny_study, tiny_notebooks, tmp_
     assert [r.code for r in runs] == [2, 0]
     assert any("language" in m for m in messages)
     assert (tmp_path / "reports" / "tiny" / "index.html").exists()
+
+
+def test_reused_kernel_starts_each_notebook_empty(tiny_study, tmp_path):
+    """One worker runs both notebooks in one kernel; the second must not see the first's names."""
+    nbs = tmp_path / "seq"
+    make_notebook(nbs / "01_a.ipynb", 'leaked_name = 42\nctx.record("a", {"set": 1})')
+    make_notebook(nbs / "02_b.ipynb", 'ctx.record("b", {"sees_leak": "leaked_name" in globals()})')
+    run_study(tiny_study, RunOptions(out_root=tmp_path / "r", notebooks_dir=nbs, progress=False, jobs=1))
+    res = json.loads((tmp_path / "r" / "tiny" / "results.json").read_text())
+    assert res["figures"]["b"]["sees_leak"] is False
+    kept = nbformat.read(tmp_path / "r" / "tiny" / "notebooks" / "02_b.ipynb", as_version=4)
+    assert not any("kit-reset" in c.metadata.get("tags", []) for c in kept.cells)

@@ -177,8 +177,9 @@ def _exporter(with_code: bool, lang: str):
 
 def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str = "",
                 with_code: bool = False) -> str:
-    """The executed notebook as one self-contained HTML page (plots embedded, no CDN)."""
-    nb = filter_language(nbformat.from_dict(json.loads(json.dumps(nb))), lang, with_code)
+    """The executed notebook as one self-contained HTML page (plots embedded, no CDN).
+    The notebook is changed in place (the other language's cells are dropped)."""
+    nb = filter_language(nb, lang, with_code)
     if not with_code:  # the parameters cells carry no output; drop them from the page
         nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and not c.get("outputs"))]
     nb.metadata["title"] = title
@@ -191,10 +192,20 @@ def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str 
 # ----------------------------------------------------------------------------- kernel
 
 
-def _kernel_env(tmp: Path) -> None:
-    """A kernelspec pointing at this interpreter, visible only to this process' children."""
-    spec = tmp / "_jupyter" / "kernels" / KERNEL_NAME
-    spec.mkdir(parents=True, exist_ok=True)
+_KERNEL_HOME: list[Path] = []
+
+
+def _kernel_env() -> None:
+    """A kernelspec pointing at this interpreter, visible only to this process and its children
+    (``JUPYTER_PATH``), created once per process in a temporary folder removed at exit."""
+    if _KERNEL_HOME:
+        return
+    import atexit
+
+    home = Path(tempfile.mkdtemp(prefix="care-kit-jupyter-"))
+    atexit.register(shutil.rmtree, home, True)
+    spec = home / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--log-level=CRITICAL"],
@@ -202,23 +213,156 @@ def _kernel_env(tmp: Path) -> None:
         "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     }))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        [str(tmp / "_jupyter")] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+        [str(home)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    _KERNEL_HOME.append(home)
 
 
-def _execute(nb_path: Path, out_path: Path, params: dict, cwd: Path) -> float:
+RESET_TAG = "kit-reset"
+
+
+# Imported by a kernel while the runner validates the data, so notebooks find them loaded.
+WARM_UP = ("import numpy, pandas, scipy.stats, scipy.optimize, scipy.special, matplotlib.pyplot\n"
+           "import analysis.notebook, analysis.plots, analysis.kpi, analysis.retention, analysis.staffing, "
+           "analysis.compensation, analysis.summary")
+
+
+class KernelPool:
+    """Kernels started ahead and reused: one per worker thread.
+
+    Starting a kernel and importing pandas, scipy and matplotlib costs about two seconds a notebook.
+    ``KernelPool(n)`` starts ``n`` kernels at once in the background and has them import the kit
+    (:data:`WARM_UP`) while the runner is still validating the study; each worker thread then keeps
+    its kernel for the notebooks it runs, and the runner clears the namespace (``%reset -f``) before
+    each notebook, so every notebook still starts from an empty namespace (nbval runs each one alone
+    in the tests).
+    """
+
+    def __init__(self, warm: int = 0):
+        import queue
+        import threading
+
+        _kernel_env()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all = []
+        self._ready = queue.Queue()
+        self._warming = warm
+        for _ in range(warm):
+            threading.Thread(target=self._start_warm, daemon=True).start()
+
+    def _new(self):
+        from jupyter_client.manager import KernelManager
+
+        km = KernelManager(kernel_name=KERNEL_NAME)
+        with self._lock:
+            self._all.append(km)
+        return km
+
+    def _start_warm(self) -> None:
+        km = self._new()
+        try:
+            km.start_kernel()
+            kc = km.client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=120)
+                kc.execute_interactive(WARM_UP, timeout=300, output_hook=lambda msg: None, store_history=False)
+            finally:
+                kc.stop_channels()
+        except Exception:  # a kernel that would not warm up is simply started again by nbclient
+            pass
+        self._ready.put(km)
+
+    def get(self):
+        km = getattr(self._local, "km", None)
+        if km is None:
+            with self._lock:
+                take = self._warming > 0
+                self._warming -= take
+            km = self._ready.get() if take else self._new()
+            self._local.km = km
+        return km
+
+    def close(self) -> None:
+        """Shut every kernel down (waiting for those still warming up)."""
+        while self._warming > 0:
+            self._ready.get()
+            self._warming -= 1
+        for km in self._all:
+            try:
+                if km.has_kernel:
+                    km.shutdown_kernel(now=True)
+            except Exception:  # pragma: no cover - a kernel that already died
+                pass
+        self._all.clear()
+
+
+ENGINE = "care-kit"
+
+
+def _register_engine() -> None:
+    """A papermill engine that writes the executed notebook once, when it is done (or failed).
+
+    papermill's own engine rewrites the whole notebook, images included, at the start and end of
+    every cell; for a report notebook that is about a second of serialisation per notebook.  The
+    kit's engine keeps that for the end and drops the namespace-reset cell of a reused kernel."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    if ENGINE in papermill_engines._engines:
+        return
+
+    class _OnceManager(NotebookExecutionManager):
+        final = False
+
+        def save(self, **kwargs):
+            if not self.final:
+                return
+            self.nb.cells = [c for c in self.nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+            super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs):
+            self.final = True
+            super().notebook_complete(**kwargs)
+
+    class _Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            nb_man = _OnceManager(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                  autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(ENGINE, _Engine)
+
+
+def _execute(nb_path: Path, out_path: Path, params: dict, km=None) -> float:
     import logging
 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    _register_engine()
+    nb = nbformat.read(nb_path, as_version=4)
+    if km is not None:  # a reused kernel: start from an empty namespace
+        reset = nbformat.v4.new_code_cell("get_ipython().run_line_magic('reset', '-f')")
+        reset.metadata["tags"] = [RESET_TAG]
+        nb.cells.insert(0, reset)
     t0 = time.perf_counter()
+    extra = {"km": km} if km is not None else {}
     try:
-        pm.execute_notebook(str(nb_path), str(out_path), parameters=params, kernel_name=KERNEL_NAME, language="python",
-                            progress_bar=False, log_output=False, report_mode=False)
+        done = pm.execute_notebook(nb, str(out_path), parameters=params, kernel_name=KERNEL_NAME,
+                                   language="python", engine_name=ENGINE, progress_bar=False, log_output=False,
+                                   report_mode=False, **extra)
     except PapermillExecutionError as exc:
         raise NotebookFailed(nb_path.name, exc.ename, exc.evalue, out_path) from None
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, done
 
 
 # ----------------------------------------------------------------------------- pages
@@ -464,18 +608,28 @@ def _check_covers(study: Study, tables) -> list[Problem]:
 
 def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
     """Run one study into ``opts.out_root / <folder name>``; see the module docstring."""
-    from . import data
-
     started = time.perf_counter()
     study_dir = Path(study_dir)
     name = study_dir.resolve().name
     root = Path(opts.out_root)
     final = root / name
     run = StudyRun(study_dir=study_dir, name=name, out_dir=final)
+    nbs = notebooks_in(opts.notebooks_dir, opts.only)
+    n_kernels = max(1, min(opts.jobs, len(nbs)))
+    pool = KernelPool(warm=n_kernels if nbs else 0)  # kernels import the kit while the data is checked
+    try:
+        return _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started)
+    finally:
+        pool.close()
+
+
+def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
+    from . import data
+
+    name, final, root = run.name, run.out_dir, Path(opts.out_root)
     study, tables = prepare(study_dir, opts)
     run.title = study.name
     lang = opts.lang or study.language
-    nbs = notebooks_in(opts.notebooks_dir, opts.only)
     if not nbs:
         raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
                                  + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
@@ -486,7 +640,6 @@ def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
             shutil.copytree(final, tmp, dirs_exist_ok=True)
         work = tmp / "_work"
         work.mkdir(exist_ok=True)
-        _kernel_env(work)
         data.write_cache(tables, work / "data")
         results_path = tmp / "results.json"
         params = {"study_dir": str(study_dir.resolve()), "lang": lang, "results_path": str(results_path),
@@ -496,44 +649,30 @@ def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
         first = [p for p in nbs if not is_last(p)]
         last = [p for p in nbs if is_last(p)]
 
+        stems = sorted({p.stem for p in nbs} | {p.stem for p in executed_dir.glob("*.ipynb")})
+        pages = [(f"{stem}.html", section_of(Path(stem)), _title(section_of(Path(stem)), lang)) for stem in stems]
+        nav_pages = [(h, t) for h, _, t in pages]
+        footer = html.escape(i18n.tr(lang, f"Care-manager study kit {__version__}. Figures come from the study's "
+                                     "exports and the assumptions listed on each page.",
+                                     f"Набор для исследования «менеджер сопровождения» {__version__}. Цифры "
+                                     "получены из выгрузок салона и допущений, перечисленных на каждой странице."))
         def one(p: Path):
-            t = _execute(p, executed_dir / p.name, params, work)
+            t, nb = _execute(p, executed_dir / p.name, params, pool.get())
+            t0 = time.perf_counter()  # each page is exported as soon as its notebook is done
+            title = f"{_title(section_of(p), lang)} — {study.name}"
+            page = export_html(nb, lang, title, _nav(nav_pages, f"{p.stem}.html", lang, study.name), footer,
+                               opts.with_code)
+            (tmp / f"{p.stem}.html").write_text(page, encoding="utf-8")
             if on_notebook_done:
                 on_notebook_done(p)
-            return p, t
+            return p, t, time.perf_counter() - t0
 
-        jobs = max(1, min(opts.jobs, len(first) or 1))
-        if jobs > 1 and len(first) > 1:
-            with ThreadPoolExecutor(jobs) as pool:
-                futures = [pool.submit(one, p) for p in first]
-                done = [f.result() for f in futures]
-        else:
-            done = [one(p) for p in first]
-        if jobs > 1 and len(last) > 1:  # the late notebooks read only the first group's figures
-            with ThreadPoolExecutor(min(jobs, len(last))) as pool:
-                done += [f.result() for f in [pool.submit(one, p) for p in last]]
-        else:
-            done += [one(p) for p in last]
-        run.timings = {p.stem: t for p, t in done}
-
-        # HTML pages
-        t0 = time.perf_counter()
-        all_pages = sorted({p.stem for p in (executed_dir.glob("*.ipynb"))})
-        pages = [(f"{stem}.html", section_of(Path(stem)), _title(section_of(Path(stem)), lang)) for stem in all_pages]
-        nav_pages = [(h, t) for h, _, t in pages]
-        for stem in all_pages:
-            if opts.only and stem not in {p.stem for p in nbs}:
-                continue  # kept from the earlier run
-            nb = nbformat.read(executed_dir / f"{stem}.ipynb", as_version=4)
-            title = f"{_title(section_of(Path(stem)), lang)} — {study.name}"
-            footer = html.escape(i18n.tr(lang, f"Care-manager study kit {__version__}. Figures come from the study's "
-                                         "exports and the assumptions listed on each page.",
-                                         f"Набор для исследования «менеджер сопровождения» {__version__}. Цифры "
-                                         "получены из выгрузок салона и допущений, перечисленных на каждой странице."))
-            page = export_html(nb, lang, title, _nav(nav_pages, f"{stem}.html", lang, study.name), footer,
-                               opts.with_code)
-            (tmp / f"{stem}.html").write_text(page, encoding="utf-8")
-        run.timings["html_export"] = time.perf_counter() - t0
+        jobs = max(1, min(opts.jobs, len(nbs)))
+        with ThreadPoolExecutor(jobs) as workers:  # the same threads (and kernels) for both groups
+            done = [f.result() for f in [workers.submit(one, p) for p in first]]
+            done += [f.result() for f in [workers.submit(one, p) for p in last]]
+        run.timings = {p.stem: t for p, t, _ in done}
+        run.timings["html_export"] = sum(e for _, _, e in done)
         figures = results_mod.load(results_path).get("figures", {})
         if not results_path.exists():
             results_mod.record(results_path, "study", {"name": study.name}, study=study.name)
