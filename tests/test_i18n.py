@@ -32,3 +32,16 @@ def test_percent_and_dates():
 def test_ru_number_round_trips(x):
     text = i18n.number(x, "ru")
     assert int(text.replace(NB, "").replace("−", "-")) == x
+
+
+def test_probability_never_rounds_to_certainty():
+    assert i18n.probability(0.9993, "en") == "over 99%"
+    assert i18n.probability(1.0, "en") == "100%"
+    assert i18n.probability(0.004, "ru") == f"менее чем 1{NB}%"
+    assert i18n.probability(0.5, "en") == "50%"
+
+
+def test_short_money_keeps_the_half():
+    # axis ticks at 12.5M and 17.5M must not both read as rounded neighbours
+    assert i18n.money(12_500_000, "RUB", "en", short=True) == f"12.5M{NB}₽"
+    assert i18n.money(18_000_000, "RUB", "en", short=True) == f"18M{NB}₽"

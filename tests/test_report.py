@@ -55,11 +55,15 @@ def test_filter_language_unit():
     a.metadata["tags"], b.metadata["tags"] = ["lang-en"], ["lang-ru"]
     code = nbformat.v4.new_code_cell("x")
     code.outputs = [nbformat.v4.new_output("stream", name="stderr", text="warning"),
-                    nbformat.v4.new_output("stream", name="stdout", text="shown")]
+                    nbformat.v4.new_output("stream", name="stdout", text="shown"),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "Text(0.0, 1.0, 'title')"}),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "t", "text/html": "<b>t</b>"})]
     nb.cells = [a, b, c, code]
     out = filter_language(nb, "ru")
     assert [x.source for x in out.cells] == ["ru", "both", "x"]
-    assert [o["text"] for o in out.cells[-1].outputs] == ["shown"]
+    kept = out.cells[-1].outputs
+    assert [o.get("text") for o in kept] == ["shown", None]  # stderr and a bare Text(...) value dropped
+    assert kept[1]["data"]["text/html"] == "<b>t</b>"
 
 
 OFFLINE = re.compile(r"""(<script[^>]+src\s*=\s*["']?(https?:)?//)|(<link[^>]+href\s*=\s*["']?(https?:)?//)|"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-__all__ = ["SYMBOLS", "money", "number", "percent", "date", "month", "tr", "MONTHS"]
+__all__ = ["SYMBOLS", "money", "number", "percent", "probability", "date", "month", "tr", "MONTHS"]
 
 NBSP = "\u00a0"
 SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€", "GBP": "£", "KZT": "₸", "UAH": "₴", "BYN": "Br",
@@ -50,7 +50,8 @@ def money(x, currency: str = "RUB", lang: str = "en", decimals: int = 0, short: 
     if short and abs(x) >= 1_000:
         for div, en, ru in ((1e9, "B", "млрд"), (1e6, "M", "млн"), (1e3, "k", "тыс.")):
             if abs(x) >= div:
-                body = number(x / div, lang, 1 if abs(x) < 10 * div else 0)
+                v = x / div
+                body = number(v, lang, 0 if abs(round(v, 1) - round(v)) < 1e-9 else 1)
                 body = body + (NBSP + ru if lang == "ru" else en)
                 break
     else:
@@ -67,6 +68,18 @@ def percent(x, lang: str = "en", decimals: int = 0) -> str:
         return "–"
     body = number(100 * x, lang, decimals)
     return body + (NBSP + "%" if lang == "ru" else "%")
+
+
+def probability(p, lang: str = "en") -> str:
+    """A chance in words an owner can trust: never "100 %" or "0 %" unless it is exact
+    (``0.9993 -> "over 99%"``, ``0.004 -> "under 1%"``)."""
+    if p is None or (isinstance(p, float) and not math.isfinite(p)):
+        return "–"
+    if 0.99 < p < 1:
+        return tr(lang, "over 99%", "более чем 99" + NBSP + "%")
+    if 0 < p < 0.01:
+        return tr(lang, "under 1%", "менее чем 1" + NBSP + "%")
+    return percent(p, lang, 0)
 
 
 def date(d, lang: str = "en") -> str:

@@ -53,7 +53,7 @@ SECTION_TITLES = {
 # Figures shown on index pages: (section, key, en, ru, kind)
 INDEX_FIGURES = [
     ("summary", "npv_median", "NPV over the horizon (median)", "NPV за горизонт (медиана)", "money"),
-    ("summary", "prob_positive", "Chance the role pays off", "Вероятность, что роль окупится", "pct"),
+    ("summary", "prob_positive", "Chance the role pays off", "Вероятность, что роль окупится", "prob"),
     ("summary", "payback_month", "Payback month", "Месяц окупаемости", "month"),
     ("data_check", "clients", "Clients", "Клиенты", "num"),
     ("data_check", "visits", "Visits", "Визиты", "num"),
@@ -62,10 +62,11 @@ INDEX_FIGURES = [
     ("data_check", "repeat_client_retention", "Repeat-client retention", "Удержание постоянных клиентов", "pct"),
     ("staffing", "saving_month_median", "Staff cost saving per month", "Экономия на персонале в месяц", "money"),
     ("staffing", "care_managers_needed", "Care managers needed", "Нужно менеджеров сопровождения", "num"),
-    ("staffing", "wait_pooled_min", "Wait for an answer, one queue (min)", "Ожидание ответа, одна очередь (мин)", "num1"),
+    ("staffing", "wait_care_min", "Wait for an answer with care managers, min", "Ожидание ответа у менеджеров сопровождения, мин", "num1"),
     ("retention", "regulars_margin_share", "Margin from regular clients", "Маржа от постоянных клиентов", "pct"),
     ("retention", "incremental_margin_year_median", "Extra margin per year (median)", "Доп. маржа в год (медиана)", "money"),
-    ("retention", "breakeven_uplift", "Break-even retention improvement", "Безубыточное улучшение удержания", "pct"),
+    ("retention", "breakeven_uplift", "Retention gain that alone pays one care manager",
+     "Рост удержания, который один окупает одного менеджера", "pct"),
     ("retention", "revenue_at_risk_year_without", "Revenue at risk from departures, per year", "Выручка под риском ухода специалистов, в год", "money"),
     ("compensation", "recommended_scheme", "Recommended pay scheme", "Рекомендуемая схема оплаты", "text"),
 ]
@@ -149,11 +150,21 @@ def filter_language(nb, lang: str, with_code: bool = False):
         if tags & other:
             continue
         if cell.cell_type == "code" and not with_code:
-            cell.outputs = [o for o in cell.get("outputs", [])
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell.outputs = [o for o in cell.get("outputs", []) if _shown(o)]
         cells.append(cell)
     nb.cells = cells
     return nb
+
+
+def _shown(output) -> bool:
+    """Outputs an owner sees: displays (text, tables, charts). Warnings on stderr and the bare
+    value of a cell's last expression (``Text(0, 1, 'title')``, a dict) are left out."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return output.get("name") != "stderr"
+    if kind == "execute_result":
+        return bool(set(output.get("data", {})) - {"text/plain"})
+    return True
 
 
 def _kit_css() -> str:
@@ -390,6 +401,8 @@ def format_figure(value, kind: str, lang: str, currency: str) -> str:
         return i18n.money(value, currency, lang)
     if kind == "pct":
         return i18n.percent(value, lang, 0)
+    if kind == "prob":
+        return i18n.probability(value, lang)
     if kind == "num":
         return i18n.number(value, lang, 0)
     if kind == "num1":
@@ -548,7 +561,10 @@ def prepare(study_dir, opts: RunOptions):
     """Validate config and data; returns (study, tables). Raises InputError with every problem."""
     from . import data
 
-    study = load_study(study_dir, opts.overrides)
+    overrides = dict(opts.overrides)
+    if opts.lang:
+        overrides["language"] = opts.lang
+    study = load_study(study_dir, overrides)
     problems: list[Problem] = []
     tables = None
     try:

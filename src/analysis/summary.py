@@ -95,8 +95,9 @@ class Evaluation:
         return float(np.median(self.result.npv))
 
 
-def evaluate(prep: Prepared, d: Draws) -> Evaluation:
-    """NPV of creating the role in each scenario of ``d``."""
+def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None) -> Evaluation:
+    """NPV of creating the role in each scenario of ``d``, the role paid by ``scheme_name``
+    (default ``care_manager.scheme``)."""
     from . import compensation, retention, staffing
 
     study, n = prep.study, d.n
@@ -114,7 +115,7 @@ def evaluate(prep: Prepared, d: Draws) -> Evaluation:
         ret_year = np.nan_to_num(np.asarray(rs.incremental_margin_year, float))
         dep_year = np.nan_to_num(np.asarray(rs.margin_at_risk_avoided_year, float))
     if prep.baseline is not None:
-        ps = compensation.scenarios(study, prep.tables, d, base=prep.baseline)
+        ps = compensation.scenarios(study, prep.tables, d, scheme_name=scheme_name, base=prep.baseline)
         pay_month = np.asarray(ps.pay_month, float)
         role_cost = np.asarray(ps.net_cost_month, float) * managers
     else:  # no P&L: fall back on the staffing salary assumption

@@ -11,7 +11,7 @@ matplotlib.use("Agg") if matplotlib.get_backend().lower() not in ("agg", "module
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from .. import i18n  # noqa: E402
 
@@ -62,7 +62,10 @@ def new_axes(ax=None, **kw):
 def money_axis(ax, currency: str = "RUB", lang: str = "en", axis: str = "y"):
     """Format an axis as short money (``1.2M ₽`` / ``1,2 млн ₽``)."""
     fmt = FuncFormatter(lambda v, _: i18n.money(v, currency, lang, short=True))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(fmt)
+    if axis == "x":  # money labels are wide: a few ticks, so they never run together
+        target.set_major_locator(MaxNLocator(4))
     return ax
 
 
@@ -88,7 +91,7 @@ def tornado(low, high, labels, base: float, ax=None, xlabel: str = "", currency=
     ax.set_xlabel(xlabel)
     if currency:
         money_axis(ax, currency, lang, axis="x")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(labels), 1)), ncol=2, fontsize=9)
     return ax
 
 
@@ -140,7 +143,7 @@ def waterfall(values, labels, ax=None, total_label: str = "Total", currency=None
     total = values.sum()
     ax.bar(len(values), total, color=PALETTE[3] if total >= 0 else BAD)
     ax.axhline(0, color="#333", lw=0.8)
-    ax.set_xticks(list(x) + [len(values)], list(labels) + [total_label], rotation=20, ha="right")
+    ax.set_xticks(list(x) + [len(values)], list(labels) + [total_label], rotation=30, ha="right", fontsize=9)
     ax.grid(axis="x", visible=False)
     if currency:
         money_axis(ax, currency, lang)
