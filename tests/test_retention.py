@@ -1,10 +1,14 @@
 """analysis.retention: RFM on CDNOW, CLV, the care-manager effect, departures and the study run."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import retention as R
 from analysis.data import Tables
@@ -170,10 +174,68 @@ def test_attached_clients_by_block():
                       "specialist_id": ["S1", "S1", "S2", "S9", "S1", "S2"]})
     att = R.attached_clients(v, min_share=0.5)
     got = {(r.client_id, r.specialist_id) for r in att.itertuples()}
-    # a: 2 of 3 hair visits with S1, her only nails visit with S9; b: 1 of 2 (ties keep the first)
-    assert ("a", "S1") in got and ("a", "S9") in got and len(att[att.client_id == "b"]) == 1
+    # a: 2 of 3 hair visits with S1; her single nails visit attaches her to nobody (one visit shows no
+    # preference); b: 1 of 2 (ties keep the first)
+    assert ("a", "S1") in got and ("a", "S9") not in got and len(att[att.client_id == "b"]) == 1
+    assert len(att) == 2
+    one = R.attached_clients(v, min_share=0.5, min_visits=1)       # the old rule counted one-visit clients
+    assert ("a", "S9") in set(zip(one.client_id, one.specialist_id))
     strict = R.attached_clients(v, min_share=0.7)
-    assert set(zip(strict.client_id, strict.specialist_id)) == {("a", "S9")}
+    assert len(strict) == 0
+    assert set(zip(*[R.attached_clients(v, 0.7, 1)[c] for c in ("client_id", "specialist_id")])) == {("a", "S9")}
+    three = R.attached_clients(v, min_share=0.5, min_visits=3)     # only a's 3 hair visits qualify
+    assert set(zip(three.client_id, three.specialist_id)) == {("a", "S1")}
+
+
+def test_departure_revenue_is_the_blocks_last_year_hand():
+    """Revenue at risk per attachment: the client's revenue in that block over the last 365 days."""
+    d = pd.to_datetime
+    v = pd.DataFrame({
+        "client_id": ["a", "a", "a", "a", "b", "c", "c"],
+        "date": d(["2023-01-10", "2024-03-01", "2024-06-01", "2024-06-02", "2024-05-01", "2023-02-01", "2023-03-01"]),
+        "amount": [500.0, 1000.0, 2000.0, 700.0, 900.0, 800.0, 800.0],
+        "block": ["hair", "hair", "hair", "nails", "hair", "hair", "hair"],
+        "specialist_id": ["S1", "S1", "S1", "N1", "S1", "S1", "S1"]})
+    v = pd.concat([v, pd.DataFrame({"client_id": ["z"], "date": d(["2024-12-31"]), "amount": [0.0],
+                                    "block": ["spa"], "specialist_id": ["Q"]})], ignore_index=True)
+    staff = pd.DataFrame({"specialist_id": ["S1", "N1", "Q"], "block": ["hair", "nails", "spa"]})
+    dep = R.departure_inputs(v, staff, margin_ratio=0.5, min_visits=2)
+    by = dep.by_specialist.set_index("specialist_id")
+    # a: hair 1000 + 2000 in the last year (the 2023 visit is older; her nails visit is another block and a
+    # single visit); b: one visit, not attached; c: attached but no visit in the last year -> 0
+    assert by.loc["S1", "attached_clients"] == 2
+    assert by.loc["S1", "revenue_year"] == pytest.approx(3000.0)
+    assert "N1" not in by.index
+    assert dep.revenue_attached_year == pytest.approx(3000.0)
+
+
+@given(hz=st.floats(0.0, 20.0), share=st.floats(0.0, 1.0), red=st.floats(0.0, 1.0))
+@settings(max_examples=60, deadline=None)
+def test_revenue_at_risk_never_exceeds_attached_yearly_revenue(hz, share, red):
+    """Whatever the leaving rate and share, the yearly revenue at risk is at most what the attached
+    clients pay in a year, and the care manager never increases it."""
+    dep = R.DepartureInputs(leave_rate=None, attached_share=None, by_specialist=pd.DataFrame(),
+                            revenue_attached_year=1000.0, margin_ratio=0.4)
+    a = R.RetentionAnalysis(rfm=pd.DataFrame(), time_unit="W", time_unit_days=7.0,
+                            calibration_end=pd.Timestamp("2024-12-31"), margin_ratio=0.4, departures=dep)
+    dr = _FixedDraws({"retention.specialist_leave_rate_year": hz, "retention.attached_leave_share": share,
+                      "retention.care_manager_attached_reduction": red, "retention.care_manager_effect": 0.1})
+    no_staffing = SimpleNamespace(get=lambda key: None)     # role cost falls back to the kit's default
+    sc = R.scenarios(no_staffing, None, dr, analysis=a)
+    assert np.all(sc.revenue_at_risk_year_without <= 1000.0 + 1e-9)
+    assert np.all(sc.revenue_at_risk_year_with <= sc.revenue_at_risk_year_without + 1e-9)
+    assert np.all(sc.revenue_at_risk_year_without >= 0)
+
+
+class _FixedDraws:
+    """Minimal stand-in for simulate.Draws: every key gives a constant array."""
+    n = 3
+
+    def __init__(self, values):
+        self.values = values
+
+    def __getitem__(self, key):
+        return np.full(self.n, float(self.values[key]))
 
 
 def test_leave_rate_hand():
@@ -477,5 +539,10 @@ def test_sample_without_staff_table_uses_assumptions(sample_analysis):
     sc = R.scenarios(study, t2, draws(study, n=200), analysis=a)
     # hazard and share come straight from the study's assumption draws
     d = draws(study, n=200)
-    exp = d["retention.specialist_leave_rate_year"] * a.departures.revenue_attached_year * d["retention.attached_leave_share"]
+    p_leave = 1.0 - np.exp(-d["retention.specialist_leave_rate_year"])   # chance a specialist leaves within a year
+    exp = p_leave * a.departures.revenue_attached_year * d["retention.attached_leave_share"]
     np.testing.assert_allclose(sc.revenue_at_risk_year_without, exp)
+    # the attached clients' revenue is part of the revenue of the last year of data
+    v = tables.visits
+    last = v[(v["date"] > v["date"].max() - pd.Timedelta(days=365)) & (v.get("status", "done") == "done")]
+    assert 0 < a.departures.revenue_attached_year <= last["amount"].sum()

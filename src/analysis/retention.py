@@ -489,14 +489,22 @@ def role_cost_year(study, draws=None):
 # ============================================================================ departures
 
 
-def attached_clients(visits: pd.DataFrame, min_share: float = 0.5) -> pd.DataFrame:
-    """Clients attached to a specialist: she did at least ``min_share`` of their visits in her block.
+def attached_clients(visits: pd.DataFrame, min_share: float = 0.5, min_visits: int = 2) -> pd.DataFrame:
+    """Clients attached to a specialist: she did at least ``min_share`` of their visits in her block,
+    and the client made at least ``min_visits`` completed visits in that block.
+
+    A client seen once in a block is not attached to anyone there: one visit says nothing about a
+    preference for one specialist (``data_check.attachment_min_visits``, default 2).
 
     Parameters
     ----------
     visits : DataFrame
         ``client_id``, ``specialist_id`` and optionally ``block`` (without it, all visits form
         one block).  Completed visits only are counted.
+    min_share : float
+        Smallest share of the client's block visits done by the specialist.
+    min_visits : int
+        Smallest number of the client's completed visits in the block (with any specialist).
 
     Returns
     -------
@@ -509,8 +517,10 @@ def attached_clients(visits: pd.DataFrame, min_share: float = 0.5) -> pd.DataFra
     v = v[v["specialist_id"].notna()]
     by = ["client_id"] + (["block"] if "block" in v.columns else [])
     cnt = v.groupby(by + ["specialist_id"], observed=True, sort=False).size().rename("visits").reset_index()
+    cnt = cnt[cnt["visits"] > 0]
     tot = cnt.groupby(by, observed=True, sort=False)["visits"].transform("sum")
     cnt["share"] = cnt["visits"] / tot
+    cnt = cnt[tot.to_numpy() >= max(1, int(min_visits))]
     cnt = cnt.sort_values(by + ["share"], ascending=[True] * len(by) + [False], kind="stable")
     top = cnt.groupby(by, observed=True, sort=False).head(1)
     top = top[top["share"] >= min_share]
@@ -604,7 +614,8 @@ class AttachedShare:
 
 
 def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_share: float = 0.5,
-                         followup_days: int = 180, active_days: int = 365, min_attached: int = 10):
+                         followup_days: int = 180, active_days: int = 365, min_attached: int = 10,
+                         min_visits: int = 2):
     """Measure :class:`AttachedShare` on the departures in the data; None when there are none
     (staff without ``left``, no leaver with ``followup_days`` of data after leaving, or fewer than
     ``min_attached`` attached clients in all)."""
@@ -620,7 +631,7 @@ def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_s
     rows = []
     for sid, L in zip(st["specialist_id"].astype(str), st["left"]):
         pre = v[v["date"] < L]
-        att = attached_clients(pre, min_share)
+        att = attached_clients(pre, min_share, min_visits)
         mine = att["specialist_id"].astype(str) == sid
         att_ids = set(att.loc[mine, "client_id"])
         peers = ~mine
@@ -660,10 +671,11 @@ class DepartureInputs:
         Measured share; None = use ``retention.attached_leave_share``.
     by_specialist : DataFrame
         ``specialist_id, [block,] attached_clients, revenue_year`` for specialists still working:
-        the revenue (all blocks) of the clients attached to each that a departure puts at risk, per
-        unit of yearly leaving rate and of share who follow (see :func:`departure_inputs`).
+        ``revenue_year`` is what the clients attached to her paid *in her block* over the last
+        365 days of data (currency a year), the revenue a departure puts at risk.
     revenue_attached_year : float
-        Sum of ``revenue_year``.
+        Sum of ``revenue_year`` (currency a year); never more than the attached clients' yearly
+        revenue, since it is part of it.
     margin_ratio : float
         Margin / revenue, to turn revenue at risk into margin.
     """
@@ -677,19 +689,21 @@ class DepartureInputs:
 
 def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ratio: float,
                      min_share: float = 0.5, followup_days: int = 180,
-                     client_revenue_year: pd.Series | None = None) -> DepartureInputs:
-    """Attached clients' yearly revenue per current specialist, plus the measured hazard and share.
+                     min_visits: int = 2) -> DepartureInputs:
+    """Attached clients' yearly revenue in the block, per current specialist, plus the measured
+    hazard and share.
 
-    ``client_revenue_year`` (by client_id) is the revenue each client would bring after a departure:
-    :func:`analyse` passes BG/NBD visits over the rest of the planning horizon after a departure at a
-    random month (:func:`clv`, ``visits_after_departure``) x spend per visit, so that
-    ``hazard * share * revenue`` is the yearly average over the horizon of the revenue lost (a client
-    lost in year one is missing in the later years too) and clients who have already drifted away
-    count little.  Without it, the revenue of the last 365 days of data (scaled up
-    to a year when the data are shorter).  A client attached to two specialists counts for both.
-    Specialists still working: ``left``
-    empty or after the data end in ``staff``; without a staff table, those with a visit in the
-    last 90 days.
+    ``revenue_year`` of a (client, block) attachment is the client's completed-visit revenue in that
+    block over the last 365 days of data, scaled up to a year when the data are shorter:
+
+        revenue_year = sum(amount of the client's block visits in (end - 365 d, end]) * 365 / span_days
+
+    with ``span_days = min(365, days in the data)``.  Only the block of the attachment counts (a
+    client following her hairdresser may keep her nails appointments), and a client who has already
+    drifted away (no visit in the last year) puts nothing at risk.  Attachment:
+    :func:`attached_clients` with ``min_share`` and ``min_visits``.  Specialists still working:
+    ``left`` empty or after the data end in ``staff``; without a staff table, those with a visit in
+    the last 90 days.
     """
     _need(visits, ("client_id", "date", "amount", "specialist_id"))
     v = _done(visits)
@@ -697,9 +711,11 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     start, end = v["date"].min(), v["date"].max()
     last_year = v[v["date"] > end - pd.Timedelta(days=365)]
     span_days = min(365.0, float((end - start).days) + 1.0)
-    rev_client = (client_revenue_year if client_revenue_year is not None else
-                  last_year.groupby("client_id", observed=True)["amount"].sum() * (365.0 / span_days))
-    att = attached_clients(v, min_share)
+    has_block = "block" in v.columns
+    keys_c = ["client_id"] + (["block"] if has_block else [])
+    amount = pd.to_numeric(last_year["amount"], errors="coerce").fillna(0.0)
+    rev = (amount.groupby([last_year[k] for k in keys_c], observed=True).sum() * (365.0 / span_days))
+    att = attached_clients(v, min_share, min_visits)
     if staff is not None and "specialist_id" in staff.columns:
         if "left" in staff.columns:
             gone = pd.to_datetime(staff["left"]).le(end).fillna(False).to_numpy(bool)
@@ -709,13 +725,20 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     else:
         working = set(v.loc[v["date"] > end - pd.Timedelta(days=90), "specialist_id"].dropna().astype(str))
     att = att[att["specialist_id"].astype(str).isin(working)]
-    att = att.assign(revenue_year=att["client_id"].map(rev_client).fillna(0.0).to_numpy(float))
-    keys = ["specialist_id"] + (["block"] if "block" in att.columns else [])
+    if has_block:
+        idx = pd.MultiIndex.from_arrays([att["client_id"].astype(str), att["block"].astype(str)])
+        rev.index = pd.MultiIndex.from_arrays([rev.index.get_level_values(0).astype(str),
+                                               rev.index.get_level_values(1).astype(str)])
+    else:
+        idx = pd.Index(att["client_id"].astype(str))
+        rev.index = rev.index.astype(str)
+    att = att.assign(revenue_year=rev.reindex(idx).fillna(0.0).to_numpy(float))
+    keys = ["specialist_id"] + (["block"] if has_block else [])
     by = (att.groupby(keys, observed=True)
           .agg(attached_clients=("client_id", "size"), revenue_year=("revenue_year", "sum")).reset_index())
     specialists = v["specialist_id"].dropna().astype(str).unique()
     lr = leave_rate(staff, start, end, specialists)
-    sh = attached_leave_share(v, staff, min_share, followup_days)
+    sh = attached_leave_share(v, staff, min_share, followup_days, min_visits=min_visits)
     return DepartureInputs(leave_rate=lr, attached_share=sh, by_specialist=by,
                            revenue_attached_year=float(by["revenue_year"].sum()), margin_ratio=margin_ratio)
 
@@ -908,13 +931,10 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
 
     # ---- departures
     if tables.has("visits", "specialist_id"):
-        rev_year = None
-        if out.clv is not None:
-            rev_year = out.clv["visits_after_departure"] * np.asarray(spend, float)
         out.departures = departure_inputs(done[vdate <= end], getattr(tables, "staff", None), margin_ratio,
                                           float(study.get("retention.attachment_min_share") or 0.5),
                                           int(study.get("retention.departure_followup_days") or 180),
-                                          rev_year)
+                                          int(study.get("data_check.attachment_min_visits") or 2))
 
         if out.departures.leave_rate is None:
             out.note("departures", "The staff table has no hired / left dates: the yearly leaving rate "
@@ -946,8 +966,9 @@ class RetentionScenarios:
         with ``retention.effect_scope: with_new_clients``, the new ones; undiscounted.  NaN when the
         model could not be fitted.
     revenue_at_risk_year_without, revenue_at_risk_year_with : ndarray
-        Revenue lost with clients who follow a leaving specialist, yearly average over the horizon,
-        without and with the role; NaN when the visits have no specialist_id.
+        Revenue lost a year with clients who follow a leaving specialist, without and with the role
+        (currency a year); at most the attached clients' yearly revenue in their specialists' blocks;
+        NaN when the visits have no specialist_id.
     margin_at_risk_avoided_year : ndarray
         Margin (not revenue) the role saves through departures a year; 0 when not computable.
     role_cost_year : ndarray
@@ -978,8 +999,15 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -
     """Monte Carlo of the retention section, scenario by scenario with the study's shared draws.
 
     ``incremental_margin_year`` is the effect curve of :func:`effect_curve` read at each drawn
-    ``retention.care_manager_effect``; departures: ``hazard * revenue_attached_year * share`` without
-    the role and ``... * share * (1 - reduction)`` with it.
+    ``retention.care_manager_effect``; departures, per year:
+
+        without = (1 - exp(-hazard)) * share * revenue_attached_year
+        with    = without * (1 - reduction)
+
+    where ``1 - exp(-hazard)`` is the probability that a specialist leaves within a year (a
+    Poisson hazard per year; the replacement starts with no attached clients, so a chair loses its
+    clients at most once a year).  Since the probability and the share are at most 1, revenue at
+    risk never exceeds the attached clients' yearly revenue.
     """
     a = analysis if analysis is not None else analyse(study, tables)
     n = draws.n
@@ -990,7 +1018,7 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -
         inc = np.full(n, np.nan)
     if a.departures is not None:
         hz, sh, red = departure_draws(a.departures, draws)
-        without = hz * a.departures.revenue_attached_year * sh
+        without = -np.expm1(-np.asarray(hz, float)) * np.clip(sh, 0.0, 1.0) * a.departures.revenue_attached_year
         with_ = without * (1.0 - red)
         avoided = (without - with_) * a.margin_ratio
     else:
