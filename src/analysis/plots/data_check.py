@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from .. import i18n
 from . import ACCENT, MUTED, PALETTE, money_axis, new_axes, pct_axis
@@ -38,6 +39,7 @@ def revenue_by_month(by_month_block: pd.DataFrame, ax=None, extra: pd.Series | N
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(ylabel)
     money_axis(ax, currency, lang)
+    ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.legend(ncol=3, fontsize=8.5, loc="upper left")
     return ax
 
@@ -98,8 +100,9 @@ def specialist_load(per_specialist: pd.DataFrame, ax=None, value: str = "visits_
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: i18n.number(x, lang, 1)))
     handles = [Patch(color=colors[b], label=(block_labels or {}).get(b, b)) for b in blocks]
     ax.legend(handles=handles, fontsize=8.5, loc="lower right")
