@@ -77,7 +77,42 @@ def test_every_default_has_a_source_and_both_languages():
     for path, spec in _leaves(schema()):
         key = ".".join(path)
         assert spec.get("source"), f"{key} has no source"
+        assert spec.get("source_ru"), f"{key} has no source_ru (the source in Russian)"
+        assert spec["source_ru"] != spec["source"], f"{key}: source_ru is not translated"
+        assert not spec["source_ru"].lower().startswith(("kit assumption", "kit default")), \
+            f"{key}: source_ru starts in English"
         assert spec.get("en") and spec.get("ru"), f"{key} lacks a description in en or ru"
+
+
+def test_russian_assumptions_show_the_russian_source(tmp_path):
+    from analysis.study import _get
+
+    s = _study(tmp_path, "horizon_months: 24\n")
+    spec = _get(schema(), ("staffing", "payroll_tax_rate"))
+    ru = s.assumptions("staffing", lang="ru").set_index("key")
+    en = s.assumptions("staffing").set_index("key")
+    assert ru.loc["staffing.payroll_tax_rate", "source"] == "default: " + spec["source_ru"]
+    assert "Налоговый кодекс РФ ст. 425" in ru.loc["staffing.payroll_tax_rate", "source"]
+    assert en.loc["staffing.payroll_tax_rate", "source"] == "default: " + spec["source"]
+    assert ru.loc["staffing.payroll_tax_rate", "description"] == spec["ru"]
+    # "kit assumption: ..." reads "допущение набора: ..." in Russian
+    assert ru.loc["staffing.productive_share", "source"].startswith("default: допущение набора: ")
+    # a value the user gave keeps its plain source in both languages
+    top = s.assumptions("study", lang="ru").set_index("key")
+    assert top.loc["horizon_months", "source"] == "study.yaml"
+    assert top.loc["discount_rate", "source"].startswith("default: значение набора по умолчанию: ")
+    assert s.source_of("currency", "ru") == "default: " + _get(schema(), ("currency",))["source_ru"]
+
+
+def test_source_of_falls_back_to_english_without_source_ru(tmp_path, monkeypatch):
+    import analysis.study as st
+
+    tree = st.schema()
+    del tree["staffing"]["payroll_tax_rate"]["source_ru"]
+    monkeypatch.setattr(st, "_schema_cached", lambda: tree)
+    s = load_study(tmp_path)
+    expected = "default: " + tree["staffing"]["payroll_tax_rate"]["source"]
+    assert s.source_of("staffing.payroll_tax_rate", "ru") == expected
 
 
 def test_defaults_validate_against_their_own_schema(tmp_path):

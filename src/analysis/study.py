@@ -315,20 +315,28 @@ class Study:
         """Dotted keys for which the default was used."""
         return [".".join(p) for p, _ in _leaves(_schema_cached()) if ".".join(p) not in self.given]
 
-    def source_of(self, key: str) -> str:
-        """Where a value came from: the study file, ``--set``, or the default's source."""
+    def source_of(self, key: str, lang: str = "en") -> str:
+        """Where a value came from: the study file, ``--set``, or the default's source.
+
+        For a default the answer is ``"default: "`` followed by the leaf's ``source`` (``lang="en"``)
+        or ``source_ru`` (``lang="ru"``; ``source`` when a leaf lacks it).  The prefix stays
+        ``"default: "`` in both languages: callers strip and translate it.
+        """
         path = tuple(key.split("."))
         if _get_opt(self.overrides, path) is not _MISSING:
             return "--set"
         if key in self.given:
             return STUDY_FILE
-        return "default: " + _get(_schema_cached(), path)["source"]
+        spec = _get(_schema_cached(), path)
+        text = spec.get("source_ru") if lang == "ru" else None
+        return "default: " + (text or spec["source"])
 
     def assumptions(self, section: str | None = None, lang: str = "en"):
         """Table of assumptions: key, value, description, source (one row per leaf).
 
         ``section`` limits it to one section (``"staffing"``); the top-level keys are section
         ``"study"``.  Free-form tables (data mapping, pay schemes) are left out.
+        ``lang`` (``en`` | ``ru``) picks the language of the description and of the source.
         """
         import pandas as pd
 
@@ -353,7 +361,7 @@ class Study:
                 "key": key,
                 "value": shown,
                 "description": spec.get(lang) or spec.get("en", ""),
-                "source": self.source_of(key),
+                "source": self.source_of(key, lang),
             })
         return pd.DataFrame(rows, columns=["key", "value", "description", "source"])
 
