@@ -3,6 +3,7 @@ labels already translated (``ctx.t(...)``); money axes take ``currency`` and ``l
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from . import ACCENT, BAD, MUTED, PALETTE, money_axis, new_axes, pct_axis
 
@@ -74,6 +75,7 @@ def clv_hist(clv, ax=None, xlabel: str = "", ylabel: str = "", currency: str = "
     top = float(np.quantile(v, clip_quantile)) if v.size else 1.0
     ax.hist(np.clip(v, None, top), bins=bins, color=ACCENT, alpha=0.85)
     money_axis(ax, currency, lang, axis="x")
+    ax.xaxis.set_major_locator(MaxNLocator(4))   # wide money labels: few ticks so they never run together
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(axis="x", visible=False)
@@ -82,11 +84,12 @@ def clv_hist(clv, ax=None, xlabel: str = "", ylabel: str = "", currency: str = "
 
 def effect_curve(curve, cost_year: float, breakeven: float | None = None, assumed=None, ax=None,
                  xlabel: str = "", ylabel: str = "", gain_label: str = "", cost_label: str = "",
-                 assumed_label: str = "", currency: str = "RUB", lang: str = "en"):
+                 assumed_label: str = "", currency: str = "RUB", lang: str = "en", x_max: float = 0.5):
     """Margin gained a year against the cut of the dropout probability, with the role's cost.
 
     ``assumed`` = (low, high) of the study's assumption, shaded; ``breakeven`` marked where the
-    gain line crosses the cost line.
+    gain line crosses the cost line.  The x axis stops at ``x_max`` (default 50%), or a little past
+    the break-even or the assumed range when they lie further right.
     """
     ax = new_axes(ax)
     e = curve["effect"].to_numpy(float)
@@ -97,10 +100,19 @@ def effect_curve(curve, cost_year: float, breakeven: float | None = None, assume
     if breakeven is not None and np.isfinite(breakeven) and breakeven <= 1:
         ax.axvline(breakeven, color="#333", lw=1)
         ax.plot([breakeven], [cost_year], "o", color="#333")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
+    right = float(x_max)
+    if assumed is not None:
+        right = max(right, float(assumed[1]) + 0.05)
+    if breakeven is not None and np.isfinite(breakeven):
+        right = max(right, float(breakeven) + 0.05)
+    right = min(right, float(np.nanmax(e)) if e.size else 1.0, 1.0)
+    ax.set_xlim(0, right)
+    shown = curve["incremental_margin_year"].to_numpy(float)[e <= right + 1e-12]
+    top = max(float(cost_year), float(np.nanmax(shown)) if shown.size else 0.0)
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
     pct_axis(ax, lang, axis="x")
     money_axis(ax, currency, lang)
+    ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", fontsize=9)
