@@ -6,12 +6,20 @@ Every function takes labels already translated, ``ax=None`` and returns the Axes
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from matplotlib.dates import AutoDateLocator, num2date
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .. import i18n
 from . import ACCENT, BAD, MUTED, PALETTE, money_axis, new_axes, pct_axis
 
 __all__ = ["cost_by_option", "workload_growth", "cost_growth", "waiting", "time_split",
            "active_clients", "blocks_per_client"]
+
+
+def _count_axis(axis, lang: str):
+    """Whole counts with thousands separators (``1,200`` / ``1 200``)."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: i18n.number(v, lang)))
 
 
 def cost_by_option(labels, p10, p50, p90, ax=None, ylabel: str = "", currency: str = "RUB",
@@ -38,7 +46,7 @@ def cost_by_option(labels, p10, p50, p90, ax=None, ylabel: str = "", currency: s
 
 def workload_growth(clients, workload_specialists_h, capacity_specialists_h, workload_care_h,
                     capacity_care_h, ax=None, clients_now=None, labels=None, xlabel: str = "",
-                    ylabel: str = ""):
+                    ylabel: str = "", lang: str = "en"):
     """Hours of work a month against the hours the people needed can give, as clients grow.
 
     ``labels``: dict with keys ``specialists``, ``care``, ``capacity_specialists``,
@@ -60,6 +68,9 @@ def workload_growth(clients, workload_specialists_h, capacity_specialists_h, wor
     ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    _count_axis(ax.xaxis, lang)
+    _count_axis(ax.yaxis, lang)
     ax.legend(fontsize=8.5, loc="upper left")
     return ax
 
@@ -83,6 +94,8 @@ def cost_growth(clients, cost_specialists, cost_care, ax=None, clients_now=None,
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     money_axis(ax, currency, lang)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    _count_axis(ax.xaxis, lang)
     ax.legend(fontsize=8.5, loc="upper left")
     return ax
 
@@ -139,15 +152,28 @@ def time_split(labels, hours, ax=None, title: str = "", pct_text=None, lang: str
     return ax
 
 
-def active_clients(months, series: dict, ax=None, ylabel: str = "", total=None, total_label: str = ""):
-    """Active clients per month: one line per block, and the distinct total as a thick line."""
+def active_clients(months, series: dict, ax=None, ylabel: str = "", total=None, total_label: str = "",
+                   lang: str = "en"):
+    """Active clients per month: one line per block, and the distinct total as a thick line.
+
+    Month ticks are written as ``Jun 2024`` / ``июн 2024``; counts with thousands separators.
+    """
     ax = new_axes(ax)
+    try:
+        months = pd.to_datetime(pd.Series(months).astype(str) if isinstance(getattr(months, "dtype", None),
+                                                                          pd.PeriodDtype) else months)
+    except (TypeError, ValueError):
+        pass
     for i, (name, values) in enumerate(series.items()):
         ax.plot(months, values, color=PALETTE[(i + 1) % len(PALETTE)], lw=1.5, label=name)
     if total is not None:
         ax.plot(months, total, color="#333", lw=2.4, label=total_label)
     ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel)
+    if pd.api.types.is_datetime64_any_dtype(getattr(months, "dtype", None)):
+        ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=6))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.month(num2date(v), lang)))
+    _count_axis(ax.yaxis, lang)
     ax.legend(fontsize=8.5, ncol=3, loc="upper left")
     return ax
 
