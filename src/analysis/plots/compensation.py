@@ -39,9 +39,9 @@ def pay_ranges(samples: dict, ax=None, xlabel: str = "", floor: float | None = N
     ax.set_yticks(y, labels)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
-    ax.xaxis.set_major_locator(MaxNLocator(5))
     if currency:
         money_axis(ax, currency, lang, axis="x")
+    ax.xaxis.set_major_locator(MaxNLocator(4))  # wide money labels must not run together
     return ax
 
 
@@ -62,11 +62,12 @@ def pay_curves(revenue, curves: dict, ax=None, xlabel: str = "", ylabel: str = "
         ax.axhline(floor, color=BAD, lw=1.2, ls="--", label=floor_label or None)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_locator(MaxNLocator(6))
     if currency:
         money_axis(ax, currency, lang, axis="x")
         money_axis(ax, currency, lang, axis="y")
-    ax.legend(fontsize=8.5, loc="upper left")
+    ax.xaxis.set_major_locator(MaxNLocator(4))  # wide money labels must not run together
+    # below the plot, so the legend never hides a line (the flat fixed-salary line sits low)
+    ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return ax
 
 
