@@ -917,7 +917,7 @@ def describe_component(comp: dict, lang: str = "en", currency: str = "RUB") -> s
         return ("большее из: " if ru else "the larger of: ") + "; ".join(parts)
     if kind == "kpi_bonus":
         sign = ("≥" if c["direction"] == "above" else "≤")
-        kpi = {"repeat_retention": ("repeat-client retention", "удержание постоянных клиентов")}.get(
+        kpi = {"repeat_retention": ("repeat-client retention", "удержание повторных клиентов")}.get(
             c["kpi"], (c["kpi"], c["kpi"]))
         target = pct(c["target"]) if 0 <= c["target"] <= 1 else i18n.number(c["target"], lang, 2)
         return (f"бонус {money(c['amount'])}, если {kpi[1]} {sign} {target}" if ru
