@@ -561,10 +561,9 @@ def prepare(study_dir, opts: RunOptions):
     """Validate config and data; returns (study, tables). Raises InputError with every problem."""
     from . import data
 
-    overrides = dict(opts.overrides)
-    if opts.lang:
-        overrides["language"] = opts.lang
-    study = load_study(study_dir, overrides)
+    study = load_study(study_dir, opts.overrides)  # the study as written must be valid
+    if opts.lang and opts.lang != study.language:  # --lang is recorded as a command-line setting
+        study = load_study(study_dir, {**opts.overrides, "language": opts.lang})
     problems: list[Problem] = []
     tables = None
     try:
