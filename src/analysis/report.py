@@ -715,9 +715,7 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
 
 
 def _extra_links(folder: Path, lang: str) -> list[tuple[str, str]]:
-    links = []
-    if (folder / "tables.xlsx").exists() or True:
-        links.append(("tables.xlsx", i18n.tr(lang, "All tables (Excel)", "Все таблицы (Excel)")))
+    links = [("tables.xlsx", i18n.tr(lang, "All tables (Excel)", "Все таблицы (Excel)"))]
     links.append(("results.json", i18n.tr(lang, "Headline figures (JSON)", "Ключевые цифры (JSON)")))
     links.append(("manifest.json", i18n.tr(lang, "Run record: inputs, versions, timings",
                                              "Запись о запуске: входные файлы, версии, время")))
