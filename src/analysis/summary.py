@@ -61,6 +61,16 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
         prep.note(f"Staffing saving left out: {exc}", f"Экономия на персонале не учтена: {exc}")
     try:
         prep.retention = retention_analysis if retention_analysis is not None else retention.analyse(study, tables)
+        if getattr(prep.retention, "effect", None) is None:
+            prep.note("Regular clients kept longer are counted as zero: the visit model could not be fitted on "
+                      "these data (see the retention page).",
+                      "Удержание постоянных клиентов учтено как ноль: модель визитов не удалось построить на этих "
+                      "данных (см. страницу об удержании).")
+        if getattr(prep.retention, "departures", None) is None:
+            prep.note("Clients kept when a specialist leaves are counted as zero: the data do not show which "
+                      "specialist served each visit.",
+                      "Клиенты, не ушедшие вслед за мастером, учтены как ноль: в данных не видно, какой мастер "
+                      "обслуживал визит.")
     except (ValueError, KeyError, ArithmeticError, InputError) as exc:
         prep.note(f"Retention effects left out: {exc}", f"Эффект удержания не учтён: {exc}")
     try:
