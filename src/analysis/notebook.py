@@ -142,14 +142,18 @@ class Context:
         cap = f'<div class="kit-caption">{html.escape(caption)}</div>' if caption else ""
         display(HTML(f'<div class="kit-table-wrap">{cap}{body}</div>'))
 
+    def assumptions_table(self, section: str | None = None) -> pd.DataFrame:
+        """The assumptions of ``section`` (all when None) with their sources in the report's words."""
+        df = self.study.assumptions(section, self.lang)
+        return df.assign(source=[s if s in ("study.yaml", "--set") else
+                                 self.t("default — ", "по умолчанию — ") + s.removeprefix("default: ")
+                                 for s in df["source"]])
+
     def assumptions(self, section: str) -> None:
         """Show the section's assumptions with their values and sources."""
-        df = self.study.assumptions(section, self.lang)
+        df = self.assumptions_table(section)
         if df.empty:
             return
-        df = df.assign(source=[s if s in ("study.yaml", "--set") else
-                               self.t("default — ", "по умолчанию — ") + s.removeprefix("default: ")
-                               for s in df["source"]])
         self.table(df[["description", "value", "source", "key"]], labels={
             "description": ("Assumption", "Допущение"), "value": ("Value", "Значение"),
             "source": ("Source", "Источник"), "key": ("Key in study.yaml", "Ключ в study.yaml")})

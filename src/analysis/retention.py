@@ -37,7 +37,7 @@ __all__ = [
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "holdout_check",
-    "visit_margin", "clv", "effect_curve", "breakeven_effect", "role_cost_year", "new_clients_per_year",
+    "clv", "effect_curve", "breakeven_effect", "role_cost_year", "new_clients_per_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
@@ -201,34 +201,6 @@ def membership_survival(life: pd.DataFrame, sbg: SBGResult, max_periods: int | N
 
 
 # ============================================================================ margin and CLV
-
-
-def visit_margin(tables, study) -> pd.Series:
-    """Margin per visit (amount - consumables - variable pay), from :func:`analysis.kpi.visit_margin`.
-
-    While ``analysis.kpi`` lacks it, a fallback uses ``economics.consumables_share`` and
-    ``economics.commission_rate`` (or the visits' ``consumables_cost``); the result's
-    ``attrs["fallback"]`` is True then.
-    """
-    try:
-        from . import kpi  # noqa: PLC0415
-
-        fn = kpi.visit_margin
-    except (ImportError, AttributeError):
-        fn = None
-    if fn is not None:
-        return fn(tables, study)
-    v = tables.visits
-    amount = pd.to_numeric(v["amount"], errors="coerce").fillna(0.0)
-    if "consumables_cost" in v.columns and v["consumables_cost"].notna().any():
-        cons = pd.to_numeric(v["consumables_cost"], errors="coerce").fillna(
-            amount * float(study.get("economics.consumables_share", 0.10)))
-    else:
-        cons = amount * float(study.get("economics.consumables_share", 0.10))
-    pay = amount * float(study.get("economics.commission_rate", 0.40))
-    out = amount - cons - pay
-    out.attrs["fallback"] = True
-    return out
 
 
 def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_months: int,
@@ -832,7 +804,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     study : Study
     tables : analysis.data.Tables
     margin : Series, optional
-        Margin per visit aligned with ``tables.visits``; default :func:`visit_margin`.
+        Margin per visit aligned with ``tables.visits``; default :func:`analysis.kpi.visit_margin`.
     """
     v = tables.visits
     # factorise the ids once: every groupby below is faster on categories than on strings
@@ -846,7 +818,9 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     unit = TIME_UNIT_DAYS[unit_code]
     end = r.attrs["calibration_end"]
     if margin is None:
-        margin = visit_margin(tables, study)
+        from . import kpi  # noqa: PLC0415
+
+        margin = kpi.visit_margin(tables, study)
     margin = pd.Series(np.asarray(margin, float), index=v.index) if not isinstance(margin, pd.Series) else margin
     done = _done(v)
     vdate = pd.to_datetime(done["date"])

@@ -60,12 +60,7 @@ def workload_growth(clients, workload_specialists_h, capacity_specialists_h, wor
     ax.plot(clients, workload_care_h, color=ACCENT, lw=2, label=labels.get("care"))
     ax.step(clients, capacity_care_h, where="post", color=ACCENT, lw=1.2, ls="--",
             label=labels.get("capacity_care"))
-    if clients_now is not None:
-        ax.axvline(clients_now, color=PALETTE[2], lw=1.2)
-        ax.annotate(labels.get("now", ""), (clients_now, 0), xytext=(4, 6),
-                    textcoords="offset points", color=PALETTE[2], fontsize=9)
-    ax.set_xlim(0, float(np.max(clients)))
-    ax.set_ylim(bottom=0)
+    _mark_now(ax, clients, clients_now, labels.get("now", ""))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(5))
@@ -73,6 +68,16 @@ def workload_growth(clients, workload_specialists_h, capacity_specialists_h, wor
     _count_axis(ax.yaxis, lang)
     ax.legend(fontsize=8.5, loc="upper left")
     return ax
+
+
+def _mark_now(ax, clients, clients_now, label: str) -> None:
+    """Vertical line at today's client count; both axes start at zero."""
+    if clients_now is not None:
+        ax.axvline(clients_now, color=PALETTE[2], lw=1.2)
+        ax.annotate(label, (clients_now, 0), xytext=(4, 6), textcoords="offset points",
+                    color=PALETTE[2], fontsize=9)
+    ax.set_xlim(0, float(np.max(clients)))
+    ax.set_ylim(bottom=0)
 
 
 def cost_growth(clients, cost_specialists, cost_care, ax=None, clients_now=None, labels=None,
@@ -85,12 +90,7 @@ def cost_growth(clients, cost_specialists, cost_care, ax=None, clients_now=None,
     cs, cc = np.asarray(cost_specialists, float), np.asarray(cost_care, float)
     ax.fill_between(clients, cs, cc, where=cc < cs, step="post", color=ACCENT, alpha=0.12, lw=0)
     ax.fill_between(clients, cs, cc, where=cc > cs, step="post", color=BAD, alpha=0.12, lw=0)
-    if clients_now is not None:
-        ax.axvline(clients_now, color=PALETTE[2], lw=1.2)
-        ax.annotate(labels.get("now", ""), (clients_now, 0), xytext=(4, 6),
-                    textcoords="offset points", color=PALETTE[2], fontsize=9)
-    ax.set_xlim(0, float(np.max(clients)))
-    ax.set_ylim(bottom=0)
+    _mark_now(ax, clients, clients_now, labels.get("now", ""))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     money_axis(ax, currency, lang)
