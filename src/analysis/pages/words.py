@@ -1,0 +1,111 @@
+"""Words for the reader, one catalogue per language.
+
+The catalogues are ``catalogue/en.yaml`` and ``catalogue/ru.yaml`` beside this module: a flat mapping
+from a dotted key (``retention.fit.limit_case``) to a text with ``{named}`` fields, or — for a text
+that counts something — to its plural forms (``one``/``other`` in English; ``one``/``few``/``many``/
+``other`` in Russian), chosen for the count ``n`` by the CLDR plural rules through babel
+(https://cldr.unicode.org/index/cldr-spec/plural-rules).  Both catalogues carry the same keys and the
+same fields (``tests/test_words.py``).
+
+Calculations never call this module: they return :class:`analysis.codes.Note` (a key and its fields);
+pages and notebooks turn notes into words with :func:`say` / :func:`note_text`.
+"""
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+from babel import Locale
+
+__all__ = ["LANGS", "say", "note_text", "catalogue", "has", "fields_of"]
+
+LANGS = ("en", "ru")
+PLURAL_FORMS = {"zero", "one", "two", "few", "many", "other"}
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict:
+    """The catalogue of ``lang`` as a flat ``{key: text or {plural form: text}}``.
+
+    Raises
+    ------
+    KeyError
+        For a language the kit has no catalogue for.
+    """
+    if lang not in LANGS:
+        raise KeyError(f"no word catalogue for language {lang!r}; the kit has {', '.join(LANGS)}")
+    text = resources.files(__package__).joinpath("catalogue", f"{lang}.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+@lru_cache(maxsize=None)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def has(key: str) -> bool:
+    """Whether ``key`` is in the catalogues."""
+    return key in catalogue("en")
+
+
+def _pick(entry, lang: str, n):
+    if isinstance(entry, dict):
+        if n is None:
+            raise ValueError("a plural text needs the count n")
+        form = _locale(lang).plural_form(abs(n) if isinstance(n, int) else abs(float(n)))
+        # Russian counts with a fraction take the "other" form (1,5 часа); CLDR says so too.
+        return entry.get(form, entry["other"])
+    return entry
+
+
+def say(key: str, lang: str = "en", n=None, **fields) -> str:
+    """The text of ``key`` in ``lang``, its ``{fields}`` filled in.
+
+    Parameters
+    ----------
+    key : str
+        Dotted catalogue key.
+    lang : {"en", "ru"}
+    n : int or float, optional
+        The count that picks the plural form (required for plural texts); also available as ``{n}``.
+    **fields
+        Values for the text's named fields, already formatted as the reader should see them.
+
+    Raises
+    ------
+    KeyError
+        Unknown key or language, or a field the text needs but was not given.
+    """
+    entry = catalogue(lang)[key]
+    text = _pick(entry, lang, n)
+    if n is not None and "n" not in fields:
+        fields["n"] = n
+    return text.format_map(_Strict(fields, key))
+
+
+def note_text(note, lang: str = "en", fmt=None) -> str:
+    """Words for an :class:`analysis.codes.Note` in ``lang``.
+
+    ``fmt`` (optional) is called as ``fmt(name, value)`` for each field and returns its text — the
+    page's formatter for money, percentages and dates; by default fields are shown as given.
+    """
+    fields = dict(note.fields)
+    if fmt is not None:
+        fields = {k: fmt(k, v) for k, v in fields.items()}
+    return say(note.code, lang, n=note.n, **fields)
+
+
+def fields_of(text: str) -> set[str]:
+    """The ``{named}`` fields a catalogue text uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+class _Strict(dict):
+    def __init__(self, fields, key):
+        super().__init__(fields)
+        self._key = key
+
+    def __missing__(self, name):
+        raise KeyError(f"catalogue text {self._key!r} needs the field {name!r}")

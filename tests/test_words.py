@@ -1,0 +1,60 @@
+"""The word catalogues: same keys and fields in every language, Russian plurals complete."""
+import re
+from pathlib import Path
+
+import pytest
+
+from analysis.codes import Note
+from analysis.pages import words
+
+RU_PLURALS = {"one", "few", "many", "other"}
+
+
+def _texts(entry):
+    return list(entry.values()) if isinstance(entry, dict) else [entry]
+
+
+def test_catalogues_have_the_same_keys():
+    en, ru = words.catalogue("en"), words.catalogue("ru")
+    assert set(en) == set(ru), (set(en) ^ set(ru))
+
+
+@pytest.mark.parametrize("key", sorted(words.catalogue("en")))
+def test_fields_and_plural_forms_agree(key):
+    en, ru = words.catalogue("en")[key], words.catalogue("ru")[key]
+    assert isinstance(en, dict) == isinstance(ru, dict), key
+    if isinstance(en, dict):
+        assert set(en) >= {"one", "other"}, key
+        assert set(ru) >= RU_PLURALS, key
+    en_fields = set().union(*(words.fields_of(t) for t in _texts(en)))
+    ru_fields = set().union(*(words.fields_of(t) for t in _texts(ru)))
+    assert en_fields == ru_fields, key
+
+
+def test_no_english_words_in_russian_texts():
+    # Texts may hold field names and units, never English sentences.
+    for key, entry in words.catalogue("ru").items():
+        for text in _texts(entry):
+            bare = re.sub(r"\{[^}]*\}", "", str(text))
+            assert not re.search(r"\b[a-z]{4,}\b", bare) or re.search("[а-яё]", bare, re.I), (key, text)
+
+
+@pytest.mark.parametrize("n, form", [(1, "1 день"), (2, "2 дня"), (5, "5 дней"), (11, "11 дней"),
+                                     (21, "21 день"), (22, "22 дня"), (1.5, "1.5 дня")])
+def test_russian_plural_rules(n, form):
+    assert words.say("common.days", "ru", n=n) == form
+
+
+def test_english_plural_rules():
+    assert words.say("common.days", "en", n=1) == "1 day"
+    assert words.say("common.days", "en", n=3) == "3 days"
+
+
+def test_missing_field_names_the_key():
+    with pytest.raises(KeyError, match="common.range"):
+        words.say("common.range", "en", median="1")
+
+
+def test_note_text_formats_fields():
+    note = Note("common.clients", {}, n=3)
+    assert words.note_text(note, "ru") == "3 клиента"
