@@ -140,11 +140,12 @@ def test_all_problems_are_reported_together(tmp_path):
         "visits.csv": "visit_id,client_id,date,amount,specialist_id\nv1,c1,2024-01-03,10,s1\n"
                       "v1,,2024-02-30,-1,s7\n",
         "staff.csv": "specialist_id,block,hired,left\ns1,hair,2024-01-01,2023-01-01\n",
-        "memberships.csv": "client_id,start\n",
+        "memberships.csv": "client_id,start\n",  # an empty optional table is a note, not a problem
     })
     msgs = [str(p) for p in problems(d)]
+    assert not any("memberships" in m for m in msgs), msgs
     for fragment in ("duplicate visit ids", "empty client id", "dates not understood", "negative amounts",
-                     "'left' is before 'hired'", "has a header but no rows", "specialists not in staff.csv"):
+                     "'left' is before 'hired'", "specialists not in staff.csv"):
         assert any(fragment in m for m in msgs), (fragment, msgs)
 
 
@@ -236,7 +237,7 @@ def test_comma_alone_is_thousands_unless_the_column_uses_decimal_commas():
 @pytest.mark.parametrize("raw", ["2024-06-30", "30.06.2024", "30.06.2024 14:45", "2024-06-30T09:00:00",
                                  "30/06/2024", "2024-06-30 00:00:00"])
 def test_date_formats(raw):
-    d, empty, bad = data._to_date(pd.Series([raw, "2024-01-01"]))
+    d, empty, bad, _ = data._to_date(pd.Series([raw, "2024-01-01"]))
     assert not bad.any() and d.iloc[0] == pd.Timestamp("2024-06-30")
 
 
