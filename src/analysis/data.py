@@ -222,7 +222,8 @@ def summarize(tables: Tables, lang: str = "en") -> dict:
     if tables.notes:
         from .pages.words import note_text
 
-        out["notes"] = [("warning: " if n.level == "warning" else "") + note_text(n, lang) for n in tables.notes]
+        out["notes"] = "\n    ".join([""] + [("warning: " if n.level == "warning" else "") + note_text(n, lang)
+                                             for n in tables.notes])
     return out
 
 
@@ -306,8 +307,8 @@ def load_tables(study) -> Tables:
         frames[table] = df
         rownums[table] = rows
     if preset and not p_problems:
-        notes.insert(0, Note("data.preset_used", {"system": str(study.get("source_system")).lower()},
-                             topic="data"))
+        notes.insert(0, Note("data.preset_used", {"system": presets.preset(str(study.get("source_system")).strip()
+                                                                     .lower())["title"]}, topic="data"))
     problems += _cross_checks(frames, rownums, wheres)
     if problems:
         raise InputError(problems)
