@@ -664,3 +664,11 @@ def test_notes_survive_the_cache(tmp_path):
     back = data.read_cache(tmp_path / "cache")
     assert [(n.code, n.n, dict(n.fields)) for n in back.notes] == [(n.code, n.n, dict(n.fields)) for n in t.notes]
     assert "notes" in data.summarize(back)
+
+
+def test_cp1251_bytes_that_are_also_valid_utf8(tmp_path):
+    # "Жё" in Windows-1251 is the UTF-8 encoding of "Ƹ"; found by the property test above
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount\nЖё,01.01.2024,1\nc2,02.01.2024,2\n".encode("cp1251")})
+    assert load(d).visits["client_id"].tolist() == ["Жё", "c2"]
+    assert load(make(tmp_path / "u", {"visits.csv": "client_id,date,amount\nŁukasz,01.01.2024,1\n"})).visits[
+        "client_id"].tolist() == ["Łukasz"]

@@ -567,8 +567,9 @@ def _decode(raw: bytes) -> tuple[bytes, str] | None:
     if raw[:3] == b"\xef\xbb\xbf":
         return raw, "utf-8-sig"
     try:
-        raw.decode("utf-8")
-        return raw, "utf-8"
+        text = raw.decode("utf-8")
+        if not _cp1251_in_disguise(raw, text):
+            return raw, "utf-8"
     except UnicodeDecodeError:
         pass
     try:
@@ -576,6 +577,20 @@ def _decode(raw: bytes) -> tuple[bytes, str] | None:
         return raw, "cp1251"
     except UnicodeDecodeError:
         return None
+
+
+def _cp1251_in_disguise(raw: bytes, text: str) -> bool:
+    """Windows-1251 bytes that happen to be valid UTF-8 ("Жё" is the bytes of "Ƹ"): every non-ASCII
+    character of the UTF-8 reading is from a rarely used block (U+0180-U+07FF, not Cyrillic) and the
+    cp1251 reading is all Cyrillic."""
+    odd = {c for c in text if ord(c) > 127}
+    if not odd or not all(0x180 <= ord(c) <= 0x7FF and not 0x400 <= ord(c) <= 0x4FF for c in odd):
+        return False
+    try:
+        alt = {c for c in raw.decode("cp1251") if ord(c) > 127}
+    except UnicodeDecodeError:
+        return False
+    return all(0x400 <= ord(c) <= 0x4FF for c in alt)
 
 
 def _sniff_sep(lines: list[str]) -> str:
@@ -1009,8 +1024,11 @@ _PHONE = re.compile(r"(?<![\w])\+?\d(?:[\s\-()]*\d){9,14}(?![\w])")
 def looks_personal(values: pd.Series) -> np.ndarray:
     """Mask of text values holding something like a phone number (10-15 digits, with or without
     ``+``, spaces, dashes, brackets) or an e-mail address."""
-    t = values.astype("str")
-    return (values.notna() & (t.str.contains(_EMAIL) | t.str.contains(_PHONE))).to_numpy()
+    uniq = pd.Series(pd.unique(values.dropna().astype("str")), dtype="object")  # categories: few distinct
+    bad = uniq[uniq.str.contains(_EMAIL) | uniq.str.contains(_PHONE)]
+    if bad.empty:
+        return np.zeros(len(values), bool)
+    return (values.notna() & values.astype("str").isin(set(bad))).to_numpy()
 
 
 def spend_mask(visits: pd.DataFrame) -> np.ndarray:
@@ -1038,10 +1056,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             continue
         s = df[col].reset_index(drop=True)
         if kind in CATEGORICAL and values.get(col):
-            words = values[col]
-            t = _as_text(s)
-            mapped = t.str.lower().map(words)
-            s = mapped.where(mapped.notna(), t) if kind != "status" else s
+            if kind != "status":  # status words go to _status; here the distinct values are renamed
+                t = _as_text(s)
+                rename = {u: values[col][u.lower()] for u in pd.unique(t.dropna()) if u.lower() in values[col]}
+                s = t.replace(rename) if rename else t
         if kind in ("id", "str"):
             v = _as_text(s)
             if col in required:
