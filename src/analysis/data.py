@@ -583,11 +583,14 @@ def _cp1251_in_disguise(raw: bytes, text: str) -> bool:
     """Windows-1251 bytes that happen to be valid UTF-8 ("Жё" is the bytes of "Ƹ"): every non-ASCII
     character of the UTF-8 reading is from a rarely used block (U+0180-U+07FF, not Cyrillic) and the
     cp1251 reading is all Cyrillic."""
-    odd = {c for c in text if ord(c) > 127}
+    if text.isascii():
+        return False
+    head = raw[: 1 << 20]
+    odd = {c for c in set(head.decode("utf-8", errors="ignore")) if ord(c) > 127}
     if not odd or not all(0x180 <= ord(c) <= 0x7FF and not 0x400 <= ord(c) <= 0x4FF for c in odd):
         return False
     try:
-        alt = {c for c in raw.decode("cp1251") if ord(c) > 127}
+        alt = {c for c in set(head.decode("cp1251")) if ord(c) > 127}
     except UnicodeDecodeError:
         return False
     return all(0x400 <= ord(c) <= 0x4FF for c in alt)
