@@ -672,3 +672,18 @@ def test_cp1251_bytes_that_are_also_valid_utf8(tmp_path):
     assert load(d).visits["client_id"].tolist() == ["Жё", "c2"]
     assert load(make(tmp_path / "u", {"visits.csv": "client_id,date,amount\nŁukasz,01.01.2024,1\n"})).visits[
         "client_id"].tolist() == ["Łukasz"]
+
+
+@pytest.mark.parametrize("value, personal", [
+    ("+7 916 123-45-67", True), ("8 (916) 123-45-67", True), ("89161234567", True), ("(555) 123-4567", True),
+    ("555-123-4567", True), ("+44 7700 900123", True), ("anna.k@salon.ru", True),
+    ("Абонемент 10 занятий 2024-2025", False), ("Маникюр 2 в 1", False), ("Стрижка 45 мин", False),
+    ("Курс 12 процедур", False), ("Окрашивание AirTouch", False)])
+def test_looks_personal(value, personal):
+    assert data.looks_personal(pd.Series([value])).tolist() == [personal]
+
+
+def test_yes_no_words_survive_yaml(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount,status\nc1,2024-01-03,100,Yes\nc2,2024-01-04,,No\n"},
+             "name: T\ndata:\n  visits:\n    values:\n      status: {Yes: done, No: no_show}\n")
+    assert load(d).visits["status"].tolist() == ["done", "no_show"]

@@ -429,6 +429,10 @@ def _value_mapping(table: str, values, where: str) -> tuple[dict, list[Problem]]
         allowed = TARGETS.get(COLUMNS[table][col])
         table_out = {}
         for word, target in words.items():
+            if isinstance(word, bool):  # YAML 1.1 reads Yes / No / On / Off as booleans
+                for w in (("true", "yes", "on") if word else ("false", "no", "off")):
+                    table_out[w] = str(target)
+                continue
             if allowed is not None and target not in allowed:
                 problems.append(Problem(f"{where}.{col}", f"maps '{word}' to {target!r}. Allowed: {', '.join(allowed)}."))
                 continue
@@ -1021,12 +1025,19 @@ def _unknown_words(s: pd.Series, bad: np.ndarray, table: str, column: str, allow
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w])\+?\d(?:[\s\-()]*\d){9,14}(?![\w])")
+_PHONE = re.compile(
+    r"\+\d(?:[\s\-()]*\d){9,14}(?!\d)"                                            # +7 916 123-45-67, +44 7700 900123
+    r"|(?<![\d\-])[78][\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?![\d\-])"  # 8 (916) 123-45-67
+    r"|\(\d{3}\)\s*\d{3}[\s\-.]\d{4}(?!\d)"                                      # (555) 123-4567
+    r"|(?<![\d\-])\d{3}[\-.]\d{3}[\-.]\d{4}(?![\d\-])")                           # 555-123-4567
 
 
 def looks_personal(values: pd.Series) -> np.ndarray:
-    """Mask of text values holding something like a phone number (10-15 digits, with or without
-    ``+``, spaces, dashes, brackets) or an e-mail address."""
+    """Mask of text values holding something like a phone number or an e-mail address.
+
+    Phones: ``+`` and 10-15 digits (any spaces, dashes, brackets), a Russian number of 11 digits
+    starting with 7 or 8, or a US number ``(555) 123-4567`` / ``555-123-4567``; so a service such as
+    "Абонемент 10 занятий 2024-2025" is not taken for one."""
     uniq = pd.Series(pd.unique(values.dropna().astype("str")), dtype="object")  # categories: few distinct
     bad = uniq[uniq.str.contains(_EMAIL) | uniq.str.contains(_PHONE)]
     if bad.empty:
