@@ -9,6 +9,14 @@ A study folder holds ``visits`` (required) and optionally ``services``, ``staff`
         file: export.csv          # relative to the study folder
         sheet: Visits             # XLSX only, optional (default: the first sheet)
         columns: {Дата: date, Клиент: client_id, Сумма: amount}
+        values: {status: {Клиент пришел: done}}   # the export's words -> the kit's
+        date_format: "%m/%d/%Y"                   # only when dates are written month first
+        duplicates: keep                          # or drop (exact copies, no visit ids)
+        refunds: reject                           # or net (negative amounts off the client's visits)
+      mask_personal_values: false                 # true: phones / e-mails in categories pseudonymised
+
+``source_system: yclients`` (or another preset of :mod:`analysis.presets`) supplies a salon system's
+header names and status words; the ``data:`` mapping wins over it.
 
 CSV files may be UTF-8, UTF-8 with BOM, UTF-16 (Excel "Unicode text") or cp1251 (detected), separated
 by ``,`` ``;`` or tab (detected), with a decimal point or comma, thousands grouped by a space or a
@@ -18,7 +26,10 @@ columns holding names, phones, e-mails, birth dates or addresses are dropped fro
 
 Every problem found is collected and raised together as one :class:`~analysis.errors.InputError`
 (file, column, the first offending rows numbered as in the file with the header as row 1, how many).
-Input files are only ever opened for reading.
+Nothing is changed silently: missing or infinite amounts, two columns read as one, negative amounts,
+unknown status words and phone numbers or e-mails inside categories are problems; exact duplicates,
+dates readable day- or month-first, zero amounts and empty optional files are kept or skipped with a
+:class:`~analysis.codes.Note` in ``Tables.notes``.  Input files are only ever opened for reading.
 
 The tidy contract (what every section may rely on) is :data:`COLUMNS`; optional columns are simply
 absent when the export lacks them (check with :meth:`Tables.has`).
