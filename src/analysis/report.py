@@ -32,6 +32,8 @@ from . import __version__, i18n
 from . import results as results_mod
 from .errors import InputError, Problem
 from .study import Study, load_study
+from .pages import references
+from .pages.words import say
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "notebooks_in", "run_study", "run_many",
@@ -692,7 +694,8 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
         if not results_path.exists():
             results_mod.record(results_path, "study", {"name": study.name}, study=study.name)
         write_study_index(tmp, study, lang, pages, figures, _extra_links(tmp, lang))
-        _write_tables_xlsx(tmp, work)
+        _write_tables_xlsx(tmp, work, lang, study)
+        references.write(tmp / references.FILE, lang, _nav(nav_pages, references.FILE, lang, study.name))
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
         shutil.rmtree(work, ignore_errors=True)
@@ -716,17 +719,19 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
 
 def _extra_links(folder: Path, lang: str) -> list[tuple[str, str]]:
     links = [("tables.xlsx", i18n.tr(lang, "All tables (Excel)", "Все таблицы (Excel)"))]
+    links.append((references.FILE, say("refs.title", lang)))
     links.append(("results.json", i18n.tr(lang, "Headline figures (JSON)", "Ключевые цифры (JSON)")))
     links.append(("manifest.json", i18n.tr(lang, "Run record: inputs, versions, timings",
                                              "Запись о запуске: входные файлы, версии, время")))
     return links
 
 
-def _write_tables_xlsx(folder: Path, work: Path) -> None:
-    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one sheet per section."""
+def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None) -> None:
+    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one per sheet."""
     from . import tables_xlsx
 
-    tables_xlsx.write(work / "tables", folder / "tables.xlsx")
+    tables_xlsx.write(work / "tables", folder / "tables.xlsx", lang,
+                      study.currency if study else "RUB", study.name if study else "")
 
 
 def _swap(tmp: Path, final: Path) -> None:
