@@ -89,7 +89,9 @@ class Context:
         """``median (P10 … P90)`` formatted as money, percent or number."""
         f = {"money": lambda v: self.money(v, decimals), "pct": lambda v: self.pct(v, decimals),
              "num": lambda v: self.num(v, decimals)}[kind]
-        return f"{f(p50)} ({self.t('range', 'диапазон')} {f(p10)} … {f(p90)})"
+        from .pages.words import say
+
+        return f"{f(p50)} ({say('common.range_word', self.lang)} {f(p10)} … {f(p90)})"
 
     # ---------------------------------------------------------------- display
     def say(self, en: str, ru: str | None = None) -> None:

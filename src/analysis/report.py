@@ -33,7 +33,7 @@ from . import results as results_mod
 from .errors import InputError, Problem
 from .study import Study, load_study
 from .pages import references
-from .pages.words import say
+from .pages.words import has, say
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "notebooks_in", "run_study", "run_many",
@@ -71,6 +71,9 @@ INDEX_FIGURES = [
      "Рост удержания, который один окупает одного менеджера", "pct"),
     ("retention", "revenue_at_risk_year_without", "Revenue at risk from departures, per year", "Выручка под риском ухода специалистов, в год", "money"),
     ("compensation", "recommended_scheme", "Recommended pay scheme", "Рекомендуемая схема оплаты", "text"),
+    ("role_profile", "care_managers_needed", "Care managers the salon needs", "Нужно менеджеров сопровождения", "num"),
+    ("role_profile", "own_services_share", "Paid time left for own services", "Время на собственные услуги", "pct"),
+    ("role_profile", "scheme_label", "Pay scheme", "Схема оплаты", "text"),
 ]
 
 
@@ -445,7 +448,9 @@ def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str,
                 if sec == section and figures.get(sec, {}).get(key) is not None]
         kpis = "".join(f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(v)}</div>'
                        f'<div class="kit-kpi-label">{html.escape(k)}</div></div>' for k, v in rows)
-        parts.append(f'<div class="kit-section"><h2><a href="{href}">{html.escape(title)}</a></h2>'
+        card = f"page.card.{section}"
+        about = f'<p class="kit-meta">{html.escape(say(card, lang))}</p>' if has(card) else ""
+        parts.append(f'<div class="kit-section"><h2><a href="{href}">{html.escape(title)}</a></h2>{about}'
                      f'{f"<div class=kit-kpis>{kpis}</div>" if kpis else ""}</div>')
     if extra_links:
         parts.append("<p>" + " · ".join(f'<a href="{h}">{html.escape(t)}</a>' for h, t in extra_links) + "</p>")
