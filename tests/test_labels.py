@@ -54,3 +54,31 @@ def test_assumption_table_shows_no_raw_values(lang):
     none = table.set_index("key").loc["staffing.current_setup"]
     assert none["value"] == {"en": "no client managers", "ru": "нет менеджеров по клиентам"}[lang]
     assert "--set" in none["source"]
+
+
+def _shown(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, *a, **k: shown.append(getattr(obj, "data", obj)))
+    return shown
+
+
+def test_assumptions_fold_and_link_to_the_references(monkeypatch):
+    shown = _shown(monkeypatch)
+    open_study(None, "ru").assumptions("staffing")
+    html = shown[-1]
+    assert html.startswith('<details class="kit-details">') and "<summary>Допущения:" in html
+    assert 'href="references.html"' in html
+    assert "<td>свой менеджер по клиентам в каждом блоке</td>" in html  # the value; the description names the keyword
+
+
+def test_long_tables_fold_short_ones_do_not(monkeypatch):
+    import pandas as pd
+
+    shown = _shown(monkeypatch)
+    ctx = open_study(None, "en")
+    ctx.table(pd.DataFrame({"a": range(3)}))
+    ctx.table(pd.DataFrame({"a": range(40)}))
+    assert not shown[0].startswith("<details") and shown[1].startswith("<details")
+    assert "Show the table (40 rows)" in shown[1]
