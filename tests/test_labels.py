@@ -82,3 +82,11 @@ def test_long_tables_fold_short_ones_do_not(monkeypatch):
     ctx.table(pd.DataFrame({"a": range(40)}))
     assert not shown[0].startswith("<details") and shown[1].startswith("<details")
     assert "Show the table (40 rows)" in shown[1]
+
+
+def test_text_columns_are_marked_to_read_from_the_left(monkeypatch):
+    import pandas as pd
+
+    shown = _shown(monkeypatch)
+    open_study(None, "en").table(pd.DataFrame({"part": ["a"], "source": ["kit"], "npv": [1.0]}), money=["npv"])
+    assert "kit-text-2" in shown[0] and "kit-text-3" not in shown[0]

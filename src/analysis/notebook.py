@@ -147,7 +147,11 @@ class Context:
         from .pages.words import say
 
         out = self.format_table(df, money, pct, num, decimals, labels)
-        body = out.to_html(index=index, escape=True, classes="kit-table", border=0, na_rep="–")
+        # text columns read from the left; figures (formatted or numeric) line up on the right
+        text_cols = [j + 1 + int(index) for j, c in enumerate(df.columns) if j
+                     and c not in (*money, *pct, *num) and not pd.api.types.is_numeric_dtype(df[c])]
+        classes = ["kit-table"] + [f"kit-text-{j}" for j in text_cols if j <= 8]
+        body = out.to_html(index=index, escape=True, classes=" ".join(classes), border=0, na_rep="–")
         cap = f'<div class="kit-caption">{html.escape(caption)}</div>' if caption else ""
         box = f'<div class="kit-table-wrap">{cap}{body}</div>'
         if collapsed or (collapsed is None and len(out) > COLLAPSE_ROWS):
