@@ -109,7 +109,7 @@ def _section_title(section: str, lang: str) -> str:
 
 
 def _sheet_name(title: str, taken: set[str]) -> str:
-    base = _BAD_SHEET.sub(" ", title).strip().strip("'") or "table"
+    base = re.sub(r"\s+", " ", _BAD_SHEET.sub(" ", title)).strip().strip("'") or "table"
     base = base[:31]
     name, i = base, 2
     while name.lower() in taken:
