@@ -183,5 +183,6 @@ def test_tables_xlsx_holds_the_sections(batch):
 
     _, out = batch
     wb = load_workbook(out / "sample" / "tables.xlsx")
-    assert {"staffing", "compensation", "summary"} <= set(wb.sheetnames)
-    assert wb["summary"].max_row > 5
+    assert wb.sheetnames[0] == "Contents"  # then one table per sheet, named in the report's words
+    assert {"Staffing options", "Pay schemes compared", "NPV by part"} <= set(wb.sheetnames)
+    assert wb["Assumptions"].max_row > 5 and wb["Assumptions"].freeze_panes == "A2"

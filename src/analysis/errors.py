@@ -45,8 +45,16 @@ class Problem:
         return text
 
 
-class InputError(Exception):
-    """Bad study input: one or more problems, reported together (exit code 2)."""
+class InputError(ValueError):
+    """Bad study input: one or more problems, reported together (exit code 2).
+
+    A ``ValueError``, as in scikit-learn and pandas, so callers that expect one for bad values get
+    it.  A site that catches ``ValueError`` to go on without a figure must let ``InputError`` through
+    (``except InputError: raise`` first) unless it means to turn bad input into a note; audited in
+    issue 13: ``pnl._repeat_retention`` re-raises, ``summary.prepare`` turns it into a note on
+    purpose, the other ``except ValueError`` sites guard path and parser calls that raise no
+    ``InputError``.
+    """
 
     def __init__(self, problems):
         if isinstance(problems, (Problem, str)):

@@ -21,7 +21,10 @@ import pandas as pd
 from . import i18n, results
 from .study import Study, load_study
 
-__all__ = ["Context", "open_study"]
+__all__ = ["Context", "open_study", "COLLAPSE_ROWS"]
+
+#: Tables longer than this are folded under a line that opens them (``<details>``).
+COLLAPSE_ROWS = 25
 
 
 class Context:
@@ -86,7 +89,9 @@ class Context:
         """``median (P10 … P90)`` formatted as money, percent or number."""
         f = {"money": lambda v: self.money(v, decimals), "pct": lambda v: self.pct(v, decimals),
              "num": lambda v: self.num(v, decimals)}[kind]
-        return f"{f(p50)} ({self.t('range', 'диапазон')} {f(p10)} … {f(p90)})"
+        from .pages.words import say
+
+        return f"{f(p50)} ({say('common.range_word', self.lang)} {f(p10)} … {f(p90)})"
 
     # ---------------------------------------------------------------- display
     def say(self, en: str, ru: str | None = None) -> None:
@@ -133,30 +138,77 @@ class Context:
         return out
 
     def table(self, df: pd.DataFrame, money=(), pct=(), num=(), decimals=None,
-              labels: dict | None = None, index: bool = False, caption: str | None = None) -> None:
-        """Show a table, numbers formatted for the report's language."""
+              labels: dict | None = None, index: bool = False, caption: str | None = None,
+              collapsed: bool | None = None) -> None:
+        """Show a table, numbers formatted for the report's language.  A long table (over
+        ``COLLAPSE_ROWS`` rows, or ``collapsed=True``) is folded under a line that opens it."""
         from IPython.display import HTML, display
 
+        from .pages.words import say
+
         out = self.format_table(df, money, pct, num, decimals, labels)
-        body = out.to_html(index=index, escape=True, classes="kit-table", border=0, na_rep="–")
+        # text columns read from the left; figures (formatted or numeric) line up on the right
+        text_cols = [j + 1 + int(index) for j, c in enumerate(df.columns) if j
+                     and c not in (*money, *pct, *num) and not pd.api.types.is_numeric_dtype(df[c])]
+        classes = ["kit-table"] + [f"kit-text-{j}" for j in text_cols if j <= 8]
+        body = out.to_html(index=index, escape=True, classes=" ".join(classes), border=0, na_rep="–")
         cap = f'<div class="kit-caption">{html.escape(caption)}</div>' if caption else ""
-        display(HTML(f'<div class="kit-table-wrap">{cap}{body}</div>'))
+        box = f'<div class="kit-table-wrap">{cap}{body}</div>'
+        if collapsed or (collapsed is None and len(out) > COLLAPSE_ROWS):
+            head = caption or say("page.table.show", self.lang, n=len(out))
+            box = (f'<details class="kit-details"><summary>{html.escape(head)}</summary>'
+                   f'<div class="kit-table-wrap">{body}</div></details>')
+        display(HTML(box))
 
     def assumptions_table(self, section: str | None = None) -> pd.DataFrame:
-        """The assumptions of ``section`` (all when None) with their sources in the report's words."""
-        df = self.study.assumptions(section, self.lang)
-        return df.assign(source=[s if s in ("study.yaml", "--set") else
-                                 self.t("default — ", "по умолчанию — ") + s.removeprefix("default: ")
-                                 for s in df["source"]])
+        """The assumptions of ``section`` (all when None): values in words (choices named, money
+        with its currency, shares as percentages) and sources in the report's words."""
+        from .pages.labels import setting_text
+        from .pages.words import say
+        from .study import schema
 
-    def assumptions(self, section: str) -> None:
-        """Show the section's assumptions with their values and sources."""
+        df = self.study.assumptions(section, self.lang)
+        tree = schema()
+
+        def spec(key):
+            node = tree
+            for part in key.split("."):
+                node = node.get(part, {}) if isinstance(node, dict) else {}
+            return node
+
+        values = [setting_text(k, self.study.get(k), self.lang, self.currency, spec(k), self.study)
+                  for k in df["key"]]
+        sources = [say("page.source.study_file", self.lang) if s == "study.yaml" else
+                   say("page.source.set", self.lang) if s == "--set" else
+                   say("common.default_prefix", self.lang) + s.removeprefix("default: ")
+                   for s in df["source"]]
+        return df.assign(value=values, source=sources)
+
+    def assumptions(self, section: str | None, extra: pd.DataFrame | None = None) -> None:
+        """Show the section's assumptions (all when None), folded under one line, with their values,
+        sources and a link to the references page; ``extra`` rows (description, value, source) come
+        first — figures measured in the data, for the summary."""
+        from IPython.display import HTML, display
+
+        from .pages import references
+        from .pages.words import say
+
         df = self.assumptions_table(section)
+        if extra is not None:
+            df = pd.concat([extra.assign(key=extra.get("key", "")), df], ignore_index=True)
         if df.empty:
             return
-        self.table(df[["description", "value", "source", "key"]], labels={
-            "description": ("Assumption", "Допущение"), "value": ("Value", "Значение"),
-            "source": ("Source", "Источник"), "key": ("Key in study.yaml", "Ключ в study.yaml")})
+        out = self.format_table(df[["description", "value", "source", "key"]], labels={
+            "description": say("page.assumptions.description", self.lang),
+            "value": say("page.assumptions.value", self.lang),
+            "source": say("page.assumptions.source", self.lang),
+            "key": say("page.assumptions.key", self.lang)})
+        body = out.to_html(index=False, escape=True, classes="kit-table kit-assumptions", border=0, na_rep="–")
+        head = say("page.assumptions.summary", self.lang, n=len(out))
+        link = (f'<p class="kit-caption"><a href="{references.href()}">'
+                f'{html.escape(say("refs.link", self.lang))}</a></p>')
+        display(HTML(f'<details class="kit-details"><summary>{html.escape(head)}</summary>'
+                     f'{link}<div class="kit-table-wrap">{body}</div></details>'))
 
     def cached(self, name: str, fn, *args, **kwargs):
         """``fn(*args, **kwargs)``, computed once per run: a later notebook of the same run that asks

@@ -309,6 +309,8 @@ def _repeat_retention(tables, study, window_months: int) -> tuple[float | None, 
     days = int(study.get("data_check.retention_window_days", 90) or 90)
     try:
         r = kpi.retention(tables.visits, days)
+    except InputError:  # bad input stops the run (exit 2); it never becomes a missing figure
+        raise
     except (KeyError, ValueError):  # visits without what retention needs
         return None, None
     b = r.by_month

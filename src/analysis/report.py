@@ -32,6 +32,8 @@ from . import __version__, i18n
 from . import results as results_mod
 from .errors import InputError, Problem
 from .study import Study, load_study
+from .pages import references
+from .pages.words import has, say
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "notebooks_in", "run_study", "run_many",
@@ -69,6 +71,9 @@ INDEX_FIGURES = [
      "Рост удержания, который один окупает одного менеджера", "pct"),
     ("retention", "revenue_at_risk_year_without", "Revenue at risk from departures, per year", "Выручка под риском ухода специалистов, в год", "money"),
     ("compensation", "recommended_scheme", "Recommended pay scheme", "Рекомендуемая схема оплаты", "text"),
+    ("role_profile", "care_managers_needed", "Care managers the salon needs", "Нужно менеджеров сопровождения", "num"),
+    ("role_profile", "own_services_share", "Paid time left for own services", "Время на собственные услуги", "pct"),
+    ("role_profile", "scheme_label", "Pay scheme", "Схема оплаты", "text"),
 ]
 
 
@@ -443,7 +448,9 @@ def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str,
                 if sec == section and figures.get(sec, {}).get(key) is not None]
         kpis = "".join(f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(v)}</div>'
                        f'<div class="kit-kpi-label">{html.escape(k)}</div></div>' for k, v in rows)
-        parts.append(f'<div class="kit-section"><h2><a href="{href}">{html.escape(title)}</a></h2>'
+        card = f"page.card.{section}"
+        about = f'<p class="kit-meta">{html.escape(say(card, lang))}</p>' if has(card) else ""
+        parts.append(f'<div class="kit-section"><h2><a href="{href}">{html.escape(title)}</a></h2>{about}'
                      f'{f"<div class=kit-kpis>{kpis}</div>" if kpis else ""}</div>')
     if extra_links:
         parts.append("<p>" + " · ".join(f'<a href="{h}">{html.escape(t)}</a>' for h, t in extra_links) + "</p>")
@@ -693,7 +700,8 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
         if not results_path.exists():
             results_mod.record(results_path, "study", {"name": study.name}, study=study.name)
         write_study_index(tmp, study, lang, pages, figures, _extra_links(tmp, lang))
-        _write_tables_xlsx(tmp, work)
+        _write_tables_xlsx(tmp, work, lang, study)
+        references.write(tmp / references.FILE, lang, _nav(nav_pages, references.FILE, lang, study.name))
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
         shutil.rmtree(work, ignore_errors=True)
@@ -717,17 +725,19 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
 
 def _extra_links(folder: Path, lang: str) -> list[tuple[str, str]]:
     links = [("tables.xlsx", i18n.tr(lang, "All tables (Excel)", "Все таблицы (Excel)"))]
+    links.append((references.FILE, say("refs.title", lang)))
     links.append(("results.json", i18n.tr(lang, "Headline figures (JSON)", "Ключевые цифры (JSON)")))
     links.append(("manifest.json", i18n.tr(lang, "Run record: inputs, versions, timings",
                                              "Запись о запуске: входные файлы, версии, время")))
     return links
 
 
-def _write_tables_xlsx(folder: Path, work: Path) -> None:
-    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one sheet per section."""
+def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None) -> None:
+    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one per sheet."""
     from . import tables_xlsx
 
-    tables_xlsx.write(work / "tables", folder / "tables.xlsx")
+    tables_xlsx.write(work / "tables", folder / "tables.xlsx", lang,
+                      study.currency if study else "RUB", study.name if study else "")
 
 
 def _swap(tmp: Path, final: Path) -> None:

@@ -138,7 +138,7 @@ def time_split(labels, hours, ax=None, title: str = "", pct_text=None, lang: str
     for i, (lab, s) in enumerate(zip(labels, share)):
         ax.barh(0, s, left=left, color=colors[i % len(colors)], label=lab, height=0.6)
         if s >= 0.06:
-            txt = pct_text[i] if pct_text else f"{s:.0%}"
+            txt = pct_text[i] if pct_text else i18n.percent(s, lang, 0)
             ax.text(left + s / 2, 0, txt, ha="center", va="center", fontsize=9,
                     color="white" if i < 6 else "#222")
         left += s
@@ -148,7 +148,9 @@ def time_split(labels, hours, ax=None, title: str = "", pct_text=None, lang: str
     pct_axis(ax, lang, axis="x")
     if title:
         ax.set_title(title)
-    ax.legend(ncol=4, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    longest = max((len(str(lab)) for lab in labels), default=0)  # long (Russian) labels: fewer columns,
+    ncol = 4 if longest <= 16 else (3 if longest <= 22 else 2)  # so the legend never outgrows the bar
+    ax.legend(ncol=ncol, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return ax
 
 

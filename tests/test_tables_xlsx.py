@@ -1,0 +1,96 @@
+"""tables.xlsx: one table per sheet in the report's language, formats in the cells, no formulas
+from data, the same bytes for the same tables."""
+import datetime as dt
+import zipfile
+
+import pandas as pd
+import pytest
+
+from analysis import tables_xlsx
+
+openpyxl = pytest.importorskip("openpyxl")
+
+HOSTILE = ['=HYPERLINK("http://x"&A1,"y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)",
+           "\t=1", "\r=1"]
+
+
+def _export(folder, section, name, df):
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(folder / f"{section}__{name}.parquet")
+
+
+@pytest.fixture
+def tables(tmp_path):
+    folder = tmp_path / "tables"
+    _export(folder, "data_check", "average_ticket", pd.DataFrame(
+        {"block": ["hair", "nails"] + HOSTILE, "visits": range(2 + len(HOSTILE)),
+         "avg_ticket": [2500.5] * (2 + len(HOSTILE))}))
+    _export(folder, "data_check", "retention_by_first_month", pd.DataFrame(
+        {"month": pd.to_datetime(["2024-01-01", "2024-02-01"]), "new_rate": [0.31, 0.29]}))
+    _export(folder, "compensation", "schemes_compared", pd.DataFrame(
+        {"scheme": ["source"], "pay_p10": [60000.0], "pay_median": [75000.0], "prob_below_floor": [0.1]}))
+    return folder
+
+
+def test_hostile_texts_stay_text(tables, tmp_path):
+    out = tables_xlsx.write(tables, tmp_path / "t.xlsx", "en")
+    wb = openpyxl.load_workbook(out)
+    ws = wb[tables_xlsx.table_title("data_check", "average_ticket", "en")]
+    got = [ws.cell(row=r, column=1) for r in range(2, ws.max_row + 1)]
+    # XML reads a carriage return back as a line feed; the text is still text
+    assert [c.value for c in got] == ["hair", "nails"] + [h.replace("\r", "\n") for h in HOSTILE]
+    assert all(c.data_type == "s" for c in got)
+    assert all(c.quotePrefix for c in got[2:])
+    with zipfile.ZipFile(out) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
+
+
+def test_one_table_per_sheet_with_contents_and_formats(tables, tmp_path):
+    out = tables_xlsx.write(tables, tmp_path / "t.xlsx", "en", currency="RUB", title="Sample")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Contents"
+    assert len(wb.sheetnames) == 4
+    ws = wb["Average ticket"]
+    assert ws.freeze_panes == "A2"
+    assert [c.value for c in ws[1]] == ["Block", "Visits", "Average ticket"]
+    assert "₽" in ws["C2"].number_format
+    assert ws.column_dimensions["C"].width >= len("Average ticket")
+    ret = wb["Retention by month"]
+    assert isinstance(ret["A2"].value, dt.datetime) and "yy" in ret["A2"].number_format
+    assert ret["B2"].number_format == "0.0%"
+    pay = wb["Pay schemes compared"]
+    assert [c.value for c in pay[1]][:3] == ["Pay scheme", "Pay a month, P10", "Pay a month, median"]
+    contents = wb["Contents"]
+    assert contents["A1"].value == "Sample"
+    links = [c.hyperlink.location for c in contents["C"] if c.hyperlink]
+    assert len(links) == 3
+
+
+def test_russian_sheets_and_headers(tables, tmp_path):
+    wb = openpyxl.load_workbook(tables_xlsx.write(tables, tmp_path / "t.xlsx", "ru"))
+    assert wb.sheetnames[0] == "Содержание"
+    ws = wb["Средний чек"]
+    assert [c.value for c in ws[1]] == ["Блок", "Визиты", "Средний чек"]
+    assert wb["Удержание по месяцам"]["A2"].number_format == "dd.mm.yyyy"
+
+
+def test_same_tables_same_bytes(tables, tmp_path):
+    a = tables_xlsx.write(tables, tmp_path / "a.xlsx", "ru").read_bytes()
+    b = tables_xlsx.write(tables, tmp_path / "b.xlsx", "ru").read_bytes()
+    assert a == b
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert b"1980-01-01T00:00:00Z" in z.read("docProps/core.xml")
+
+
+def test_no_tables(tmp_path):
+    wb = openpyxl.load_workbook(tables_xlsx.write(tmp_path / "none", tmp_path / "t.xlsx", "ru"))
+    assert wb.sheetnames == ["Содержание"]
+
+
+def test_long_and_clashing_sheet_names():
+    taken = set()
+    a = tables_xlsx._sheet_name("A very long title: with [bad] chars that goes on and on", taken)
+    b = tables_xlsx._sheet_name("A very long title: with [bad] chars that goes on and on", taken)
+    assert len(a) <= 31 and len(b) <= 31 and a != b and not set("[]:*?/\\") & set(a)
