@@ -48,6 +48,7 @@ SECTION_TITLES = {
     "compensation": ("Pay schemes for the care manager", "Схемы оплаты менеджера сопровождения"),
     "summary": ("Summary: should you create the role?", "Итог: вводить ли должность?"),
     "role_profile": ("Role profile", "Профиль должности"),
+    "pilot": ("Pilot: what the care manager changed", "Пилот: что изменил менеджер сопровождения"),
 }
 
 # Figures shown on index pages: (section, key, en, ru, kind)
@@ -69,6 +70,9 @@ INDEX_FIGURES = [
      "Рост удержания, который один окупает одного менеджера", "pct"),
     ("retention", "revenue_at_risk_year_without", "Revenue at risk from departures, per year", "Выручка под риском ухода специалистов, в год", "money"),
     ("compensation", "recommended_scheme", "Recommended pay scheme", "Рекомендуемая схема оплаты", "text"),
+    ("pilot", "effect_median", "Measured cut of the dropout probability (median)",
+     "Измеренное снижение вероятности ухода (медиана)", "pct"),
+    ("pilot", "detectable_effect", "Smallest effect a 6-month pilot shows", "Наименьший эффект, который покажет пилот за 6 мес.", "pct"),
 ]
 
 

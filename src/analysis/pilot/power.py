@@ -183,6 +183,7 @@ class PilotDesign:
     se: pd.DataFrame
     n_clients: int = 0
     scale: float = 1.0
+    new_per_month: float = 0.0
     notes: list = field(default_factory=list)
 
     def row(self, option: str | None = None) -> pd.Series:
@@ -281,7 +282,8 @@ def design(params: dict, rfm_now: pd.DataFrame, home_now: pd.Series, new_per_mon
         rec = str(with_control.sort_values("detectable_effect")["option"].iloc[0])
     else:
         rec = "everyone"
-    out = PilotDesign(table, rec, float(assumed_effect), pd.DataFrame(se_rows), n_clients=n, scale=scale)
+    out = PilotDesign(table, rec, float(assumed_effect), pd.DataFrame(se_rows), n_clients=n, scale=scale,
+                      new_per_month=float(new_per_month))
     if not np.isfinite(table.set_index("option").loc[rec, "months_needed"]):
-        out.notes.append(Note("pilot.design.not_within", {"months": MAX_MONTHS}, level="warning", topic="pilot"))
+        out.notes.append(Note("pilot.note.not_within", {"months": MAX_MONTHS}, level="warning", topic="pilot"))
     return out

@@ -126,17 +126,17 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
         try:
             out.design = _design(study, visits, end, unit, None, seed)
         except (InputError, ValueError) as exc:
-            out.notes.append(Note("pilot.design.failed", {"reason": str(exc)}, level="warning", topic="design"))
+            out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
         return out
 
     since = pd.Timestamp(since).normalize()
     out.since = since
     if not start < since <= end:
-        out.notes.append(Note("pilot.since_outside", {"since": since.date(), "first": start.date(),
+        out.notes.append(Note("pilot.note.since_outside", {"since": since.date(), "first": start.date(),
                                                       "last": end.date()}, level="warning", topic="pilot"))
         return out
     if blocks is not None and not has_block:
-        out.notes.append(Note("pilot.no_blocks", {}, level="warning", topic="pilot"))
+        out.notes.append(Note("pilot.note.no_blocks", {}, level="warning", topic="pilot"))
         blocks = None
     vv = visits if has_block else visits.assign(block="all")
     home = home_block(vv, since)
@@ -146,23 +146,23 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     out.n_control = len(home) - out.n_pilot
     out.control = blocks is not None and out.n_control > 0 and out.n_pilot > 0
     if blocks is not None and not out.control:
-        out.notes.append(Note("pilot.no_control", {}, level="warning", topic="pilot"))
+        out.notes.append(Note("pilot.note.no_control", {}, level="warning", topic="pilot"))
     if not out.control:
-        out.notes.append(Note("pilot.before_after_only", {}, level="warning", topic="pilot"))
+        out.notes.append(Note("pilot.note.before_after_only", {}, level="warning", topic="pilot"))
     out.elapsed_months = float((end - since).days + 1) / DAYS_PER_MONTH
     try:
         out.design = _design(study, visits, since - pd.Timedelta(days=1), unit,
                              blocks if out.control else "all", seed)
     except (InputError, ValueError) as exc:
-        out.notes.append(Note("pilot.design.failed", {"reason": str(exc)}, level="warning", topic="design"))
+        out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
     if out.design is not None:
         need = out.design.months_needed
         if need is not None and need > out.elapsed_months:
             out.more_months = int(np.ceil(need - out.elapsed_months))
-            out.notes.append(Note("pilot.too_recent", {"months": out.more_months, "needed": need},
+            out.notes.append(Note("pilot.note.too_recent", {"months": out.more_months, "needed": need},
                                   n=out.more_months, level="warning", topic="pilot"))
     if out.elapsed_months < 1:
-        out.notes.append(Note("pilot.too_short", {}, level="warning", topic="pilot"))
+        out.notes.append(Note("pilot.note.too_short", {}, level="warning", topic="pilot"))
         return out
 
     rng = simulate.key_rng(seed, "pilot:bootstrap")
@@ -177,14 +177,14 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
             out.effect_draws = structural.bootstrap_effect(lik, fit, out.control, n_boot, rng)
             out.n_boot = n_boot
         else:
-            out.notes.append(Note("pilot.effect_not_identified", {}, level="warning", topic="effect"))
+            out.notes.append(Note("pilot.note.not_identified", {}, level="warning", topic="effect"))
     except (InputError, ValueError, np.linalg.LinAlgError) as exc:
-        out.notes.append(Note("pilot.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
+        out.notes.append(Note("pilot.note.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
     # ---- model-free
     vd = did.visit_days(visits, since, pilot_clients, end)
     out.comparison = did.compare(vd, out.control, window, n_boot=min(n_boot, 300), rng=rng)
     if out.comparison.year_earlier is False and not out.control:
-        out.notes.append(Note("pilot.no_year_earlier", {}, level="warning", topic="pilot"))
+        out.notes.append(Note("pilot.note.no_year_earlier", {}, level="warning", topic="pilot"))
     out.event = did.event_study(vd, out.control, window, n_boot=min(n_boot, 300), rng=rng)
     if tables.has("visits", "specialist_id"):
         out.departures = did.departures(visits, getattr(tables, "staff", None), since, blocks or [], window)
@@ -202,7 +202,7 @@ def figures(pa: PilotAnalysis) -> dict:
         "design": d.recommended if d is not None else None,
     }
     if d is not None and d.months_needed is None:
-        out["months_needed_note"] = "pilot.design.not_within"
+        out["months_needed_note"] = "pilot.note.not_within"
     if pa.since is not None:
         out["pretrend_ok"] = pa.event.pretrend_ok if pa.event is not None else None
         if pa.more_months is not None:
