@@ -259,9 +259,13 @@ def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boo
     keeps its size): the bootstrap by client of Efron & Tibshirani (1993, ch. 6).
 
     Each resample's estimate is one Newton step from the full-sample estimate on the resample's
-    log-likelihood (the one-step bootstrap: Davison, Hinkley & Schechtman 1986; Andrews 2002), with
-    every client's score and Hessian computed once by central differences, so hundreds of resamples
-    cost a few matrix products.  The baseline stays at its fit on the data before ``since``.
+    log-likelihood, ``theta_b = theta - H^-1 S_b`` with ``S_b`` the resample's score and ``H`` the
+    full-sample Hessian (the one-step / score bootstrap: Davison, Hinkley & Schechtman 1986; Andrews
+    2002; Kline & Santos 2012).  Every client's score is computed once by central differences, so
+    hundreds of resamples cost one matrix product; the spread of the draws is the sandwich (robust)
+    variance of the estimate.  The resample's own Hessian is not used: with the few dropouts a
+    resample holds it can come near singular and throw single draws far out.  The baseline stays
+    at its fit on the data before ``since``.
 
     Returns
     -------
@@ -275,18 +279,17 @@ def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boo
     fp = [f(th + E[i]) for i in range(k)]
     fm = [f(th - E[i]) for i in range(k)]
     score = np.stack([(fp[i] - fm[i]) / (2 * h) for i in range(k)], 1)              # (n, k)
-    hess = np.empty((f0.size, k, k))
+    H = np.empty((k, k))
     for i in range(k):
-        hess[:, i, i] = (fp[i] - 2 * f0 + fm[i]) / h ** 2
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]).sum() / h ** 2
         for j in range(i + 1, k):
-            hess[:, i, j] = hess[:, j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
-                                             + f(th - E[i] - E[j])) / (4 * h * h)
+            H[i, j] = H[j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
+                                 + f(th - E[i] - E[j])).sum() / (4 * h * h)
     pilot = lik.pilot
     W = np.zeros((n_boot, f0.size))
     for g in (np.flatnonzero(~pilot), np.flatnonzero(pilot)):
         if g.size:
             W[:, g] = rng.multinomial(g.size, np.full(g.size, 1.0 / g.size), size=n_boot)
     S = W @ score                                                                       # (B, k)
-    H = np.einsum("bn,nij->bij", W, hess)                                               # (B, k, k)
-    step = np.linalg.solve(H, S[..., None])[..., 0]
+    step = np.linalg.solve(H, S.T).T
     return np.clip(th[-1] - step[:, -1], E_BOUNDS[0], 1.0)

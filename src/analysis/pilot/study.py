@@ -15,7 +15,7 @@ from . import did, structural
 from .power import MAX_MONTHS, PilotDesign, design
 from .groups import home_block
 
-__all__ = ["PilotAnalysis", "analyse", "figures", "EffectDistribution", "effect_for_decision",
+__all__ = ["PilotAnalysis", "analyse", "figures", "EffectDistribution", "effect_for_decision", "summary_note",
            "DAYS_PER_MONTH", "N_BOOT"]
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -236,13 +236,24 @@ class EffectDistribution:
         return np.clip(rng.choice(self.draws, size=int(n), replace=True), -1.0, 1.0)
 
 
-def effect_for_decision(study, tables, analysis: PilotAnalysis | None = None) -> EffectDistribution | None:
+def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | None:
     """The measured care-manager effect for the summary, or None when the study has no measured
-    pilot (then the summary keeps the assumed ``retention.care_manager_effect``)."""
+    pilot (then the summary keeps the assumed ``retention.care_manager_effect``).
+
+    ``analysis`` is the page's :class:`PilotAnalysis`, or a callable returning it (called only when
+    the study has a pilot, so the summary can pass its cached copy lazily)."""
     if study.get("care_manager.since") is None:
         return None
-    pa = analysis if analysis is not None else analyse(study, tables)
+    pa = analysis() if callable(analysis) else analysis
+    pa = pa if pa is not None else analyse(study, tables)
     if not pa.measured:
         return None
     p10, p50, p90 = pa.effect_quantiles()
     return EffectDistribution(np.asarray(pa.effect_draws, float), p10, p50, p90, pa.since, pa.control)
+
+
+def summary_note(measured: EffectDistribution) -> Note:
+    """What the summary tells the reader when it used the measured effect (fields: ``since`` a date,
+    ``median``, ``p10``, ``p90`` fractions)."""
+    return Note("pilot.summary.used_measured", {"since": measured.since, "median": measured.median,
+                                                "p10": measured.p10, "p90": measured.p90}, topic="pilot")
