@@ -166,8 +166,9 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         repeat visits at most (``j0`` = repeat visits before ``since``); the baseline count
         ``j0 + Geometric(p)`` is coupled to it through one uniform draw (inverse CDF), the visits
         are drawn for the larger of the two, and the pilot group keeps its own count after the
-        home blocks are known.  The extra randomness comes from its own generator, so the visits
-        before ``since`` are those of the same seed with any effect.
+        home blocks are known.  The extra randomness comes from its own generator, so the visit
+        days before ``since`` are those of the same seed with any effect (amounts and blocks are
+        drawn for all visits at once and so differ).
 
     Returns
     -------

@@ -92,6 +92,16 @@ def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_client
     return out
 
 
+def _nodes(a: float, bb: float):
+    """Quadrature nodes for p ~ Beta(a, bb); at the model's limit case (a, b -> infinity: one dropout
+    probability for everyone, where the quadrature overflows) a point mass at a / (a + bb)."""
+    with np.errstate(all="ignore"):
+        p, w = _beta_nodes(a, bb)
+    if np.all(np.isfinite(p)) and np.all(np.isfinite(w)):
+        return p, w
+    return np.full(p.size, a / (a + bb)), np.full(p.size, 1.0 / p.size)
+
+
 class EffectLikelihood:
     """Log-likelihood of ``(log k, E)`` for fixed baselines (see the module docstring).
 
@@ -127,8 +137,8 @@ class EffectLikelihood:
             self.C2[sel] = np.where(xs > 0, c2, -np.inf)
             for xv in np.unique(xs):
                 rows = sel[xs == xv]
-                p1, w1 = _beta_nodes(a, float(b + xv))
-                p2, w2 = _beta_nodes(a, float(b + max(xv - 1, 0)))
+                p1, w1 = _nodes(a, float(b + xv))
+                p2, w2 = _nodes(a, float(b + max(xv - 1, 0)))
                 if nodes is None:
                     k = p1.size
                     nodes = [np.empty((n, k)) for _ in range(4)]

@@ -15,7 +15,7 @@ from . import did, structural
 from .power import MAX_MONTHS, PilotDesign, design
 from .groups import home_block
 
-__all__ = ["PilotAnalysis", "analyse", "figures", "EffectDistribution", "effect_for_decision", "summary_note",
+__all__ = ["PilotAnalysis", "analyse", "design_inputs", "figures", "EffectDistribution", "effect_for_decision", "summary_note",
            "DAYS_PER_MONTH", "N_BOOT"]
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -78,11 +78,15 @@ def _done(v):
     return v
 
 
-def _design(study, visits, end, unit, current, seed):
-    """Pilot design from the data up to ``end`` (today for a new pilot, ``since`` for a running one)."""
-    from ..retention import rfm
+def design_inputs(visits: pd.DataFrame, end, unit: str = "W") -> dict:
+    """What the design simulates from, as of ``end``: the BG/NBD fit (``params``), today's clients
+    (``rfm_now``) and their home blocks (``home_now``, "all" without a block column), new clients a
+    month over the last twelve months (``new_per_month``) and the blocks they start in
+    (``new_home``, shares), and ``unit_days``."""
     from ..models.bgnbd import fit_bgnbd
+    from ..retention import rfm
 
+    end = pd.Timestamp(end).normalize()
     v = _done(visits)
     v = v[pd.to_datetime(v["date"]).dt.normalize() <= end]
     r = rfm(v, end, unit)
@@ -91,17 +95,21 @@ def _design(study, visits, end, unit, current, seed):
         params = fit_bgnbd(r).params
     has_block = "block" in v.columns and v["block"].notna().any()
     vv = v if has_block else v.assign(block="all")
-    home = home_block(vv, end + pd.Timedelta(days=1)).reindex(r.index)
+    home = home_block(vv, end + pd.Timedelta(days=1)).reindex(r.index).astype(str)
     date = pd.to_datetime(vv["date"]).dt.normalize()
     first = vv.assign(d=date).sort_values("d").groupby("client_id", observed=True).first()
     recent = first[first["d"] > end - pd.Timedelta(days=365)]
     span_months = min(12.0, max((end - date.min()).days, 1) / DAYS_PER_MONTH)
-    new_per_month = len(recent) / span_months
-    new_home = recent["block"].astype(str).value_counts(normalize=True)
+    return {"params": params, "rfm_now": r[["frequency", "recency", "T"]], "home_now": home,
+            "new_per_month": len(recent) / span_months,
+            "new_home": recent["block"].astype(str).value_counts(normalize=True), "unit_days": UNIT_DAYS[unit]}
+
+
+def _design(study, visits, end, unit, current, seed):
+    """Pilot design from the data up to ``end`` (today for a new pilot, ``since`` for a running one)."""
     eff = study["retention.care_manager_effect"]
     mode = float(getattr(eff, "mode", eff))
-    return design(params, r, home.astype(str), new_per_month, new_home, mode, UNIT_DAYS[unit], seed=seed,
-                  current=current)
+    return design(**design_inputs(visits, end, unit), assumed_effect=mode, seed=seed, current=current)
 
 
 def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> PilotAnalysis:
@@ -125,6 +133,7 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     if since is None:
         try:
             out.design = _design(study, visits, end, unit, None, seed)
+            out.notes += out.design.notes
         except (InputError, ValueError) as exc:
             out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
         return out
@@ -156,6 +165,7 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     except (InputError, ValueError) as exc:
         out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
     if out.design is not None:
+        out.notes += out.design.notes
         need = out.design.months_needed
         if need is not None and need > out.elapsed_months:
             out.more_months = int(np.ceil(need - out.elapsed_months))
