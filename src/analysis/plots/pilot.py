@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from . import ACCENT, BAD, MUTED, new_axes, pct_axis
 
@@ -34,6 +35,7 @@ def event_study(month, gap, lo, hi, ax=None, lang="en", xlabel="", ylabel="", ba
     ax.plot(month, gap, marker="o", color=ACCENT)
     ax.axhline(0.0, color="black", lw=0.8)
     ax.axvline(-0.5, color=BAD, lw=1.0, ls="--", label=start_label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     pct_axis(ax, lang)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
