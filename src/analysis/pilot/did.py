@@ -17,6 +17,7 @@ start (bootstrap interval of its slope over the months before ``since``).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = ["OUTCOMES", "VisitDays", "visit_days", "Comparison", "compare", "Even
            "departures", "load_gini", "gini"]
 
 DAYS_PER_MONTH = 365.25 / 12
+MIN_VISITS_MONTH = 20   # a month's lapse rate needs at least this many visits in the group
 
 #: outcome -> kind: "diff" (change in points of a share or a count) or "ratio" (relative change)
 OUTCOMES = {"lapse_rate": "diff", "new_client_return": "diff", "repeat_client_return": "diff",
@@ -226,20 +228,24 @@ def event_study(vd: VisitDays, control: bool, window: int = 90, months_before: i
         sel = ok & mask_client[c] & np.isin(m + shift, months)
         idx = np.searchsorted(months, m[sel] + shift)
         np.add.at(den, (c[sel], idx), 1.0)
-        np.add.at(num, (c[sel & lapsed[sel]] if False else c[sel][lapsed[sel]], idx[lapsed[sel]]), 1.0)
+        np.add.at(num, (c[sel][lapsed[sel]], idx[lapsed[sel]]), 1.0)
+        thin = den.sum(0) < MIN_VISITS_MONTH        # too few visits for a monthly rate
         with np.errstate(invalid="ignore", divide="ignore"):
-            return num.sum(0) / den.sum(0), (W @ num) / (W @ den)
+            rate, boot = num.sum(0) / den.sum(0), (W @ num) / (W @ den)
+        rate[thin], boot[:, thin] = np.nan, np.nan
+        return rate, boot
 
     p, pb = rates(vd.pilot)
     if control:
         q, qb = rates(~vd.pilot)
     else:  # the same month a year earlier, all clients
         q, qb = rates(np.ones(n, bool), shift=12)
-    ref = np.searchsorted(months, -1) if (months == -1).any() else None
+    ref = np.searchsorted(months, -1) if control and (months == -1).any() else None
     gap, gapb = p - q, pb - qb
     if ref is not None:
         gap, gapb = gap - gap[ref], gapb - gapb[:, [ref]]
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # months without data stay NaN
         lo, hi = np.nanquantile(gapb, [0.1, 0.9], axis=0) if n_boot else (np.nan, np.nan)
     table = pd.DataFrame({"month": months, "pilot": p, "control": q, "gap": gap, "gap_p10": lo, "gap_p90": hi})
     pre = (months < 0) & np.isfinite(gap)

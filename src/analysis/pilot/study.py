@@ -149,6 +149,11 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
         blocks = None
     vv = visits if has_block else visits.assign(block="all")
     home = home_block(vv, since)
+    unknown = [b for b in (blocks or []) if b not in set(home.dropna())]
+    if unknown:
+        out.notes.append(Note("pilot.note.unknown_blocks", {"blocks": ", ".join(map(str, unknown)),
+                                                            "known": ", ".join(sorted(map(str, set(home.dropna()))))},
+                              level="warning", topic="pilot"))
     pilot_clients = home.index[home.isin(blocks)] if blocks is not None else home.index
     out.blocks = blocks
     out.n_pilot = len(pilot_clients)
