@@ -205,6 +205,7 @@ def test_study_without_pilot_gets_the_design_and_no_effect_keys(studies):
     t = pa.design.table
     assert set(t["option"]) >= {"one_block", "everyone"} and pa.design.recommended != "everyone"
     assert (t["detectable_effect"] > 0).all()
+    assert fig["detectable_effect"] is not None or fig["detectable_effect_note"] == "pilot.headline.over_all"
     if fig["months_needed"] is None:
         assert fig["months_needed_note"] == "pilot.note.not_within"
 

@@ -79,6 +79,10 @@ class PilotWords:
                               "gini_change": [self.ctx.num(x, 2) for x in g["change"]]})
         return shown, {k: self(f"pilot.col.{k}") for k in shown.columns}
 
+    def detectable(self, x) -> str:
+        """A detectable effect: a percentage, or "out of reach" at 100 % and beyond."""
+        return self.ctx.pct(x) if np.isfinite(x) and x < 1.0 else self("pilot.headline.over_all")
+
     def option_names(self, options) -> dict:
         return {o: self(f"pilot.design.option.{o}") for o in options}
 
@@ -90,7 +94,7 @@ class PilotWords:
             "option": [names[o] for o in t["option"]],
             "blocks": [", ".join(b) if b else every for b in t["blocks"]],
             "share": [self.ctx.pct(x) for x in t["share"]],
-            "detectable": [self.ctx.pct(min(x, 1.0)) if np.isfinite(x) else "–" for x in t["detectable_effect"]],
+            "detectable": [self.detectable(x) for x in t["detectable_effect"]],
             "months_needed": [self.ctx.num(x) if np.isfinite(x) else self("pilot.headline.not_within", months=max_months)
                               for x in t["months_needed"]],
             "power_6m": [self.ctx.pct(x) for x in t["power_6m"]],
@@ -100,7 +104,7 @@ class PilotWords:
     def design_sentence(self, design, max_months: int) -> str:
         row = design.row()
         m = design.months_needed
-        fields = dict(detectable=self.ctx.pct(min(row["detectable_effect"], 1.0)),
+        fields = dict(detectable=self.detectable(row["detectable_effect"]),
                       assumed=self.ctx.pct(design.assumed_effect),
                       months=self.ctx.num(m) if m is not None else self.ctx.num(max_months))
         if design.recommended == "current":

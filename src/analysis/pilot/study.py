@@ -211,13 +211,16 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
 def figures(pa: PilotAnalysis) -> dict:
     """``figures.pilot`` for results.json; the effect keys only when the pilot was measured."""
     d = pa.design
+    det = d.detectable_effect if d is not None else None
     out = {
-        "detectable_effect": d.detectable_effect if d is not None else None,
+        "detectable_effect": det if det is not None and det < 1.0 else None,
         "months_needed": d.months_needed if d is not None else None,
         "design": d.recommended if d is not None else None,
     }
     if d is not None and d.months_needed is None:
         out["months_needed_note"] = "pilot.note.not_within"
+    if det is not None and not det < 1.0:   # no effect up to 100 % is shown in 6 months
+        out["detectable_effect_note"] = "pilot.headline.over_all"
     if pa.since is not None:
         out["pretrend_ok"] = pa.event.pretrend_ok if pa.event is not None else None
         if pa.more_months is not None:
