@@ -261,6 +261,12 @@ def test_bare_visits_design_before_after_only(tmp_path, studies):
     assert "pilot.note.no_blocks" in {n.code for n in pa.notes} and not pa.control
 
 
+def test_pilot_start_outside_the_data_is_noted_and_the_design_shown(studies):
+    _, _, pa = _analyse(studies["none"], {"care_manager": {"since": "2030-01-01", "pilot_blocks": ["spa"]}})
+    assert "pilot.note.since_outside" in {n.code for n in pa.notes}
+    assert not pa.measured and pa.design is not None
+
+
 def test_without_pilot_the_summary_keeps_the_assumption(studies):
     study, tables = prepare(studies["none"], RunOptions())
     assert pilot.effect_for_decision(study, tables, lambda: 1 / 0) is None

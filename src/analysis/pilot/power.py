@@ -258,6 +258,9 @@ def design(params: dict, rfm_now: pd.DataFrame, home_now: pd.Series, new_per_mon
         for o in opts:
             control = o.blocks is not None
             codes = [code[b] for b in o.blocks if b in code] if control else None
+            # common random numbers: every design simulates the same salon (same clients, visit
+            # rates, dropouts and arrivals), so the designs differ by design, not by chance
+            rng = np.random.default_rng([int(seed), 0x91107, 1])
             sim = simulate_pilot(params, rfm_s, hc, new_per_month / scale, nh, codes, eff, unit_days, rng)
             se = np.array([information(sim, params, k, unit_days, control, eff) for k in MONTHS_GRID])
             # information only grows with more months: the observed information of one simulated
@@ -267,6 +270,7 @@ def design(params: dict, rfm_now: pd.DataFrame, home_now: pd.Series, new_per_mon
             k6 = MONTHS_GRID.index(months_for_detectable)
             det = (Z_SHOWN + Z_POWER) * se[k6]
             if np.isfinite(det) and det < 1:  # once more at the detectable effect itself
+                rng = np.random.default_rng([int(seed), 0x91107, 2])
                 sim2 = simulate_pilot(params, rfm_s, hc, new_per_month / scale, nh, codes, det, unit_days, rng)
                 det = (Z_SHOWN + Z_POWER) * information(sim2, params, months_for_detectable, unit_days, control,
                                                         det) / np.sqrt(scale)

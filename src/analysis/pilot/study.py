@@ -130,20 +130,23 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     blocks = None if blocks in (None, "all") else list(blocks)
     has_block = tables.has("visits", "block")
     out = PilotAnalysis(end=end)
-    if since is None:
+
+    def design_from_today():
         try:
             out.design = _design(study, visits, end, unit, None, seed)
-            out.notes += out.design.notes
+            out.notes.extend(out.design.notes)
         except (InputError, ValueError) as exc:
             out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
         return out
 
+    if since is None:
+        return design_from_today()
     since = pd.Timestamp(since).normalize()
     out.since = since
     if not start < since <= end:
         out.notes.append(Note("pilot.note.since_outside", {"since": since.date(), "first": start.date(),
-                                                      "last": end.date()}, level="warning", topic="pilot"))
-        return out
+                                                           "last": end.date()}, level="warning", topic="pilot"))
+        return design_from_today()
     if blocks is not None and not has_block:
         out.notes.append(Note("pilot.note.no_blocks", {}, level="warning", topic="pilot"))
         blocks = None
@@ -178,6 +181,8 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
                                   n=out.more_months, level="warning", topic="pilot"))
     if out.elapsed_months < 1:
         out.notes.append(Note("pilot.note.too_short", {}, level="warning", topic="pilot"))
+        return out
+    if out.n_pilot == 0:  # no client homed in the pilot blocks (noted above): nothing to measure
         return out
 
     rng = simulate.key_rng(seed, "pilot:bootstrap")
