@@ -9,9 +9,13 @@ Validation on known truth (marked slow) uses the sample generator with a pilot o
   8 of 10 seeds; the test asks for at least 6 (about 8 expected, binomial noise).
 * false positives: the same set with E = 0: the P10 above zero in 0 of 10 seeds (nominal 10 %); the
   test allows 3 (P(X >= 4) = 1.3 % at the nominal rate).
-* power: the design's detectable effect for a 6-month pilot against the detection rate of 30
-  simulated pilots at that effect (80 % expected; the binomial SD is 7 points, the test allows
-  0.55–0.98).
+* power: the design's detectable effect for a 6-month pilot (sample seed 11, 2 500 clients, assumed
+  effect 0.3: "half the blocks", 0.53) against the detection rate of 30 simulated pilots at that effect,
+  fitted by the estimator (80 % expected; measured 0.70 and 0.60 with two seeds of the check, 0.83 for
+  the one-block design before common random numbers).  The design's normal approximation is a little
+  optimistic at 6 months on a salon this small: the estimate's spread over simulated pilots is 0.32
+  against 0.24 from the information, because a few months hold few dropouts.  The binomial SD of the
+  rate is 7 points; the test allows 0.5–0.98.
 """
 from __future__ import annotations
 
@@ -170,6 +174,17 @@ def test_difference_in_differences_of_a_known_shift():
     assert t.loc["services_per_visit", "change"] == pytest.approx(0.0, abs=1e-12)
 
 
+def test_resampling_keeps_group_sizes_in_every_chunk():
+    from analysis.pilot.resample import resampled_sums
+
+    groups = np.r_[np.zeros(250, bool), np.ones(130, bool)]
+    A = np.stack([np.ones(380), groups.astype(float), np.arange(380.0)], 1)
+    s = resampled_sums(groups, A, 200, seed=1, chunk=37)
+    assert np.all(s[:, 0] == 380) and np.all(s[:, 1] == 130)
+    assert s[:, 2].mean() == pytest.approx(A[:, 2].sum(), rel=0.01)
+    np.testing.assert_array_equal(s, resampled_sums(groups, A, 200, seed=1, chunk=37))
+
+
 def test_gini():
     assert did.gini([5, 5, 5, 5]) == pytest.approx(0.0)
     assert did.gini([0, 0, 0, 10]) == pytest.approx(0.75)
@@ -318,7 +333,7 @@ def test_power_agrees_with_the_detection_rate_by_simulation():
     effect = float(row["detectable_effect"])
     assert 0 < effect < 1
     rate = power.detection_rate(**inp, option=option, effect=effect, months=6, reps=30, seed=2)
-    assert 0.55 <= rate <= 0.98, (effect, rate)
+    assert 0.5 <= rate <= 0.98, (effect, rate)
 
 
 @pytest.mark.slow

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .resample import resampled_sums
+
 __all__ = ["OUTCOMES", "VisitDays", "visit_days", "Comparison", "compare", "EventStudy", "event_study",
            "departures", "load_gini", "gini"]
 
@@ -104,15 +106,6 @@ def _client_sums(vd: VisitDays, lo: int, hi: int, window: int) -> dict:
     return out
 
 
-def _weights(pilot: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    """Resampling counts of the clients, within each group (B x n)."""
-    W = np.zeros((n_boot, pilot.size))
-    for g in (np.flatnonzero(~pilot), np.flatnonzero(pilot)):
-        if g.size:
-            W[:, g] = rng.multinomial(g.size, np.full(g.size, 1.0 / g.size), size=n_boot)
-    return W
-
-
 @dataclass
 class Comparison:
     """Outcomes before and after, by group, with the change and its bootstrap range.
@@ -149,17 +142,25 @@ def compare(vd: VisitDays, control: bool, window: int = 90, n_boot: int = 300, r
     lo_b = s - 365 if year_earlier else max(0, s - length)
     hi_b = lo_b + length if year_earlier else s
     after, before = _client_sums(vd, s, e, window), _client_sums(vd, lo_b, min(hi_b, s) if not year_earlier else hi_b, window)
-    W = _weights(vd.pilot, n_boot, rng)
+    seed = int(rng.integers(2**32))
     groups = [("pilot", vd.pilot)] + ([("control", ~vd.pilot)] if control else [])
+    cols, keys = [], []
+    for name in OUTCOMES:
+        for gname, gm in groups:
+            for pname, sums in (("before", before), ("after", after)):
+                cols += [sums[name][0] * gm, sums[name][1] * gm]
+                keys.append((name, f"{gname}_{pname}"))
+    A = np.stack(cols, 1)
+    total, sums_b = A.sum(0), resampled_sums(vd.pilot, A, n_boot, seed)
     rows, draws = [], {}
     for name, kind in OUTCOMES.items():
         vals, boot = {}, {}
-        for gname, gm in groups:
-            for pname, sums in (("before", before), ("after", after)):
-                a, b = sums[name][0] * gm, sums[name][1] * gm
-                vals[f"{gname}_{pname}"] = a.sum() / b.sum() if b.sum() > 0 else np.nan
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    boot[f"{gname}_{pname}"] = (W @ a) / (W @ b)
+        for j, (oname, key) in enumerate(keys):
+            if oname != name:
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vals[key] = total[2 * j] / total[2 * j + 1] if total[2 * j + 1] > 0 else np.nan
+                boot[key] = sums_b[:, 2 * j] / sums_b[:, 2 * j + 1]
         ch, chb = _change(vals, kind, control), _change(boot, kind, control)
         draws[name] = chb
         lo, hi = (np.nanquantile(chb, [0.1, 0.9]) if np.isfinite(chb).sum() > 10 else (np.nan, np.nan))
@@ -219,7 +220,7 @@ def event_study(vd: VisitDays, control: bool, window: int = 90, months_before: i
     if not control:
         first = max(first, -months_before)
     months = np.arange(first, max(last, -1) + 1)
-    W = _weights(vd.pilot, n_boot, rng)
+    seed = int(rng.integers(2**32))      # one set of resamples for both series (paired)
     lapsed = ok & (vd.next_gap > window)
 
     def rates(mask_client, shift=0):
@@ -230,8 +231,9 @@ def event_study(vd: VisitDays, control: bool, window: int = 90, months_before: i
         np.add.at(den, (c[sel], idx), 1.0)
         np.add.at(num, (c[sel][lapsed[sel]], idx[lapsed[sel]]), 1.0)
         thin = den.sum(0) < MIN_VISITS_MONTH        # too few visits for a monthly rate
+        sb = resampled_sums(vd.pilot, np.hstack([num, den]), n_boot, seed)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate, boot = num.sum(0) / den.sum(0), (W @ num) / (W @ den)
+            rate, boot = num.sum(0) / den.sum(0), sb[:, :months.size] / sb[:, months.size:]
         rate[thin], boot[:, thin] = np.nan, np.nan
         return rate, boot
 

@@ -44,6 +44,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 
 from ..models.bgnbd import _beta_nodes, fit_bgnbd
+from .resample import resampled_sums
 
 __all__ = ["client_rows", "EffectLikelihood", "EffectFit", "fit_effect", "fit_baseline",
            "bootstrap_effect"]
@@ -295,11 +296,6 @@ def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boo
         for j in range(i + 1, k):
             H[i, j] = H[j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
                                  + f(th - E[i] - E[j])).sum() / (4 * h * h)
-    pilot = lik.pilot
-    W = np.zeros((n_boot, f0.size))
-    for g in (np.flatnonzero(~pilot), np.flatnonzero(pilot)):
-        if g.size:
-            W[:, g] = rng.multinomial(g.size, np.full(g.size, 1.0 / g.size), size=n_boot)
-    S = W @ score                                                                       # (B, k)
+    S = resampled_sums(lik.pilot, score, n_boot, int(rng.integers(2**32)))              # (B, k)
     step = np.linalg.solve(H, S.T).T
     return np.clip(th[-1] - step[:, -1], E_BOUNDS[0], 1.0)
