@@ -27,7 +27,6 @@ import pytest
 import yaml
 
 from analysis import pilot, sample, simulate
-from analysis.codes import Note
 from analysis.models import bgnbd
 from analysis.pages import words
 from analysis.pilot import did, power, structural

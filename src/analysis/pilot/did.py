@@ -141,7 +141,8 @@ def compare(vd: VisitDays, control: bool, window: int = 90, n_boot: int = 300, r
     year_earlier = not control and s - 365 >= 0
     lo_b = s - 365 if year_earlier else max(0, s - length)
     hi_b = lo_b + length if year_earlier else s
-    after, before = _client_sums(vd, s, e, window), _client_sums(vd, lo_b, min(hi_b, s) if not year_earlier else hi_b, window)
+    after = _client_sums(vd, s, e, window)
+    before = _client_sums(vd, lo_b, hi_b if year_earlier else min(hi_b, s), window)
     seed = int(rng.integers(2**32))
     groups = [("pilot", vd.pilot)] + ([("control", ~vd.pilot)] if control else [])
     cols, keys = [], []

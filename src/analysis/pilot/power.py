@@ -12,10 +12,13 @@ From the salon's own fitted BG/NBD model and client flow, pilots are simulated f
 For each candidate design and pilot length ``k`` months the information about ``E`` is the
 Fisher information of the estimator's own likelihood
 (:class:`analysis.pilot.structural.EffectLikelihood`, time effect free when there is a control
-group), estimated at the truth by the outer product of the clients' scores on the simulated data.  The page calls an effect *shown* when the lower end of
+group), estimated at the truth by the outer product of the clients' scores on the simulated data.
+The page calls an effect *shown* when the lower end of
 its range (P10) is above zero, so with ``se_k`` the standard error of ``E`` after ``k`` months::
 
-    power(E, k) = Phi(E / se_k - z_0.90),     detectable effect (80 %) = (z_0.90 + z_0.80) se_k
+    power(E, k) = Phi(E / se_k(E) - z_0.90),   detectable effect (80 %): E = (z_0.90 + z_0.80) se_k(E)
+
+(``se`` falls as ``E`` grows, so the detectable effect is a root, found on a grid of effects)
 
 (power by simulation, e.g. Arnold et al. 2011, *BMC Med Res Methodol* 11:94; the normal form of the
 decision rule is the Wald test of the likelihood).  :data:`REPLICATES` simulated salons of today's size
@@ -37,7 +40,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..codes import Note
-from .structural import EffectLikelihood, _full, _hessian
+from .structural import EffectLikelihood, _full
 
 __all__ = ["Option", "PilotDesign", "simulate_pilot", "information", "design", "options_for",
            "detection_rate", "Z_SHOWN", "Z_POWER", "MONTHS_GRID", "MAX_MONTHS"]
@@ -307,10 +310,11 @@ def design(params: dict, rfm_now: pd.DataFrame, home_now: pd.Series, new_per_mon
             for rep in range(REPLICATES):
                 rng = np.random.default_rng([int(seed), 0x91107, rep])
                 sim = simulate_pilot(params, rfm_s, hc, new_per_month / scale, nh, codes, eff, unit_days, rng)
-                info = info + np.array([information(sim, params, k, unit_days, control, eff) for k in MONTHS_GRID]) ** -2.0
+                se_k = np.array([information(sim, params, k, unit_days, control, eff) for k in MONTHS_GRID])
+                info = info + se_k ** -2.0
             se = (info / REPLICATES) ** -0.5
-            # information only grows with more months: the observed information of one simulated
-            # salon is noisy, so keep its running maximum
+            # information only grows with more months: the estimate from simulated salons is noisy,
+            # so keep its running maximum
             se = 1.0 / np.sqrt(np.maximum.accumulate(np.nan_to_num(se ** -2.0)) * scale)
             se_rows += [{"option": o.name, "months": k, "se": s} for k, s in zip(MONTHS_GRID, se)]
             k6 = MONTHS_GRID.index(months_for_detectable)

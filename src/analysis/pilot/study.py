@@ -12,10 +12,11 @@ from .. import simulate
 from ..codes import Note
 from ..errors import InputError
 from . import did, structural
-from .power import MAX_MONTHS, PilotDesign, design
+from .power import PilotDesign, design
 from .groups import home_block
 
-__all__ = ["PilotAnalysis", "analyse", "design_inputs", "figures", "EffectDistribution", "effect_for_decision", "summary_note",
+__all__ = ["PilotAnalysis", "analyse", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
+           "summary_note",
            "DAYS_PER_MONTH", "N_BOOT"]
 
 DAYS_PER_MONTH = 365.25 / 12
