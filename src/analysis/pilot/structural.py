@@ -104,7 +104,7 @@ def _nodes(a: float, bb: float):
 
 
 class EffectLikelihood:
-    """Log-likelihood of ``(log k, E)`` for fixed baselines (see the module docstring).
+    """Log-likelihood of ``(ln g, ln k, E)`` for fixed baselines (see the module docstring).
 
     Parameters
     ----------
@@ -112,7 +112,16 @@ class EffectLikelihood:
     pilot : bool array
     params : list of dict
         Baseline ``{r, alpha, a, b}`` per group (index 0 control, 1 pilot).
+
+    Notes
+    -----
+    A client without repeat visits after ``since`` never faced a changed dropout, so her likelihood
+    does not depend on ``k`` or ``E`` (only on ``g``): it is computed once.  Quadrature nodes are
+    kept once per distinct (group, x) and the rest is evaluated in chunks of :data:`CHUNK` clients,
+    so memory stays bounded for hundreds of thousands of clients.
     """
+
+    CHUNK = 50_000
 
     def __init__(self, x0, x1, tx, T, pilot, params):
         self.x0, self.x1 = np.asarray(x0, float), np.asarray(x1, float)
@@ -123,8 +132,10 @@ class EffectLikelihood:
         self.pos = x > 0
         self.last_post = self.x1 > 0
         self.C1, self.C2 = np.empty(n), np.full(n, -np.inf)
-        self.P1, self.W1 = np.empty((n, 0)), None
-        nodes = None
+        self.idx1 = np.zeros(n, np.int64)
+        self.idx2 = np.zeros(n, np.int64)
+        tables = {}                                  # (a, bb) -> row of the node tables
+        nodes = []
         for gi in (0, 1):
             sel = np.flatnonzero(self.pilot == bool(gi))
             if not sel.size:
@@ -138,38 +149,54 @@ class EffectLikelihood:
             self.C2[sel] = np.where(xs > 0, c2, -np.inf)
             for xv in np.unique(xs):
                 rows = sel[xs == xv]
-                p1, w1 = _nodes(a, float(b + xv))
-                p2, w2 = _nodes(a, float(b + max(xv - 1, 0)))
-                if nodes is None:
-                    k = p1.size
-                    nodes = [np.empty((n, k)) for _ in range(4)]
-                nodes[0][rows], nodes[1][rows], nodes[2][rows], nodes[3][rows] = p1, w1, p2, w2
-        self.P1, self.W1, self.P2, self.W2 = nodes
-        self.lr1 = -np.log1p(-self.P1)          # -ln(1 - p) at the nodes
-        self.lr2 = -np.log1p(-self.P2)
+                for bb, target in ((b + xv, self.idx1), (b + max(xv - 1, 0), self.idx2)):
+                    key = (a, float(bb))
+                    if key not in tables:
+                        tables[key] = len(nodes)
+                        nodes.append(_nodes(a, float(bb)))
+                    target[rows] = tables[key]
+        self.P = np.stack([p for p, _ in nodes])     # (distinct, nodes)
+        self.W = np.stack([w for _, w in nodes])
+        self.lr = -np.log1p(-self.P)                 # -ln(1 - p) at the nodes
         self.x1_2 = np.where(self.last_post, self.x1 - 1.0, 0.0)
         self.x0_2 = np.where(self.last_post, self.x0, np.maximum(self.x0 - 1.0, 0.0))
+        self.active = self.x1 > 0
+        self._const = self._eval(np.flatnonzero(~self.active), 0.0, 0.0, 0.0)
+
+    def _eval(self, rows, log_g, log_k, effect):
+        out = np.empty(rows.size)
+        for s in range(0, rows.size, self.CHUNK):
+            r = rows[s:s + self.CHUNK]
+            pil = self.pilot[r]
+            g = np.where(pil, np.exp(log_g), 1.0)[:, None]
+            c0 = g
+            c1 = g * np.exp(log_k) * np.where(pil, 1.0 - effect, 1.0)[:, None]
+            P1, W1, lr1 = self.P[self.idx1[r]], self.W[self.idx1[r]], self.lr[self.idx1[r]]
+            P2, W2, lr2 = self.P[self.idx2[r]], self.W[self.idx2[r]], self.lr[self.idx2[r]]
+
+            def lratio(c, P, lr):  # ln((1 - c p) / (1 - p))
+                return np.log1p(-np.minimum(c * P, 1.0 - 1e-12)) + lr
+
+            e1 = self.x1[r, None] * lratio(c1, P1, lr1)
+            e2 = self.x1_2[r, None] * lratio(c1, P2, lr2)
+            if log_g != 0.0:  # the pilot group's own level before `since` too
+                e1 += self.x0[r, None] * lratio(c0, P1, lr1)
+                e2 += self.x0_2[r, None] * lratio(c0, P2, lr2)
+            l1 = np.log(np.einsum("nk,nk->n", W1, np.exp(e1)))
+            q = np.minimum(np.where(self.last_post[r, None], c1, c0) * P2, 1.0)
+            with np.errstate(divide="ignore"):
+                l2 = np.log(np.einsum("nk,nk->n", W2, q * np.exp(e2)))
+            out[s:s + self.CHUNK] = np.logaddexp(self.C1[r] + l1, np.where(self.pos[r], self.C2[r] + l2, -np.inf))
+        return out
 
     def per_client(self, log_g: float, log_k: float, effect: float) -> np.ndarray:
         """Log-likelihood of every client: pilot-group level ``g`` (before and after), time effect
         ``k`` (after, everyone) and the pilot's effect ``E`` (after, pilot group)."""
-        g = np.where(self.pilot, np.exp(log_g), 1.0)[:, None]
-        c0 = g
-        c1 = g * np.exp(log_k) * np.where(self.pilot, 1.0 - effect, 1.0)[:, None]
-
-        def lratio(c, P, lr):  # ln((1 - c p) / (1 - p))
-            return np.log1p(-np.minimum(c * P, 1.0 - 1e-12)) + lr
-
-        e1 = self.x1[:, None] * lratio(c1, self.P1, self.lr1)
-        e2 = self.x1_2[:, None] * lratio(c1, self.P2, self.lr2)
-        if log_g != 0.0:  # the pilot group's own level before `since` too
-            e1 += self.x0[:, None] * lratio(c0, self.P1, self.lr1)
-            e2 += self.x0_2[:, None] * lratio(c0, self.P2, self.lr2)
-        l1 = np.log(np.einsum("nk,nk->n", self.W1, np.exp(e1)))
-        q = np.minimum(np.where(self.last_post[:, None], c1, c0) * self.P2, 1.0)
-        with np.errstate(divide="ignore"):
-            l2 = np.log(np.einsum("nk,nk->n", self.W2, q * np.exp(e2)))
-        return np.logaddexp(self.C1 + l1, np.where(self.pos, self.C2 + l2, -np.inf))
+        out = np.empty(self.x1.size)
+        rows = self.active | (self.pilot if log_g != 0.0 else False)
+        out[~rows] = self._const[~rows[~self.active]] if log_g != 0.0 else self._const
+        out[rows] = self._eval(np.flatnonzero(rows), log_g, log_k, effect)
+        return out
 
     def __call__(self, theta, weights=None) -> float:
         ll = self.per_client(*theta)
