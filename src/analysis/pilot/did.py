@@ -67,7 +67,7 @@ def visit_days(visits: pd.DataFrame, since, pilot_clients, end=None) -> VisitDay
                        "a": pd.to_numeric(v["amount"], errors="coerce").fillna(0.0).to_numpy(float)})
     g = df.groupby(["c", "d"], sort=True)
     agg = g["a"].agg(["sum", "size"]).reset_index()
-    c, d = agg["c"].to_numpy(), agg["d"].to_numpy()
+    c, d = agg["c"].to_numpy(np.int64), agg["d"].to_numpy(np.int64)
     same = np.r_[c[1:] == c[:-1], False]
     nxt = np.where(same, np.r_[d[1:], 0] - d, np.inf)
     first_mask = np.r_[True, c[1:] != c[:-1]]
@@ -225,12 +225,10 @@ def event_study(vd: VisitDays, control: bool, window: int = 90, months_before: i
     lapsed = ok & (vd.next_gap > window)
 
     def rates(mask_client, shift=0):
-        num = np.zeros((n, months.size))
-        den = np.zeros((n, months.size))
         sel = ok & mask_client[c] & np.isin(m + shift, months)
-        idx = np.searchsorted(months, m[sel] + shift)
-        np.add.at(den, (c[sel], idx), 1.0)
-        np.add.at(num, (c[sel][lapsed[sel]], idx[lapsed[sel]]), 1.0)
+        flat = c[sel] * months.size + np.searchsorted(months, m[sel] + shift)
+        den = np.bincount(flat, minlength=n * months.size).reshape(n, months.size).astype(float)
+        num = np.bincount(flat[lapsed[sel]], minlength=n * months.size).reshape(n, months.size).astype(float)
         thin = den.sum(0) < MIN_VISITS_MONTH        # too few visits for a monthly rate
         sb = resampled_sums(vd.pilot, np.hstack([num, den]), n_boot, seed)
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -47,7 +47,9 @@ def resampled_sums(groups: np.ndarray, A, n_boot: int, seed: int, chunk: int = C
             sl = idx[start:start + chunk]
             k = sl.size
             tot = left if k == cells else rng.binomial(left, k / cells)
-            W = np.stack([rng.multinomial(t, np.full(k, 1.0 / k)) for t in tot]).astype(float)
+            # the t_b clients of resample b fall uniformly on the chunk's k clients: counts by bincount
+            draws = rng.integers(0, k, size=int(tot.sum())) + np.repeat(np.arange(n_boot) * k, tot)
+            W = np.bincount(draws, minlength=n_boot * k).reshape(n_boot, k).astype(float)
             out += W @ A2[sl]
             left = left - tot
             cells -= k
