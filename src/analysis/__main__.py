@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--clients", type=int, default=3000)
     sample.add_argument("--months", type=int, default=24)
     sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--pilot-since", metavar="DATE", default=None,
+                        help="first day of a care-manager pilot inside the generated months (ISO date)")
+    sample.add_argument("--pilot-blocks", metavar="a,b", default=None,
+                        help="pilot blocks, comma-separated (default: every block, no control group)")
+    sample.add_argument("--pilot-effect", metavar="E", type=float, default=None,
+                        help="cut of the dropout probability after a visit for the pilot group, 0-1 (default 0)")
 
     new = sub.add_parser("new", help="write a ready-to-fill study folder")
     new.add_argument("out", metavar="DIR")
@@ -89,6 +95,14 @@ def _cmd_sample(args) -> int:
     kwargs = {"clients": args.clients, "months": args.months}
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    if args.pilot_since is not None:
+        kwargs.update(pilot_since=args.pilot_since, pilot_effect=args.pilot_effect or 0.0,
+                      pilot_blocks=[b.strip() for b in (args.pilot_blocks or "").split(",") if b.strip()])
+    elif args.pilot_blocks is not None or args.pilot_effect is not None:
+        from .errors import Problem
+
+        raise InputError(Problem("--pilot-since", "is needed with --pilot-blocks and --pilot-effect "
+                                 "(the pilot's first day, e.g. --pilot-since 2024-03-01)."))
     out = sample.write_sample(args.out, **kwargs)
     print(f"Sample study written to {out}")
     return 0

@@ -50,6 +50,7 @@ SECTION_TITLES = {
     "compensation": ("Pay schemes for the care manager", "Схемы оплаты менеджера сопровождения"),
     "summary": ("Summary: should you create the role?", "Итог: вводить ли должность?"),
     "role_profile": ("Role profile", "Профиль должности"),
+    "pilot": ("Pilot: what the care manager changed", "Пилот: что изменил менеджер сопровождения"),
 }
 
 # Figures shown on index pages: (section, key, en, ru, kind)
@@ -74,6 +75,9 @@ INDEX_FIGURES = [
     ("role_profile", "care_managers_needed", "Care managers the salon needs", "Нужно менеджеров сопровождения", "num"),
     ("role_profile", "own_services_share", "Paid time left for own services", "Время на собственные услуги", "pct"),
     ("role_profile", "scheme_label", "Pay scheme", "Схема оплаты", "text"),
+    ("pilot", "effect_median", "Measured cut of the dropout probability (median)",
+     "Измеренное снижение вероятности ухода (медиана)", "pct"),
+    ("pilot", "detectable_effect", "Smallest effect a 6-month pilot shows", "Наименьший эффект, который покажет пилот за 6 мес.", "pct"),
 ]
 
 

@@ -137,7 +137,8 @@ def _month_add(d: dt.date, months: int) -> dt.date:
 
 
 def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
-             start: str = "2023-01-01", truth: dict | None = None) -> SampleData:
+             start: str = "2023-01-01", truth: dict | None = None, pilot_since: str | None = None,
+             pilot_blocks=None, pilot_effect: float = 0.0) -> SampleData:
     """Generate the sample centre's tables.
 
     Parameters
@@ -152,6 +153,22 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         First day of the export, ISO date.
     truth : dict, optional
         Replaces keys of :data:`TRUTH` (e.g. ``{"attached_leave_share": 0.0}``).
+    pilot_since : str, optional
+        First day of a care-manager pilot (ISO date, strictly inside the period).  None: no pilot,
+        and the tables are exactly those of the same call without the pilot arguments.
+    pilot_blocks : sequence of str, optional
+        Pilot blocks; None or empty = every block (no control group).
+    pilot_effect : float
+        E, the relative cut of the dropout probability after a visit on or after ``pilot_since``
+        for clients whose home block (:func:`analysis.pilot.home_blocks`) is a pilot block:
+        ``p -> p (1 - E)``.  By the memorylessness of the geometric number of repeat visits, a
+        client still alive at her last visit before ``since`` makes ``j0 + Geometric(p (1 - E))``
+        repeat visits at most (``j0`` = repeat visits before ``since``); the baseline count
+        ``j0 + Geometric(p)`` is coupled to it through one uniform draw (inverse CDF), the visits
+        are drawn for the larger of the two, and the pilot group keeps its own count after the
+        home blocks are known.  The extra randomness comes from its own generator, so the visit
+        days before ``since`` are those of the same seed with any effect (amounts and blocks are
+        drawn for all visits at once and so differ).
 
     Returns
     -------
@@ -211,16 +228,21 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     order = np.lexsort((u, owner))
     owner, u = owner[order], u[order]
     rank = np.arange(owner.size) - np.repeat(np.cumsum(n_poisson) - n_poisson, n_poisson)
+    pilot = _pilot_counts(pilot_since, pilot_blocks, pilot_effect, start_d, n_days, seed, owner, u, rank, t0,
+                          p, k_max, n_poisson) if pilot_since is not None else None
+    if pilot is not None:
+        m = pilot["m"]
     keep = rank < m[owner]
     rep_owner = owner[keep]
     rep_t = t0[rep_owner] + u[keep] * (n_days - t0[rep_owner])
     v_client = np.concatenate([np.arange(n), rep_owner])
     v_t = np.concatenate([t0, rep_t])
     v_day = np.floor(v_t).astype(np.int64)
+    v_rank = np.concatenate([np.full(n, -1), rank[keep]])
     o = np.lexsort((v_day, v_client))
-    v_client, v_day = v_client[o], v_day[o]
+    v_client, v_day, v_rank = v_client[o], v_day[o], v_rank[o]
     first = np.r_[True, (v_client[1:] != v_client[:-1]) | (v_day[1:] != v_day[:-1])]
-    v_client, v_day = v_client[first], v_day[first]   # merge same-day visits
+    v_client, v_day, v_rank = v_client[first], v_day[first], v_rank[first]   # merge same-day visits
     v_first = np.r_[True, v_client[1:] != v_client[:-1]]
 
     # ---- blocks --------------------------------------------------------------------------------
@@ -242,6 +264,15 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     cum = np.cumsum(w, 1) / w.sum(1, keepdims=True)
     v_block = (rng.random(v_client.size)[:, None] > cum).sum(1)
     v_block = np.minimum(v_block, len(BLOCKS) - 1)
+    if pilot is not None:  # home blocks known: each group keeps its own number of repeat visits
+        from .pilot.groups import home_blocks
+
+        home = home_blocks(v_client, v_day, v_block, pilot["since_day"], n)
+        in_pilot = np.isin(home, pilot["block_idx"])
+        cap = np.where(in_pilot, pilot["m_pilot"], pilot["m_base"])
+        kv = v_rank < cap[v_client]
+        v_client, v_day, v_first, amount, v_block = (x[kv] for x in (v_client, v_day, v_first, amount, v_block))
+        pilot["truth"].update(pilot_group_clients=int(in_pilot.sum()), control_group_clients=int((~in_pilot).sum()))
 
     # ---- favourite specialists and departures ------------------------------------------------
     popularity = rng.lognormal(0.0, T["specialist_popularity_sd"], len(staff))
@@ -429,7 +460,59 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
             "clients_left_with_specialist": int(sum(d["left_with_them"] for d in departures)),
         },
     }
+    if pilot is not None:
+        truth["pilot"] = pilot["truth"]
     return SampleData(visits, services, staff_out, clients_df, memberships, truth)
+
+
+def _pilot_counts(since, blocks, effect, start_d, n_days, seed, owner, u, rank, t0, p, k_max, n_poisson):
+    """Repeat-visit counts with and without the pilot effect (see :func:`generate`).
+
+    Raises
+    ------
+    InputError
+        ``since`` outside the generated period, an unknown block, or an effect that is not < 1.
+    """
+    from .errors import InputError, Problem
+
+    last = start_d + dt.timedelta(days=n_days - 1)
+    try:
+        since_d = dt.date.fromisoformat(str(since))
+    except ValueError:
+        raise InputError(Problem("--pilot-since", f"must be a date like 2024-03-01. Got {since!r} instead.")) from None
+    since_day = (since_d - start_d).days
+    if not 0 < since_day < n_days:
+        raise InputError(Problem("--pilot-since", f"must fall inside the generated months, after the first day: "
+                                 f"{start_d + dt.timedelta(days=1)} … {last}. Got {since_d} instead."))
+    names = list(blocks or [])
+    unknown = [b for b in names if b not in BLOCKS]
+    if unknown:
+        raise InputError(Problem("--pilot-blocks", f"must be blocks of the sample ({', '.join(BLOCKS)}). "
+                                 f"Got {', '.join(unknown)} instead."))
+    effect = float(effect or 0.0)
+    if not -1.0 <= effect < 1.0:
+        raise InputError(Problem("--pilot-effect", f"must be in [-1, 1). Got {effect:g} instead."))
+    n = t0.size
+    arr_t = t0[owner] + u * (n_days - t0[owner])
+    j0 = np.bincount(owner[arr_t < since_day], minlength=n)        # repeat visits before `since`
+    U = np.random.default_rng([int(seed), 0x9170]).random(n)
+
+    def geo(q):  # inverse CDF of the number of visits up to and including the dropout, >= 1
+        q = np.clip(q, 1e-12, 1.0 - 1e-12)
+        return np.clip(np.ceil(np.log1p(-U) / np.log1p(-q)), 1, 1e12)
+
+    alive = k_max > j0
+    k_base = np.where(alive, j0 + geo(p), k_max)
+    k_pilot = np.where(alive, j0 + geo(p * (1.0 - effect)), k_max)
+    m_base = np.minimum(n_poisson, k_base).astype(np.int64)
+    m_pilot = np.minimum(n_poisson, k_pilot).astype(np.int64)
+    idx = [BLOCKS.index(b) for b in names] if names else list(range(len(BLOCKS)))
+    truth = {"since": str(since_d), "blocks": names or list(BLOCKS), "every_block": not names,
+             "effect": effect, "estimand": "relative cut of the dropout probability after a visit on or after "
+             "`since`, for clients whose home block (most visits before `since`, else the first visit) "
+             "is a pilot block"}
+    return {"since_day": since_day, "block_idx": idx, "m": np.maximum(m_base, m_pilot), "m_base": m_base,
+            "m_pilot": m_pilot, "truth": truth}
 
 
 def _add_months_np(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
@@ -442,15 +525,20 @@ def _add_months_np(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
 
 
 def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
-                 start: str = "2023-01-01") -> Path:
+                 start: str = "2023-01-01", pilot_since: str | None = None, pilot_blocks=None,
+                 pilot_effect: float = 0.0) -> Path:
     """Write a complete sample study folder and return its path.
 
     Files: ``study.yaml``, ``visits.csv``, ``services.csv``, ``staff.csv``, ``clients.csv``,
     ``memberships.csv``, ``ground_truth.yaml``.  The same arguments give byte-identical files.
+    With ``pilot_since`` (see :func:`generate`) study.yaml carries ``care_manager: {since,
+    pilot_blocks}`` and ground_truth.yaml the pilot's effect under ``pilot``.
     """
+    pilot_kw = {} if pilot_since is None else {"pilot_since": pilot_since, "pilot_blocks": pilot_blocks,
+                                                "pilot_effect": pilot_effect}
+    d = generate(clients=clients, months=months, seed=seed, start=start, **pilot_kw)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    d = generate(clients=clients, months=months, seed=seed, start=start)
 
     def csv(df, name):
         text = df.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
@@ -462,6 +550,10 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     csv(d.clients, "clients.csv")
     csv(d.memberships, "memberships.csv")
     study = {"name": "Sample beauty & fitness centre", "language": "en", "currency": "RUB"}
+    if pilot_since is not None:
+        study["care_manager"] = {"since": d.truth["pilot"]["since"]}
+        if pilot_blocks:
+            study["care_manager"]["pilot_blocks"] = list(pilot_blocks)
     (out / "study.yaml").write_text(
         "# The bundled sample study: a made-up beauty & fitness centre generated by\n"
         "# `python -m analysis sample` (analysis/sample.py) from the truth in ground_truth.yaml.\n"

@@ -28,7 +28,8 @@ class Draws:
     """Scenario draws of a study's assumptions.
 
     ``d["staffing.payroll_tax_rate"]`` is an array of ``n`` values (constant for a fixed number).
-    ``d.fixed(key, value)`` returns a copy with one assumption fixed (for tornado charts).
+    ``d.fixed(key, value)`` returns a copy with one assumption fixed (for tornado charts); ``value`` may
+    also be an array of ``n`` values, e.g. the pilot's measured effect replacing the assumed one.
     """
 
     study: Study
@@ -38,7 +39,8 @@ class Draws:
 
     def __getitem__(self, key: str) -> np.ndarray:
         if self._fixed and key in self._fixed:
-            return np.full(self.n, float(self._fixed[key]))
+            v = np.asarray(self._fixed[key], float)  # a number, or n values (a measured distribution)
+            return np.full(self.n, float(v)) if v.ndim == 0 else v.copy()
         value = self.study[key]
         if isinstance(value, Uncertain):
             return value.sample(key_rng(self.seed, key), self.n)
