@@ -181,7 +181,9 @@ def check_settings(study, tables: Tables) -> list[Problem]:
     Every date setting the study gives (a schema leaf of type ``date``, such as
     ``retention.calibration_end`` or a pilot's start) must fall after the first visit and not after
     the last one: before the first visit a model would learn from nothing, after the last it would
-    count days the data cannot show.  A leaf may opt out with ``data_range: any`` in the schema.
+    count days the data cannot show.  A leaf may relax this in the schema: ``data_range: after_first``
+    allows a date after the last visit (a pilot that starts after the export was taken is planned, not
+    wrong: its page says so), ``data_range: any`` allows any date.
     """
     from .study import _leaves, _schema_cached
 
@@ -205,7 +207,7 @@ def check_settings(study, tables: Tables) -> list[Problem]:
             problems.append(Problem(f"study.yaml: {key}", f"is {day.date().isoformat()}, on or before the first "
                                     f"visit in the data ({first.date().isoformat()}). Give a date {span}, or "
                                     "leave it empty."))
-        elif day > last:
+        elif day > last and spec.get("data_range", "inside") != "after_first":
             problems.append(Problem(f"study.yaml: {key}", f"is {day.date().isoformat()}, after the last visit in "
                                     f"the data ({last.date().isoformat()}). Give a date {span}, or leave it empty."))
     return problems
