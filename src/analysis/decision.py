@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["PARTS", "discount_factors", "ramp", "monthly_flows", "NPVResult", "npv", "payback_month",
-           "verdict"]
+           "verdict", "verdict_level", "VERDICTS"]
+
+# The verdict levels, in the order of precedence (analysis.summary.verdict has the rules).
+VERDICTS = ("not_enough_data", "confirm_inputs", "create", "pilot", "do_not_create")
 
 # The parts of the cash flow, in the order of the waterfall, with their sign.
 PARTS = ("staff_saving", "retention", "departures", "role_cost", "setup")
@@ -132,8 +135,36 @@ def npv(flows: dict[str, np.ndarray], annual_rate: float) -> NPVResult:
                      cumulative_p90=p90, payback_month=payback_month(med), discount=disc)
 
 
+def verdict_level(*, enough_data: bool, setup_known: bool, decisive_defaults: bool, checks_failed: bool,
+                  prob_positive: float, hinges_on_retention: bool, recommend_prob: float = 0.7,
+                  reject_prob: float = 0.3) -> str:
+    """The verdict, first rule that applies::
+
+        not_enough_data  the data cannot support the decision
+        confirm_inputs   today's setup unknown, a decisive input is a kit default, or a sanity
+                         check failed
+        create           P >= recommend_prob and the role pays off even at the low end of the
+                         care-manager effect (not hinging on retention)
+        do_not_create    P < reject_prob
+        pilot            otherwise: the answer hinges on the retention effect
+
+    ``P`` is the chance that the role pays off (NPV > 0).
+    """
+    if not enough_data:
+        return "not_enough_data"
+    if not setup_known or decisive_defaults or checks_failed:
+        return "confirm_inputs"
+    if not np.isfinite(prob_positive):
+        return "not_enough_data"
+    by_chance = verdict(prob_positive, recommend_prob, reject_prob)
+    if by_chance == "create" and hinges_on_retention:
+        return "pilot"
+    return by_chance
+
+
 def verdict(prob_positive: float, recommend_prob: float = 0.7, reject_prob: float = 0.3) -> str:
-    """``"create"``, ``"pilot"`` or ``"do_not_create"`` from the chance that the role pays off."""
+    """``"create"``, ``"pilot"`` or ``"do_not_create"`` from the chance that the role pays off
+    alone (the full rules are :func:`verdict_level`)."""
     if prob_positive >= recommend_prob:
         return "create"
     if prob_positive < reject_prob:
