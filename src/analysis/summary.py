@@ -410,8 +410,14 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
                                                      "min_months": int(study["summary.min_complete_months"])}))
     if not setup_known:
         steps.append(Note("verdict.next.state_setup", {}))
+    shares = {"management_payroll_vs_revenue": "management_payroll_max_revenue_share",
+              "management_payroll_vs_profit": "management_payroll_max_profit_share",
+              "role_cost_vs_profit": "role_cost_max_profit_share"}
     for c in failed:
-        steps.append(Note(f"verdict.next.check.{c.code}", {"value": c.value, "limit": c.limit}))
+        fields = {"value": c.value, "limit": c.limit}
+        if c.code in shares:
+            fields["share"] = float(study[f"summary.checks.{shares[c.code]}"])
+        steps.append(Note(f"verdict.next.check.{c.code}", fields))
     for key in defaults:
         steps.append(Note("verdict.next.confirm_default", {"key": key}))
     if level == "pilot" or hinges:
@@ -474,6 +480,7 @@ def flip_conditions(tor: pd.DataFrame, study: Study, lang: str = "en", limit: in
     """Plain sentences: which single assumptions, at the end of their range, change the sign of
     the median NPV (the conditions that would flip the recommendation)."""
     from . import i18n
+    from .pages import words
 
     out = []
     for row in tor.itertuples(index=False):
@@ -484,12 +491,45 @@ def flip_conditions(tor: pd.DataFrame, study: Study, lang: str = "en", limit: in
                 mode = study.get(row.key).mode
                 v, m = format_value(study, row.key, value, lang), format_value(study, row.key, mode, lang)
                 npv_text = i18n.money(npv_end, study.currency, lang)
-                if lang == "ru":
-                    turn = "отрицательным" if npv_end < 0 else "положительным"
-                    out.append(f"«{label}» = {v} вместо {m}: медианный NPV станет {turn} ({npv_text}).")
-                else:
-                    turn = "negative" if npv_end < 0 else "positive"
-                    out.append(f"{label} at {v} instead of {m}: the median NPV turns {turn} ({npv_text}).")
+                key = "summary.flip.negative" if npv_end < 0 else "summary.flip.positive"
+                out.append(words.say(key, lang, label=label, value=v, mode=m, npv=npv_text))
         if len(out) >= limit:
             break
     return out[:limit]
+
+
+def check_value_text(check: Check, study: Study, lang: str = "en") -> tuple[str, str]:
+    """(value, limit) of a check in the report's words: clients per manager as numbers, the rest
+    as money; empty when the check compares nothing."""
+    from . import i18n
+
+    if not np.isfinite(check.value):
+        return "", ""
+    if check.code == "managers_vs_clients":
+        return i18n.number(check.value, lang), i18n.number(check.limit, lang)
+    return i18n.money(check.value, study.currency, lang), i18n.money(check.limit, study.currency, lang)
+
+
+def next_step_text(note: Note, study: Study, lang: str = "en") -> str:
+    """A next step (:attr:`Verdict.next_steps`) in the report's words."""
+    from . import i18n
+    from .pages import words
+
+    f = dict(note.fields)
+    if note.code == "verdict.next.confirm_default":
+        key = f["key"]
+        v = study.get(key)
+        mode = v.mode if isinstance(v, Uncertain) else v
+        return words.say(note.code, lang, setting=key, label=short_label(study, key, lang, width=80),
+                         value=format_value(study, key, float(mode), lang))
+    if note.code == "verdict.next.check.managers_vs_clients":
+        return words.say(note.code, lang, value=i18n.number(f["value"], lang), limit=i18n.number(f["limit"], lang))
+    out = {}
+    for name, value in f.items():
+        if name in ("value", "limit"):
+            out[name] = i18n.money(value, study.currency, lang)
+        elif name == "share":
+            out[name] = i18n.percent(value, lang)
+        else:
+            out[name] = i18n.number(value, lang) if isinstance(value, (int, float)) else str(value)
+    return words.say(note.code, lang, **out)
