@@ -733,6 +733,8 @@ def scenarios(study, tables, draws, scheme_name: str | None = None, base=None) -
     """
     from . import pnl
 
+    study = pnl.localise(study, tables)
+    draws = draws.on(study)
     scheme = scheme_of(study, scheme_name)
     base = base if base is not None else pnl.baseline(tables, study)
     return _pay_scenarios(scheme, simulate_block(base, study, draws))
@@ -838,7 +840,8 @@ def compare(study, tables, d=None, base=None) -> Comparison:
     from . import pnl
     from .simulate import draws
 
-    d = d if d is not None else draws(study)
+    study = pnl.localise(study, tables)     # money defaults in the study's currency
+    d = d.on(study) if d is not None else draws(study)
     base = base if base is not None else pnl.baseline(tables, study)
     block = simulate_block(base, study, d)
     schemes = schemes_of(study)

@@ -792,8 +792,12 @@ class StaffingAnalysis:
         :func:`growth` up to ``max_clients``.
     tornado : DataFrame or None
     breakeven_clients : float
-    current_setup : str
+    current_setup : str or None
+        Today's setup (:func:`today_setup`); None when unknown.
     target_answer_min : float
+    today : TodaySetup
+    central_params : dict
+        The assumptions of the central case, the role's cost included (for :func:`cheaper_ranges`).
     """
 
     profile: ClientProfile
@@ -810,6 +814,7 @@ class StaffingAnalysis:
     target_answer_min: float
     max_clients: float
     today: TodaySetup | None = None
+    central_params: dict | None = None
 
     def saving_quantiles(self):
         """(P10, median, P90) of the monthly saving."""
@@ -959,6 +964,7 @@ def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> Staffing
         tornado=tornado_table(profile, d, target, setup, role=role) if with_tornado else None,
         breakeven_clients=_breakeven(ranges, profile.clients_month),
         current_setup=setup, target_answer_min=target, max_clients=max_clients, today=today,
+        central_params=pc,
     )
 
 
