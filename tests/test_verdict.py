@@ -249,3 +249,24 @@ def test_summary_page_says_the_settings(small_salon, tmp_path):
     for key in ("checks_failed", "role_cost_month_p10", "role_cost_month_median", "role_cost_month_p90"):
         assert key in fig
     assert fig["role_cost_month_p10"] <= fig["role_cost_month_median"] <= fig["role_cost_month_p90"]
+
+
+def test_a_users_zero_stays_zero(monkeypatch, tmp_path):
+    from analysis import retention
+
+    seen = {}
+    real = retention.departure_inputs
+
+    def spy(visits, staff, margin_ratio, min_share, followup_days, min_visits):
+        seen["min_share"] = min_share
+        return real(visits, staff, margin_ratio, min_share, followup_days, min_visits)
+
+    monkeypatch.setattr(retention, "departure_inputs", spy)
+    study = load_study(tmp_path, {"retention": {"attachment_min_share": 0}, "simulation": {"n_draws": 100}})
+    retention.analyse(study, _five_blocks())
+    assert seen["min_share"] == 0.0
+    # the role's pay with nothing for own services and no setup cost: a 0 is used as 0
+    study = load_study(tmp_path, {"summary": {"setup_cost": 0}, "simulation": {"n_draws": 100},
+                                  "staffing": {"current_setup": "none"}})
+    prep = summary.prepare(study, _five_blocks())
+    assert (summary.evaluate(prep, simulate.draws(prep.study)).monthly["setup_cost"] == 0).all()

@@ -356,7 +356,7 @@ def schemes_of(study) -> list[dict]:
     InputError
         One problem per bad scheme key.
     """
-    schemes = study.get("compensation.schemes")
+    schemes = study["compensation.schemes"]
     problems = validate_schemes(schemes)
     if problems:
         raise InputError(problems)
@@ -607,7 +607,7 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
         Months per scenario.
     """
     n = d.n
-    cv = study.get("compensation.revenue_cv_month")
+    cv = study["compensation.revenue_cv_month"]
     if cv is None:
         cv = base.revenue_cv_month if base.revenue_cv_month is not None else 0.10
     sigma = float(np.sqrt(np.log1p(cv ** 2)))

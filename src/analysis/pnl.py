@@ -44,7 +44,7 @@ def covered_blocks(tables, study) -> tuple[list[str] | None, list[str]]:
     InputError
         ``covers`` names only blocks the data do not have.
     """
-    covers = study.get("care_manager.covers", "all")
+    covers = study["care_manager.covers"]
     if not tables.has("visits", "block"):
         return None, ([] if covers == "all" else list(covers))
     present = sorted(pd.unique(tables.visits["block"].dropna().astype(str)))

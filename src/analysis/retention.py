@@ -906,9 +906,9 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     # ---- departures
     if tables.has("visits", "specialist_id"):
         out.departures = departure_inputs(done[vdate <= end], getattr(tables, "staff", None), margin_ratio,
-                                          float(study.get("retention.attachment_min_share") or 0.5),
-                                          int(study.get("retention.departure_followup_days") or 180),
-                                          int(study.get("data_check.attachment_min_visits") or 2))
+                                          float(study["retention.attachment_min_share"]),
+                                          int(study["retention.departure_followup_days"]),
+                                          int(study["data_check.attachment_min_visits"]))
 
         if out.departures.leave_rate is None:
             out.note("departures", "The staff table has no hired / left dates: the yearly leaving rate "
