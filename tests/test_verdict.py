@@ -203,7 +203,7 @@ def test_covers_narrows_every_part_with_a_hand_computed_departures_npv(tmp_path)
     t = _five_blocks()
     over = {"care_manager": {"covers": ["b1", "b2"]}, "simulation": {"n_draws": 100},
             "staffing": {"current_setup": "none"},
-            "retention": {"specialist_leave_rate_year": 0.4, "attached_leave_share": 0.5,
+            "retention": {"specialist_leave_rate_year": 0.4, "attached_leave_share": 0.5, "care_manager_effect": 0,
                           "care_manager_attached_reduction": 0.5},
             "summary": {"ramp_months": 0}, "horizon_months": 24, "discount_rate": 0.12}
     study = load_study(tmp_path, over)
@@ -270,3 +270,22 @@ def test_a_users_zero_stays_zero(monkeypatch, tmp_path):
                                   "staffing": {"current_setup": "none"}})
     prep = summary.prepare(study, _five_blocks())
     assert (summary.evaluate(prep, simulate.draws(prep.study)).monthly["setup_cost"] == 0).all()
+
+
+def test_gain_profile_adds_up_to_the_effect_curve_and_overlap_is_removed(tmp_path):
+    from analysis import retention
+
+    study = load_study(ROOT / "data" / "sample", {"simulation": {"n_draws": 200}})
+    tables = data.load_tables(study)
+    a = retention.analyse(study, tables)
+    H = study.horizon_months
+    cum = retention.gain_profile(a, H, 0.2)
+    curve = a.effect.set_index("effect")["incremental_margin_year"]
+    assert cum[-1] / (H / 12) == pytest.approx(float(np.interp(0.2, curve.index, curve.values)), rel=1e-3)
+    assert (np.diff(cum) > 0).all() and np.diff(cum)[-1] > np.diff(cum)[0]   # builds up
+    d = simulate.draws(study)
+    rs = retention.scenarios(study, tables, d, analysis=a)
+    hz, sh, red = retention.departure_draws(a.departures, d)
+    without = -np.expm1(-hz) * sh * a.departures.revenue_attached_year
+    np.testing.assert_allclose(rs.margin_at_risk_avoided_year,
+                               without * red * (1 - d["retention.care_manager_effect"]) * a.margin_ratio)

@@ -86,7 +86,9 @@ class Prepared:
     ``study`` is the study with its money defaults in the study's currency
     (:func:`analysis.pnl.localise`); ``tables`` the covered blocks' tables (:func:`covered_tables`);
     ``all_tables`` the salon's; ``today`` the salon's current setup
-    (:func:`analysis.staffing.today_setup`); ``notes`` :class:`~analysis.codes.Note` of parts left
+    (:func:`analysis.staffing.today_setup`); ``retention_profile`` the share of the retention gain
+    in each month of the horizon (:func:`analysis.retention.gain_profile` at the effect's most
+    likely value; see :mod:`analysis.decision`); ``notes`` :class:`~analysis.codes.Note` of parts left
     out (counted as zero).
     """
 
@@ -97,6 +99,7 @@ class Prepared:
     baseline: object = None          # pnl.Baseline
     today: object = None             # staffing.TodaySetup
     all_tables: object = None
+    retention_profile: object = None  # (H,) share of the retention gain in each month, or None
     notes: list = field(default_factory=list)
 
     def note(self, code: str, **fields) -> None:
@@ -133,6 +136,12 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
             prep.note("departures_zero")
     except (ValueError, KeyError, ArithmeticError, InputError) as exc:
         prep.note("retention_left_out", reason=str(exc))
+    if prep.retention is not None and getattr(prep.retention, "bgnbd", None) is not None:
+        eff = study[EFFECT_KEY]
+        cum = retention.gain_profile(prep.retention, study.horizon_months,
+                                     eff.mode if isinstance(eff, Uncertain) else float(eff))
+        if cum[-1] > 0:
+            prep.retention_profile = np.diff(np.concatenate([[0.0], cum])) / cum[-1]
     try:
         prep.baseline = pnl.baseline(tables, study)
     except (ValueError, KeyError, InputError) as exc:
@@ -216,7 +225,7 @@ def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UN
     setup_cost = d["summary.setup_cost"] * managers
     ramp_months = d["summary.ramp_months"]
     flows = decision.monthly_flows(staff_saving, role_cost, ret_year, dep_year, setup_cost,
-                                   study.horizon_months, ramp_months)
+                                   study.horizon_months, ramp_months, prep.retention_profile)
     result = decision.npv(flows, study.discount_rate)
     return Evaluation(result, {
         "staff_saving_month": staff_saving, "role_cost_month": role_cost, "retention_margin_year": ret_year,
