@@ -37,7 +37,7 @@ __all__ = [
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "holdout_check",
-    "clv", "effect_curve", "gain_profile", "breakeven_effect", "role_cost_year", "new_clients_per_year",
+    "clv", "effect_curve", "gain_profile", "effect_curves_bootstrap", "breakeven_effect", "role_cost_year", "new_clients_per_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
@@ -430,6 +430,38 @@ def gain_profile(analysis, horizon_months: int, effect: float) -> np.ndarray:
         N = em.bgnbd.expected_visits_alive(tau, np.zeros(H), np.zeros(H), scale)
         out = out + np.cumsum(N[:, 1] - N[:, 0]) * em.A / 12.0 * em.m_new
     return out
+
+
+def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=None) -> np.ndarray:
+    """The visit model's own uncertainty: :func:`effect_curve`'s ``incremental_margin_year`` after
+    refitting BG/NBD on ``refits`` resamples of the clients (with replacement; each client keeps
+    their margin per visit), (refits kept, len(effects)).  Resamples whose fit fails are dropped;
+    an empty array when the model was not fitted."""
+    a = analysis
+    effects = np.linspace(0.0, 1.0, 51) if effects is None else np.asarray(effects, float)
+    if a.bgnbd is None or a.clv is None or refits <= 0:
+        return np.empty((0, len(effects)))
+    spend = a.clv["spend_per_visit"].to_numpy(float)
+    m_visit = spend * a.margin_ratio
+    new_margin = float(np.mean(spend)) * a.margin_ratio if a.new_clients_per_year > 0 else 0.0
+    out = []
+    n = len(a.rfm)
+    for _ in range(int(refits)):
+        idx = rng.integers(0, n, n)
+        rb = a.rfm.iloc[idx]
+        rb.attrs = dict(a.rfm.attrs)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fit = fit_bgnbd(rb)
+        except (InputError, ValueError, ArithmeticError):
+            continue
+        em = _EffectModel(rb, fit, m_visit[idx], horizon_months, a.time_unit_days, a.new_clients_per_year,
+                          new_margin)
+        margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
+        if np.all(np.isfinite(margin)):
+            out.append(margin / em.years)
+    return np.array(out).reshape(len(out), len(effects))
 
 
 def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, cost_year: float,

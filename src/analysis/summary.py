@@ -100,6 +100,8 @@ class Prepared:
     today: object = None             # staffing.TodaySetup
     all_tables: object = None
     retention_profile: object = None  # (H,) share of the retention gain in each month, or None
+    model_curves: object = None       # (K, G) retention gain a year on effect_grid, per bootstrap refit
+    effect_grid: object = None
     notes: list = field(default_factory=list)
 
     def note(self, code: str, **fields) -> None:
@@ -142,6 +144,15 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
                                      eff.mode if isinstance(eff, Uncertain) else float(eff))
         if cum[-1] > 0:
             prep.retention_profile = np.diff(np.concatenate([[0.0], cum])) / cum[-1]
+        from .simulate import key_rng
+
+        high = eff.high if isinstance(eff, Uncertain) else float(eff)
+        prep.effect_grid = np.unique(np.r_[np.linspace(0.0, min(max(high, 0.0), 1.0), 9), 1.0])
+        curves = retention.effect_curves_bootstrap(prep.retention, study.horizon_months,
+                                                   int(study["simulation.model_refits"]),
+                                                   key_rng(int(study["simulation.seed"]), "rng:model_refits"),
+                                                   prep.effect_grid)
+        prep.model_curves = curves if len(curves) else None
     try:
         prep.baseline = pnl.baseline(tables, study)
     except (ValueError, KeyError, InputError) as exc:
@@ -182,10 +193,16 @@ class Evaluation:
 _UNSET = object()
 
 
-def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UNSET) -> Evaluation:
+def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UNSET,
+             model_uncertainty: bool = True) -> Evaluation:
     """NPV of creating the role in each scenario of ``d``, the role paid by ``scheme_name``
     (default ``care_manager.scheme``), today's setup ``setup`` (default the salon's own,
-    ``prep.today``; unknown is costed as nothing replaced)."""
+    ``prep.today``; unknown is costed as nothing replaced).
+
+    With ``model_uncertainty`` and bootstrap refits of the visit model (``prep.model_curves``,
+    ``simulation.model_refits``), scenario ``s`` reads its retention gain from refit ``k[s]``
+    (drawn uniformly, reproducibly from the seed) instead of the fitted model: the ranges then
+    carry the data's uncertainty as well as the assumptions'."""
     from . import compensation, retention, staffing
 
     study, n = prep.study, d.n
@@ -216,6 +233,14 @@ def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UN
         rs = retention.scenarios(study, prep.tables, d, analysis=prep.retention)
         ret_year = np.nan_to_num(np.asarray(rs.incremental_margin_year, float))
         dep_year = np.nan_to_num(np.asarray(rs.margin_at_risk_avoided_year, float))
+        if model_uncertainty and prep.model_curves is not None:
+            curves = prep.model_curves
+            k = d.rng("model_refit").integers(0, len(curves), n)
+            grid = prep.effect_grid
+            eff = np.clip(d[EFFECT_KEY], 0.0, 1.0)
+            lo = (np.searchsorted(grid, eff, side="right") - 1).clip(0, len(grid) - 2)
+            frac = (eff - grid[lo]) / (grid[lo + 1] - grid[lo])
+            ret_year = curves[k, lo] * (1 - frac) + curves[k, lo + 1] * frac
     if ps is not None:
         share = np.asarray(ps.profit_share_month, float)
         pay_month = (np.asarray(ps.pay_month, float) - share + share / np.maximum(managers, 1.0)
