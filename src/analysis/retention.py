@@ -458,7 +458,8 @@ def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, eff
             continue
         em = _EffectModel(rb, fit, m_visit[idx], horizon_months, a.time_unit_days, a.new_clients_per_year,
                           new_margin)
-        margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
         if np.all(np.isfinite(margin)):
             out.append(margin / em.years)
     return np.array(out).reshape(len(out), len(effects))

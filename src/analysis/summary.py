@@ -140,9 +140,10 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
         prep.note("retention_left_out", reason=str(exc))
     if prep.retention is not None and getattr(prep.retention, "bgnbd", None) is not None:
         eff = study[EFFECT_KEY]
-        cum = retention.gain_profile(prep.retention, study.horizon_months,
-                                     eff.mode if isinstance(eff, Uncertain) else float(eff))
-        if cum[-1] > 0:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            cum = retention.gain_profile(prep.retention, study.horizon_months,
+                                         eff.mode if isinstance(eff, Uncertain) else float(eff))
+        if np.all(np.isfinite(cum)) and cum[-1] > 0:
             prep.retention_profile = np.diff(np.concatenate([[0.0], cum])) / cum[-1]
         from .simulate import key_rng
 
