@@ -289,3 +289,14 @@ def test_gain_profile_adds_up_to_the_effect_curve_and_overlap_is_removed(tmp_pat
     without = -np.expm1(-hz) * sh * a.departures.revenue_attached_year
     np.testing.assert_allclose(rs.margin_at_risk_avoided_year,
                                without * red * (1 - d["retention.care_manager_effect"]) * a.margin_ratio)
+
+
+def test_bare_usd_visits_convert_money_defaults_by_the_visit_amount(tmp_path):
+    study = load_study(tmp_path, {"currency": "USD"})
+    visits = pd.DataFrame({"client_id": ["a", "b", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01"]),
+                           "amount": [30.0, 36.0, 33.0]})
+    local = pnl.localise(study, Tables(visits=visits))
+    assert local.money_scale_source == "visit_amount"
+    assert local.money_scale == pytest.approx(33.0 / 3300)
+    assert local["staffing.care_manager_salary_month"].mode == pytest.approx(90000 * 33.0 / 3300)
+    assert all(np.isfinite(c.get("amount", 0)) for s in local["compensation.schemes"] for c in s["components"])

@@ -411,8 +411,10 @@ def money_scale(tables, study) -> tuple[float, str]:
     ``economics.money_scale`` when stated (``"study"``); 1 when the study's currency is the
     defaults' own (``"same_currency"``); else the salon's :func:`specialist_pay_month` divided by
     ``economics.reference_specialist_pay_month`` (``"specialist_pay"``): a manager's salary
-    follows the local pay level of the salon's own specialists.  NaN (``"unknown"``) when the
-    data cannot give that pay: the defaults then must be stated.
+    follows the local pay level of the salon's own specialists.  Without specialists in the data,
+    the mean visit amount divided by ``economics.reference_visit_amount`` (``"visit_amount"``: the
+    local price level, a weaker guide).  NaN (``"unknown"``) when not even that is known: the
+    defaults then must be stated.
     """
     stated = study["economics.money_scale"]
     if stated is not None:
@@ -420,9 +422,13 @@ def money_scale(tables, study) -> tuple[float, str]:
     if str(study.currency).upper() == str(study["economics.money_defaults_currency"]).upper():
         return 1.0, "same_currency"
     pay = specialist_pay_month(tables, study)
-    if pay is None:
-        return float("nan"), "unknown"
-    return pay / float(study["economics.reference_specialist_pay_month"]), "specialist_pay"
+    if pay is not None:
+        return pay / float(study["economics.reference_specialist_pay_month"]), "specialist_pay"
+    amount = pd.to_numeric(tables.visits["amount"], errors="coerce")
+    amount = amount[amount > 0]
+    if len(amount):
+        return float(amount.mean()) / float(study["economics.reference_visit_amount"]), "visit_amount"
+    return float("nan"), "unknown"
 
 
 def _scale_scheme(scheme: dict, k: float) -> dict:
@@ -461,6 +467,10 @@ def localise(study, tables):
     if getattr(study, "money_scale", None) is not None:
         return study
     k, source = money_scale(tables, study)
+    if not np.isfinite(k):   # nothing to convert with: leave the defaults as they are (flagged by the summary)
+        out = dataclasses.replace(study, config=copy.deepcopy(study.config))
+        out.money_scale, out.money_scale_source = k, source
+        return out
     config = copy.deepcopy(study.config)
     if k != 1.0:
         for key in MONEY_DEFAULTS:
