@@ -300,3 +300,10 @@ def test_bare_usd_visits_convert_money_defaults_by_the_visit_amount(tmp_path):
     assert local.money_scale == pytest.approx(33.0 / 3300)
     assert local["staffing.care_manager_salary_month"].mode == pytest.approx(90000 * 33.0 / 3300)
     assert all(np.isfinite(c.get("amount", 0)) for s in local["compensation.schemes"] for c in s["components"])
+
+
+def test_alternatives_flag_an_assumed_payroll_too_large_for_the_salon(small_salon):
+    prep, ev, v = _decide(small_salon)
+    alts = summary.alternatives(prep, simulate.draws(prep.study)).set_index("setup")
+    assert "management_payroll_vs_revenue" in alts.loc["specialist_managers", "checks_failed"]
+    assert "management_payroll_vs_revenue" not in alts.loc["none", "checks_failed"]

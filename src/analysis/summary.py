@@ -463,8 +463,9 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
 def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "none")) -> pd.DataFrame:
     """The answer under each possible setup of today, side by side: ``setup``, ``npv_p10``,
     ``npv_median``, ``npv_p90``, ``prob_positive``, ``staff_saving_month``, ``role_cost_month``
-    and ``by_chance`` (the verdict from the chance alone).  ``administrators`` costs as ``none``
-    (they stay; the role is added)."""
+    ``by_chance`` (the verdict from the chance alone) and ``checks_failed`` (the sanity checks that
+    setup fails: an assumed payroll of specialist managers too large for the salon shows here).
+    ``administrators`` costs as ``none`` (they stay; the role is added)."""
     rows = []
     for setup in setups:
         ev = evaluate(prep, d, setup=setup)
@@ -474,7 +475,8 @@ def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "none"
                      "staff_saving_month": float(np.median(ev.monthly["staff_saving_month"])),
                      "role_cost_month": float(np.median(ev.monthly["role_cost_month"])),
                      "by_chance": decision.verdict(prob, float(prep.study["summary.recommend_prob"]),
-                                                   float(prep.study["summary.reject_prob"]))})
+                                                   float(prep.study["summary.reject_prob"])),
+                     "checks_failed": [c.code for c in sanity_checks(prep, ev) if not c.passed]})
     return pd.DataFrame(rows)
 
 
