@@ -592,7 +592,7 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
         repeat_retention= clip(level[s] + sd x z[s, t], 0, 1)
 
     ``cv`` is ``compensation.revenue_cv_month`` when set, else the data's month-to-month variation
-    around trend, else 0.10.  The retention KPI's ``level`` and ``sd`` are the data's (pooled
+    around trend, else ``compensation.revenue_cv_fallback``.  The retention KPI's ``level`` and ``sd`` are the data's (pooled
     repeat-client retention of the last complete months and its monthly spread) unless
     ``compensation.repeat_retention`` / ``repeat_retention_sd_month`` are set in study.yaml or the
     data cannot give them.  Scenario-level values come from ``analysis.simulate.draws`` (shared
@@ -609,7 +609,8 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
     n = d.n
     cv = study["compensation.revenue_cv_month"]
     if cv is None:
-        cv = base.revenue_cv_month if base.revenue_cv_month is not None else 0.10
+        cv = (base.revenue_cv_month if base.revenue_cv_month is not None
+              else float(study["compensation.revenue_cv_fallback"]))
     sigma = float(np.sqrt(np.log1p(cv ** 2)))
     rng = d.rng("compensation")
     noise = np.exp(sigma * rng.standard_normal((n, months)) - sigma ** 2 / 2)
