@@ -461,7 +461,9 @@ def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, eff
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
         if np.all(np.isfinite(margin)):
-            out.append(margin / em.years)
+            # a cut of the dropout probability never loses visits: a negative gain is the
+            # quadrature's noise on a degenerate refit
+            out.append(np.maximum(margin, 0.0) / em.years)
     return np.array(out).reshape(len(out), len(effects))
 
 
