@@ -55,7 +55,8 @@ from .study import Study, Uncertain
 
 __all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_effect", "tornado",
            "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
-           "verdict", "alternatives", "VERDICTS", "CHECKS"]
+           "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
+           "next_step_text", "short_label", "format_value", "flip_conditions"]
 
 EFFECT_KEY = "retention.care_manager_effect"
 VERDICTS = decision.VERDICTS
