@@ -384,14 +384,23 @@ def test_scenarios_for_the_summary():
     sc = comp.scenarios(s, t, d)
     assert sc.scheme == "source"
     assert sc.pay_month.shape == (d.n,)
-    # payroll tax: the staffing section's assumption when defined, else 30%
-    tax = d["staffing.payroll_tax_rate"] if s.get("staffing.payroll_tax_rate") is not None else 0.30
+    tax = d["staffing.payroll_tax_rate"]
     np.testing.assert_allclose(sc.employer_cost_month, sc.pay_month * (1 + tax))
     np.testing.assert_allclose(sc.owner_profit_month, sc.block_profit_month - sc.employer_cost_month)
-    # without the role the specialists would do the manager's own services at their commission
+    # without the role the specialists would do the manager's own services at their commission,
+    # which carries payroll tax too (tax on both sides)
     block = comp.simulate_block(pnl.baseline(t, s), s, d)
     without = (block.revenue - block.consumables - block.staff_pay).mean(axis=1)
-    np.testing.assert_allclose(without - sc.owner_profit_month, sc.net_cost_month, rtol=1e-9)
+    saved_tax = block.commission_share * block.own_revenue.mean(axis=1) * tax
+    np.testing.assert_allclose(without - sc.owner_profit_month - saved_tax, sc.net_cost_month, rtol=1e-9)
+    # the profit share is the part of the pay its components add
+    assert (sc.profit_share_month > 0).all() and (sc.profit_share_month < sc.pay_month).all()
+    split = comp.role_cost_params(sc, "split")
+    each = comp.role_cost_params(sc, "each")
+    np.testing.assert_allclose(3 * split["care_cost_each"] + split["care_cost_shared"],
+                               3 * sc.net_cost_month - 2 * sc.profit_share_month * (1 + tax))
+    np.testing.assert_allclose(each["care_cost_each"], sc.net_cost_month)
+    assert (each["care_cost_shared"] == 0).all()
     fixed = comp.scenarios(s, t, d, "fixed_salary")
     np.testing.assert_allclose(fixed.pay_month, comp.scheme_of(s, "fixed_salary")["components"][0]["amount"])
 

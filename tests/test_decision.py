@@ -61,3 +61,22 @@ def test_parts_always_add_up_and_discounting_shrinks(values, rate, horizon):
     plain = decision.npv(flows, 0.0)
     for k in decision.PARTS:
         assert abs(r.parts[k][0]) <= abs(plain.parts[k][0]) + 1e-6
+
+
+def test_retention_gain_follows_the_model_profile_and_the_ramp_once():
+    H = 12
+    even = np.full(H, 1.0 / H)
+    rm = np.array([0.0, 4.0])
+    # an even profile gives back the plain ramp
+    np.testing.assert_allclose(decision.ramped_profile(np.array([12.0, 12.0]), decision.ramp(H, rm), even),
+                               decision.ramp(H, rm))
+    # a building-up profile: no ramp gives the profile itself; the ramp delays it by superposition
+    w = np.arange(1, H + 1, dtype=float)
+    w /= w.sum()
+    flows = decision.monthly_flows(0, 0, [12.0, 12.0], 0, 0, H, rm, retention_profile=w)["retention"]
+    np.testing.assert_allclose(flows[0], 12.0 * w)
+    ramp = decision.ramp(H, [4.0])[0]
+    steps = np.diff(np.r_[0.0, ramp])
+    hand = [sum(steps[k] * w[m - k] for k in range(m + 1)) * 12.0 for m in range(H)]
+    np.testing.assert_allclose(flows[1], hand)
+    assert flows[1].sum() < flows[0].sum()          # the ramp only delays, applied once

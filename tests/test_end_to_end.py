@@ -91,7 +91,8 @@ def test_sample_report_has_every_section(batch):
                       "regulars_margin_share", "incremental_margin_year_p10", "incremental_margin_year_median",
                       "incremental_margin_year_p90", "breakeven_uplift", "revenue_at_risk_year_without",
                       "revenue_at_risk_year_with"],
-        "summary": ["npv_p10", "npv_median", "npv_p90", "prob_positive", "payback_month", "breakeven_uplift"],
+        "summary": ["npv_p10", "npv_median", "npv_p90", "prob_positive", "payback_month", "decision_breakeven_effect",
+                    "verdict", "checks_failed", "role_cost_month_p10", "role_cost_month_median", "role_cost_month_p90"],
     }
     for section, keys in required.items():
         missing = [k for k in keys if k not in fig[section]]

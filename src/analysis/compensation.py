@@ -59,6 +59,7 @@ import pandas as pd
 from .errors import InputError, Problem
 
 __all__ = [
+    "role_cost_params",
     "COMPONENT_KINDS",
     "BASES",
     "SIMULATED_KPIS",
@@ -355,7 +356,7 @@ def schemes_of(study) -> list[dict]:
     InputError
         One problem per bad scheme key.
     """
-    schemes = study.get("compensation.schemes")
+    schemes = study["compensation.schemes"]
     problems = validate_schemes(schemes)
     if problems:
         raise InputError(problems)
@@ -364,7 +365,7 @@ def schemes_of(study) -> list[dict]:
 
 def scheme_of(study, name: str | None = None) -> dict:
     """The scheme called ``name`` (default ``care_manager.scheme``), normalized."""
-    name = name or study.get("care_manager.scheme") or "source"
+    name = name if name is not None else study["care_manager.scheme"]
     schemes = schemes_of(study)
     for s in schemes:
         if s["name"] == name:
@@ -520,10 +521,8 @@ def _tiered(x: np.ndarray, brackets, mode: str) -> np.ndarray:
 
 
 def _payroll_tax(study, d) -> np.ndarray:
-    """Payroll tax draws (``staffing.payroll_tax_rate``; 30% when the study has no such key)."""
-    if study.get("staffing.payroll_tax_rate") is not None:
-        return d["staffing.payroll_tax_rate"]
-    return np.full(d.n, 0.30)
+    """Payroll tax draws (``staffing.payroll_tax_rate``)."""
+    return d["staffing.payroll_tax_rate"]
 
 
 @dataclass
@@ -593,7 +592,7 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
         repeat_retention= clip(level[s] + sd x z[s, t], 0, 1)
 
     ``cv`` is ``compensation.revenue_cv_month`` when set, else the data's month-to-month variation
-    around trend, else 0.10.  The retention KPI's ``level`` and ``sd`` are the data's (pooled
+    around trend, else ``compensation.revenue_cv_fallback``.  The retention KPI's ``level`` and ``sd`` are the data's (pooled
     repeat-client retention of the last complete months and its monthly spread) unless
     ``compensation.repeat_retention`` / ``repeat_retention_sd_month`` are set in study.yaml or the
     data cannot give them.  Scenario-level values come from ``analysis.simulate.draws`` (shared
@@ -608,9 +607,10 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
         Months per scenario.
     """
     n = d.n
-    cv = study.get("compensation.revenue_cv_month")
+    cv = study["compensation.revenue_cv_month"]
     if cv is None:
-        cv = base.revenue_cv_month if base.revenue_cv_month is not None else 0.10
+        cv = (base.revenue_cv_month if base.revenue_cv_month is not None
+              else float(study["compensation.revenue_cv_fallback"]))
     sigma = float(np.sqrt(np.log1p(cv ** 2)))
     rng = d.rng("compensation")
     noise = np.exp(sigma * rng.standard_normal((n, months)) - sigma ** 2 / 2)
@@ -640,7 +640,7 @@ def simulate_block(base, study, d, months: int = MONTHS) -> BlockMonths:
 
 @dataclass
 class PayScenarios:
-    """One scheme's pay under the simulated block results.
+    """One scheme's pay under the simulated block results (one manager paid by the scheme).
 
     Attributes
     ----------
@@ -657,8 +657,12 @@ class PayScenarios:
         ``block_profit_month - employer_cost_month``.
     net_cost_month : ndarray
         What the role costs the owner against the block without it:
-        ``employer_cost_month - commission_share x own_revenue`` -- the manager's own services
-        are taken over from the specialists, whose commission on them is saved.
+        ``(pay_month - commission_share x own_revenue) x (1 + payroll tax rate)`` -- the manager's
+        own services are taken over from the specialists, whose commission on them is saved
+        together with its payroll tax (the tax is on both sides).
+    profit_share_month : ndarray
+        The part of ``pay_month`` that comes from the scheme's profit-share components
+        (``pay - pay without them``), before payroll tax.
     """
 
     scheme: str
@@ -668,15 +672,49 @@ class PayScenarios:
     block_profit_month: np.ndarray
     owner_profit_month: np.ndarray
     net_cost_month: np.ndarray
+    profit_share_month: np.ndarray = None
+    payroll_tax_rate: np.ndarray = None
+
+
+def _without_profit_share(scheme: dict) -> dict:
+    scheme = normalize_scheme(scheme)
+    return {**scheme, "components": [c for c in scheme["components"] if c["type"] != "profit_share"]}
 
 
 def _pay_scenarios(scheme: dict, block: BlockMonths) -> PayScenarios:
     p = pay(scheme, **block.bases())
     pm = p.mean(axis=1)
-    cost = pm * (1.0 + block.payroll_tax_rate)
+    gross = 1.0 + block.payroll_tax_rate
+    cost = pm * gross
     bp = block.block_profit.mean(axis=1)
-    saved = block.commission_share * block.own_revenue.mean(axis=1)
-    return PayScenarios(scheme["name"], p, pm, cost, bp, bp - cost, cost - saved)
+    saved = block.commission_share * block.own_revenue.mean(axis=1) * gross
+    rest = _without_profit_share(scheme)
+    ps = pm - pay(rest, **block.bases()).mean(axis=1) if len(rest["components"]) else pm
+    return PayScenarios(scheme["name"], p, pm, cost, bp, bp - cost, cost - saved,
+                        np.maximum(ps, 0.0), np.asarray(block.payroll_tax_rate, float))
+
+
+def role_cost_params(ps: PayScenarios, split: str = "split") -> dict:
+    """The role's cost per person and shared, for :func:`analysis.staffing.evaluate`.
+
+    With ``m`` care managers needed, the role costs the owner::
+
+        role_cost = m x care_cost_each + care_cost_shared
+
+        split:  care_cost_each   = net_cost - profit_share x (1 + tax)
+                care_cost_shared = profit_share x (1 + tax)      (one profit share, divided by m)
+        each:   care_cost_each   = net_cost,  care_cost_shared = 0   (every manager gets the rate)
+
+    ``net_cost`` is :attr:`PayScenarios.net_cost_month` (pay with payroll tax, less the commission
+    with its tax saved on the manager's own services).  Arrays over scenarios.
+    """
+    if split not in ("split", "each"):
+        raise ValueError(f"profit_share_split must be split or each. Got {split!r} instead.")
+    net = np.asarray(ps.net_cost_month, float)
+    if split == "each" or ps.profit_share_month is None:
+        return {"care_cost_each": net, "care_cost_shared": np.zeros_like(net)}
+    shared = np.asarray(ps.profit_share_month, float) * (1.0 + np.asarray(ps.payroll_tax_rate, float))
+    return {"care_cost_each": net - shared, "care_cost_shared": shared}
 
 
 def scenarios(study, tables, draws, scheme_name: str | None = None, base=None) -> PayScenarios:
@@ -696,6 +734,8 @@ def scenarios(study, tables, draws, scheme_name: str | None = None, base=None) -
     """
     from . import pnl
 
+    study = pnl.localise(study, tables)
+    draws = draws.on(study)
     scheme = scheme_of(study, scheme_name)
     base = base if base is not None else pnl.baseline(tables, study)
     return _pay_scenarios(scheme, simulate_block(base, study, draws))
@@ -714,7 +754,7 @@ def incentive_slopes(scheme: dict, block: BlockMonths, step: float | None = None
     ``step`` (default 1% of the mean revenue) is the size of the change; the average of the steps
     over all scenarios and months is the expected slope, also for tiers with jumps.
     """
-    step = float(step or 0.01 * max(float(np.mean(block.revenue)), 1.0))
+    step = float(step if step is not None else 0.01 * max(float(np.mean(block.revenue)), 1.0))
     p0 = pay(scheme, **block.bases())
     cs, ms = block.consumables_share, block.commission_share
     m = 1.0 - cs - ms
@@ -801,7 +841,8 @@ def compare(study, tables, d=None, base=None) -> Comparison:
     from . import pnl
     from .simulate import draws
 
-    d = d if d is not None else draws(study)
+    study = pnl.localise(study, tables)     # money defaults in the study's currency
+    d = d.on(study) if d is not None else draws(study)
     base = base if base is not None else pnl.baseline(tables, study)
     block = simulate_block(base, study, d)
     schemes = schemes_of(study)

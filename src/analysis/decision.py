@@ -2,14 +2,24 @@
 
 Monthly cash flow of scenario ``s`` in month ``m = 1 … H`` (the horizon)::
 
-    cf[s, m] =  staff_saving_month[s]                    (specialist managers no longer needed)
-              + retention_margin_year[s] / 12 · ramp[s, m]   (margin of clients kept longer)
+    cf[s, m] =  staff_saving_month[s]                    (client managers no longer needed)
+              + retention[s, m]                          (margin of clients kept longer)
               + departures_margin_year[s] / 12 · ramp[s, m]  (margin kept when a specialist leaves)
-              − role_cost_month[s]                       (the care managers' pay with payroll tax)
+              − role_cost_month[s]                       (the role's cost: scheme × managers, tax)
               − setup_cost[s] · [m = 1]                  (recruitment and training)
 
     ramp[s, m] = min(m / ramp_months[s], 1)        (1 everywhere when ramp_months = 0)
     NPV[s]     = Σ_m cf[s, m] · (1 + r)^(−m/12)    (r = annual discount rate; month-end flows)
+
+The retention gain follows the visit model's own timing: ``w[j]`` is the share of the horizon's
+gain that falls in month ``j`` when the effect is at full strength from the start
+(:func:`analysis.retention.gain_profile`, which builds up as the clients kept accumulate).  The
+ramp is applied once, by superposition: the effect grows by ``ramp[s, k] − ramp[s, k − 1]`` in
+month ``k`` and each step brings its own gain profile from then on::
+
+    retention[s, m] = retention_margin_year[s] · H / 12 · Σ_{k ≤ m} (ramp[s, k] − ramp[s, k−1]) · w[m − k + 1]
+
+Without a profile (``retention_profile=None``) the gain is spread evenly, ``w[j] = 1 / H``.
 
 Every input is an array over the same Monte Carlo scenarios (``analysis.simulate``), so the sections'
 correlations are kept.  The payback month is the first month at which the median cumulative
@@ -23,7 +33,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["PARTS", "discount_factors", "ramp", "monthly_flows", "NPVResult", "npv", "payback_month",
-           "verdict"]
+           "verdict", "verdict_level", "VERDICTS", "ramped_profile"]
+
+# The verdict levels, in the order of precedence (analysis.summary.verdict has the rules).
+VERDICTS = ("not_enough_data", "confirm_inputs", "create", "pilot", "do_not_create")
 
 # The parts of the cash flow, in the order of the waterfall, with their sign.
 PARTS = ("staff_saving", "retention", "departures", "role_cost", "setup")
@@ -44,9 +57,22 @@ def ramp(horizon_months: int, ramp_months) -> np.ndarray:
     return r
 
 
+def ramped_profile(total, ramp_nh: np.ndarray, profile) -> np.ndarray:
+    """``total[s] · Σ_{k ≤ m} Δramp[s, k] · w[m − k + 1]`` (see the module docstring), (n, H)."""
+    n, H = ramp_nh.shape
+    w = np.asarray(profile, float)[:H]
+    steps = np.diff(np.concatenate([np.zeros((n, 1)), ramp_nh], axis=1), axis=1)   # (n, H)
+    lag = np.arange(H)[:, None] - np.arange(H)[None, :]                             # m - k
+    kernel = np.where(lag >= 0, w[np.clip(lag, 0, H - 1)], 0.0)                      # (m, k)
+    return np.asarray(total, float)[:, None] * (steps @ kernel.T)
+
+
 def monthly_flows(staff_saving_month, role_cost_month, retention_margin_year, departures_margin_year,
-                  setup_cost, horizon_months: int, ramp_months) -> dict[str, np.ndarray]:
-    """Cash-flow parts per scenario and month, each (n, H); costs are negative."""
+                  setup_cost, horizon_months: int, ramp_months, retention_profile=None) -> dict[str, np.ndarray]:
+    """Cash-flow parts per scenario and month, each (n, H); costs are negative.
+
+    ``retention_profile`` (H,) is the share of the horizon's retention gain in each month at full
+    effect (sums to 1); None spreads it evenly."""
     arrays = [np.atleast_1d(np.asarray(a, float)) for a in
               (staff_saving_month, role_cost_month, retention_margin_year, departures_margin_year,
                setup_cost, ramp_months)]
@@ -59,7 +85,8 @@ def monthly_flows(staff_saving_month, role_cost_month, retention_margin_year, de
     setup[:, 0] = -c_setup
     return {
         "staff_saving": s_save[:, None] * ones,
-        "retention": np.nan_to_num(r_year)[:, None] / 12.0 * rp,
+        "retention": (np.nan_to_num(r_year)[:, None] / 12.0 * rp if retention_profile is None else
+                      ramped_profile(np.nan_to_num(r_year) * H / 12.0, rp, retention_profile)),
         "departures": np.nan_to_num(d_year)[:, None] / 12.0 * rp,
         "role_cost": -c_role[:, None] * ones,
         "setup": setup,
@@ -132,8 +159,36 @@ def npv(flows: dict[str, np.ndarray], annual_rate: float) -> NPVResult:
                      cumulative_p90=p90, payback_month=payback_month(med), discount=disc)
 
 
+def verdict_level(*, enough_data: bool, setup_known: bool, decisive_defaults: bool, checks_failed: bool,
+                  prob_positive: float, hinges_on_retention: bool, recommend_prob: float = 0.7,
+                  reject_prob: float = 0.3) -> str:
+    """The verdict, first rule that applies::
+
+        not_enough_data  the data cannot support the decision
+        confirm_inputs   today's setup unknown, a decisive input is a kit default, or a sanity
+                         check failed
+        create           P >= recommend_prob and the role pays off even at the low end of the
+                         care-manager effect (not hinging on retention)
+        do_not_create    P < reject_prob
+        pilot            otherwise: the answer hinges on the retention effect
+
+    ``P`` is the chance that the role pays off (NPV > 0).
+    """
+    if not enough_data:
+        return "not_enough_data"
+    if not setup_known or decisive_defaults or checks_failed:
+        return "confirm_inputs"
+    if not np.isfinite(prob_positive):
+        return "not_enough_data"
+    by_chance = verdict(prob_positive, recommend_prob, reject_prob)
+    if by_chance == "create" and hinges_on_retention:
+        return "pilot"
+    return by_chance
+
+
 def verdict(prob_positive: float, recommend_prob: float = 0.7, reject_prob: float = 0.3) -> str:
-    """``"create"``, ``"pilot"`` or ``"do_not_create"`` from the chance that the role pays off."""
+    """``"create"``, ``"pilot"`` or ``"do_not_create"`` from the chance that the role pays off
+    alone (the full rules are :func:`verdict_level`)."""
     if prob_positive >= recommend_prob:
         return "create"
     if prob_positive < reject_prob:

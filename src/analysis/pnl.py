@@ -28,7 +28,7 @@ import pandas as pd
 from .errors import InputError, Problem
 
 __all__ = ["Baseline", "monthly_pnl", "baseline", "covered_blocks", "membership_fees",
-           "MIN_MONTHS_FOR_CV"]
+           "MIN_MONTHS_FOR_CV", "MONEY_DEFAULTS", "specialist_pay_month", "money_scale", "localise"]
 
 MIN_MONTHS_FOR_CV = 6  # complete months needed to estimate month-to-month variation
 _COLS = ["revenue", "consumables", "commission", "fixed_pay", "staff_pay", "profit"]
@@ -44,7 +44,7 @@ def covered_blocks(tables, study) -> tuple[list[str] | None, list[str]]:
     InputError
         ``covers`` names only blocks the data do not have.
     """
-    covers = study.get("care_manager.covers", "all")
+    covers = study["care_manager.covers"]
     if not tables.has("visits", "block"):
         return None, ([] if covers == "all" else list(covers))
     present = sorted(pd.unique(tables.visits["block"].dropna().astype(str)))
@@ -69,7 +69,7 @@ def _visit_costs(tables, study) -> tuple[pd.DataFrame, dict]:
         "amount": v["amount"].astype(float).fillna(0.0),
     })
     sources = {}
-    share = float(study.get("economics.consumables_share", 0.10))
+    share = float(study["economics.consumables_share"])
     default_cons = out["amount"] * share
     # the order of kpi.visit_margin: the visit's cost, the service's cost, the default share
     cons = pd.Series(np.nan, index=v.index)
@@ -85,7 +85,7 @@ def _visit_costs(tables, study) -> tuple[pd.DataFrame, dict]:
     cons = cons.where(cons.notna(), default_cons)
     out["consumables"] = cons.where(out["amount"] > 0, 0.0).to_numpy()
 
-    rate_default = float(study.get("economics.commission_rate", 0.40))
+    rate_default = float(study["economics.commission_rate"])
     if tables.has("visits", "specialist_id") and tables.has("staff", "commission_rate"):
         per = tables.staff.drop_duplicates("specialist_id").set_index("specialist_id")["commission_rate"]
         rate = v["specialist_id"].map(per).astype(float).fillna(rate_default)
@@ -306,7 +306,7 @@ def _repeat_retention(tables, study, window_months: int) -> tuple[float | None, 
     """Pooled repeat-client retention of the last complete months, and its monthly sd."""
     from . import kpi
 
-    days = int(study.get("data_check.retention_window_days", 90) or 90)
+    days = int(study["data_check.retention_window_days"])
     try:
         r = kpi.retention(tables.visits, days)
     except InputError:  # bad input stops the run (exit 2); it never becomes a missing figure
@@ -350,9 +350,9 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
     sources["fixed_pay"] = "staff" if tables.has("staff", "monthly_fixed_pay") else "none"
     sources["memberships"] = membership_fees(tables, pd.PeriodIndex(monthly["month"], freq="M"))[1] or "none"
     cshare = (float(mean["consumables"] / mean_rev) if mean_rev > 0
-              else float(study.get("economics.consumables_share", 0.10)))
+              else float(study["economics.consumables_share"]))
     mshare = (float(mean["commission"] / mean_rev) if mean_rev > 0
-              else float(study.get("economics.commission_rate", 0.40)))
+              else float(study["economics.commission_rate"]))
     fixed = float(window["fixed_pay"].iloc[-1]) if len(window) else 0.0
     ret, ret_sd = _repeat_retention(tables, study, window_months)
     cons = cshare * rev
@@ -364,3 +364,128 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
         revenue_cv_month=cv, n_months=int(len(window)), sources=sources,
         revenue_mean_month=mean_rev, growth_month=growth, repeat_retention=ret,
         repeat_retention_sd_month=ret_sd)
+
+
+# =========================================================================== money in the study's currency
+
+# Study keys whose defaults are amounts of money (written in economics.money_defaults_currency).
+# compensation.schemes holds amounts inside its components (fixed, kpi_bonus, floor / cap, tier
+# thresholds on revenue or profit).
+MONEY_DEFAULTS = ("staffing.specialist_manager_salary_month", "staffing.care_manager_salary_month",
+                  "summary.setup_cost", "compensation.market_floor_month",
+                  "compensation.own_revenue_month", "compensation.schemes")
+
+
+def specialist_pay_month(tables, study, window_months: int = 12) -> float | None:
+    """The salon's own specialists' pay (commission + fixed pay) per specialist working in a
+    month, mean of the last ``window_months`` complete months, whole salon.
+
+    Specialists working in a month are the distinct ``specialist_id`` of its visits (else the
+    staff employed that month, from staff.csv).  None when neither is known.
+    """
+    import dataclasses
+
+    whole = dataclasses.replace(study, config={**study.config, "care_manager": {
+        **study.config.get("care_manager", {}), "covers": "all"}})
+    pnl = monthly_pnl(tables, whole)
+    monthly = pnl.groupby("month")["staff_pay"].sum().tail(window_months)
+    if monthly.empty:
+        return None
+    months = set(monthly.index)
+    if tables.has("visits", "specialist_id"):
+        v = tables.visits
+        per = v.assign(month=v["date"].dt.to_period("M")).groupby("month")["specialist_id"].nunique()
+        per = per[per.index.isin(months)]
+    elif tables.has("staff"):
+        per = pd.Series({m: float(len(tables.staff)) for m in months})
+    else:
+        return None
+    per = per[per > 0]
+    if per.empty:
+        return None
+    value = float((monthly.reindex(per.index) / per).mean())
+    return value if np.isfinite(value) and value > 0 else None
+
+
+def money_scale(tables, study) -> tuple[float, str]:
+    """(multiplier for the kit's money defaults, where it came from).
+
+    ``economics.money_scale`` when stated (``"study"``); 1 when the study's currency is the
+    defaults' own (``"same_currency"``); else the salon's :func:`specialist_pay_month` divided by
+    ``economics.reference_specialist_pay_month`` (``"specialist_pay"``): a manager's salary
+    follows the local pay level of the salon's own specialists.  Without specialists in the data,
+    the mean visit amount divided by ``economics.reference_visit_amount`` (``"visit_amount"``: the
+    local price level, a weaker guide).  NaN (``"unknown"``) when not even that is known: the
+    defaults then must be stated.
+    """
+    stated = study["economics.money_scale"]
+    if stated is not None:
+        return float(stated), "study"
+    if str(study.currency).upper() == str(study["economics.money_defaults_currency"]).upper():
+        return 1.0, "same_currency"
+    pay = specialist_pay_month(tables, study)
+    if pay is not None:
+        return pay / float(study["economics.reference_specialist_pay_month"]), "specialist_pay"
+    amount = pd.to_numeric(tables.visits["amount"], errors="coerce")
+    amount = amount[amount > 0]
+    if len(amount):
+        return float(amount.mean()) / float(study["economics.reference_visit_amount"]), "visit_amount"
+    return float("nan"), "unknown"
+
+
+def _scale_scheme(scheme: dict, k: float) -> dict:
+    import copy
+
+    out = copy.deepcopy(scheme)
+
+    def walk(comp):
+        if not isinstance(comp, dict):
+            return
+        for key in ("amount", "floor", "cap"):
+            if isinstance(comp.get(key), (int, float)) and not isinstance(comp.get(key), bool):
+                comp[key] = comp[key] * k
+        if comp.get("type") == "tiered":  # thresholds on revenue, profit or own revenue: money
+            comp["brackets"] = [[b[0] * k, b[1]] for b in comp.get("brackets", [])]
+        for sub in comp.get("components", []) or []:
+            walk(sub)
+
+    for comp in out.get("components", []):
+        walk(comp)
+    return out
+
+
+def localise(study, tables):
+    """The study with every money default it does not state converted into its currency.
+
+    Returns a copy of ``study`` (the user's values untouched) whose defaulted :data:`MONEY_DEFAULTS`
+    are multiplied by :func:`money_scale`; the copy carries ``money_scale`` and
+    ``money_scale_source``.  Idempotent: a study already localised is returned as it is.
+    """
+    import copy
+    import dataclasses
+
+    from .study import Uncertain
+
+    if getattr(study, "money_scale", None) is not None:
+        return study
+    k, source = money_scale(tables, study)
+    if not np.isfinite(k):   # nothing to convert with: leave the defaults as they are (flagged by the summary)
+        out = dataclasses.replace(study, config=copy.deepcopy(study.config))
+        out.money_scale, out.money_scale_source = k, source
+        return out
+    config = copy.deepcopy(study.config)
+    if k != 1.0:
+        for key in MONEY_DEFAULTS:
+            if key in study.given:
+                continue
+            section, name = key.split(".")
+            v = config[section][name]
+            if isinstance(v, Uncertain):
+                config[section][name] = Uncertain(v.low * k, v.mode * k, v.high * k)
+            elif isinstance(v, list):
+                config[section][name] = [_scale_scheme(s, k) for s in v]
+            elif isinstance(v, (int, float)):
+                config[section][name] = v * k
+    out = dataclasses.replace(study, config=config)
+    out.money_scale, out.money_scale_source = k, source
+    return out

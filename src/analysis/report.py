@@ -55,6 +55,8 @@ SECTION_TITLES = {
 
 # Figures shown on index pages: (section, key, en, ru, kind)
 INDEX_FIGURES = [
+    ("summary", "verdict", "Verdict", "Вывод", "verdict"),
+    ("summary", "role_cost_month_median", "Role cost a month (median)", "Стоимость должности в месяц (медиана)", "money"),
     ("summary", "npv_median", "NPV over the horizon (median)", "NPV за горизонт (медиана)", "money"),
     ("summary", "prob_positive", "Chance the role pays off", "Вероятность, что роль окупится", "prob"),
     ("summary", "payback_month", "Payback month", "Месяц окупаемости", "month"),
@@ -416,6 +418,10 @@ def format_figure(value, kind: str, lang: str, currency: str) -> str:
         return i18n.number(value, lang, 0)
     if kind == "num1":
         return i18n.number(value, lang, 1)
+    if kind == "verdict":
+        from .pages import words
+
+        return words.say(f"verdict.level.{value}", lang) if words.has(f"verdict.level.{value}") else str(value)
     if kind == "month":
         if value is None or value < 0:
             return i18n.tr(lang, "not within the horizon", "не в пределах горизонта")
@@ -439,6 +445,20 @@ table.kit-table th[data-sort] { cursor: pointer; }
 """
 
 
+def _verdict_block(study: Study, lang: str, fig: dict) -> list[str]:
+    """The verdict first on index.html: its level and the things to check next (summary page)."""
+    from . import summary
+    from .codes import Note
+
+    level = fig.get("verdict")
+    if not level:
+        return []
+    steps = "".join(f"<li>{html.escape(summary.next_step_text(Note(s['code'], s.get('fields', {})), study, lang))}</li>"
+                    for s in fig.get("next_steps", []) if isinstance(s, dict))
+    return [f'<div class="kit-section kit-verdict"><h2>{html.escape(format_figure(level, "verdict", lang, study.currency))}'
+            f'</h2>{f"<ol>{steps}</ol>" if steps else ""}</div>']
+
+
 def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str, str, str]],
                       figures: dict, extra_links: list[tuple[str, str]] = ()) -> None:
     """``index.html``: each section with its headline figures and a link to its page."""
@@ -446,6 +466,7 @@ def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str,
     parts = [f"<h1>{html.escape(study.name)}</h1>",
              f'<p class="kit-meta">{i18n.tr(lang, "Care-manager study", "Исследование: менеджер сопровождения")}'
              f" · {i18n.date(dt.date.today(), lang)}</p>"]
+    parts += _verdict_block(study, lang, figures.get("summary", {}))
     for href, section, title in pages:
         rows = [(label_en if lang == "en" else label_ru, format_figure(figures.get(sec, {}).get(key), kind, lang, cur))
                 for sec, key, label_en, label_ru, kind in INDEX_FIGURES

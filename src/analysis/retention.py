@@ -37,7 +37,7 @@ __all__ = [
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "holdout_check",
-    "clv", "effect_curve", "breakeven_effect", "role_cost_year", "new_clients_per_year",
+    "clv", "effect_curve", "gain_profile", "effect_curves_bootstrap", "breakeven_effect", "role_cost_year", "new_clients_per_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
@@ -401,6 +401,70 @@ def effect_curve(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, eff
     visits, margin, first = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))
     return pd.DataFrame({"effect": effects, "incremental_visits_year": visits / em.years,
                          "incremental_margin_year": margin / em.years, "first_year_margin_current": first})
+
+
+def gain_profile(analysis, horizon_months: int, effect: float) -> np.ndarray:
+    """Cumulative margin gained by the end of each month ``m = 1 … horizon_months`` when the
+    dropout probability falls by ``effect`` from month 0: :func:`effect_curve`'s gain over a
+    horizon of ``m`` months (today's clients and, when the analysis counts them, the new clients
+    of those months), undiscounted.  Its monthly increments are the model's own timing of the
+    retention gain, which builds up as the clients kept accumulate.
+
+    Returns an array (horizon_months,); zeros when the visit model was not fitted.
+    """
+    a = analysis
+    H = int(horizon_months)
+    if a.bgnbd is None or a.clv is None:
+        return np.zeros(H)
+    spend = a.clv["spend_per_visit"].to_numpy(float)
+    m_visit = spend * a.margin_ratio
+    new_margin = float(np.mean(spend)) * a.margin_ratio if a.new_clients_per_year > 0 else 0.0
+    scale = [1.0, max(1.0 - float(effect), 1e-9)]
+    em = _EffectModel(a.rfm, a.bgnbd, m_visit, H, a.time_unit_days, a.new_clients_per_year, new_margin)
+    t = np.arange(1, H + 1) * DAYS_PER_MONTH / em.unit
+    G = em.bgnbd.expected_visits_alive(t[:, None], em.x[None, :], em.T[None, :], scale)   # (H, K, 2)
+    out = (G[..., 1] - G[..., 0]) @ em.pam
+    if em.A > 0:
+        # the cohort of month k has been there m - k - 1/2 months by the end of month m
+        tau = (np.arange(H) + 0.5) * DAYS_PER_MONTH / em.unit
+        N = em.bgnbd.expected_visits_alive(tau, np.zeros(H), np.zeros(H), scale)
+        out = out + np.cumsum(N[:, 1] - N[:, 0]) * em.A / 12.0 * em.m_new
+    return out
+
+
+def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=None) -> np.ndarray:
+    """The visit model's own uncertainty: :func:`effect_curve`'s ``incremental_margin_year`` after
+    refitting BG/NBD on ``refits`` resamples of the clients (with replacement; each client keeps
+    their margin per visit), (refits kept, len(effects)).  Resamples whose fit fails are dropped;
+    an empty array when the model was not fitted."""
+    a = analysis
+    effects = np.linspace(0.0, 1.0, 51) if effects is None else np.asarray(effects, float)
+    if a.bgnbd is None or a.clv is None or refits <= 0:
+        return np.empty((0, len(effects)))
+    spend = a.clv["spend_per_visit"].to_numpy(float)
+    m_visit = spend * a.margin_ratio
+    new_margin = float(np.mean(spend)) * a.margin_ratio if a.new_clients_per_year > 0 else 0.0
+    out = []
+    n = len(a.rfm)
+    for _ in range(int(refits)):
+        idx = rng.integers(0, n, n)
+        rb = a.rfm.iloc[idx]
+        rb.attrs = dict(a.rfm.attrs)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fit = fit_bgnbd(rb)
+        except (InputError, ValueError, ArithmeticError):
+            continue
+        em = _EffectModel(rb, fit, m_visit[idx], horizon_months, a.time_unit_days, a.new_clients_per_year,
+                          new_margin)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
+        if np.all(np.isfinite(margin)):
+            # a cut of the dropout probability never loses visits: a negative gain is the
+            # quadrature's noise on a degenerate refit
+            out.append(np.maximum(margin, 0.0) / em.years)
+    return np.array(out).reshape(len(out), len(effects))
 
 
 def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, cost_year: float,
@@ -906,9 +970,9 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     # ---- departures
     if tables.has("visits", "specialist_id"):
         out.departures = departure_inputs(done[vdate <= end], getattr(tables, "staff", None), margin_ratio,
-                                          float(study.get("retention.attachment_min_share") or 0.5),
-                                          int(study.get("retention.departure_followup_days") or 180),
-                                          int(study.get("data_check.attachment_min_visits") or 2))
+                                          float(study["retention.attachment_min_share"]),
+                                          int(study["retention.departure_followup_days"]),
+                                          int(study["data_check.attachment_min_visits"]))
 
         if out.departures.leave_rate is None:
             out.note("departures", "The staff table has no hired / left dates: the yearly leaving rate "
@@ -944,7 +1008,8 @@ class RetentionScenarios:
         (currency a year); at most the attached clients' yearly revenue in their specialists' blocks;
         NaN when the visits have no specialist_id.
     margin_at_risk_avoided_year : ndarray
-        Margin (not revenue) the role saves through departures a year; 0 when not computable.
+        Margin (not revenue) the role saves through departures a year, beyond what the retention
+        part already counts (see :func:`scenarios`); 0 when not computable.
     role_cost_year : ndarray
         The role's yearly cost with payroll tax.
     """
@@ -982,6 +1047,15 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -
     Poisson hazard per year; the replacement starts with no attached clients, so a chair loses its
     clients at most once a year).  Since the probability and the share are at most 1, revenue at
     risk never exceeds the attached clients' yearly revenue.
+
+    Overlap with the retention part: the dropout cut ``e`` (``retention.care_manager_effect``)
+    already keeps the share ``e`` of the clients who would follow a leaving specialist, so the
+    two together keep ``1 - (1 - e)(1 - reduction) = e + reduction (1 - e)`` of them, and the
+    departures part counts only its own share of it::
+
+        margin_at_risk_avoided_year = (without - with) * (1 - e) * margin_ratio
+
+    (``e`` = 0 when the visit model could not be fitted and the retention part counts nothing).
     """
     a = analysis if analysis is not None else analyse(study, tables)
     n = draws.n
@@ -994,7 +1068,10 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -
         hz, sh, red = departure_draws(a.departures, draws)
         without = -np.expm1(-np.asarray(hz, float)) * np.clip(sh, 0.0, 1.0) * a.departures.revenue_attached_year
         with_ = without * (1.0 - red)
-        avoided = (without - with_) * a.margin_ratio
+        # the retention part already keeps the share `effect` of every client who would drop out,
+        # those who follow a leaving specialist included: count only what it does not keep
+        overlap = np.clip(np.asarray(eff, float), 0.0, 1.0) if a.effect is not None else 0.0
+        avoided = (without - with_) * (1.0 - overlap) * a.margin_ratio
     else:
         without = np.full(n, np.nan)
         with_ = np.full(n, np.nan)

@@ -51,6 +51,11 @@ class Draws:
         f[key] = value
         return Draws(self.study, self.n, self.seed, f)
 
+    def on(self, study: Study) -> "Draws":
+        """The same scenarios (seed, size, fixed values) read from another version of the study
+        (e.g. :func:`analysis.pnl.localise`'s, with money defaults in the study's currency)."""
+        return self if study is self.study else Draws(study, self.n, self.seed, self._fixed)
+
     def uncertain_keys(self, prefix: str = "") -> list[str]:
         """Dotted keys under ``prefix`` whose value is a range (low < high)."""
         from .study import _leaves, _schema_cached
@@ -71,7 +76,7 @@ class Draws:
 
 def draws(study: Study, n: int | None = None, seed: int | None = None) -> Draws:
     """Draws for ``study`` with ``simulation.n_draws`` / ``simulation.seed`` unless given."""
-    return Draws(study, int(n or study["simulation.n_draws"]),
+    return Draws(study, int(n if n is not None else study["simulation.n_draws"]),
                  int(study["simulation.seed"] if seed is None else seed))
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "cheaper_ranges", "growth", "tornado_table",
     "StaffingAnalysis", "analyse", "StaffingScenarios", "scenarios",
     "erlang_c", "mean_wait", "share_within",
+    "SETUPS", "TodaySetup", "today_setup", "role_params",
 ]
 
 erlang_c = queueing.erlang_c
@@ -299,6 +300,75 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
     )
 
 
+# ============================================================================ today's setup
+
+# What a salon can have today for client management (staffing.current_setup).
+SETUPS = ("specialist_managers", "administrators", "none")
+
+# Roles in staff.csv that mean client management today (lower-case substrings, en / ru).
+_MANAGER_ROLES = ("manager", "менеджер", "управляющ")
+_ADMIN_ROLES = ("admin", "администратор", "reception", "ресепшн", "front desk")
+
+
+@dataclass
+class TodaySetup:
+    """What the salon has and pays today for client management.
+
+    Attributes
+    ----------
+    setup : {"specialist_managers", "administrators", "none"} or None
+        None when neither staff.csv roles nor study.yaml say it (unknown).
+    source : {"staff", "study", None}
+        staff.csv roles, ``staffing.current_setup`` in study.yaml, or nothing.
+    people : int
+        Client managers / administrators found in staff.csv (0 when stated in study.yaml).
+    payroll_month : float or None
+        Their monthly fixed pay from staff.csv before payroll tax (None when not in the data:
+        the cost is then modelled from ``staffing.specialist_manager_salary_month``).
+    """
+
+    setup: str | None
+    source: str | None
+    people: int = 0
+    payroll_month: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.setup is not None
+
+
+def today_setup(study: Study, tables=None) -> TodaySetup:
+    """Today's client management, from the salon's own facts.
+
+    1. ``staff.csv`` rows still employed (no ``left`` date) in the covered blocks whose ``role``
+       names a manager (``manager``, ``менеджер``, ``управляющий`` …): ``specialist_managers``,
+       paid their ``monthly_fixed_pay``; else rows naming an administrator: ``administrators``.
+    2. Else ``staffing.current_setup`` as stated in study.yaml.
+    3. Else unknown (``setup`` None): the kit does not guess.
+    """
+    staff = getattr(tables, "staff", None) if tables is not None else None
+    if staff is not None and "role" in staff and staff["role"].notna().any():
+        s = staff
+        if "left" in s:
+            s = s[s["left"].isna()]
+        covers = study["care_manager.covers"]
+        if covers != "all" and "block" in s:
+            s = s[s["block"].astype(str).isin([str(b) for b in covers]) | s["block"].isna()]
+        role = s["role"].fillna("").astype(str).str.lower()
+        for setup, words in (("specialist_managers", _MANAGER_ROLES), ("administrators", _ADMIN_ROLES)):
+            hit = role.apply(lambda r: any(w in r for w in words) and "care" not in r
+                             and "сопровожд" not in r)
+            if hit.any():
+                pay = None
+                if "monthly_fixed_pay" in s and s.loc[hit, "monthly_fixed_pay"].notna().any():
+                    pay = float(s.loc[hit, "monthly_fixed_pay"].astype(float).fillna(0.0).sum())
+                return TodaySetup(setup, "staff", int(hit.sum()), pay)
+    stated = study["staffing.current_setup"]
+    if stated is not None:
+        return TodaySetup(stated, "study")
+    return TodaySetup(None, None)
+
+
 # ============================================================================ assumptions
 
 
@@ -436,7 +506,8 @@ def _per_client_care_min(p, new_share):
 
 
 def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
-             current_setup: str = "specialist_managers", scale=1.0, queues: bool = True) -> Evaluation:
+             current_setup: str | None = "specialist_managers", scale=1.0, queues: bool = True,
+             payroll_today_month: float | None = None) -> Evaluation:
     """Workload, people, cost, hand-offs and waiting for both options (formulas in the module
     docstring).
 
@@ -444,10 +515,17 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
     ----------
     profile : ClientProfile
     p : dict of arrays
-        From :func:`params_from`; arrays broadcast together (length n or 1).
+        From :func:`params_from`; arrays broadcast together (length n or 1).  With
+        ``care_cost_each`` / ``care_cost_shared`` (:func:`analysis.compensation.role_cost_params`)
+        the care managers cost ``n x care_cost_each + care_cost_shared`` -- the pay scheme in force,
+        payroll tax included, less what it replaces; without them ``n x salary_care x (1 + tax)``.
     target_answer_min : float
-    current_setup : {"specialist_managers", "none"}
-        What today's cost is: the specialist managers, or nothing.
+    current_setup : {"specialist_managers", "administrators", "none"} or None
+        What today's cost is: the specialist managers, or nothing (administrators stay, and an
+        unknown setup is costed as nothing: no saving is counted that the salon did not state).
+    payroll_today_month : float, optional
+        Today's managers' pay from staff.csv (before payroll tax); replaces the modelled
+        ``people x salary`` of the specialist managers when given.
     scale : float or array
         Multiplies the client counts (same mix of blocks); an array evaluates a growth curve.
     queues : bool
@@ -493,8 +571,15 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
 
     gross = 1.0 + p["tax"]
     cost_spec = people_spec * p["salary_specialist"] * gross
-    cost_care = n_care * p["salary_care"] * gross
-    cost_now = cost_spec if current_setup == "specialist_managers" else np.zeros(shape)
+    if "care_cost_each" in p:  # the pay scheme in force (compensation.role_cost_params)
+        cost_care = n_care * p["care_cost_each"] + p["care_cost_shared"]
+    else:  # no P&L to price a scheme: the management salary assumption
+        cost_care = n_care * p["salary_care"] * gross
+    if current_setup == "specialist_managers":
+        cost_now = (cost_spec if payroll_today_month is None
+                    else np.broadcast_to(float(payroll_today_month) * gross, shape))
+    else:
+        cost_now = np.zeros(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_client_spec = np.where(N > 0, cost_spec / np.where(N > 0, N, 1.0), np.nan)
         per_client_care = np.where(N > 0, cost_care / np.where(N > 0, N, 1.0), np.nan)
@@ -649,25 +734,29 @@ def _breakeven(ranges: pd.DataFrame, clients_now: float) -> float:
 
 
 def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
-                  current_setup: str = "specialist_managers", keys=None) -> pd.DataFrame:
+                  current_setup: str | None = "specialist_managers", keys=None,
+                  role: dict | None = None) -> pd.DataFrame:
     """One-at-a-time sensitivity of the median monthly saving.
 
     For each uncertain assumption (``low < high``) the Monte Carlo is rerun with that assumption
     fixed at its low and at its high value (``d.fixed``), the others still drawn.  Returns rows
     ``key``, ``label_en``, ``label_ru``, ``low``, ``high``, ``saving_low``, ``saving_high``,
-    ``swing`` sorted by swing (largest first).
+    ``swing`` sorted by swing (largest first).  With ``role`` (:func:`role_params`) the care
+    managers cost the pay scheme's amounts and the management salary assumption moves nothing:
+    it is left out.
     """
     study = d.study
     if keys is None:  # the hand-off loss chance moves no cost: left out
         keys = [k for k in d.uncertain_keys("staffing.")
-                if k in PARAMS.values() and k != PARAMS["loss"]]
+                if k in PARAMS.values() and k != PARAMS["loss"]
+                and not (role is not None and k == PARAMS["salary_care"])]
     rows = []
     for key in keys:
         v = study[key]
         out = []
         for x in (v.low, v.high):
-            e = evaluate(profile, params_from(d.fixed(key, x)), target_answer_min, current_setup,
-                         queues=False)
+            e = evaluate(profile, {**params_from(d.fixed(key, x)), **(role or {})}, target_answer_min,
+                         current_setup, queues=False)
             out.append(float(np.median(e.saving_month)))
         en, ru = SHORT_LABELS.get(key, (key, key))
         rows.append({"key": key, "label_en": en, "label_ru": ru, "low": v.low, "high": v.high,
@@ -703,8 +792,12 @@ class StaffingAnalysis:
         :func:`growth` up to ``max_clients``.
     tornado : DataFrame or None
     breakeven_clients : float
-    current_setup : str
+    current_setup : str or None
+        Today's setup (:func:`today_setup`); None when unknown.
     target_answer_min : float
+    today : TodaySetup
+    central_params : dict
+        The assumptions of the central case, the role's cost included (for :func:`cheaper_ranges`).
     """
 
     profile: ClientProfile
@@ -717,9 +810,11 @@ class StaffingAnalysis:
     growth: pd.DataFrame
     tornado: pd.DataFrame | None
     breakeven_clients: float
-    current_setup: str
+    current_setup: str | None
     target_answer_min: float
     max_clients: float
+    today: TodaySetup | None = None
+    central_params: dict | None = None
 
     def saving_quantiles(self):
         """(P10, median, P90) of the monthly saving."""
@@ -812,9 +907,30 @@ def _time_split(e: Evaluation) -> pd.DataFrame:
                          "share": [h / total if total else np.nan for h in hours.values()]})
 
 
+def role_params(study: Study, tables, d, base=None, scheme_name: str | None = None) -> dict | None:
+    """The role's cost per care manager and shared (:func:`analysis.compensation.role_cost_params`)
+    under the pay scheme in force (``care_manager.scheme``), on the draws ``d``; None when the
+    covered blocks' P&L cannot be computed (the salary assumption is used then)."""
+    from . import compensation
+
+    try:
+        ps = compensation.scenarios(study, tables, d, scheme_name=scheme_name, base=base)
+    except (ValueError, KeyError, InputError):
+        return None
+    return compensation.role_cost_params(ps, study["compensation.profit_share_split"])
+
+
+def _central(params: dict | None) -> dict:
+    return {} if params is None else {k: np.array([float(np.median(v))]) for k, v in params.items()}
+
+
 def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> StaffingAnalysis:
     """The staffing section for a study: profile from the visits, central case, Monte Carlo,
     growth and cheaper ranges, tornado.
+
+    Today's setup comes from :func:`today_setup` (staff.csv roles, else study.yaml; unknown is
+    costed as nothing).  The care managers cost what the pay scheme in force costs
+    (:func:`role_params`), the same figure as the summary's.
 
     Parameters
     ----------
@@ -823,16 +939,20 @@ def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> Staffing
     d : analysis.simulate.Draws, optional
         Shared scenario draws; default ``simulate.draws(study)``.
     """
-    from . import simulate
+    from . import pnl, simulate
 
-    d = d if d is not None else simulate.draws(study)
-    profile = client_profile(tables.visits, study.get("care_manager.covers", "all"),
+    study = pnl.localise(study, tables)
+    d = d.on(study) if d is not None else simulate.draws(study)
+    profile = client_profile(tables.visits, study["care_manager.covers"],
                              int(study["staffing.active_window_months"]))
     target = float(study["staffing.target_answer_min"])
-    setup = study["staffing.current_setup"]
-    pc = params_from(study)
-    central = evaluate(profile, pc, target, setup)
-    mc = evaluate(profile, params_from(d), target, setup)
+    today = today_setup(study, tables)
+    setup = today.setup
+    role = role_params(study, tables, d)
+    pc = {**params_from(study), **_central(role)}
+    central = evaluate(profile, pc, target, setup, payroll_today_month=today.payroll_month)
+    mc = evaluate(profile, {**params_from(d), **(role or {})}, target, setup,
+                  payroll_today_month=today.payroll_month)
     n_max = float(clients_per_care_manager_max(profile, pc)[0])
     max_clients = max(3.0 * profile.clients_month, 2.5 * n_max if np.isfinite(n_max) else 0.0, 10.0)
     ranges = cheaper_ranges(profile, pc, max_clients)
@@ -841,9 +961,10 @@ def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> Staffing
         options=_options_table(central, setup), queues=_queues_table(central),
         time_split=_time_split(central), ranges=ranges,
         growth=growth(profile, pc, max_clients, target_answer_min=target),
-        tornado=tornado_table(profile, d, target, setup) if with_tornado else None,
+        tornado=tornado_table(profile, d, target, setup, role=role) if with_tornado else None,
         breakeven_clients=_breakeven(ranges, profile.clients_month),
-        current_setup=setup, target_answer_min=target, max_clients=max_clients,
+        current_setup=setup, target_answer_min=target, max_clients=max_clients, today=today,
+        central_params=pc,
     )
 
 
@@ -854,10 +975,10 @@ class StaffingScenarios:
     Attributes
     ----------
     cost_specialists_month : ndarray
-        Monthly cost of today's specialist managers with payroll tax (0 when
-        ``staffing.current_setup`` is ``none``).
+        Monthly cost of today's specialist managers with payroll tax (0 when the salon has none,
+        or when today's setup is unknown).
     cost_care_managers_month : ndarray
-        Monthly cost of the care managers needed (management salary with payroll tax).
+        Monthly cost of the care managers needed: the role cost (pay scheme in force).
     care_managers_needed : ndarray
     """
 
@@ -873,10 +994,16 @@ class StaffingScenarios:
 def scenarios(study: Study, tables, draws) -> StaffingScenarios:
     """Staffing costs scenario by scenario, on the shared draws (for the summary's joint
     Monte Carlo)."""
-    profile = client_profile(tables.visits, study.get("care_manager.covers", "all"),
+    from . import pnl
+
+    study = pnl.localise(study, tables)
+    draws = draws.on(study)
+    profile = client_profile(tables.visits, study["care_manager.covers"],
                              int(study["staffing.active_window_months"]))
-    e = evaluate(profile, params_from(draws), float(study["staffing.target_answer_min"]),
-                 study["staffing.current_setup"], queues=False)
+    today = today_setup(study, tables)
+    role = role_params(study, tables, draws)
+    e = evaluate(profile, {**params_from(draws), **(role or {})}, float(study["staffing.target_answer_min"]),
+                 today.setup, queues=False, payroll_today_month=today.payroll_month)
     return StaffingScenarios(cost_specialists_month=np.asarray(e.cost_current_month, float),
                              cost_care_managers_month=np.asarray(e.cost_care_managers_month, float),
                              care_managers_needed=np.asarray(e.care_managers_needed, float))

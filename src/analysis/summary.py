@@ -1,17 +1,46 @@
-"""One joint Monte Carlo of the whole study: every section on the same scenarios, added up.
+"""One joint Monte Carlo of the whole study: every section on the same scenarios, added up, and
+the verdict that rests on the salon's own facts.
 
-:func:`prepare` does the slow, scenario-free work once (client profile, BG/NBD fit, block P&L
-baseline); :func:`evaluate` then turns a set of draws into the role's monthly cash flow and NPV
-(see :mod:`analysis.decision` for the formula).  Because every section reads its assumptions from
-the same :class:`analysis.simulate.Draws`, scenario ``s`` of the staffing saving, of the retained
-margin and of the role's pay describe the same world, and their correlations are kept.
+:func:`prepare` does the slow, scenario-free work once (today's setup, client profile, BG/NBD fit,
+block P&L baseline, money defaults in the study's currency); :func:`evaluate` then turns a set of
+draws into the role's monthly cash flow and NPV (see :mod:`analysis.decision` for the formula).
+Because every section reads its assumptions from the same :class:`analysis.simulate.Draws`,
+scenario ``s`` of the staffing saving, of the retained margin and of the role's pay describe the
+same world, and their correlations are kept.
 
-The role's cost is the chosen pay scheme's *net* cost (``care_manager.scheme``): pay with payroll
-tax, less the commission specialists would have earned on the services the care manager performs
-personally (:func:`analysis.compensation.scenarios`), times the number of care managers needed.
+**One role cost.**  The role costs what the pay scheme in force (``care_manager.scheme``) costs
+for the care managers needed, payroll tax included, less the commission (with its payroll tax) the
+specialists would have earned on the manager's own services; a profit share is split between the
+managers (``compensation.profit_share_split``)::
+
+    role_cost = m x care_cost_each + care_cost_shared       (analysis.compensation.role_cost_params)
+
+computed once by :func:`analysis.staffing.evaluate` -- the staffing page, this page and the index
+show the same figure.
+
+**Covers.**  With ``care_manager.covers`` naming some blocks, every part -- staffing, pay, the
+retention model and the departures -- is computed on those blocks' visits, specialists and revenue
+only (:func:`covered_tables`).
+
+**Verdict** (:func:`verdict`), in this precedence:
+
+1. ``not_enough_data``: the covered blocks' P&L or client profile cannot be computed, or the data
+   hold fewer than ``summary.min_complete_months`` complete months;
+2. ``confirm_inputs``: today's setup is unknown (neither staff.csv roles nor
+   ``staffing.current_setup``), or one of the ``summary.decisive_inputs`` assumptions with the
+   largest tornado swing is a kit default, or a sanity check failed (:func:`sanity_checks`);
+3. by the chance ``P`` that the role pays off (NPV > 0): ``create`` when ``P >=
+   summary.recommend_prob`` and the role still pays off (median NPV >= 0) with the care-manager
+   effect at the low end of its range; ``do_not_create`` when ``P < summary.reject_prob``;
+   otherwise ``pilot`` (the answer hinges on the retention effect, which only a pilot measures).
+
+When today's setup is unknown the headline figures are those of the role *added* (nothing
+replaced: no saving the salon did not state), and :func:`alternatives` gives the answer under each
+setup side by side.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,29 +48,65 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from . import decision
+from .codes import Note
 from .errors import InputError
 from .simulate import Draws
 from .study import Study, Uncertain
 
-__all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "breakeven_uplift", "tornado",
-           "EFFECT_KEY"]
+__all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_effect", "tornado",
+           "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
+           "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
+           "next_step_text", "short_label", "format_value", "flip_conditions"]
 
 EFFECT_KEY = "retention.care_manager_effect"
+VERDICTS = decision.VERDICTS
+# Sanity checks against the salon's size, in the order they are shown.
+CHECKS = ("money_not_in_currency", "management_payroll_vs_revenue", "management_payroll_vs_profit",
+          "role_cost_vs_profit", "managers_vs_clients")
+
+
+def covered_tables(tables, study):
+    """``tables`` restricted to the blocks the care manager covers: visits in those blocks, staff
+    of those blocks (staff without a block kept).  The tables themselves when every block is
+    covered or the visits carry no block."""
+    covers = study["care_manager.covers"]
+    if covers == "all" or not tables.has("visits", "block"):
+        return tables
+    wanted = {str(b) for b in covers}
+    visits = tables.visits[tables.visits["block"].astype(str).isin(wanted)]
+    staff = tables.staff
+    if staff is not None and "block" in staff.columns:
+        staff = staff[staff["block"].isna() | staff["block"].astype(str).isin(wanted)]
+    return dataclasses.replace(tables, visits=visits, staff=staff)
 
 
 @dataclass
 class Prepared:
-    """Scenario-free inputs of the joint Monte Carlo, computed once."""
+    """Scenario-free inputs of the joint Monte Carlo, computed once.
+
+    ``study`` is the study with its money defaults in the study's currency
+    (:func:`analysis.pnl.localise`); ``tables`` the covered blocks' tables (:func:`covered_tables`);
+    ``all_tables`` the salon's; ``today`` the salon's current setup
+    (:func:`analysis.staffing.today_setup`); ``retention_profile`` the share of the retention gain
+    in each month of the horizon (:func:`analysis.retention.gain_profile` at the effect's most
+    likely value; see :mod:`analysis.decision`); ``notes`` :class:`~analysis.codes.Note` of parts left
+    out (counted as zero).
+    """
 
     study: Study
     tables: object
     profile: object = None           # staffing.ClientProfile
     retention: object = None         # retention.RetentionAnalysis
     baseline: object = None          # pnl.Baseline
-    notes: list = field(default_factory=list)  # (en, ru) of parts left out
+    today: object = None             # staffing.TodaySetup
+    all_tables: object = None
+    retention_profile: object = None  # (H,) share of the retention gain in each month, or None
+    model_curves: object = None       # (K, G) retention gain a year on effect_grid, per bootstrap refit
+    effect_grid: object = None
+    notes: list = field(default_factory=list)
 
-    def note(self, en: str, ru: str) -> None:
-        self.notes.append((en, ru))
+    def note(self, code: str, **fields) -> None:
+        self.notes.append(Note(f"summary.note.{code}", fields, level="warning", topic="summary"))
 
 
 def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=None) -> Prepared:
@@ -49,35 +114,51 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
     from this study's data is left out of the NPV with a note (it counts as zero).
 
     ``retention_analysis`` (:func:`analysis.retention.analyse`) and ``staffing_analysis``
-    (:func:`analysis.staffing.analyse`) may be passed when the sections already computed them."""
+    (:func:`analysis.staffing.analyse`) may be passed when the sections already computed them;
+    the retention analysis is only reused when every block is covered (otherwise it is redone on
+    the covered blocks' visits)."""
     from . import pnl, retention, staffing
 
-    prep = Prepared(study, tables)
+    study = pnl.localise(study, tables)
+    covered = covered_tables(tables, study)
+    prep = Prepared(study, covered, all_tables=tables)
+    prep.today = staffing.today_setup(study, tables)
     try:
         prep.profile = (staffing_analysis.profile if staffing_analysis is not None else
-                        staffing.client_profile(tables.visits, study.get("care_manager.covers", "all"),
+                        staffing.client_profile(tables.visits, study["care_manager.covers"],
                                                 int(study["staffing.active_window_months"])))
     except (ValueError, KeyError, InputError) as exc:
-        prep.note(f"Staffing saving left out: {exc}", f"Экономия на персонале не учтена: {exc}")
+        prep.note("staffing_left_out", reason=str(exc))
+    if covered is not tables:
+        retention_analysis = None
     try:
-        prep.retention = retention_analysis if retention_analysis is not None else retention.analyse(study, tables)
+        prep.retention = retention_analysis if retention_analysis is not None else retention.analyse(study, covered)
         if getattr(prep.retention, "effect", None) is None:
-            prep.note("Regular clients kept longer are counted as zero: the visit model could not be fitted on "
-                      "these data (see the retention page).",
-                      "Удержание постоянных клиентов учтено как ноль: модель визитов не удалось построить на этих "
-                      "данных (см. страницу об удержании).")
+            prep.note("retention_zero")
         if getattr(prep.retention, "departures", None) is None:
-            prep.note("Clients kept when a specialist leaves are counted as zero: the data do not show which "
-                      "specialist served each visit.",
-                      "Клиенты, не ушедшие вслед за мастером, учтены как ноль: в данных не видно, какой мастер "
-                      "обслуживал визит.")
+            prep.note("departures_zero")
     except (ValueError, KeyError, ArithmeticError, InputError) as exc:
-        prep.note(f"Retention effects left out: {exc}", f"Эффект удержания не учтён: {exc}")
+        prep.note("retention_left_out", reason=str(exc))
+    if prep.retention is not None and getattr(prep.retention, "bgnbd", None) is not None:
+        eff = study[EFFECT_KEY]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            cum = retention.gain_profile(prep.retention, study.horizon_months,
+                                         eff.mode if isinstance(eff, Uncertain) else float(eff))
+        if np.all(np.isfinite(cum)) and cum[-1] > 0:
+            prep.retention_profile = np.diff(np.concatenate([[0.0], cum])) / cum[-1]
+        from .simulate import key_rng
+
+        high = eff.high if isinstance(eff, Uncertain) else float(eff)
+        prep.effect_grid = np.unique(np.r_[np.linspace(0.0, min(max(high, 0.0), 1.0), 9), 1.0])
+        curves = retention.effect_curves_bootstrap(prep.retention, study.horizon_months,
+                                                   int(study["simulation.model_refits"]),
+                                                   key_rng(int(study["simulation.seed"]), "rng:model_refits"),
+                                                   prep.effect_grid)
+        prep.model_curves = curves if len(curves) else None
     try:
         prep.baseline = pnl.baseline(tables, study)
     except (ValueError, KeyError, InputError) as exc:
-        prep.note(f"Pay scheme cost could not be simulated: {exc}",
-                  f"Стоимость схемы оплаты не рассчитана: {exc}")
+        prep.note("pay_left_out", reason=str(exc))
     return prep
 
 
@@ -91,11 +172,14 @@ class Evaluation:
     monthly : dict of ndarray (n,)
         The per-scenario inputs of the cash flow: staff_saving_month, role_cost_month,
         retention_margin_year, departures_margin_year, setup_cost, ramp_months,
-        care_managers_needed, pay_month.
+        care_managers_needed, pay_month (one manager's pay, profit share split as in force).
+    setup : str or None
+        Today's setup the evaluation assumed.
     """
 
     result: decision.NPVResult
     monthly: dict
+    setup: str | None = None
 
     @property
     def npv(self) -> np.ndarray:
@@ -104,49 +188,87 @@ class Evaluation:
     def median_npv(self) -> float:
         return float(np.median(self.result.npv))
 
+    def role_cost_quantiles(self) -> tuple[float, float, float]:
+        return tuple(float(x) for x in np.nanquantile(self.monthly["role_cost_month"], [0.1, 0.5, 0.9]))
 
-def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None) -> Evaluation:
+
+_UNSET = object()
+
+
+def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UNSET,
+             model_uncertainty: bool = True) -> Evaluation:
     """NPV of creating the role in each scenario of ``d``, the role paid by ``scheme_name``
-    (default ``care_manager.scheme``)."""
+    (default ``care_manager.scheme``), today's setup ``setup`` (default the salon's own,
+    ``prep.today``; unknown is costed as nothing replaced).
+
+    With ``model_uncertainty`` and bootstrap refits of the visit model (``prep.model_curves``,
+    ``simulation.model_refits``), scenario ``s`` reads its retention gain from refit ``k[s]``
+    (drawn uniformly, reproducibly from the seed) instead of the fitted model: the ranges then
+    carry the data's uncertainty as well as the assumptions'."""
     from . import compensation, retention, staffing
 
     study, n = prep.study, d.n
+    d = d.on(study)
+    today = prep.today
+    setup = today.setup if setup is _UNSET else setup
+    payroll = today.payroll_month if (today is not None and setup == today.setup) else None
     zeros = np.zeros(n)
-    staff_saving, managers, cm_cost = zeros, np.ones(n), zeros
+    ps = None
+    if prep.baseline is not None:
+        ps = compensation.scenarios(study, prep.all_tables, d, scheme_name=scheme_name, base=prep.baseline)
+    role = (compensation.role_cost_params(ps, study["compensation.profit_share_split"])
+            if ps is not None else {})
+    staff_saving, managers = zeros, np.ones(n)
     if prep.profile is not None:
-        e = staffing.evaluate(prep.profile, staffing.params_from(d), float(study["staffing.target_answer_min"]),
-                              study["staffing.current_setup"])
+        e = staffing.evaluate(prep.profile, {**staffing.params_from(d), **role},
+                              float(study["staffing.target_answer_min"]), setup, queues=False,
+                              payroll_today_month=payroll)
         staff_saving = np.asarray(e.cost_current_month, float) * np.ones(n)
         managers = np.asarray(e.care_managers_needed, float) * np.ones(n)
-        cm_cost = np.asarray(e.cost_care_managers_month, float) * np.ones(n)
+        role_cost = np.asarray(e.cost_care_managers_month, float) * np.ones(n)
+    elif role:
+        role_cost = role["care_cost_each"] + role["care_cost_shared"]
+    else:
+        role_cost = d["staffing.care_manager_salary_month"] * (1.0 + d["staffing.payroll_tax_rate"])
     ret_year, dep_year = zeros, zeros
     if prep.retention is not None:
         rs = retention.scenarios(study, prep.tables, d, analysis=prep.retention)
         ret_year = np.nan_to_num(np.asarray(rs.incremental_margin_year, float))
         dep_year = np.nan_to_num(np.asarray(rs.margin_at_risk_avoided_year, float))
-    if prep.baseline is not None:
-        ps = compensation.scenarios(study, prep.tables, d, scheme_name=scheme_name, base=prep.baseline)
-        pay_month = np.asarray(ps.pay_month, float)
-        role_cost = np.asarray(ps.net_cost_month, float) * managers
-    else:  # no P&L: fall back on the staffing salary assumption
+        if model_uncertainty and prep.model_curves is not None:
+            curves = prep.model_curves
+            k = d.rng("model_refit").integers(0, len(curves), n)
+            grid = prep.effect_grid
+            eff = np.clip(d[EFFECT_KEY], 0.0, 1.0)
+            lo = (np.searchsorted(grid, eff, side="right") - 1).clip(0, len(grid) - 2)
+            frac = (eff - grid[lo]) / (grid[lo + 1] - grid[lo])
+            ret_year = curves[k, lo] * (1 - frac) + curves[k, lo + 1] * frac
+    if ps is not None:
+        share = np.asarray(ps.profit_share_month, float)
+        pay_month = (np.asarray(ps.pay_month, float) - share + share / np.maximum(managers, 1.0)
+                     if study["compensation.profit_share_split"] == "split" else np.asarray(ps.pay_month, float))
+    else:
         pay_month = np.full(n, np.nan)
-        role_cost = cm_cost
-    setup = d["summary.setup_cost"] * managers
+    setup_cost = d["summary.setup_cost"] * managers
     ramp_months = d["summary.ramp_months"]
-    flows = decision.monthly_flows(staff_saving, role_cost, ret_year, dep_year, setup,
-                                   study.horizon_months, ramp_months)
+    flows = decision.monthly_flows(staff_saving, role_cost, ret_year, dep_year, setup_cost,
+                                   study.horizon_months, ramp_months, prep.retention_profile)
     result = decision.npv(flows, study.discount_rate)
     return Evaluation(result, {
         "staff_saving_month": staff_saving, "role_cost_month": role_cost, "retention_margin_year": ret_year,
-        "departures_margin_year": dep_year, "setup_cost": setup, "ramp_months": ramp_months,
-        "care_managers_needed": managers, "pay_month": pay_month, "care_managers_cost_month": cm_cost,
-    })
+        "departures_margin_year": dep_year, "setup_cost": setup_cost, "ramp_months": ramp_months,
+        "care_managers_needed": managers, "pay_month": pay_month,
+    }, setup)
 
 
-def breakeven_uplift(prep: Prepared, d: Draws) -> float:
+def decision_breakeven_effect(prep: Prepared, d: Draws) -> float:
     """Smallest care-manager effect (relative cut of the dropout probability, 0–1) at which the
-    median NPV reaches zero, all other assumptions drawn as usual.  0 when the role pays off even
-    with no retention effect; NaN when even a 100% cut does not pay (or retention is left out)."""
+    median NPV of the *whole decision* (every part, every care manager needed) reaches zero, all
+    other assumptions drawn as usual.  0 when the role pays off even with no retention effect;
+    NaN when even a 100% cut does not pay (or retention is left out).
+
+    Not the retention page's break-even (``retention.breakeven_uplift``): that one asks what
+    retention alone must earn to pay the role."""
     if prep.retention is None:
         return float("nan")
 
@@ -163,7 +285,9 @@ def breakeven_uplift(prep: Prepared, d: Draws) -> float:
 
 def tornado(prep: Prepared, d: Draws, keys=None) -> pd.DataFrame:
     """One-at-a-time sensitivity of the median NPV: each uncertain assumption fixed at its low and
-    at its high value while the others are drawn.  Sorted by swing, largest first."""
+    at its high value while the others are drawn.  Sorted by swing, largest first; an assumption
+    that moves nothing (swing 0) is left out."""
+    d = d.on(prep.study)
     keys = keys if keys is not None else d.uncertain_keys()
     base = evaluate(prep, d).median_npv()
     rows = []
@@ -173,10 +297,188 @@ def tornado(prep: Prepared, d: Draws, keys=None) -> pd.DataFrame:
             continue
         lo = evaluate(prep, d.fixed(key, v.low)).median_npv()
         hi = evaluate(prep, d.fixed(key, v.high)).median_npv()
+        if hi == lo:
+            continue
         rows.append({"key": key, "low": v.low, "high": v.high, "npv_at_low": lo, "npv_at_high": hi,
                      "swing": abs(hi - lo), "base": base})
     df = pd.DataFrame(rows, columns=["key", "low", "high", "npv_at_low", "npv_at_high", "swing", "base"])
     return df.sort_values("swing", ascending=False, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- checks and verdict
+
+
+@dataclass(frozen=True)
+class Check:
+    """One sanity check against the salon's size.
+
+    ``code`` is one of :data:`CHECKS`; ``value`` and ``limit`` are what was compared (money a
+    month, or clients per manager); ``passed`` False blocks a "create" verdict.
+    """
+
+    code: str
+    passed: bool
+    value: float = float("nan")
+    limit: float = float("nan")
+
+
+def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
+    """The study against the salon's size (limits under ``summary.checks``):
+
+    * ``money_not_in_currency``: the study's currency is not the kit defaults' and the salon's own
+      pay level cannot be measured, so the money defaults cannot be converted (they must be stated);
+    * ``management_payroll_vs_revenue`` / ``_vs_profit``: the *assumed* pay of today's specialist
+      managers (setup stated, pay not in staff.csv), median with payroll tax, at most
+      ``management_payroll_max_revenue_share`` of the covered blocks' monthly revenue and
+      ``management_payroll_max_profit_share`` of their profit before managers;
+    * ``role_cost_vs_profit``: the role cost (median) at most ``role_cost_max_profit_share`` of the
+      covered blocks' monthly profit before the role (the pay page shows the same check);
+    * ``managers_vs_clients``: active clients per care manager needed at least
+      ``min_active_clients_per_manager``.
+
+    A check whose inputs are missing (no P&L, no profile) is not listed.
+    """
+    study, out = prep.study, []
+    lim = lambda k: float(study[f"summary.checks.{k}"])  # noqa: E731
+    if getattr(study, "money_scale_source", None) == "unknown":
+        out.append(Check("money_not_in_currency", False))
+    m = ev.monthly
+    base = prep.baseline
+    today = prep.today
+    if base is not None and ev.setup == "specialist_managers" and not (
+            today is not None and today.setup == ev.setup and today.payroll_month is not None):
+        payroll = float(np.median(m["staff_saving_month"]))
+        rev, prof = float(base.revenue_month), float(base.profit_month)
+        limit = lim("management_payroll_max_revenue_share") * rev
+        out.append(Check("management_payroll_vs_revenue", payroll <= limit, payroll, limit))
+        limit = lim("management_payroll_max_profit_share") * max(prof, 0.0)
+        out.append(Check("management_payroll_vs_profit", payroll <= limit, payroll, limit))
+    if base is not None:
+        out.append(role_cost_check(float(np.median(m["role_cost_month"])), float(base.profit_month), study))
+    if prep.profile is not None:
+        per = float(prep.profile.clients_month) / max(float(np.median(m["care_managers_needed"])), 1.0)
+        limit = lim("min_active_clients_per_manager")
+        out.append(Check("managers_vs_clients", per >= limit, per, limit))
+    return out
+
+
+def role_cost_check(role_cost_month: float, block_profit_month: float, study: Study) -> Check:
+    """``role_cost_vs_profit``: the role's monthly cost against the covered blocks' monthly profit
+    before it (the pay page and the summary use this one rule)."""
+    limit = float(study["summary.checks.role_cost_max_profit_share"]) * max(float(block_profit_month), 0.0)
+    return Check("role_cost_vs_profit", bool(role_cost_month <= limit), float(role_cost_month), limit)
+
+
+def decisive_defaults(prep: Prepared, tor: pd.DataFrame) -> list[str]:
+    """Keys among the ``summary.decisive_inputs`` largest tornado swings that the study did not
+    state (kit defaults)."""
+    k = int(prep.study["summary.decisive_inputs"])
+    top = list(tor["key"].head(k)) if len(tor) else []
+    return [key for key in top if key not in prep.study.given]
+
+
+@dataclass
+class Verdict:
+    """The decision and what it rests on.
+
+    Attributes
+    ----------
+    level : str
+        One of :data:`analysis.decision.VERDICTS`.
+    reasons : list of str
+        Codes of why (``setup_unknown``, ``decisive_default``, ``check_failed``, ``short_data``,
+        ``hinges_on_retention`` …).
+    checks : list of Check
+    decisive_defaults : list of str
+    next_steps : list of Note
+        The two or three things the owner should check next (catalogue keys ``verdict.next.*``).
+    """
+
+    level: str
+    reasons: list
+    checks: list
+    decisive_defaults: list
+    next_steps: list
+
+    @property
+    def checks_failed(self) -> list[str]:
+        return [c.code for c in self.checks if not c.passed]
+
+
+def _enough_data(prep: Prepared) -> bool:
+    base = prep.baseline
+    return (base is not None and prep.profile is not None
+            and int(base.n_months) >= int(prep.study["summary.min_complete_months"]))
+
+
+def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verdict:
+    """The verdict level by the rules of the module docstring, with the checks and next steps."""
+    study = prep.study
+    checks = sanity_checks(prep, ev)
+    failed = [c for c in checks if not c.passed]
+    defaults = decisive_defaults(prep, tor)
+    setup_known = prep.today is not None and prep.today.known
+    prob = ev.result.prob_positive
+    eff = study[EFFECT_KEY]
+    low_effect = (evaluate(prep, d.fixed(EFFECT_KEY, eff.low)).median_npv()
+                  if isinstance(eff, Uncertain) and prep.retention is not None else ev.median_npv())
+    reasons = []
+    if not _enough_data(prep):
+        reasons.append("short_data")
+    if not setup_known:
+        reasons.append("setup_unknown")
+    if failed:
+        reasons.append("check_failed")
+    if defaults:
+        reasons.append("decisive_default")
+    hinges = low_effect < 0 <= ev.median_npv()
+    if hinges:
+        reasons.append("hinges_on_retention")
+    level = decision.verdict_level(enough_data=_enough_data(prep), setup_known=setup_known,
+                                   decisive_defaults=bool(defaults), checks_failed=bool(failed),
+                                   prob_positive=prob, hinges_on_retention=hinges,
+                                   recommend_prob=float(study["summary.recommend_prob"]),
+                                   reject_prob=float(study["summary.reject_prob"]))
+    steps: list[Note] = []
+    if "short_data" in reasons:
+        months = int(prep.baseline.n_months) if prep.baseline is not None else 0
+        steps.append(Note("verdict.next.more_data", {"months": months,
+                                                     "min_months": int(study["summary.min_complete_months"])}))
+    if not setup_known:
+        steps.append(Note("verdict.next.state_setup", {}))
+    shares = {"management_payroll_vs_revenue": "management_payroll_max_revenue_share",
+              "management_payroll_vs_profit": "management_payroll_max_profit_share",
+              "role_cost_vs_profit": "role_cost_max_profit_share"}
+    for c in failed:
+        fields = {"value": c.value, "limit": c.limit}
+        if c.code in shares:
+            fields["share"] = float(study[f"summary.checks.{shares[c.code]}"])
+        steps.append(Note(f"verdict.next.check.{c.code}", fields))
+    for key in defaults:
+        steps.append(Note("verdict.next.confirm_default", {"key": key}))
+    if level == "pilot" or hinges:
+        steps.append(Note("verdict.next.pilot", {}))
+    return Verdict(level, reasons, checks, defaults, steps[:3])
+
+
+def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "none")) -> pd.DataFrame:
+    """The answer under each possible setup of today, side by side: ``setup``, ``npv_p10``,
+    ``npv_median``, ``npv_p90``, ``prob_positive``, ``staff_saving_month``, ``role_cost_month``
+    ``by_chance`` (the verdict from the chance alone) and ``checks_failed`` (the sanity checks that
+    setup fails: an assumed payroll of specialist managers too large for the salon shows here).
+    ``administrators`` costs as ``none`` (they stay; the role is added)."""
+    rows = []
+    for setup in setups:
+        ev = evaluate(prep, d, setup=setup)
+        p10, p50, p90 = ev.result.quantiles()
+        prob = ev.result.prob_positive
+        rows.append({"setup": setup, "npv_p10": p10, "npv_median": p50, "npv_p90": p90, "prob_positive": prob,
+                     "staff_saving_month": float(np.median(ev.monthly["staff_saving_month"])),
+                     "role_cost_month": float(np.median(ev.monthly["role_cost_month"])),
+                     "by_chance": decision.verdict(prob, float(prep.study["summary.recommend_prob"]),
+                                                   float(prep.study["summary.reject_prob"])),
+                     "checks_failed": [c.code for c in sanity_checks(prep, ev) if not c.passed]})
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- words
@@ -216,6 +518,7 @@ def flip_conditions(tor: pd.DataFrame, study: Study, lang: str = "en", limit: in
     """Plain sentences: which single assumptions, at the end of their range, change the sign of
     the median NPV (the conditions that would flip the recommendation)."""
     from . import i18n
+    from .pages import words
 
     out = []
     for row in tor.itertuples(index=False):
@@ -226,12 +529,45 @@ def flip_conditions(tor: pd.DataFrame, study: Study, lang: str = "en", limit: in
                 mode = study.get(row.key).mode
                 v, m = format_value(study, row.key, value, lang), format_value(study, row.key, mode, lang)
                 npv_text = i18n.money(npv_end, study.currency, lang)
-                if lang == "ru":
-                    turn = "отрицательным" if npv_end < 0 else "положительным"
-                    out.append(f"«{label}» = {v} вместо {m}: медианный NPV станет {turn} ({npv_text}).")
-                else:
-                    turn = "negative" if npv_end < 0 else "positive"
-                    out.append(f"{label} at {v} instead of {m}: the median NPV turns {turn} ({npv_text}).")
+                key = "summary.flip.negative" if npv_end < 0 else "summary.flip.positive"
+                out.append(words.say(key, lang, label=label, value=v, mode=m, npv=npv_text))
         if len(out) >= limit:
             break
     return out[:limit]
+
+
+def check_value_text(check: Check, study: Study, lang: str = "en") -> tuple[str, str]:
+    """(value, limit) of a check in the report's words: clients per manager as numbers, the rest
+    as money; empty when the check compares nothing."""
+    from . import i18n
+
+    if not np.isfinite(check.value):
+        return "", ""
+    if check.code == "managers_vs_clients":
+        return i18n.number(check.value, lang), i18n.number(check.limit, lang)
+    return i18n.money(check.value, study.currency, lang), i18n.money(check.limit, study.currency, lang)
+
+
+def next_step_text(note: Note, study: Study, lang: str = "en") -> str:
+    """A next step (:attr:`Verdict.next_steps`) in the report's words."""
+    from . import i18n
+    from .pages import words
+
+    f = dict(note.fields)
+    if note.code == "verdict.next.confirm_default":
+        key = f["key"]
+        v = study.get(key)
+        mode = v.mode if isinstance(v, Uncertain) else v
+        return words.say(note.code, lang, setting=key, label=short_label(study, key, lang, width=80),
+                         value=format_value(study, key, float(mode), lang))
+    if note.code == "verdict.next.check.managers_vs_clients":
+        return words.say(note.code, lang, value=i18n.number(f["value"], lang), limit=i18n.number(f["limit"], lang))
+    out = {}
+    for name, value in f.items():
+        if name in ("value", "limit"):
+            out[name] = i18n.money(value, study.currency, lang)
+        elif name == "share":
+            out[name] = i18n.percent(value, lang)
+        else:
+            out[name] = i18n.number(value, lang) if isinstance(value, (int, float)) else str(value)
+    return words.say(note.code, lang, **out)

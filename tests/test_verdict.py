@@ -1,0 +1,309 @@
+"""The verdict stands on the salon's own facts: verdict levels, today's setup, sanity checks, money in
+the study's currency, one role cost, covers narrowing every part, sentences from the settings."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import compensation, data, decision, pnl, sample, simulate, staffing, summary
+from analysis.data import Tables
+from analysis.study import load_study
+
+from conftest import ROOT
+
+N_DRAWS = 400
+
+
+def _write_study(d, extra: dict | None = None, **base):
+    cfg = {"name": "Test salon", "language": "en", "currency": "RUB", "simulation": {"n_draws": N_DRAWS}, **base}
+    for k, v in (extra or {}).items():
+        cfg.setdefault(k, {}).update(v) if isinstance(v, dict) else cfg.__setitem__(k, v)
+    (d / "study.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def small_salon(tmp_path_factory):
+    """60 clients, 8 months, two blocks: the salon of issue 11 that must not be told "create"."""
+    d = sample.write_sample(tmp_path_factory.mktemp("small"), clients=60, months=8)
+    v = pd.read_csv(d / "visits.csv")
+    v[v["block"].isin(["hair", "nails"])].to_csv(d / "visits.csv", index=False)
+    s = pd.read_csv(d / "staff.csv")
+    s[s["block"].isin(["hair", "nails"])].to_csv(d / "staff.csv", index=False)
+    return d
+
+
+def _decide(study_dir, overrides=None):
+    study = load_study(study_dir, overrides)
+    tables = data.load_tables(study)
+    prep = summary.prepare(study, tables)
+    d = simulate.draws(prep.study)
+    ev = summary.evaluate(prep, d)
+    tor = summary.tornado(prep, simulate.draws(prep.study, n=200))
+    return prep, ev, summary.verdict(prep, ev, tor, d)
+
+
+# ----------------------------------------------------------------------------- verdict levels
+
+
+def test_verdict_level_precedence():
+    kw = dict(enough_data=True, setup_known=True, decisive_defaults=False, checks_failed=False,
+              prob_positive=0.95, hinges_on_retention=False)
+    assert decision.verdict_level(**kw) == "create"
+    assert decision.verdict_level(**{**kw, "hinges_on_retention": True}) == "pilot"
+    assert decision.verdict_level(**{**kw, "prob_positive": 0.5}) == "pilot"
+    assert decision.verdict_level(**{**kw, "prob_positive": 0.1}) == "do_not_create"
+    for flag in ("setup_known", "decisive_defaults", "checks_failed"):
+        assert decision.verdict_level(**{**kw, flag: not kw[flag]}) == "confirm_inputs"
+    assert decision.verdict_level(**{**kw, "enough_data": False, "setup_known": False}) == "not_enough_data"
+    assert set(decision.VERDICTS) == {"not_enough_data", "confirm_inputs", "create", "pilot", "do_not_create"}
+
+
+def test_small_salon_is_not_told_create(small_salon):
+    # the old default (specialist managers today) stated: the assumed payroll fails the size checks
+    prep, ev, v = _decide(small_salon, {"staffing": {"current_setup": "specialist_managers"}})
+    assert v.level != "create"
+    assert v.level in ("confirm_inputs", "not_enough_data")
+    assert {"management_payroll_vs_revenue", "managers_vs_clients"} <= set(v.checks_failed)
+    # nothing stated: today's setup is unknown, and the role is counted as added, not replacing
+    prep, ev, v = _decide(small_salon)
+    assert not prep.today.known and v.level != "create"
+    assert "setup_unknown" in v.reasons or v.level == "not_enough_data"
+    assert (ev.monthly["staff_saving_month"] == 0).all()
+
+
+def test_the_pay_page_and_the_summary_use_one_role_cost_check(small_salon):
+    prep, ev, v = _decide(small_salon, {"staffing": {"current_setup": "none"}})
+    role = float(np.median(ev.monthly["role_cost_month"]))
+    check = summary.role_cost_check(role, prep.baseline.profit_month, prep.study)
+    assert check in v.checks
+    assert (check.code in v.checks_failed) == (role > 0.5 * max(prep.baseline.profit_month, 0))
+
+
+def test_create_is_reachable_when_the_salon_states_its_facts():
+    # the bundled sample centre, its setup stated and no assumption counted as decisive
+    over = {"staffing": {"current_setup": "specialist_managers"}, "simulation": {"n_draws": N_DRAWS},
+            "summary": {"decisive_inputs": 0}}
+    prep, ev, v = _decide(ROOT / "data" / "sample", over)
+    assert prep.today.source == "study" and v.checks_failed == []
+    assert v.level == "create"
+
+
+# ----------------------------------------------------------------------------- today's setup
+
+
+def test_today_setup_from_staff_roles_then_study(tmp_path):
+    study = load_study(tmp_path)
+    staff = pd.DataFrame({"specialist_id": ["a", "m1", "m2", "x"], "block": ["hair", "hair", "nails", "nails"],
+                          "role": ["stylist", "Block manager", "менеджер", "manager"],
+                          "monthly_fixed_pay": [20000, 50000, 45000, 60000],
+                          "left": pd.to_datetime([None, None, None, "2024-01-01"])})
+    t = Tables(visits=pd.DataFrame({"client_id": [], "date": [], "amount": []}), staff=staff)
+    s = staffing.today_setup(study, t)
+    assert (s.setup, s.source, s.people, s.payroll_month) == ("specialist_managers", "staff", 2, 95000.0)
+    admins = staff.assign(role=["stylist", "administrator", "nail tech", "nail tech"])
+    assert staffing.today_setup(study, Tables(visits=t.visits, staff=admins)).setup == "administrators"
+    assert staffing.today_setup(study, Tables(visits=t.visits)).setup is None          # unknown
+    stated = load_study(tmp_path, {"staffing": {"current_setup": "none"}})
+    assert staffing.today_setup(stated, Tables(visits=t.visits)).source == "study"
+
+
+# ----------------------------------------------------------------------------- money
+
+
+def test_usd_study_gets_no_rouble_defaults(tmp_path):
+    d = sample.write_sample(tmp_path / "usd", clients=300, months=12)
+    for name, cols in (("visits.csv", ["amount", "consumables_cost"]), ("staff.csv", ["monthly_fixed_pay"]),
+                       ("services.csv", ["price", "consumables_cost"]), ("memberships.csv", ["price_per_period"])):
+        df = pd.read_csv(d / name)
+        for c in cols:
+            if c in df:
+                df[c] = df[c] / 90.0          # roubles to dollars at about 90 ₽ a dollar
+        df.to_csv(d / name, index=False)
+    _write_study(d, currency="USD")
+    study = load_study(d)
+    tables = data.load_tables(study)
+    local = pnl.localise(study, tables)
+    assert local.money_scale_source == "specialist_pay"
+    assert 1 / 200 < local.money_scale < 1 / 40                   # the salon's own pay level, in dollars
+    salary = local["staffing.specialist_manager_salary_month"]
+    assert salary.mode < 2000                                      # not 70,000 "dollars"
+    assert local["compensation.schemes"][0]["components"][1]["amount"] < 1000
+    assert study["staffing.specialist_manager_salary_month"].mode == 70000   # the user's study untouched
+    prep = summary.prepare(study, tables)
+    ev = summary.evaluate(prep, simulate.draws(prep.study), setup="specialist_managers")
+    revenue_year = prep.baseline.revenue_month * 12
+    assert abs(ev.median_npv()) < 3 * revenue_year                # not millions of dollars from roubles
+
+
+def test_a_stated_money_value_is_kept_and_rub_is_not_scaled(tmp_path):
+    study = load_study(tmp_path, {"currency": "USD", "staffing": {"care_manager_salary_month": 3000}})
+    t = Tables(visits=pd.DataFrame({"client_id": ["a"], "date": pd.to_datetime(["2024-01-01"]), "amount": [50.0]}))
+    local = pnl.localise(study, t)
+    assert local["staffing.care_manager_salary_month"].mode == 3000
+    rub = load_study(tmp_path)
+    assert pnl.localise(rub, t).money_scale == 1.0
+
+
+# ----------------------------------------------------------------------------- one role cost
+
+
+def test_role_cost_agrees_across_sections(small_salon):
+    study = load_study(small_salon, {"staffing": {"current_setup": "specialist_managers"}})
+    tables = data.load_tables(study)
+    d = simulate.draws(study)
+    a = staffing.analyse(study, tables, d, with_tornado=False)
+    prep = summary.prepare(study, tables, staffing_analysis=a)
+    ev = summary.evaluate(prep, d)
+    np.testing.assert_allclose(a.mc.cost_care_managers_month, ev.monthly["role_cost_month"])
+    assert a.figures()["cost_care_manager_month"] == pytest.approx(ev.role_cost_quantiles()[1])
+    np.testing.assert_allclose(staffing.scenarios(study, tables, d).cost_care_managers_month,
+                               ev.monthly["role_cost_month"])
+
+
+def test_profit_share_split_between_managers(tmp_path):
+    t = _five_blocks()
+    base = {"staffing": {"current_setup": "none", "productive_share": 0.02}, "simulation": {"n_draws": 100}}
+    out = {}
+    for split in ("split", "each"):
+        study = load_study(tmp_path, {**base, "compensation": {"profit_share_split": split}})
+        prep = summary.prepare(study, t)
+        out[split] = summary.evaluate(prep, simulate.draws(prep.study)).monthly
+    m = out["split"]["care_managers_needed"]
+    assert (m > 1).all()
+    ps = compensation.scenarios(prep.study, t, simulate.draws(prep.study))
+    tax = simulate.draws(prep.study)["staffing.payroll_tax_rate"]
+    np.testing.assert_allclose(out["each"]["role_cost_month"] - out["split"]["role_cost_month"],
+                               (m - 1) * ps.profit_share_month * (1 + tax))
+    assert (ps.profit_share_month > 0).all()
+
+
+# ----------------------------------------------------------------------------- covers
+
+
+def _five_blocks():
+    """5 blocks, one specialist each, 4 clients per block visiting monthly for 24 months; block k
+    charges 1000 k a visit with 100 of consumables."""
+    rows = []
+    for k in range(1, 6):
+        for c in range(4):
+            for m in range(24):
+                rows.append({"client_id": f"c{k}{c}", "date": pd.Timestamp("2022-01-05") + pd.DateOffset(months=m)
+                             + pd.Timedelta(days=c), "amount": 1000.0 * k, "consumables_cost": 100.0,
+                             "block": f"b{k}", "specialist_id": f"s{k}"})
+    visits = pd.DataFrame(rows)
+    staff = pd.DataFrame({"specialist_id": [f"s{k}" for k in range(1, 6)], "block": [f"b{k}" for k in range(1, 6)]})
+    return Tables(visits=visits, staff=staff)
+
+
+def test_covers_narrows_every_part_with_a_hand_computed_departures_npv(tmp_path):
+    t = _five_blocks()
+    over = {"care_manager": {"covers": ["b1", "b2"]}, "simulation": {"n_draws": 100},
+            "staffing": {"current_setup": "none"},
+            "retention": {"specialist_leave_rate_year": 0.4, "attached_leave_share": 0.5, "care_manager_effect": 0,
+                          "care_manager_attached_reduction": 0.5},
+            "summary": {"ramp_months": 0}, "horizon_months": 24, "discount_rate": 0.12}
+    study = load_study(tmp_path, over)
+    prep = summary.prepare(study, t)
+    ev = summary.evaluate(prep, simulate.draws(prep.study))
+    # hand computation: attached clients of b1, b2 (4 each) paid 12 visits x 1000 k in the last year
+    revenue_attached_year = 4 * 12 * 1000 + 4 * 12 * 2000
+    margin_ratio = ((1000 - 100 - 400) + (2000 - 100 - 800)) / (1000 + 2000)   # commission 40% (default)
+    dep_year = (1 - np.exp(-0.4)) * 0.5 * revenue_attached_year * 0.5 * margin_ratio
+    disc = (1.12) ** (-np.arange(1, 25) / 12)
+    expected = float((dep_year / 12 * disc).sum())
+    assert float(np.median(ev.result.parts["departures"])) == pytest.approx(expected, rel=1e-6)
+    # and the other parts: the covered blocks' clients only
+    assert set(prep.retention.rfm.index) == {f"c{k}{c}" for k in (1, 2) for c in range(4)}
+    assert prep.profile.blocks == ("b1", "b2")
+    assert prep.baseline.revenue_mean_month == pytest.approx(4 * 1000 + 4 * 2000)
+
+
+# ----------------------------------------------------------------------------- pages say the settings
+
+
+def test_summary_page_says_the_settings(small_salon, tmp_path):
+    import papermill as pm
+
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"study": "x", "figures": {
+        "data_check": {"clients": 60, "new_client_retention": 0.3, "repeat_client_retention": 0.7},
+        "retention": {"regulars_margin_share": 0.5}}}), encoding="utf-8")
+    over = {"data_check": {"regular_min_visit_days": 5, "retention_window_days": 60},
+            "summary": {"min_complete_months": 4, "decisive_inputs": 2}, "simulation": {"n_draws": 200}}
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "05_summary.ipynb"), str(out), kernel_name="python3",
+                        progress_bar=False, parameters={"study_dir": str(small_salon), "lang": "en",
+                                                        "results_path": str(results),
+                                                        "overrides": json.dumps(over)})
+    text = out.read_text(encoding="utf-8")
+    assert "back within 60 days" in text and "back within 90 days" not in text
+    assert "5+ visit days" in text
+    assert "fewer than 4 complete months" in text and "one of the 2 assumptions" in text
+    assert "of 200 scenarios" in text
+    fig = json.loads(results.read_text(encoding="utf-8"))["figures"]["summary"]
+    assert fig["verdict"] in decision.VERDICTS and fig["verdict"] != "create"
+    for key in ("checks_failed", "role_cost_month_p10", "role_cost_month_median", "role_cost_month_p90"):
+        assert key in fig
+    assert fig["role_cost_month_p10"] <= fig["role_cost_month_median"] <= fig["role_cost_month_p90"]
+
+
+def test_a_users_zero_stays_zero(monkeypatch, tmp_path):
+    from analysis import retention
+
+    seen = {}
+    real = retention.departure_inputs
+
+    def spy(visits, staff, margin_ratio, min_share, followup_days, min_visits):
+        seen["min_share"] = min_share
+        return real(visits, staff, margin_ratio, min_share, followup_days, min_visits)
+
+    monkeypatch.setattr(retention, "departure_inputs", spy)
+    study = load_study(tmp_path, {"retention": {"attachment_min_share": 0}, "simulation": {"n_draws": 100}})
+    retention.analyse(study, _five_blocks())
+    assert seen["min_share"] == 0.0
+    # the role's pay with nothing for own services and no setup cost: a 0 is used as 0
+    study = load_study(tmp_path, {"summary": {"setup_cost": 0}, "simulation": {"n_draws": 100},
+                                  "staffing": {"current_setup": "none"}})
+    prep = summary.prepare(study, _five_blocks())
+    assert (summary.evaluate(prep, simulate.draws(prep.study)).monthly["setup_cost"] == 0).all()
+
+
+def test_gain_profile_adds_up_to_the_effect_curve_and_overlap_is_removed(tmp_path):
+    from analysis import retention
+
+    study = load_study(ROOT / "data" / "sample", {"simulation": {"n_draws": 200}})
+    tables = data.load_tables(study)
+    a = retention.analyse(study, tables)
+    H = study.horizon_months
+    cum = retention.gain_profile(a, H, 0.2)
+    curve = a.effect.set_index("effect")["incremental_margin_year"]
+    assert cum[-1] / (H / 12) == pytest.approx(float(np.interp(0.2, curve.index, curve.values)), rel=1e-3)
+    assert (np.diff(cum) > 0).all() and np.diff(cum)[-1] > np.diff(cum)[0]   # builds up
+    d = simulate.draws(study)
+    rs = retention.scenarios(study, tables, d, analysis=a)
+    hz, sh, red = retention.departure_draws(a.departures, d)
+    without = -np.expm1(-hz) * sh * a.departures.revenue_attached_year
+    np.testing.assert_allclose(rs.margin_at_risk_avoided_year,
+                               without * red * (1 - d["retention.care_manager_effect"]) * a.margin_ratio)
+
+
+def test_bare_usd_visits_convert_money_defaults_by_the_visit_amount(tmp_path):
+    study = load_study(tmp_path, {"currency": "USD"})
+    visits = pd.DataFrame({"client_id": ["a", "b", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01"]),
+                           "amount": [30.0, 36.0, 33.0]})
+    local = pnl.localise(study, Tables(visits=visits))
+    assert local.money_scale_source == "visit_amount"
+    assert local.money_scale == pytest.approx(33.0 / 3300)
+    assert local["staffing.care_manager_salary_month"].mode == pytest.approx(90000 * 33.0 / 3300)
+    assert all(np.isfinite(c.get("amount", 0)) for s in local["compensation.schemes"] for c in s["components"])
+
+
+def test_alternatives_flag_an_assumed_payroll_too_large_for_the_salon(small_salon):
+    prep, ev, v = _decide(small_salon)
+    alts = summary.alternatives(prep, simulate.draws(prep.study)).set_index("setup")
+    assert "management_payroll_vs_revenue" in alts.loc["specialist_managers", "checks_failed"]
+    assert "management_payroll_vs_revenue" not in alts.loc["none", "checks_failed"]
