@@ -36,7 +36,6 @@ __all__ = ["BGNBDResult", "fit_bgnbd", "simulate_bgnbd", "aggregate_rows", "VARI
 PARAMS = ("r", "alpha", "a", "b")
 MIN_CLIENTS = 20
 MIN_REPEATS = 5
-DAYS_PER_MONTH = 365.25 / 12
 
 
 def aggregate_rows(*cols):
@@ -522,14 +521,14 @@ def _fit_variant(variant, data, rate):
 
 
 def _limit_note(variant, params, unit_days):
-    per_month = DAYS_PER_MONTH / unit_days
+    """The note for a limit case: ``dropout`` (probability per visit), ``gap_days`` (mean days
+    between visits of a live client, ``unit_days / lambda``)."""
     if variant == "same_dropout":
         return Note("retention.fit.same_dropout", {"dropout": params["p"]}, level="warning", topic="bgnbd")
+    gap = unit_days / params["lambda"]
     if variant == "same_rate":
-        return Note("retention.fit.same_rate", {"visits_month": params["lambda"] * per_month},
-                    level="warning", topic="bgnbd")
-    return Note("retention.fit.same_both", {"dropout": params["p"],
-                                            "visits_month": params["lambda"] * per_month},
+        return Note("retention.fit.same_rate", {"gap_days": gap}, level="warning", topic="bgnbd")
+    return Note("retention.fit.same_both", {"dropout": params["p"], "gap_days": gap},
                 level="warning", topic="bgnbd")
 
 
