@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--clients", type=int, default=3000)
     sample.add_argument("--months", type=int, default=24)
     sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--hard", action="append", default=[], metavar="CASE",
+                        help="build in a hard case (repeat or comma-separate): same_dropout, short_history, "
+                             "one_specialist, memberships_only, zero_amounts")
 
     new = sub.add_parser("new", help="write a ready-to-fill study folder")
     new.add_argument("out", metavar="DIR")
@@ -89,6 +92,14 @@ def _cmd_sample(args) -> int:
     kwargs = {"clients": args.clients, "months": args.months}
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    hard = tuple(c.strip() for arg in args.hard for c in arg.split(",") if c.strip())
+    if hard:
+        unknown = [c for c in hard if c not in sample.HARD_CASES]
+        if unknown:
+            print(f"sample --hard: unknown case(s) {', '.join(unknown)}; choose from "
+                  f"{', '.join(sample.HARD_CASES)}.", file=sys.stderr)
+            return 2
+        kwargs["hard"] = hard
     out = sample.write_sample(args.out, **kwargs)
     print(f"Sample study written to {out}")
     return 0
