@@ -967,6 +967,27 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     tables : analysis.data.Tables
     margin : Series, optional
         Margin per visit aligned with ``tables.visits``; default :func:`analysis.kpi.visit_margin`.
+
+    Returns
+    -------
+    RetentionAnalysis
+
+    Notes
+    -----
+    Every model fit is checked against its contract (:class:`analysis.models._mle.FitCheck`):
+
+    * BG/NBD: :func:`fit_bgnbd` falls back to a limit case at a boundary (one dropout probability or
+      one visit rate for all) and returns a note; a fit that is still not usable is kept only in
+      ``bgnbd_rejected`` (for analysts) and nothing is predicted from it.
+    * Gamma-Gamma: used only when usable and q > 1 (a finite mean spend); otherwise each client's
+      own mean spend per paid visit day (zero-amount visits left out of the spend, kept as visits).
+    * The care-manager effect and its break-even are computed only when
+      :func:`dropout_sufficiency` says dropout is measurable; otherwise the effect stays the
+      study's assumption, ``effect`` is None and ``missing`` holds the reason
+      (``retention.sufficiency.effect_is_assumption``).
+    * The break-even is a number in [0, 1] or missing with its reason (never NaN or inf as a finding).
+    * sBG: its limit case (one cancellation probability) at a boundary; Kaplan-Meier curves that are
+      not finite are dropped with a note.
     """
     v = tables.visits
     # factorise the ids once: every groupby below is faster on categories than on strings

@@ -122,6 +122,9 @@ VARIANTS = {
 COLLAPSE = 1e4
 #: Below this a shape parameter is at the lower edge of the space.
 TINY = 1e-6
+#: A mean dropout probability below this is the edge p -> 0 (the NBD without dropout): the data
+#: show nobody leaving yet, which a fit must not turn into "nobody ever leaves".
+MIN_DROPOUT_FIT = 1e-4
 
 
 def _het(variant):
@@ -205,6 +208,9 @@ def _boundaries(variant, z, theta):
     for n in names:
         if n != "p" and th[n] < TINY and f"{n}->0" not in out:
             out.append(f"{n}->0")
+    drop = th["p"] if "p" in th else th["a"] / (th["a"] + th["b"])
+    if drop < MIN_DROPOUT_FIT and not any(s_.startswith(("p->", "a->0")) for s_ in out):
+        out.append("dropout->0")
     return tuple(out)
 
 
@@ -565,7 +571,8 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     points; identical rows merged with weights; standard errors from the numerical Hessian in the
     natural parameters.  Its fit is usable when it converged to finite values with no parameter at a
     boundary: a + b < 10^4 and r < 10^4 (past these the Beta / Gamma mixing distribution has
-    collapsed to a point) and every parameter between 10^-6 and e^25.
+    collapsed to a point), a mean dropout probability of at least 10^-4 (below it the edge p -> 0)
+    and every parameter between 10^-6 and e^25.
 
     Otherwise the limit cases are fitted (same likelihood, the collapsed mixture replaced by its
     point): ``same_dropout`` (a, b -> inf, one dropout probability p = a/(a+b) for all),

@@ -25,7 +25,7 @@ from scipy.special import betaln, digamma
 
 from ..codes import Note
 from ..errors import InputError, Problem
-from ._mle import FitCheck, fit_multistart, hessian_se, on_edge
+from ._mle import FitCheck, fit_multistart, hessian_se, lr_test, on_edge
 from .bgnbd import aggregate_rows
 
 __all__ = ["SBGResult", "fit_sbg", "simulate_sbg"]
@@ -62,6 +62,7 @@ class SBGResult:
     check: FitCheck = None
     full_params: dict | None = None
     note: Note | None = None
+    comparison: dict | None = None
 
     def __post_init__(self):
         if self.check is None:
@@ -198,6 +199,8 @@ def fit_sbg(lifetimes, churned, variant: str = "auto") -> SBGResult:
     return SBGResult(params={"theta": float(th1)}, se={"theta": se1}, loglik=ll1, n=n, n_churned=n_ch,
                      converged=True, summary=pd.DataFrame({"parameter": ["theta"], "estimate": [th1], "se": [se1]}),
                      variant="same_churn", check=lcheck, full_params=dict(zip(PARAMS, map(float, theta))),
+                     comparison=(dict(zip(("lr", "p_value"), lr_test(-res.fun, ll1, df=1)), loglik_full=float(-res.fun),
+                                      loglik_limit=ll1) if finite else None),
                      note=Note("retention.fit.same_churn", {"churn": float(th1)}, level="warning", topic="sbg"))
 
 
