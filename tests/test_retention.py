@@ -552,3 +552,51 @@ def test_sample_without_staff_table_uses_assumptions(sample_analysis):
     v = tables.visits
     last = v[(v["date"] > v["date"].max() - pd.Timedelta(days=365)) & (v.get("status", "done") == "done")]
     assert 0 < a.departures.revenue_attached_year <= last["amount"].sum()
+
+
+# ----------------------------------------------------------------------------- hard cases (issue 10)
+
+
+def test_generator_same_dropout_is_recovered_by_the_limit_case():
+    """The sample generator's homogeneous-dropout knob: the kit falls back to one dropout chance
+    for all and recovers the generator's r, alpha and p = a / (a + b) (within 3 SE)."""
+    from analysis import sample
+    d = sample.generate(clients=2000, months=24, seed=5, truth=sample.hard_case_truth(("same_dropout",)))
+    m = R.fit_bgnbd(R.rfm(d.visits, None, "W"))
+    assert m.variant == "same_dropout" and m.usable and m.full_check.at_boundary
+    bg = sample.TRUTH["bgnbd"]
+    truth = {"r": bg["r"], "alpha": bg["alpha"], "p": bg["a"] / (bg["a"] + bg["b"])}
+    for k, v in truth.items():
+        assert abs(m.params[k] - v) < 3 * m.se[k], (k, m.params[k], m.se[k], v)
+
+
+def test_generator_hard_cases_change_the_tables():
+    from analysis import sample
+    base = sample.generate(clients=200, months=12, seed=1)
+    solo = sample.harden(base, ("one_specialist",), 1)
+    assert solo.visits["specialist_id"].nunique() == 1 and len(solo.staff) == 1 and solo.memberships.empty
+    zeros = sample.harden(base, ("zero_amounts",), 1)
+    done = zeros.visits["status"] == "done"
+    share = (zeros.visits.loc[done, "amount"] == 0).mean()
+    assert 0.3 < share < 0.4
+    members = sample.harden(sample.generate(clients=200, months=12, seed=1,
+                                            truth=sample.hard_case_truth(("memberships_only",))),
+                            ("memberships_only",), 1)
+    paid = members.visits.loc[members.visits["status"] == "done", "amount"] > 0
+    assert paid.mean() < 0.5
+    with pytest.raises(ValueError, match="unknown hard case"):
+        sample.hard_case_truth(("no_such_case",))
+
+
+def test_short_history_analyse_carries_the_effect_as_assumption(tmp_path):
+    """8 months of a 60-client salon: no zero range as a finding, the effect stays the assumption."""
+    from analysis import sample
+    folder = sample.write_sample(tmp_path / "short", clients=60, months=8, seed=6, hard=("short_history",))
+    from analysis.data import load_tables
+    study = load_study(folder)
+    a = R.analyse(study, load_tables(study))
+    assert not a.sufficiency.measurable and a.effect is None
+    assert a.missing["breakeven_uplift"].code == "retention.sufficiency.effect_is_assumption"
+    assert any(n.code == "retention.sufficiency.effect_is_assumption" for n in a.notes_for("sufficiency"))
+    sc = R.scenarios(study, load_tables(study), draws(study, n=100), analysis=a)
+    assert np.all(np.isnan(sc.incremental_margin_year))      # missing, never 0 (0 … 0)
