@@ -382,8 +382,17 @@ class BGNBDResult:
         tends to (r+x) t/(alpha+T)); the expectation over p by Gauss-Jacobi quadrature with
         ``nodes`` nodes (48; nodes from the Golub-Welsch eigenproblem, stable for any a, b).  In the
         limit cases the posterior of p is the point p, and with one rate the factor is
-        ``-expm1(-k p lambda t) / (k p)``.  Every node's term is positive and increasing in t, so the
-        result is too.
+        ``-expm1(-k p lambda t) / (k p)``.  Every node's term is positive, increasing in t and at most
+        ``(r+x) t / (alpha+T)``, and the weights are positive and sum to 1, so the result is finite,
+        non-negative, non-decreasing in t and bounded by the visits of a client who never drops out,
+        for any parameters.
+
+        Accuracy: the 48-node rule agrees with 96 nodes to 1e-5 relative (measured worst about 1e-6)
+        wherever visit rates are ones a calendar allows (posterior and prior mean rate at most one
+        visit day a day); this is asserted by property tests over a wide box of parameters
+        (``tests/test_fit_contract.py``).  For rates of tens of visits a day and horizons of years
+        the knee of the integrand at p ~ 1/((r+x) t/(alpha+T)) falls below the first node and the
+        relative error can reach tens of percent (the bounds above still hold).
 
         ``dropout_scale`` may be an array of K scales: the result then has a last axis of length K
         (one column per scale), computed in one pass.
