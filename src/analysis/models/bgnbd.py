@@ -390,9 +390,11 @@ class BGNBDResult:
         Accuracy: the 48-node rule agrees with 96 nodes to 1e-5 relative (measured worst about 1e-6)
         wherever visit rates are ones a calendar allows (posterior and prior mean rate at most one
         visit day a day); this is asserted by property tests over a wide box of parameters
-        (``tests/test_fit_contract.py``).  For rates of tens of visits a day and horizons of years
-        the knee of the integrand at p ~ 1/((r+x) t/(alpha+T)) falls below the first node and the
-        relative error can reach tens of percent (the bounds above still hold).
+        (``tests/test_fit_contract.py``).  Where the knee of the integrand at
+        p ~ 1/((r+x) t/(alpha+T)) falls below the first node (tens of visits a day over years), the
+        rows are recomputed with up to 384 nodes; the remaining error there is below about 1%
+        (measured against 384 nodes over random parameters with up to 500 visits in days), and the
+        bounds above hold regardless.
 
         ``dropout_scale`` may be an array of K scales: the result then has a last axis of length K
         (one column per scale), computed in one pass.
@@ -441,10 +443,39 @@ def _beta_nodes(a, bb, n=_NODES):
     return p, w / w.sum()
 
 
+def _ey_rows(p, wq, ks, tt, s_, c_, lam, chunk):
+    """Quadrature sum for rows (tt, s_, c_) with nodes p, weights wq, scales ks: (rows, K)."""
+    kp = np.maximum(ks[None, None, :] * p[None, :, None], 1e-300)           # (1, nodes, K)
+    res = np.empty((tt.size, ks.size))
+    for i in range(0, tt.size, chunk):                                      # bounded memory
+        j = slice(i, i + chunk)
+        if lam is None:
+            z = kp * (tt[j] / c_[j])[:, None, None]                         # (rows, nodes, K)
+            v_ = -np.expm1(-s_[j, None, None] * np.log1p(z)) / kp
+        else:
+            v_ = -np.expm1(-kp * lam * tt[j, None, None]) / kp
+        res[i:i + chunk] = np.einsum("rnk,n->rk", v_, wq)
+    return res
+
+
+#: Refinement of the quadrature where the knee of the integrand lies below the first node.
+_KNEE = 0.5
+_MAX_NODES = 384
+_REFINE_RTOL = 1e-8
+
+
 def _ey_family(variant, params, x, T, t, ks, nodes):
-    """E_p[(1/(k p)) (1 - E_lambda e^(-k p lambda t))] over the posteriors given alive at T."""
+    """E_p[(1/(k p)) (1 - E_lambda e^(-k p lambda t))] over the posteriors given alive at T.
+
+    The integrand in p bends at p ~ 1/(k s t / c) (s t / c: the expected visits of a client who never
+    drops out).  Where that knee lies below the first Gauss node (very frequent visitors, long
+    horizons), those rows are recomputed with 2x, 4x, ... the nodes (Gauss rules of higher order,
+    whose first node moves towards 0 like 1/n^2) until two successive rules agree to 1e-8 relative
+    or 384 nodes are reached.
+    """
     het_rate, het_drop = _het(variant)
     ks = np.maximum(np.asarray(ks, float), 1e-12)
+    lam = None if het_rate else float(params["lambda"])
     if het_rate:
         s_all = params["r"] + x
         c_all = params["alpha"] + T
@@ -458,25 +489,29 @@ def _ey_family(variant, params, x, T, t, ks, nodes):
         groups = [(float(v), np.flatnonzero((bb_all == v).ravel())) for v in np.unique(bb_all.ravel())]
     else:
         groups = [(None, np.arange(x.size))]
-    chunk = max(1, _CHUNK_ELEMENTS // (nodes * ks.size))
     for bb, sel in groups:
         if het_drop:
             p, wq = _beta_nodes(float(params["a"]), bb, nodes)
         else:
             p, wq = np.array([params["p"]]), np.array([1.0])
-        kp = np.maximum(ks[None, None, :] * p[None, :, None], 1e-300)       # (1, nodes, K)
         tt = t.ravel()[sel]
         s_ = s_all.ravel()[sel]
         c_ = c_all.ravel()[sel]
-        res = np.empty((sel.size, ks.size))
-        for i in range(0, sel.size, chunk):                                 # bounded memory
-            j = slice(i, i + chunk)
-            if het_rate:
-                z = kp * (tt[j] / c_[j])[:, None, None]                     # (rows, nodes, K)
-                v_ = -np.expm1(-s_[j, None, None] * np.log1p(z)) / kp
-            else:
-                v_ = -np.expm1(-kp * params["lambda"] * tt[j, None, None]) / kp
-            res[i:i + chunk] = np.einsum("rnk,n->rk", v_, wq)
+        chunk = max(1, _CHUNK_ELEMENTS // (p.size * ks.size))
+        res = _ey_rows(p, wq, ks, tt, s_, c_, lam, chunk)
+        if het_drop:
+            reach = (s_ * tt / c_ if lam is None else lam * tt) * ks.max()     # no-dropout visits
+            todo = np.flatnonzero(reach * p.min() > _KNEE)
+            n = nodes
+            while todo.size and n < _MAX_NODES:
+                n = min(2 * n, _MAX_NODES)
+                p2, w2 = _beta_nodes(float(params["a"]), bb, n)
+                chunk2 = max(1, _CHUNK_ELEMENTS // (n * ks.size))
+                new = _ey_rows(p2, w2, ks, tt[todo], s_[todo] if lam is None else s_[todo], c_[todo], lam, chunk2)
+                old = res[todo]
+                res[todo] = new
+                moved = np.abs(new - old).max(axis=1) > _REFINE_RTOL * np.abs(new).max(axis=1)
+                todo = todo[moved & (reach[todo] * p2.min() > _KNEE * 1e-3)]
         flat_out[sel] = res
     return out
 
