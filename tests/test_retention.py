@@ -11,10 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import retention as R
+from analysis.codes import Missing, Note
 from analysis.data import Tables
 from analysis.errors import InputError
 from analysis.models.bgnbd import BGNBDResult, simulate_bgnbd
 from analysis.simulate import draws
+from analysis.pages import words
 from analysis.study import load_study
 
 from conftest import CDNOW, SAMPLE
@@ -151,7 +153,9 @@ def test_breakeven_solves_gain_equals_cost(cdnow_rfm):
     be = R.breakeven_effect(cdnow_rfm, m, 10.0, cost)
     assert be == pytest.approx(0.3, abs=0.005)
     assert R.breakeven_effect(cdnow_rfm, m, 10.0, 0.0) == 0.0
-    assert R.breakeven_effect(cdnow_rfm, m, 10.0, 1e12) == float("inf")
+    never = R.breakeven_effect(cdnow_rfm, m, 10.0, 1e12)
+    assert isinstance(never, Missing) and never.reason.code == "retention.fit.breakeven_never"
+    assert R.breakeven_effect(cdnow_rfm, m, 10.0, float("nan")).reason.code == "retention.fit.breakeven_no_cost"
 
 
 def test_role_cost_fallback_and_from_staffing(tmp_path):
@@ -352,9 +356,10 @@ def test_bare_data_runs_with_notes(tmp_path):
     assert a.bgnbd is not None and a.clv is not None and a.effect is not None
     assert a.margin_ratio == pytest.approx(0.5)
     assert a.departures is None and a.sbg is None
-    parts = {n["part"] for n in a.notes}
+    parts = {n.topic for n in a.notes}
     assert {"departures", "km", "sbg"} <= parts
-    assert all(n["en"] and n["ru"] for n in a.notes)
+    assert all(isinstance(n, Note) and words.has(n.code) for n in a.notes)
+    assert all(words.note_text(n, lang) for n in a.notes for lang in ("en", "ru"))
     assert set(a.km["group"]) == {"all"}
     assert 0 < a.regulars_margin_share < 1
     sc = R.scenarios(study, tables, draws(study, n=300), analysis=a)
@@ -372,7 +377,8 @@ def test_too_little_data_is_a_note_not_a_crash(tmp_path):
                       "amount": [100.0, 120.0, 90.0]})
     study = load_study(folder)
     a = R.analyse(study, Tables(visits=v), margin=v["amount"] * 0.5)
-    assert a.bgnbd is None and a.clv is None and any(n["part"] == "bgnbd" for n in a.notes)
+    assert a.bgnbd is None and a.clv is None and any(n.topic == "bgnbd" for n in a.notes)
+    assert not a.sufficiency.measurable and "breakeven_uplift" in a.missing
     sc = R.scenarios(study, Tables(visits=v), draws(study, n=50), analysis=a)
     assert np.all(np.isnan(sc.incremental_margin_year))
 
@@ -533,9 +539,9 @@ def test_sample_without_staff_table_uses_assumptions(sample_analysis):
     a = R.analyse(study, t2)
     assert a.departures is not None
     assert a.departures.leave_rate is None and a.departures.attached_share is None
-    notes = " ".join(n["en"] for n in a.notes_for("departures"))
-    assert "hired / left" in notes and "No past departure" in notes
-    assert a.sbg is None and any(n["part"] == "sbg" for n in a.notes)
+    codes = {n.code for n in a.notes_for("departures")}
+    assert {"models.departures_no_staff_dates", "models.departures_no_past_departure"} <= codes
+    assert a.sbg is None and any(n.topic == "sbg" for n in a.notes)
     sc = R.scenarios(study, t2, draws(study, n=200), analysis=a)
     # hazard and share come straight from the study's assumption draws
     d = draws(study, n=200)
@@ -546,3 +552,51 @@ def test_sample_without_staff_table_uses_assumptions(sample_analysis):
     v = tables.visits
     last = v[(v["date"] > v["date"].max() - pd.Timedelta(days=365)) & (v.get("status", "done") == "done")]
     assert 0 < a.departures.revenue_attached_year <= last["amount"].sum()
+
+
+# ----------------------------------------------------------------------------- hard cases (issue 10)
+
+
+def test_generator_same_dropout_is_recovered_by_the_limit_case():
+    """The sample generator's homogeneous-dropout knob: the kit falls back to one dropout chance
+    for all and recovers the generator's r, alpha and p = a / (a + b) (within 3 SE)."""
+    from analysis import sample
+    d = sample.generate(clients=2000, months=24, seed=5, truth=sample.hard_case_truth(("same_dropout",)))
+    m = R.fit_bgnbd(R.rfm(d.visits, None, "W"))
+    assert m.variant == "same_dropout" and m.usable and m.full_check.at_boundary
+    bg = sample.TRUTH["bgnbd"]
+    truth = {"r": bg["r"], "alpha": bg["alpha"], "p": bg["a"] / (bg["a"] + bg["b"])}
+    for k, v in truth.items():
+        assert abs(m.params[k] - v) < 3 * m.se[k], (k, m.params[k], m.se[k], v)
+
+
+def test_generator_hard_cases_change_the_tables():
+    from analysis import sample
+    base = sample.generate(clients=200, months=12, seed=1)
+    solo = sample.harden(base, ("one_specialist",), 1)
+    assert solo.visits["specialist_id"].nunique() == 1 and len(solo.staff) == 1 and solo.memberships.empty
+    zeros = sample.harden(base, ("zero_amounts",), 1)
+    done = zeros.visits["status"] == "done"
+    share = (zeros.visits.loc[done, "amount"] == 0).mean()
+    assert 0.3 < share < 0.4
+    members = sample.harden(sample.generate(clients=200, months=12, seed=1,
+                                            truth=sample.hard_case_truth(("memberships_only",))),
+                            ("memberships_only",), 1)
+    paid = members.visits.loc[members.visits["status"] == "done", "amount"] > 0
+    assert paid.mean() < 0.5
+    with pytest.raises(ValueError, match="unknown hard case"):
+        sample.hard_case_truth(("no_such_case",))
+
+
+def test_short_history_analyse_carries_the_effect_as_assumption(tmp_path):
+    """8 months of a 60-client salon: no zero range as a finding, the effect stays the assumption."""
+    from analysis import sample
+    folder = sample.write_sample(tmp_path / "short", clients=60, months=8, seed=6, hard=("short_history",))
+    from analysis.data import load_tables
+    study = load_study(folder)
+    a = R.analyse(study, load_tables(study))
+    assert not a.sufficiency.measurable and a.effect is None
+    assert a.missing["breakeven_uplift"].code == "retention.sufficiency.effect_is_assumption"
+    assert any(n.code == "retention.sufficiency.effect_is_assumption" for n in a.notes_for("sufficiency"))
+    sc = R.scenarios(study, load_tables(study), draws(study, n=100), analysis=a)
+    assert np.all(np.isnan(sc.incremental_margin_year))      # missing, never 0 (0 … 0)

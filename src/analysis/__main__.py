@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="pilot blocks, comma-separated (default: every block, no control group)")
     sample.add_argument("--pilot-effect", metavar="E", type=float, default=None,
                         help="cut of the dropout probability after a visit for the pilot group, 0-1 (default 0)")
+    sample.add_argument("--hard", action="append", default=[], metavar="CASE",
+                        help="build in a hard case (repeat or comma-separate): same_dropout, short_history, "
+                             "one_specialist, memberships_only, zero_amounts")
 
     new = sub.add_parser("new", help="write a ready-to-fill study folder")
     new.add_argument("out", metavar="DIR")
@@ -103,6 +106,14 @@ def _cmd_sample(args) -> int:
 
         raise InputError(Problem("--pilot-since", "is needed with --pilot-blocks and --pilot-effect "
                                  "(the pilot's first day, e.g. --pilot-since 2024-03-01)."))
+    hard = tuple(c.strip() for arg in args.hard for c in arg.split(",") if c.strip())
+    if hard:
+        unknown = [c for c in hard if c not in sample.HARD_CASES]
+        if unknown:
+            print(f"sample --hard: unknown case(s) {', '.join(unknown)}; choose from "
+                  f"{', '.join(sample.HARD_CASES)}.", file=sys.stderr)
+            return 2
+        kwargs["hard"] = hard
     out = sample.write_sample(args.out, **kwargs)
     print(f"Sample study written to {out}")
     return 0

@@ -14,6 +14,8 @@ Pieces, each pure (DataFrames in, DataFrames / dataclasses out):
   which that pays the role's cost.
 * :func:`attached_clients`, :func:`leave_rate`, :func:`attached_leave_share`,
   :func:`departure_inputs` — specialists leaving and the attached clients who follow them.
+* :func:`dropout_sufficiency` — whether the data can measure dropout at all (the rule is in its
+  docstring); when not, the care manager's effect stays the study's assumption alone.
 * :func:`analyse` runs all of it for a study; :func:`scenarios` turns it into Monte Carlo arrays
   (one value per scenario of :func:`analysis.simulate.draws`) for the summary.
 """
@@ -26,7 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from .codes import Missing, Note
 from .errors import InputError, Problem
+from .models import bgnbd as _bgnbd_mod
+from .models import gamma_gamma as _gg_mod
 from .models.bgnbd import BGNBDResult, aggregate_rows, fit_bgnbd
 from .models.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from .models.km import km_curves, lapse_durations
@@ -37,7 +42,9 @@ __all__ = [
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "holdout_check",
-    "clv", "effect_curve", "gain_profile", "effect_curves_bootstrap", "breakeven_effect", "role_cost_year", "new_clients_per_year",
+    "clv", "effect_curve", "gain_profile", "effect_curves_bootstrap", "breakeven_effect", "Sufficiency",
+    "dropout_sufficiency", "MIN_REPEAT_CLIENTS", "MIN_GAPS", "MIN_SILENT_CLIENTS", "MIN_DROPOUT", "role_cost_year",
+    "new_clients_per_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
@@ -230,7 +237,21 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
         (next 12 months), ``visits_after_departure`` (the horizon's visits lost if the client left at
         a random month of it: mean over k of E(Y(H)) - E(Y(k - 1/2))), ``discounted_visits``,
         ``margin_per_visit``, ``clv``.
+
+    Expected visits come from :meth:`BGNBDResult.conditional_expected_visits` (stable quadrature:
+    finite, non-negative and non-decreasing in the horizon for any parameters) and are capped by the
+    calendar: visits on one day count once, so a client cannot make more visits than there are days
+    in the horizon.
+
+    Raises
+    ------
+    InputError
+        When ``bgnbd`` is not usable (not converged, at a boundary or not finite): a fit that failed
+        its contract is never used silently.
     """
+    if not getattr(bgnbd, "usable", True):
+        raise InputError(Problem("visits", "the visit model's fit is not usable (it did not converge to "
+                                 "finite values inside the parameter space)."))
     unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
     H = int(horizon_months)
     x = rfm_df["frequency"].to_numpy(float)
@@ -243,6 +264,9 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     t = months * DAYS_PER_MONTH / unit
     with np.errstate(all="ignore"):
         cum = bgnbd.conditional_expected_visits(t[None, :], xu[:, None], txu[:, None], Tu[:, None])
+    cum = np.minimum(np.nan_to_num(cum, nan=0.0, posinf=0.0, neginf=0.0),
+                     (months * DAYS_PER_MONTH)[None, :])                     # the calendar's bound
+    cum = np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
     inc = np.diff(np.concatenate([np.zeros((len(xu), 1)), cum], axis=1), axis=1)[:, :H]
     disc = (1.0 + discount_rate) ** (-(months[:H] - 0.5) / 12.0)
     dv = (inc @ disc)[pos]
@@ -456,6 +480,8 @@ def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, eff
                 fit = fit_bgnbd(rb)
         except (InputError, ValueError, ArithmeticError):
             continue
+        if not getattr(fit, "usable", True):   # fit contract: an unusable refit is never used
+            continue
         em = _EffectModel(rb, fit, m_visit[idx], horizon_months, a.time_unit_days, a.new_clients_per_year,
                           new_margin)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -469,27 +495,157 @@ def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, eff
 
 def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, cost_year: float,
                      horizon_months: int = 12, time_unit_days: float | None = None,
-                     new_clients_per_year: float = 0.0, new_client_margin: float = 0.0) -> float:
+                     new_clients_per_year: float = 0.0, new_client_margin: float = 0.0):
     """The smallest cut of the dropout probability whose yearly margin gain (as in
     :func:`effect_curve`) pays ``cost_year``.
 
-    Solves ``gain(e) = cost_year`` with Brent's method on [0, 1].  Returns 0 when the cost is not
-    positive and ``inf`` when even a 100% cut (no client ever drops out) does not pay.
+    Solves ``gain(e) = cost_year`` with Brent's method on [0, 1], after checking both ends.
+
+    Returns
+    -------
+    float or Missing
+        The cut in [0, 1]; 0 when the cost is not positive.  A :class:`~analysis.codes.Missing`
+        (never NaN or inf, never an exception) when it cannot be computed, with the reason's code:
+        ``retention.fit.breakeven_no_cost`` (the role's cost is not a finite number),
+        ``retention.fit.breakeven_not_finite`` (the gain is not finite at either end: a model that
+        failed its fit contract), ``retention.fit.breakeven_never`` (even a 100% cut — no client ever
+        drops out — does not pay; field ``gain_max`` = the largest yearly gain),
+        ``retention.fit.breakeven_no_root`` (the solver found no crossing).
     """
     if not np.isfinite(cost_year):
-        return float("nan")
+        return Missing(Note("retention.fit.breakeven_no_cost", {}, level="warning", topic="effect"))
     if cost_year <= 0:
         return 0.0
+    if not getattr(bgnbd, "usable", True):
+        return Missing(Note("retention.fit.breakeven_not_finite", {}, level="warning", topic="effect"))
     em = _EffectModel(rfm_df, bgnbd, margin_per_visit, horizon_months, time_unit_days,
                       new_clients_per_year, new_client_margin)
 
     def f(e):
-        return em.gains([max(1.0 - e, 1e-9)])[1][0] / em.years - cost_year
+        with np.errstate(all="ignore"):
+            return float(em.gains([max(1.0 - e, 1e-9)])[1][0] / em.years - cost_year)
 
     top = 1.0 - 1e-9
-    if f(top) < 0:
-        return float("inf")
-    return float(brentq(f, 0.0, top, xtol=1e-6))
+    lo, hi = f(0.0), f(top)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return Missing(Note("retention.fit.breakeven_not_finite", {}, level="warning", topic="effect"))
+    if lo >= 0:
+        return 0.0
+    if hi < 0:
+        return Missing(Note("retention.fit.breakeven_never", {"gain_max": hi + cost_year},
+                            level="info", topic="effect"))
+    try:
+        return float(brentq(f, 0.0, top, xtol=1e-6))
+    except (ValueError, RuntimeError):
+        return Missing(Note("retention.fit.breakeven_no_root", {}, level="warning", topic="effect"))
+
+
+# ============================================================================ data sufficiency
+
+#: Thresholds of the dropout-sufficiency rule (see :func:`dropout_sufficiency`).
+MIN_REPEAT_CLIENTS = 30
+MIN_GAPS = 3.0
+MIN_SILENT_CLIENTS = 10
+SILENCE_GAPS = 2.0
+MIN_DROPOUT = 1e-3
+
+
+@dataclass
+class Sufficiency:
+    """Whether the data can measure how likely clients are to stop coming.
+
+    Attributes
+    ----------
+    measurable : bool
+        All conditions of :func:`dropout_sufficiency` hold.
+    span_days : float
+        Calibration history: first visit in the data to the calibration end (days).
+    median_gap_days : float
+        Median over returning clients of their mean time between visit days (days); NaN without
+        returning clients.
+    repeat_clients : int
+        Clients with at least one repeat visit day.
+    silent_clients : int
+        Returning clients silent since their last visit for more than ``SILENCE_GAPS`` of their own
+        mean gaps: the clients whose absence shows dropout.
+    mean_dropout : float
+        Mean dropout probability of the visit model (NaN without a usable fit).
+    reasons : list of Note
+        One note per failed condition (``retention.sufficiency.*``).
+    """
+
+    measurable: bool
+    span_days: float
+    median_gap_days: float
+    repeat_clients: int
+    silent_clients: int
+    mean_dropout: float = float("nan")
+    reasons: list = field(default_factory=list)
+
+
+def dropout_sufficiency(rfm_df: pd.DataFrame, bgnbd: BGNBDResult | None = None,
+                        min_repeat_clients: int = MIN_REPEAT_CLIENTS, min_gaps: float = MIN_GAPS,
+                        min_silent: int = MIN_SILENT_CLIENTS, min_dropout: float = MIN_DROPOUT) -> Sufficiency:
+    """The data-sufficiency rule: can these data measure dropout?
+
+    Dropout shows only as clients who used to come and then stay away for longer than their usual
+    gap.  The rule asks for all four of:
+
+    1. at least ``min_repeat_clients`` (30) clients with a repeat visit day — fewer cannot separate
+       the spread of visit rates from dropout;
+    2. a calibration history (first visit to calibration end) of at least ``min_gaps`` (3) typical
+       gaps between visits (the median over returning clients of their mean gap): a client must have
+       had time to miss visits;
+    3. at least ``min_silent`` (10) returning clients silent for more than twice their own mean gap:
+       the absences the dropout probability is estimated from;
+    4. a usable visit-model fit (fit contract) whose mean dropout probability is at least
+       ``min_dropout`` (0.1% per visit): a fit at p -> 0 says "nobody has left yet", not "nobody
+       leaves".
+
+    When the rule fails, the care manager's effect (a relative cut of the dropout probability) has
+    nothing measured to act on: the kit carries it as the study's assumption alone and derives no
+    margin figure from it (never a "0 (0 … 0)" range).
+
+    Parameters
+    ----------
+    rfm_df : DataFrame
+        From :func:`rfm` (``attrs["time_unit_days"]`` converts to days).
+    bgnbd : BGNBDResult, optional
+
+    Returns
+    -------
+    Sufficiency
+    """
+    unit = float(rfm_df.attrs.get("time_unit_days", 7.0))
+    x = rfm_df["frequency"].to_numpy(float)
+    tx = rfm_df["recency"].to_numpy(float)
+    T = rfm_df["T"].to_numpy(float)
+    rep = x > 0
+    span = float(T.max() * unit) if len(T) else 0.0
+    gaps = tx[rep] / x[rep] * unit
+    gap = float(np.median(gaps)) if gaps.size else float("nan")
+    silent = int(np.sum((T[rep] - tx[rep]) * unit > SILENCE_GAPS * np.maximum(gaps, 1.0)))
+    n_rep = int(rep.sum())
+    usable = bgnbd is not None and getattr(bgnbd, "usable", True)
+    drop = float(bgnbd.mean_dropout) if usable else float("nan")
+    reasons = []
+    if n_rep < min_repeat_clients:
+        reasons.append(Note("retention.sufficiency.few_repeat_clients",
+                            {"need": min_repeat_clients}, n=n_rep, level="warning", topic="sufficiency"))
+    if not np.isfinite(gap) or span < min_gaps * gap:
+        reasons.append(Note("retention.sufficiency.short_history",
+                            {"months": span / DAYS_PER_MONTH, "gap_days": gap if np.isfinite(gap) else 0.0,
+                             "gaps": min_gaps}, level="warning", topic="sufficiency"))
+    if silent < min_silent:
+        reasons.append(Note("retention.sufficiency.no_silence", {"need": min_silent}, n=silent,
+                            level="warning", topic="sufficiency"))
+    if not usable:
+        reasons.append(Note("retention.sufficiency.no_fit", {}, level="warning", topic="sufficiency"))
+    elif not drop >= min_dropout:
+        reasons.append(Note("retention.sufficiency.no_dropout", {"dropout": drop}, level="warning",
+                            topic="sufficiency"))
+    return Sufficiency(measurable=not reasons, span_days=span, median_gap_days=gap, repeat_clients=n_rep,
+                       silent_clients=silent, mean_dropout=drop, reasons=reasons)
 
 
 def new_clients_per_year(visits: pd.DataFrame, end=None) -> float:
@@ -804,7 +960,10 @@ class RetentionAnalysis:
     """Everything the retention report shows, for one study.
 
     Parts that the data cannot support are None and explained in ``notes``: a list of
-    ``{"part", "en", "ru"}`` messages.
+    :class:`~analysis.codes.Note` (catalogue codes with raw fields; ``topic`` = the part: ``bgnbd``,
+    ``gamma_gamma``, ``sufficiency``, ``effect``, ``km``, ``sbg``, ``departures``, ``margin``).
+    Figures that cannot be computed are NaN here and their reason is in ``missing``
+    (``{figure name: Note}``); the notebook records them as null with the reason's code.
     """
 
     rfm: pd.DataFrame
@@ -818,6 +977,9 @@ class RetentionAnalysis:
     effect: pd.DataFrame | None = None
     role_cost_year: float = float("nan")
     breakeven_effect: float = float("nan")
+    sufficiency: Sufficiency | None = None
+    bgnbd_rejected: BGNBDResult | None = None
+    missing: dict = field(default_factory=dict)
     new_clients_per_year: float = 0.0
     regulars_margin_share: float = float("nan")
     holdout: pd.DataFrame | None = None
@@ -833,11 +995,15 @@ class RetentionAnalysis:
         """Expected number of clients still active (sum of P(alive)); NaN without BG/NBD."""
         return float(self.clv["p_alive"].sum()) if self.clv is not None else float("nan")
 
-    def note(self, part: str, en: str, ru: str) -> None:
-        self.notes.append({"part": part, "en": en, "ru": ru})
+    def note(self, note: Note, part: str | None = None) -> None:
+        """Add a note (its ``topic`` is the part unless ``part`` is given)."""
+        if part is not None and note.topic != part:
+            note = Note(note.code, note.fields, note.n, note.level, part)
+        self.notes.append(note)
 
-    def notes_for(self, part: str) -> list:
-        return [n for n in self.notes if n["part"] == part]
+    def notes_for(self, *parts: str) -> list:
+        """The notes about any of ``parts``, in the order they were added."""
+        return [n for n in self.notes if n.topic in parts]
 
 
 def _regulars_share(study, visits, margin, rfm_df):
@@ -869,6 +1035,27 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     tables : analysis.data.Tables
     margin : Series, optional
         Margin per visit aligned with ``tables.visits``; default :func:`analysis.kpi.visit_margin`.
+
+    Returns
+    -------
+    RetentionAnalysis
+
+    Notes
+    -----
+    Every model fit is checked against its contract (:class:`analysis.models._mle.FitCheck`):
+
+    * BG/NBD: :func:`fit_bgnbd` falls back to a limit case at a boundary (one dropout probability or
+      one visit rate for all) and returns a note; a fit that is still not usable is kept only in
+      ``bgnbd_rejected`` (for analysts) and nothing is predicted from it.
+    * Gamma-Gamma: used only when usable and q > 1 (a finite mean spend); otherwise each client's
+      own mean spend per paid visit day (zero-amount visits left out of the spend, kept as visits).
+    * The care-manager effect and its break-even are computed only when
+      :func:`dropout_sufficiency` says dropout is measurable; otherwise the effect stays the
+      study's assumption, ``effect`` is None and ``missing`` holds the reason
+      (``retention.sufficiency.effect_is_assumption``).
+    * The break-even is a number in [0, 1] or missing with its reason (never NaN or inf as a finding).
+    * sBG: its limit case (one cancellation probability) at a boundary; Kaplan-Meier curves that are
+      not finite are dropped with a note.
     """
     v = tables.visits
     # factorise the ids once: every groupby below is faster on categories than on strings
@@ -896,62 +1083,122 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     out = RetentionAnalysis(rfm=r, time_unit=unit_code, time_unit_days=unit, calibration_end=end,
                             margin_ratio=margin_ratio)
     if getattr(margin, "attrs", {}).get("fallback"):
-        out.note("margin", "Margin per visit uses the kit's unit-economics defaults (consumables share "
-                 "and commission rate), not the salon's own costs.",
-                 "Маржа визита посчитана по типовым долям расходников и процента мастера из настроек, "
-                 "а не по фактическим затратам салона.")
+        out.note(Note("models.margin_defaults", {}, level="warning", topic="margin"))
     out.regulars_margin_share = _regulars_share(study, cal, mcal, r)
 
-    # ---- BG/NBD, Gamma-Gamma, CLV, effect
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out.bgnbd = fit_bgnbd(r)
-    except InputError as exc:
-        out.note("bgnbd", "The visit model could not be fitted: " + str(exc),
-                 "Модель визитов не удалось оценить: " + str(exc))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out.gamma_gamma = fit_gamma_gamma(r)
-        spend = out.gamma_gamma.expected_spend(r["frequency"], r["monetary_value"])
-        if not np.all(np.isfinite(spend)):
-            raise InputError(Problem("visits", "the spend model gives no finite mean (q <= 1)."))
-    except InputError as exc:
-        out.gamma_gamma = None
-        day_mean = cal.groupby("client_id", observed=True)["amount"].sum() / cal.assign(
-            d=vdate[vdate <= end].dt.normalize()).groupby("client_id", observed=True)["d"].nunique()
-        spend = day_mean.reindex(r.index).fillna(float(day_mean.mean())).to_numpy(float)
-        out.note("gamma_gamma", "Spend per visit is each client's own average (the spend model could "
-                 "not be fitted: " + str(exc) + ")",
-                 "Чек визита — собственный средний чек клиента (модель чека не оценена: " + str(exc) + ")")
-    m_visit = np.asarray(spend, float) * margin_ratio
+    # ---- BG/NBD (fit contract: an unusable fit is never used), Gamma-Gamma, CLV, effect
+    n_rep_visits = int(r["frequency"].sum())
+    if len(r) < _bgnbd_mod.MIN_CLIENTS:
+        out.note(Note("models.bgnbd_few_clients", {"need": _bgnbd_mod.MIN_CLIENTS}, n=len(r),
+                      level="warning", topic="bgnbd"))
+    elif n_rep_visits < _bgnbd_mod.MIN_REPEATS:
+        out.note(Note("models.bgnbd_few_repeats", {"need": _bgnbd_mod.MIN_REPEATS}, n=n_rep_visits,
+                      level="warning", topic="bgnbd"))
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fit = fit_bgnbd(r)
+        except InputError:
+            out.note(Note("models.bgnbd_not_fitted", {}, level="warning", topic="bgnbd"))
+        else:
+            if fit.note is not None:
+                out.note(fit.note)
+            if fit.usable:
+                out.bgnbd = fit
+            else:
+                out.bgnbd_rejected = fit
+    out.sufficiency = dropout_sufficiency(r, out.bgnbd)
+
+    # spend per visit: Gamma-Gamma when usable, else each client's own mean (zero amounts left out)
+    zero_rep = int(((r["frequency"] > 0) & ~(r["monetary_value"] > 0)).sum())
+    if zero_rep:
+        out.note(Note("models.spend_zero_amounts", {}, n=zero_rep, topic="gamma_gamma"))
+    gg = None
+    n_gg = int(((r["frequency"] > 0) & (r["monetary_value"] > 0) & np.isfinite(r["monetary_value"])).sum())
+    if n_gg >= _gg_mod.MIN_CLIENTS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                gg = fit_gamma_gamma(r)
+        except InputError:
+            gg = None
+    day_mean = None
+    if gg is not None and gg.usable:
+        spend = gg.expected_spend(r["frequency"], r["monetary_value"])
+        if np.all(np.isfinite(spend)) and np.all(spend >= 0):
+            out.gamma_gamma = gg
+    if out.gamma_gamma is None:
+        day_amount = cal.assign(_d=vdate[vdate <= end].dt.normalize(),
+                                _a=amount).groupby(["client_id", "_d"], observed=True)["_a"].sum()
+        day_amount = day_amount[day_amount > 0]
+        day_mean = day_amount.groupby(level=0, observed=True).mean()
+        overall = float(day_amount.mean()) if len(day_amount) else 0.0
+        spend = day_mean.reindex(r.index).fillna(overall).to_numpy(float)
+        if gg is not None and not gg.has_mean and gg.check.finite:
+            out.note(Note("retention.fit.spend_no_mean", {"q": gg.params["q"]}, level="warning",
+                          topic="gamma_gamma"))
+        elif gg is not None:
+            out.note(Note("retention.fit.spend_not_usable", {}, level="warning", topic="gamma_gamma"))
+        else:
+            out.note(Note("models.spend_few_clients", {"need": _gg_mod.MIN_CLIENTS}, n=n_gg,
+                          topic="gamma_gamma"))
+    m_visit = np.asarray(spend, float) * (margin_ratio if np.isfinite(margin_ratio) else 0.0)
+    out.role_cost_year = float(role_cost_year(study))
     if out.bgnbd is not None:
-        out.clv = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
-        out.clv["spend_per_visit"] = spend
+        c = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
+        c["spend_per_visit"] = spend
+        num = c.select_dtypes("number").to_numpy(float)
+        if np.all(np.isfinite(num)):
+            out.clv = c
+        else:
+            out.note(Note("retention.fit.clv_not_finite", {}, level="warning", topic="bgnbd"))
         out.holdout = holdout_check(done, r, out.bgnbd)
+    if out.bgnbd is not None and out.sufficiency.measurable:
         scope = study.get("retention.effect_scope") or "with_new_clients"
         if scope == "with_new_clients":
             out.new_clients_per_year = new_clients_per_year(cal, end)
-            new_margin = float(np.mean(spend)) * margin_ratio
+            new_margin = float(np.mean(spend)) * (margin_ratio if np.isfinite(margin_ratio) else 0.0)
         else:
             out.new_clients_per_year, new_margin = 0.0, 0.0
         kw = dict(horizon_months=study.horizon_months, time_unit_days=unit,
                   new_clients_per_year=out.new_clients_per_year, new_client_margin=new_margin)
-        out.effect = effect_curve(r, out.bgnbd, m_visit, **kw)
-        out.role_cost_year = float(role_cost_year(study))
-        out.breakeven_effect = breakeven_effect(r, out.bgnbd, m_visit, out.role_cost_year, **kw)
+        eff = effect_curve(r, out.bgnbd, m_visit, **kw)
+        if np.all(np.isfinite(eff.to_numpy(float))):
+            out.effect = eff
+            be = breakeven_effect(r, out.bgnbd, m_visit, out.role_cost_year, **kw)
+        else:
+            be = Missing(Note("retention.fit.breakeven_not_finite", {}, level="warning", topic="effect"))
+    else:
+        eff_assumed = study.get("retention.care_manager_effect")
+        lo, mo, hi = (float(getattr(eff_assumed, k, eff_assumed or 0.0)) for k in ("low", "mode", "high"))
+        for why in out.sufficiency.reasons:
+            out.note(why)
+        be = Missing(Note("retention.sufficiency.effect_is_assumption",
+                          {"low": lo, "mode": mo, "high": hi}, level="warning", topic="sufficiency"))
+    if isinstance(be, Missing):
+        out.breakeven_effect = float("nan")
+        out.missing["breakeven_uplift"] = be.reason
+        out.missing["incremental_margin_year"] = be.reason if out.effect is None else None
+        out.missing = {k: v for k, v in out.missing.items() if v is not None}
+        if be.reason not in out.notes:
+            out.note(be.reason)
+    else:
+        out.breakeven_effect = float(be)
 
     # ---- Kaplan-Meier by block
     window = int(study.get("retention.lapse_window_days") or 90)
     by = "block" if tables.has("visits", "block") else None
     if by is None:
-        out.note("km", "The visits have no block column, so time to lapse is shown for all clients "
-                 "together, not by block.",
-                 "В визитах нет столбца block, поэтому время до ухода показано для всех клиентов вместе, "
-                 "без разбивки по направлениям.")
+        out.note(Note("models.km_no_block", {}, topic="km"))
     d = lapse_durations(done[vdate <= end], end, window, by)
     out.km, out.km_by = km_curves(d, by), by
+    km_check = out.km.attrs.get("check")
+    if km_check is not None and not km_check.finite:
+        out.km = None
+        out.note(Note("retention.fit.km_not_finite", {}, level="warning", topic="km"))
+    elif km_check is not None and km_check.at_boundary:
+        out.note(Note("retention.fit.km_no_lapse", {"window_days": window}, topic="km"))
 
     # ---- memberships (sBG)
     mem = getattr(tables, "memberships", None)
@@ -959,13 +1206,20 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
         try:
             life = membership_lifetimes(mem, end)
             out.memberships = life
-            out.sbg = fit_sbg(life["periods"], life["churned"])
-        except InputError as exc:
-            out.note("sbg", "The membership model could not be fitted: " + str(exc),
-                     "Модель абонементов не удалось оценить: " + str(exc))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sbg = fit_sbg(life["periods"], life["churned"])
+        except InputError:
+            out.note(Note("models.sbg_not_fitted", {}, topic="sbg"))
+        else:
+            if sbg.note is not None:
+                out.note(sbg.note)
+            if sbg.check.ok:
+                out.sbg = sbg
+            else:
+                out.note(Note("models.sbg_not_fitted", {}, topic="sbg"))
     else:
-        out.note("sbg", "No memberships table: the membership renewal model is skipped.",
-                 "Нет таблицы абонементов: модель продлений пропущена.")
+        out.note(Note("models.sbg_no_memberships", {}, topic="sbg"))
 
     # ---- departures
     if tables.has("visits", "specialist_id"):
@@ -975,20 +1229,11 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
                                           int(study["data_check.attachment_min_visits"]))
 
         if out.departures.leave_rate is None:
-            out.note("departures", "The staff table has no hired / left dates: the yearly leaving rate "
-                     "of specialists is the study's assumption.",
-                     "В таблице персонала нет дат приёма и увольнения: доля мастеров, уходящих за год, "
-                     "взята из допущений исследования.")
+            out.note(Note("models.departures_no_staff_dates", {}, topic="departures"))
         if out.departures.attached_share is None:
-            out.note("departures", "No past departure in the data to measure how many clients follow a "
-                     "leaving specialist: the study's assumption is used.",
-                     "В данных нет ушедших мастеров, по которым можно измерить, сколько клиентов уходит "
-                     "вслед за ними: взято допущение исследования.")
+            out.note(Note("models.departures_no_past_departure", {}, topic="departures"))
     else:
-        out.note("departures", "The visits have no specialist_id column, so clients cannot be attached to "
-                 "specialists: the departures part is skipped.",
-                 "В визитах нет столбца specialist_id, клиентов нельзя привязать к мастерам: "
-                 "раздел об уходе мастеров пропущен.")
+        out.note(Note("models.departures_no_specialist", {}, topic="departures"))
     return out
 
 

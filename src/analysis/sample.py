@@ -49,7 +49,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-__all__ = ["TRUTH", "BLOCKS", "SERVICES", "generate", "write_sample", "SampleData", "DEFAULT_SEED"]
+__all__ = ["TRUTH", "BLOCKS", "SERVICES", "generate", "write_sample", "SampleData", "DEFAULT_SEED",
+           "HARD_CASES", "hard_case_truth", "harden"]
 
 DEFAULT_SEED = 20230101
 
@@ -526,18 +527,26 @@ def _add_months_np(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
 
 def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
                  start: str = "2023-01-01", pilot_since: str | None = None, pilot_blocks=None,
-                 pilot_effect: float = 0.0) -> Path:
+                 pilot_effect: float = 0.0, hard=()) -> Path:
     """Write a complete sample study folder and return its path.
 
     Files: ``study.yaml``, ``visits.csv``, ``services.csv``, ``staff.csv``, ``clients.csv``,
     ``memberships.csv``, ``ground_truth.yaml``.  The same arguments give byte-identical files.
     With ``pilot_since`` (see :func:`generate`) study.yaml carries ``care_manager: {since,
     pilot_blocks}`` and ground_truth.yaml the pilot's effect under ``pilot``.
+    ``hard`` names hard cases of :data:`HARD_CASES` to build in (e.g. ``("same_dropout",)``).
     """
     pilot_kw = {} if pilot_since is None else {"pilot_since": pilot_since, "pilot_blocks": pilot_blocks,
                                                 "pilot_effect": pilot_effect}
-    d = generate(clients=clients, months=months, seed=seed, start=start, **pilot_kw)
-    out = Path(out_dir)
+    hard = tuple(hard or ())
+    if hard:
+        extra = HARD_SHORT_HISTORY_LEAD_MONTHS if "short_history" in hard else 0
+        start_h = (_month_add(dt.date.fromisoformat(str(start)), -extra) if extra else start)
+        d = harden(generate(clients=clients, months=months + extra, seed=seed, start=str(start_h),
+                            truth=hard_case_truth(hard), **pilot_kw), hard, seed, export_start=str(start))
+    else:
+        d = generate(clients=clients, months=months, seed=seed, start=start, **pilot_kw)
+    out = Path(out_dir)   # made only once the tables exist: a bad argument leaves no folder behind
     out.mkdir(parents=True, exist_ok=True)
 
     def csv(df, name):
@@ -548,7 +557,8 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     csv(d.services, "services.csv")
     csv(d.staff, "staff.csv")
     csv(d.clients, "clients.csv")
-    csv(d.memberships, "memberships.csv")
+    if len(d.memberships) or not hard:   # a hard case without memberships has no memberships file
+        csv(d.memberships, "memberships.csv")
     study = {"name": "Sample beauty & fitness centre", "language": "en", "currency": "RUB"}
     if pilot_since is not None:
         study["care_manager"] = {"since": d.truth["pilot"]["since"]}
@@ -565,3 +575,94 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     (out / "ground_truth.yaml").write_text(
         header + yaml.safe_dump(d.truth, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
+
+
+# ============================================================================ hard cases
+#
+# Knobs that make the sample look like the salons whose data broke the kit (issue 10): each is a
+# change of the generator's truth and/or a transformation of the generated tables, so every hard
+# case still has a known truth.
+
+#: Hard cases the generator can build in (``write_sample(..., hard=(...))``, ``sample --hard``).
+HARD_CASES = {
+    "same_dropout": "every client has the same dropout probability after a visit, a / (a + b) of "
+                    "TRUTH (about 6%): the BG/NBD's Beta collapses to a point (a, b -> infinity)",
+    "short_history": "the export covers only the last `months` of a longer history (clients first "
+                     "seen in it may be old clients): dropout is hard or impossible to measure",
+    "one_specialist": "a solo master: one specialist in one block (nails) does every visit",
+    "memberships_only": "a fitness club whose revenue is mostly memberships: most clients are members "
+                        "and their visits are paid by the membership (amount 0)",
+    "zero_amounts": "35% of completed visits have amount 0 (gift certificates, promotions)",
+}
+#: Months of history generated before the export starts for ``short_history``.
+HARD_SHORT_HISTORY_LEAD_MONTHS = 18
+#: Concentration a + b of the Beta for ``same_dropout`` (sd of p about 0.002% at p = 6%).
+HARD_SAME_DROPOUT_CONCENTRATION = 1e8
+HARD_ZERO_AMOUNT_SHARE = 0.35
+
+
+def hard_case_truth(cases) -> dict:
+    """Overrides of :data:`TRUTH` for the hard ``cases`` (names of :data:`HARD_CASES`).
+
+    Raises
+    ------
+    ValueError
+        An unknown case name.
+    """
+    unknown = [c for c in cases if c not in HARD_CASES]
+    if unknown:
+        raise ValueError(f"unknown hard case(s) {', '.join(unknown)}; the generator knows "
+                         f"{', '.join(HARD_CASES)}.")
+    out = {}
+    if "same_dropout" in cases:
+        bg = dict(TRUTH["bgnbd"])
+        p = bg["a"] / (bg["a"] + bg["b"])
+        bg["a"], bg["b"] = p * HARD_SAME_DROPOUT_CONCENTRATION, (1 - p) * HARD_SAME_DROPOUT_CONCENTRATION
+        out["bgnbd"] = bg
+    if "memberships_only" in cases:
+        out["membership_share"] = 0.8
+    return out
+
+
+def harden(d: SampleData, cases, seed: int = DEFAULT_SEED, export_start: str | None = None) -> SampleData:
+    """Apply the table transformations of the hard ``cases`` to generated data.
+
+    ``export_start`` (ISO date) cuts the export for ``short_history``: visits and memberships
+    before it are dropped (as a real export of the last months would), and clients not seen in the
+    export.  The truth records the cases.
+    """
+    rng = np.random.default_rng([int(seed), 10])
+    visits, staff, services = d.visits.copy(), d.staff.copy(), d.services.copy()
+    clients, memberships = d.clients.copy(), d.memberships.copy()
+    truth = dict(d.truth, hard_cases=list(cases))
+    if "short_history" in cases and export_start is not None:
+        cut = pd.Timestamp(export_start)
+        visits = visits[visits["date"] >= cut].reset_index(drop=True)
+        memberships = memberships[memberships["start"] >= cut].reset_index(drop=True)
+        clients = clients[clients["client_id"].isin(set(visits["client_id"]))].reset_index(drop=True)
+        truth["start"] = str(cut.date())
+    if "one_specialist" in cases:
+        sid = "S01"
+        visits["specialist_id"] = sid
+        visits["block"] = "nails"
+        visits["service"] = "Manicure"
+        staff = pd.DataFrame({"specialist_id": [sid], "block": ["nails"], "role": ["nail technician"],
+                              "hired": [pd.Timestamp(truth["start"]) - pd.Timedelta(days=400)],
+                              "left": [pd.NaT], "monthly_fixed_pay": [0.0], "commission_rate": [0.5]})
+        services = services[services["block"] == "nails"].reset_index(drop=True)
+        memberships = memberships.iloc[0:0]
+    if "memberships_only" in cases and len(memberships):
+        member = visits["client_id"].isin(set(memberships["client_id"]))
+        for c in ("amount", "discount", "consumables_cost"):
+            if c in visits:
+                visits.loc[member, c] = 0.0
+        if "one_specialist" not in cases:
+            visits.loc[member, "block"] = "fitness"
+            visits.loc[member, "service"] = "Group class"
+    if "zero_amounts" in cases:
+        done = (visits["status"] == "done").to_numpy() if "status" in visits else np.ones(len(visits), bool)
+        zero = done & (rng.random(len(visits)) < HARD_ZERO_AMOUNT_SHARE)
+        for c in ("amount", "discount", "consumables_cost"):
+            if c in visits:
+                visits.loc[zero, c] = 0.0
+    return SampleData(visits, services, staff, clients, memberships, truth)

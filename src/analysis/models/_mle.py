@@ -1,25 +1,122 @@
-"""Shared maximum-likelihood plumbing: optimise on log-parameters, standard errors from the Hessian."""
+"""Shared maximum-likelihood plumbing: optimise on transformed parameters from several starting
+points, standard errors from the Hessian, and the fit contract every model reports.
+
+The fit contract (:class:`FitCheck`): a fit says whether the optimiser **converged**, whether a
+parameter ended **at a boundary** of the parameter space (and which one), and whether the
+log-likelihood and parameters are **finite**.  A fit is usable (:attr:`FitCheck.ok`) only when it
+converged to finite values inside the space; otherwise the model falls back to its limit case
+(see each model) and says so with an :class:`analysis.codes.Note`.
+"""
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.stats import chi2
 
-__all__ = ["fit_log_params", "hessian_se"]
+__all__ = ["FitCheck", "fit_log_params", "fit_multistart", "hessian_se", "lr_test", "LOG_BOUND"]
+
+#: Bound on every transformed (log or logit) parameter: exp(25) ~ 7e10 keeps exp finite.
+LOG_BOUND = 25.0
+_EDGE = 0.1
 
 
-def fit_log_params(neg_ll_and_grad, x0, bounds=(-25.0, 25.0), maxiter=1000):
+@dataclass(frozen=True)
+class FitCheck:
+    """What a maximum-likelihood fit reports about itself (the kit's fit contract).
+
+    Attributes
+    ----------
+    converged : bool
+        The optimiser reported success from at least one starting point.
+    at_boundary : bool
+        A parameter ended at the edge of the space (``boundary_params`` says which): the data cannot
+        tell it from its limit (0 or infinity), so the model's limit case is the honest fit.
+    finite : bool
+        Log-likelihood and every parameter are finite numbers.
+    boundary_params : tuple of str
+        Names of the parameters at a boundary, with the side: ``"a->inf"``, ``"alpha->0"``.
+    starts : int
+        Starting points tried.
+    message : str
+        The optimiser's last message (for analysts; never shown as a sentence on a page).
+    """
+
+    converged: bool
+    at_boundary: bool
+    finite: bool
+    boundary_params: tuple = ()
+    starts: int = 1
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Converged to finite values inside the parameter space."""
+        return self.converged and self.finite and not self.at_boundary
+
+
+def fit_log_params(neg_ll_and_grad, x0, bounds=(-LOG_BOUND, LOG_BOUND), maxiter=1000, jac=True):
     """Minimise ``neg_ll_and_grad(log_theta) -> (f, grad)`` with L-BFGS-B on log-parameters.
 
-    Returns the ``scipy.optimize.OptimizeResult``.  The bounds keep ``exp`` finite; a parameter
-    that ends on a bound means the data cannot identify it (the caller warns).
+    With ``jac=False`` the function returns ``f`` only (finite-difference gradient).  Returns the
+    ``scipy.optimize.OptimizeResult``.  The bounds keep ``exp`` finite; a parameter that ends on a
+    bound means the data cannot identify it.
     """
     x0 = np.asarray(x0, float)
-    res = minimize(neg_ll_and_grad, x0, jac=True, method="L-BFGS-B",
+    res = minimize(neg_ll_and_grad, x0, jac=jac, method="L-BFGS-B",
                    bounds=[bounds] * len(x0),
                    options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-7, "maxcor": 20})
     return res
+
+
+def fit_multistart(objective, starts, jac=True, interior=None, maxiter=1000):
+    """Fit from several starting points; keep the best finite optimum.
+
+    Parameters
+    ----------
+    objective : callable
+        As for :func:`fit_log_params`.
+    starts : sequence of arrays
+        Starting points in the transformed space, tried in order.
+    interior : callable, optional
+        ``interior(x) -> bool``: whether a solution is inside the space.  The search stops at the
+        first start that converges to a finite interior solution; otherwise every start is tried.
+
+    Returns
+    -------
+    best : OptimizeResult
+        Lowest finite objective among the starts (the first start's result if none is finite).
+    tried : int
+        Number of starts tried.
+    any_success : bool
+        Whether any start reported convergence.
+    """
+    best, tried, any_ok = None, 0, False
+    for x0 in starts:
+        tried += 1
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                res = fit_log_params(objective, x0, jac=jac, maxiter=maxiter)
+            except (ValueError, FloatingPointError):
+                continue
+        good = np.isfinite(res.fun) and np.all(np.isfinite(res.x))
+        any_ok |= bool(res.success) and good
+        if good and (best is None or not np.isfinite(best.fun) or res.fun < best.fun - 1e-9):
+            best = res
+        elif best is None:
+            best = res
+        if good and res.success and (interior is None or interior(res.x)):
+            break
+    return best, tried, any_ok
+
+
+def on_edge(x, bound=LOG_BOUND, edge=_EDGE):
+    """Per transformed parameter: -1 at the lower bound, +1 at the upper, 0 inside."""
+    x = np.asarray(x, float)
+    return np.where(x >= bound - edge, 1, np.where(x <= -bound + edge, -1, 0))
 
 
 def hessian_se(grad_natural, theta, rel_step=1e-5):
@@ -51,3 +148,31 @@ def hessian_se(grad_natural, theta, rel_step=1e-5):
     except np.linalg.LinAlgError:
         se = np.full(k, np.nan)
     return se, H
+
+
+def numeric_grad(f, theta, rel_step=1e-6):
+    """Central-difference gradient of a scalar ``f`` at ``theta`` (natural parameters)."""
+    theta = np.asarray(theta, float)
+    g = np.empty(len(theta))
+    for j in range(len(theta)):
+        h = rel_step * max(abs(theta[j]), 1e-8)
+        e = np.zeros(len(theta))
+        e[j] = h
+        g[j] = (f(theta + e) - f(theta - e)) / (2 * h)
+    return g
+
+
+def lr_test(loglik_full: float, loglik_limit: float, df: int = 1, on_boundary: bool = True):
+    """Likelihood-ratio test of a limit (nested) model against the full one.
+
+    ``LR = 2 (ll_full - ll_limit)``.  When the limit lies on the boundary of the full model's space
+    (a, b -> infinity), LR follows the 50:50 mixture of chi2(0) and chi2(df) (Self & Liang 1987),
+    so the p-value is halved.
+
+    Returns
+    -------
+    (lr, p_value) : tuple of float
+    """
+    lr = max(0.0, 2.0 * (float(loglik_full) - float(loglik_limit)))
+    p = float(chi2.sf(lr, df))
+    return lr, (0.5 * p if on_boundary and lr > 0 else (1.0 if lr == 0 else p))

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ..errors import InputError, Problem
-from ._mle import fit_log_params, hessian_se
+from ._mle import FitCheck, fit_multistart, hessian_se, on_edge
 from .bgnbd import aggregate_rows
 
 __all__ = ["GammaGammaResult", "fit_gamma_gamma", "simulate_gamma_gamma"]
@@ -50,6 +50,23 @@ class GammaGammaResult:
     n: int
     converged: bool = True
     summary: pd.DataFrame = field(default=None, repr=False)
+    check: FitCheck = None
+
+    def __post_init__(self):
+        if self.check is None:
+            self.check = FitCheck(self.converged, False, bool(np.all(np.isfinite(list(self.params.values())))))
+
+    @property
+    def has_mean(self) -> bool:
+        """Whether the model has a finite mean spend (q > 1).  With q <= 1 the Gamma mixing of the
+        clients' spend rates puts so much weight near zero that the mean spend is infinite: the
+        kit then uses the observed mean spend instead (see :func:`analysis.retention.analyse`)."""
+        return self.params["q"] > 1.0
+
+    @property
+    def usable(self) -> bool:
+        """Fit contract satisfied and a finite mean spend."""
+        return self.check.ok and self.has_mean
 
     @property
     def population_mean_spend(self) -> float:
@@ -94,9 +111,16 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
     InputError
         Fewer than 10 clients with repeat visits and a positive spend.
 
+    Returns
+    -------
+    GammaGammaResult
+        With ``check`` (the fit contract: converged, at_boundary, finite) and ``has_mean``
+        (q > 1).  Callers use the model only when ``usable``; otherwise the observed mean spend.
+
     Notes
     -----
-    L-BFGS-B on log-parameters with the analytic gradient; SE from the numerical Hessian.
+    L-BFGS-B on log-parameters with the analytic gradient from up to three starting points; SE from
+    the numerical Hessian.
     The model assumes spend is independent of visit frequency; check the correlation.
     """
     for c in ("frequency", "monetary_value"):
@@ -117,20 +141,25 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
         f, gr = _negll_grad(th, xa, ma / scale, w)
         return f, gr * th
 
+    starts = [np.log(np.asarray(x0, float)), np.log([4.0, 4.0, 3.0]), np.log([0.5, 2.0, 0.5])]
+    res, tried, success = fit_multistart(obj, starts, interior=lambda z: not on_edge(z).any())
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = fit_log_params(obj, np.log(np.asarray(x0, float)))
         th = np.exp(res.x)
         theta = np.array([th[0], th[1], th[2] * scale])
         se, _ = hessian_se(lambda t: _negll_grad(t, xa, ma, w)[1], theta)
         loglik = -_negll_grad(theta, xa, ma, w)[0]
-    converged = bool(res.success) and not np.any(np.abs(res.x) >= 24.9)
-    if not converged:
-        warnings.warn(f"Gamma-Gamma fit may not have converged: {res.message}", RuntimeWarning,
-                      stacklevel=2)
+    edge = on_edge(res.x)
+    bounds = tuple(f"{n}->{'inf' if e > 0 else '0'}" for n, e in zip(PARAMS, edge) if e)
+    finite = bool(np.isfinite(loglik) and np.all(np.isfinite(theta)))
+    check = FitCheck(converged=bool(res.success) or success, at_boundary=bool(bounds), finite=finite,
+                     boundary_params=bounds, starts=tried, message=str(res.message))
+    converged = check.converged
+    if not check.ok:
+        warnings.warn(f"Gamma-Gamma fit not usable: {check}", RuntimeWarning, stacklevel=2)
     summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": se})
     return GammaGammaResult(params=dict(zip(PARAMS, map(float, theta))),
                             se=dict(zip(PARAMS, map(float, se))), loglik=float(loglik),
-                            n=int(keep.sum()), converged=converged, summary=summary)
+                            n=int(keep.sum()), converged=converged, summary=summary, check=check)
 
 
 def simulate_gamma_gamma(params: dict, frequency, rng) -> np.ndarray:

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._mle import FitCheck
+
 __all__ = ["lapse_durations", "km_curves"]
 
 
@@ -77,6 +79,11 @@ def km_curves(durations: pd.DataFrame, by: str | None = None, min_clients: int =
     DataFrame
         ``group, time_days, survival, low, high, n_clients`` (95% log-log confidence band);
         each curve starts at ``time_days = 0`` with the share who have not lapsed at once.
+        ``attrs["check"]``: the fit contract (:class:`~analysis.models._mle.FitCheck`): the estimate
+        is closed-form, so ``converged`` is True; ``finite`` says every survival value is a number in
+        [0, 1]; ``at_boundary`` that no client in any group has lapsed yet (the curve stays at 1:
+        how long clients stay cannot be read from it), with the groups in ``boundary_params``.
+        Confidence bands undefined where S is 0 or 1 are set to the estimate itself.
     """
     parts = []
     groups = durations.groupby(by, observed=True) if by else [("all", durations)]
@@ -100,5 +107,14 @@ def km_curves(durations: pd.DataFrame, by: str | None = None, min_clients: int =
         parts.append(pd.DataFrame({"group": name, "time_days": q, "survival": prob,
                                    "low": low, "high": high, "n_clients": len(d)}))
     if not parts:
-        return pd.DataFrame(columns=["group", "time_days", "survival", "low", "high", "n_clients"])
-    return pd.concat(parts, ignore_index=True)
+        out = pd.DataFrame(columns=["group", "time_days", "survival", "low", "high", "n_clients"])
+        out.attrs["check"] = FitCheck(True, False, True, (), 0, "no group with enough clients")
+        return out
+    out = pd.concat(parts, ignore_index=True)
+    out["low"] = out["low"].where(np.isfinite(out["low"]), out["survival"])
+    out["high"] = out["high"].where(np.isfinite(out["high"]), out["survival"])
+    s = out["survival"].to_numpy(float)
+    finite = bool(np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1)))
+    flat = tuple(str(g) for g, d in out.groupby("group", sort=False) if d["survival"].min() >= 1.0)
+    out.attrs["check"] = FitCheck(True, bool(flat), finite, flat, 1, "Kaplan-Meier (closed form)")
+    return out

@@ -288,7 +288,7 @@ def fit_baseline(rows: pd.DataFrame) -> dict:
                       "T": rows["T_pre"].to_numpy()[pre]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_bgnbd(r).params
+        return fit_bgnbd(r).as_bgnbd_params()
 
 
 def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boot: int, rng,

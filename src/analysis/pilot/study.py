@@ -93,7 +93,7 @@ def design_inputs(visits: pd.DataFrame, end, unit: str = "W") -> dict:
     r = rfm(v, end, unit)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        params = fit_bgnbd(r).params
+        params = fit_bgnbd(r).as_bgnbd_params()
     has_block = "block" in v.columns and v["block"].notna().any()
     vv = v if has_block else v.assign(block="all")
     home = home_block(vv, end + pd.Timedelta(days=1)).reindex(r.index).astype(str)
