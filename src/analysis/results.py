@@ -1,7 +1,8 @@
 """``results.json``: the headline figures every notebook records, read by the summary and index.
 
 Layout: ``{"study": name, "figures": {"<section>": {"<name>": number, ...}}}``.  Notebooks may run
-in parallel, so :func:`record` merges under an exclusive file lock and replaces the file atomically.
+in parallel, so :func:`record` merges under an exclusive file lock and replaces the file atomically;
+keys are sorted, so the file is the same bytes whichever notebook finished first.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def record(path, section: str, figures: dict, study: str | None = None) -> dict:
             data["study"] = study
         data.setdefault("figures", {}).setdefault(section, {}).update(_clean(figures))
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
     return data["figures"][section]
 
