@@ -530,15 +530,19 @@ def _register_engine() -> None:
 _TIMES = ("start_time", "end_time", "duration")
 
 
-def normalise_notebook(nb, source_ids=(), paths: dict | None = None):
+def normalise_notebook(nb, source_ids=(), paths: dict | None = None, input_path=None):
     """Make an executed notebook the same bytes for the same inputs: no timings (papermill's and
     nbclient's), execution counts 1, 2, … in cell order whichever kernel ran it and however many
     notebooks that kernel ran before, a fixed id for the injected cell, and ``paths`` (the run's
-    temporary folder) replaced by where the report ends up.  Returns a new notebook."""
+    temporary folder) replaced by where the report ends up; papermill's ``input_path`` is the source
+    notebook's path (papermill stores a copy of the whole notebook there when given one in memory).
+    Returns a new notebook."""
     meta = nb.metadata.get("papermill")
     if isinstance(meta, dict):
         for k in _TIMES:
             meta.pop(k, None)
+        if input_path is not None or not isinstance(meta.get("input_path"), (str, type(None))):
+            meta["input_path"] = None if input_path is None else str(input_path)
     count = 0
     source_ids = set(source_ids)
     for i, cell in enumerate(nb.cells):
@@ -575,6 +579,7 @@ def _execute(nb_path: Path, out_path: Path, params: dict, km=None, paths: dict |
     if km is not None:  # a reused kernel: start from an empty namespace
         reset = nbformat.v4.new_code_cell("get_ipython().run_line_magic('reset', '-f')")
         reset.metadata["tags"] = [RESET_TAG]
+        reset["id"] = RESET_TAG
         nb.cells.insert(0, reset)
     t0 = time.perf_counter()
     extra = {"km": km} if km is not None else {}
@@ -584,7 +589,7 @@ def _execute(nb_path: Path, out_path: Path, params: dict, km=None, paths: dict |
                                    report_mode=False, **extra)
     except PapermillExecutionError as exc:
         raise NotebookFailed(nb_path.name, exc.ename, exc.evalue, out_path) from None
-    done = normalise_notebook(done, [c.get("id") for c in nb.cells], paths)
+    done = normalise_notebook(done, [c.get("id") for c in nb.cells if c.get("id") != RESET_TAG], paths, nb_path)
     nbformat.write(done, out_path)
     return time.perf_counter() - t0, done
 
