@@ -428,3 +428,386 @@ def test_makefile_installs_with_constraints_and_lab_runs_as_root():
     if dry.returncode == 0:
         lab = [line for line in dry.stdout.splitlines() if "jupyter lab" in line or "jupyter-lab" in line]
         assert lab and ("--allow-root" in lab[-1]) == (os.geteuid() == 0), lab
+
+
+# =============================================================================== 6. killed runs
+
+
+HOLD = """
+import os, time, pathlib
+if os.environ.get("KIT_TEST_HOLD") == {where!r}:
+    pathlib.Path(os.environ["KIT_TEST_MARK"]).write_text(str(os.getpid()))
+    time.sleep(600)
+"""
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory):
+    """A tiny study, notebooks that can be told to hold (env ``KIT_TEST_HOLD``) and a good report."""
+    base = tmp_path_factory.mktemp("killed")
+    study = base / "tiny"
+    study.mkdir()
+    (study / "visits.csv").write_text("client_id,date,amount\nc1,2024-01-03,1500\nc1,2024-02-10,1800\n"
+                                      "c2,2024-01-05,900\n", encoding="utf-8")
+    nbs = base / "nbs"
+    make_notebook(nbs / "01_first.ipynb", HOLD.format(where="first") + 'ctx.record("first", {"v": 1})')
+    make_notebook(nbs / "02_second.ipynb", 'ctx.record("second", {"v": 2})')
+    make_notebook(nbs / "05_summary.ipynb", HOLD.format(where="summary") + 'ctx.record("summary", {"v": 3})')
+    root = base / "reports"
+    r = subprocess.run([sys.executable, "-m", "analysis", "run", study, "--out", root, "--notebooks", nbs,
+                        "--quiet", "--jobs", "2"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return study, nbs, root
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Live (not zombie) processes whose environment holds ``marker``: the run's kernels."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker.encode() not in (proc / "environ").read_bytes():
+                continue
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(proc.name))
+    return found
+
+
+def _wait(cond, timeout: float, step: float = 0.2) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+KILL_POINTS = [(signal.SIGTERM, "first"), (signal.SIGTERM, "summary"), (signal.SIGINT, "first"),
+               (signal.SIGKILL, "first"), (signal.SIGKILL, "summary")]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find the run's kernels")
+@pytest.mark.parametrize("sig, where", KILL_POINTS, ids=[f"{s.name}-{w}" for s, w in KILL_POINTS])
+def test_killed_run_leaves_earlier_report_and_no_temporaries(earlier, tmp_path, sig, where):
+    study, nbs, good = earlier
+    root = tmp_path / "reports"
+    shutil.copytree(good, root)
+    before = _tree_digest(root / "tiny")
+    mark = tmp_path / f"held-{sig.name}-{where}"
+    env = {**os.environ, "KIT_TEST_HOLD": where, "KIT_TEST_MARK": str(mark)}
+    cmd = [sys.executable, "-m", "analysis", "run", str(study), "--out", str(root), "--notebooks", str(nbs),
+           "--quiet", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait(lambda: mark.exists() or proc.poll() is not None, 180), "the notebook never started"
+        assert proc.poll() is None, proc.communicate()
+        assert _temporaries(root), "the run in progress has its temporary folder"
+        assert _processes_with(str(mark)), "kernels of the run are found by their environment"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 128 + sig, err
+        assert "Traceback" not in err and "earlier reports were left" in err
+        assert not _temporaries(root), "the temporary folder was removed on the signal"
+    assert _tree_digest(root / "tiny") == before, "the earlier report changed"
+    assert _wait(lambda: not _processes_with(str(mark)), 30), f"orphaned kernels: {_processes_with(str(mark))}"
+    if sig == signal.SIGKILL:
+        assert _temporaries(root)  # nothing can clean up after SIGKILL, until the next run
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert not _temporaries(root), "the next run removed the killed run's temporary folder"
+
+
+# =============================================================================== 7. offline in a browser
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class _Trap:
+    """A local proxy that records every connection Chromium makes (and answers none)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.requests: list[str] = []
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import socket
+
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    first = conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+                except OSError:
+                    first = "?"
+                self.requests.append(first)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def _open_in_chromium(chromium: str, page: Path, trap: _Trap, profile: Path) -> str:
+    r = subprocess.run([
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+        "--disable-extensions", "--disable-default-apps", "--disable-background-networking",
+        "--disable-component-update", "--disable-client-side-phishing-detection", "--metrics-recording-only",
+        "--disable-features=OptimizationHints,MediaRouter,Translate,AutofillServerCommunication",
+        f"--proxy-server=http://127.0.0.1:{trap.port}", "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+        "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
+    return r.stdout
+
+
+@pytest.fixture
+def chromium():
+    path = _chromium()
+    if path is None:
+        pytest.skip("Chromium is not installed, so pages cannot be opened in a browser here "
+                    "(Debian: apt-get install chromium)")
+    return path
+
+
+@pytest.mark.slow
+def test_the_browser_trap_sees_a_request(chromium, tmp_path):
+    """The test's own check: a page that loads an image from the internet is caught."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<!DOCTYPE html><html><body><p>x</p><img src="http://example.com/pixel.png">'
+                    '<link rel="stylesheet" href="https://fonts.example.com/a.css"></body></html>')
+    trap = _Trap()
+    try:
+        dom = _open_in_chromium(chromium, page, trap, tmp_path / "profile")
+    finally:
+        trap.close()
+    assert "<p>x</p>" in dom
+    assert any("example.com" in r for r in trap.requests), trap.requests
+
+
+@pytest.mark.slow
+def test_sample_pages_make_no_network_request(chromium, sample_report, tmp_path):
+    pages = sorted(sample_report.glob("*.html"))
+    assert len(pages) >= 6
+    trap = _Trap()
+    try:
+        for page in pages:
+            dom = _open_in_chromium(chromium, page, trap, tmp_path / "profile")
+            assert "</main>" in dom or "jp-Notebook" in dom or "<body" in dom, f"{page.name} did not open"
+    finally:
+        trap.close()
+    assert not trap.requests, trap.requests
+
+
+# =============================================================================== 8. fuzzing (bounded)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ = dict(deadline=None, database=None, derandomize=True,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                   HealthCheck.data_too_large])
+
+FUZZ_COUNTS: dict = {}
+
+
+def _count(name: str) -> None:
+    FUZZ_COUNTS[name] = FUZZ_COUNTS.get(name, 0) + 1
+
+
+def _fresh(tmp_path, name: str) -> Path:
+    d = tmp_path / name
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir()
+    return d
+
+
+def _loads_or_input_error(study_dir: Path, overrides=None):
+    """Load the study and its data: a result, or InputError; anything else fails the test."""
+    from analysis import data
+    from analysis.study import load_study
+
+    before = _tree_digest(study_dir)
+    try:
+        tables = data.load_tables(load_study(study_dir, overrides))
+        assert tables.visits is not None
+    except InputError as exc:
+        assert exc.problems and all(str(p) for p in exc.problems)
+    assert _tree_digest(study_dir) == before, "an input file was changed"
+
+
+CELLS = st.one_of(
+    st.sampled_from(["", " ", "2024-01-03", "03.01.2024", "2024-13-45", "31.02.2024", "1900-01-01", "1 500,50",
+                     "1500.5", "-3", "1e6", "nan", "inf", "=1+2", "@SUM(A1)", "c1", "c2", "Иван", "+7 916 123-45-67",
+                     "a@b.ru", "done", "cancelled", "no_show", "Итого", '"', '""', "a;b", "a,b", "a\tb", "\n",
+                     "\ufeff", "\x00", "hair", "nails"]),
+    st.text(max_size=12),
+    st.integers(-10**12, 10**12).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+HEADERS = st.lists(st.sampled_from(["client_id", "date", "amount", "block", "specialist_id", "status", "service",
+                                    "visit_id", "discount", "Телефон", "e-mail", "Клиент", "Дата", "Сумма", "",
+                                    "client_id", "x", "ФИО"]), min_size=1, max_size=7)
+
+
+def _csv_text(header, rows, sep) -> str:
+    def q(c):
+        return '"' + c.replace('"', '""') + '"' if any(ch in c for ch in (sep, '"', "\n", "\r")) else c
+    return "\n".join(sep.join(q(c) for c in row) for row in [header] + rows) + "\n"
+
+
+@settings(max_examples=150, **FUZZ)
+@given(header=HEADERS, rows=st.lists(st.lists(CELLS, min_size=0, max_size=8), max_size=12),
+       sep=st.sampled_from([",", ";", "\t", "|"]), enc=st.sampled_from(["utf-8", "utf-8-sig", "cp1251", "utf-16"]))
+def test_fuzz_csv_reader(tmp_path, header, rows, sep, enc):
+    _count("csv structured")
+    d = _fresh(tmp_path, "fuzz-csv")
+    (d / "visits.csv").write_bytes(_csv_text(header, rows, sep).encode(enc, errors="replace"))
+    _loads_or_input_error(d)
+
+
+GOOD_CSV = b"client_id;date;amount;block\nc1;03.01.2024;1 500,50;hair\nc2;2024-02-10;900;nails\nc1;2024-03-01;700;hair\n"
+
+
+@settings(max_examples=100, **FUZZ)
+@given(raw=st.one_of(st.binary(max_size=600),
+                     st.tuples(st.integers(0, len(GOOD_CSV)), st.binary(min_size=1, max_size=20)).map(
+                         lambda t: GOOD_CSV[:t[0]] + t[1] + GOOD_CSV[t[0]:])))
+def test_fuzz_csv_bytes(tmp_path, raw):
+    _count("csv bytes")
+    d = _fresh(tmp_path, "fuzz-bytes")
+    (d / "visits.csv").write_bytes(raw)
+    _loads_or_input_error(d)
+
+
+XLSX_CELLS = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9),
+                       st.floats(allow_nan=False, allow_infinity=False, width=32),
+                       st.datetimes(min_value=__import__("datetime").datetime(1899, 12, 31),
+                                    max_value=__import__("datetime").datetime(2100, 1, 1)),
+                       st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=10), CELLS.filter(
+                           lambda c: not any(ord(ch) < 32 and ch not in "\t\n\r" for ch in c)))
+
+
+@settings(max_examples=40, **FUZZ)
+@given(header=HEADERS, rows=st.lists(st.lists(XLSX_CELLS, max_size=7), max_size=8),
+       skip=st.integers(0, 3), sheets=st.integers(1, 2))
+def test_fuzz_xlsx_reader(tmp_path, header, rows, skip, sheets):
+    from openpyxl import Workbook
+
+    _count("xlsx")
+    d = _fresh(tmp_path, "fuzz-xlsx")
+    wb = Workbook()
+    ws = wb.active
+    for _ in range(skip):
+        ws.append(["Выгрузка из YCLIENTS"])
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    if sheets > 1:
+        wb.create_sheet("other").append(["x", 1])
+    wb.save(d / "visits.xlsx")
+    _loads_or_input_error(d)
+
+
+@settings(max_examples=30, **FUZZ)
+@given(raw=st.binary(max_size=400))
+def test_fuzz_xlsx_bytes(tmp_path, raw):
+    _count("xlsx bytes")
+    d = _fresh(tmp_path, "fuzz-xlsx-bytes")
+    (d / "visits.xlsx").write_bytes(b"PK\x03\x04" + raw)
+    _loads_or_input_error(d)
+
+
+def _schema_keys() -> list[str]:
+    from analysis.study import _leaves, schema
+
+    keys = []
+    for path, spec in _leaves(schema()):
+        keys.append(".".join(path))
+        if spec["type"].startswith("uncertain"):
+            keys += [".".join(path) + "." + part for part in ("low", "mode", "high")]
+    return keys
+
+
+SCALARS = ["1e6", "1E-3", ".nan", ".inf", "-.inf", "1_000", "0x1F", "0o17", "~", "null", "yes", "no", "on",
+           "2024-01-01", "12:30", "'text'", "[]", "{}", "[1, 2]", "{low: 0.1, mode: 0.2, high: 0.3}",
+           "{low: 0.3, mode: 0.2, high: 0.1}", "{a: 1}", "!!python/object/apply:os.system ['echo hi']",
+           "!!binary aGk=", "&a [*a]", "*undefined", "'unclosed", "[unclosed", "{x: [", "- a", ": :", "|",
+           "1" + "0" * 5000, "-1", "0", "0.5", "240", "241", "ru", "en", "de", "RUB", "all", "[hair, nails]",
+           "\t", "\x00", "é", "1e400", "-0", "+1"]
+VALUES = st.one_of(st.sampled_from(SCALARS), st.text(max_size=15),
+                   st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-10**20, 10**20).map(str))
+
+
+@settings(max_examples=150, **FUZZ)
+@given(pairs=st.lists(st.tuples(st.one_of(st.sampled_from(_schema_keys()), st.text(max_size=12)), VALUES),
+                      max_size=5))
+def test_fuzz_set_exits_0_or_2(tiny_study, pairs, capsys):
+    from analysis.__main__ import main
+
+    _count("--set")
+    before = _tree_digest(tiny_study)
+    args = ["check", str(tiny_study)] + [f"--set={k}={v}" for k, v in pairs]
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse refusing the command line: its own exit 2
+        code = exc.code
+    out = capsys.readouterr()
+    assert code in (0, 2), out
+    assert "Traceback" not in out.err
+    assert _tree_digest(tiny_study) == before
+
+
+@settings(max_examples=150, **FUZZ)
+@given(entries=st.lists(st.tuples(st.sampled_from(_schema_keys()), VALUES), max_size=6),
+       junk=st.one_of(st.none(), st.text(max_size=40)))
+def test_fuzz_study_yaml(tmp_path, entries, junk):
+    from analysis import report as rep
+
+    _count("study.yaml")
+    d = _fresh(tmp_path, "fuzz-yaml")
+    (d / "visits.csv").write_text("client_id,date,amount\nc1,2024-01-03,1500\nc2,2024-01-05,900\n")
+    lines = []
+    for key, value in entries:
+        parts = key.split(".")
+        lines += ["  " * i + p + ":" for i, p in enumerate(parts[:-1])]
+        lines.append("  " * (len(parts) - 1) + f"{parts[-1]}: {value}")
+    text = "\n".join(lines) + "\n" + (junk or "")
+    (d / "study.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    before = _tree_digest(d)
+    try:
+        rep.prepare(d, RunOptions(progress=False))
+    except InputError as exc:
+        assert exc.problems
+    assert _tree_digest(d) == before
+
+
+def test_zz_report_fuzz_counts():
+    """Prints how many fuzz cases ran in this session (``pytest -s`` shows it)."""
+    print("fuzz cases run:", FUZZ_COUNTS, "total", sum(FUZZ_COUNTS.values()))
