@@ -404,6 +404,17 @@ WARM_UP = ("import numpy, pandas, scipy.stats, scipy.optimize, scipy.special, ma
            "analysis.compensation, analysis.summary")
 
 
+def _complete(result):
+    """The value of ``result``, run to completion in this thread's event loop when it is awaitable."""
+    import inspect
+
+    if inspect.isawaitable(result):
+        from jupyter_core.utils import ensure_event_loop
+
+        return ensure_event_loop().run_until_complete(result)
+    return result
+
+
 class KernelPool:
     """Kernels started ahead and reused: one per worker thread.
 
@@ -429,9 +440,11 @@ class KernelPool:
             threading.Thread(target=self._start_warm, daemon=True).start()
 
     def _new(self):
-        from jupyter_client.manager import KernelManager
+        # The asynchronous manager: nbclient then waits for output without blocking its event loop,
+        # so it notices a kernel that died or was shut down (a blocking client would wait forever).
+        from jupyter_client.manager import AsyncKernelManager
 
-        km = KernelManager(kernel_name=KERNEL_NAME)
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME)
         with self._lock:
             self._all.append(km)
         return km
@@ -439,12 +452,13 @@ class KernelPool:
     def _start_warm(self) -> None:
         km = self._new()
         try:
-            km.start_kernel()
+            _complete(km.start_kernel())
             kc = km.client()
             kc.start_channels()
             try:
-                kc.wait_for_ready(timeout=120)
-                kc.execute_interactive(WARM_UP, timeout=300, output_hook=lambda msg: None, store_history=False)
+                _complete(kc.wait_for_ready(timeout=120))
+                _complete(kc.execute_interactive(WARM_UP, timeout=300, output_hook=lambda msg: None,
+                                                 store_history=False))
             finally:
                 kc.stop_channels()
         except Exception:  # a kernel that would not warm up is simply started again by nbclient
@@ -478,7 +492,7 @@ class KernelPool:
         for km in kms:
             try:
                 if km.has_kernel:
-                    km.shutdown_kernel(now=True)
+                    _complete(km.shutdown_kernel(now=True))
             except Exception:  # pragma: no cover - a kernel that already died
                 pass
 
