@@ -644,7 +644,7 @@ def test_sample_pages_make_no_network_request(chromium, sample_report, tmp_path)
 
 # =============================================================================== 8. fuzzing (bounded)
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 FUZZ = dict(deadline=None, database=None, derandomize=True,
@@ -762,15 +762,24 @@ def test_fuzz_xlsx_bytes(tmp_path, raw):
     _loads_or_input_error(d)
 
 
-def _schema_keys() -> list[str]:
+def _schema_keys(types=None) -> list[str]:
+    """Dotted keys of the schema (of the leaf ``types`` given), with the parts of uncertain ones."""
     from analysis.study import _leaves, schema
 
     keys = []
     for path, spec in _leaves(schema()):
+        if types is not None and spec["type"] not in types:
+            continue
         keys.append(".".join(path))
         if spec["type"].startswith("uncertain"):
             keys += [".".join(path) + "." + part for part in ("low", "mode", "high")]
     return keys
+
+
+# every kind of leaf gets its share, not only the kinds with many keys
+KEYS = st.one_of(st.sampled_from(_schema_keys()), st.sampled_from(_schema_keys({"int"})),
+                 st.sampled_from(_schema_keys({"str", "choice", "blocks", "date"})),
+                 st.sampled_from(_schema_keys({"uncertain", "uncertain_fraction"})), st.text(max_size=12))
 
 
 SCALARS = ["1e6", "1E-3", ".nan", ".inf", "-.inf", "1_000", "0x1F", "0o17", "~", "null", "yes", "no", "on",
@@ -784,8 +793,10 @@ VALUES = st.one_of(st.sampled_from(SCALARS), st.text(max_size=15),
 
 
 @settings(max_examples=150, **FUZZ)
-@given(pairs=st.lists(st.tuples(st.one_of(st.sampled_from(_schema_keys()), st.text(max_size=12)), VALUES),
-                      max_size=5))
+@given(pairs=st.lists(st.tuples(KEYS, VALUES), max_size=5))
+@example(pairs=[("horizon_months", ".nan")]).via("issue 14")
+@example(pairs=[("currency", "{a: 1}")]).via("issue 14")
+@example(pairs=[("retention.care_manager_effect.mode", "0.2")]).via("issue 14")
 def test_fuzz_set_exits_0_or_2(tiny_study, pairs, capsys):
     from analysis.__main__ import main
 
@@ -803,8 +814,11 @@ def test_fuzz_set_exits_0_or_2(tiny_study, pairs, capsys):
 
 
 @settings(max_examples=150, **FUZZ)
-@given(entries=st.lists(st.tuples(st.sampled_from(_schema_keys()), VALUES), max_size=6),
+@given(entries=st.lists(st.tuples(KEYS.filter(lambda k: re.fullmatch(r"[a-z_.]+", k) is not None), VALUES),
+                        max_size=6),
        junk=st.one_of(st.none(), st.text(max_size=40)))
+@example(entries=[("horizon_months", ".nan")], junk=None).via("issue 14")
+@example(entries=[("horizon_months", ".inf")], junk=None).via("issue 14")
 def test_fuzz_study_yaml(tmp_path, entries, junk):
     from analysis import report as rep
 
