@@ -447,8 +447,10 @@ def earlier(tmp_path_factory):
     base = tmp_path_factory.mktemp("killed")
     study = base / "tiny"
     study.mkdir()
-    (study / "visits.csv").write_text("client_id,date,amount\nc1,2024-01-03,1500\nc1,2024-02-10,1800\n"
-                                      "c2,2024-01-05,900\n", encoding="utf-8")
+    p1, p2 = PERSONAL["phones"][:2]
+    s1 = PERSONAL["names"][2]
+    (study / "visits.csv").write_text(f"client_id,date,amount,specialist_id\n{p1},2024-01-03,1500,{s1}\n"
+                                      f"{p1},2024-02-10,1800,{s1}\n{p2},2024-01-05,900,{s1}\n", encoding="utf-8")
     nbs = base / "nbs"
     make_notebook(nbs / "01_first.ipynb", HOLD.format(where="first") + 'ctx.record("first", {"v": 1})')
     make_notebook(nbs / "02_second.ipynb", 'ctx.record("second", {"v": 2})')
@@ -521,6 +523,8 @@ def test_killed_run_leaves_earlier_report_and_no_temporaries(earlier, tmp_path, 
         assert not _temporaries(root), "the temporary folder was removed on the signal"
     assert _tree_digest(root / "tiny") == before, "the earlier report changed"
     assert _wait(lambda: not _processes_with(str(mark)), 30), f"orphaned kernels: {_processes_with(str(mark))}"
+    strings = [*PERSONAL["phones"][:2], PERSONAL["names"][2]]
+    assert not _personal_hits(root, strings), "personal data in the reports or a temporary folder"
     if sig == signal.SIGKILL:
         assert _temporaries(root)  # nothing can clean up after SIGKILL, until the next run
         r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
