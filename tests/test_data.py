@@ -22,7 +22,7 @@ VISITS = "client_id,date,amount\nc1,2024-01-03,1500\nc2,2024-01-05,900\n"
 
 def make(tmp_path: Path, files: dict, study: str = "name: T\n") -> Path:
     d = tmp_path / "study"
-    d.mkdir()
+    d.mkdir(parents=True)
     (d / "study.yaml").write_text(study, encoding="utf-8")
     for name, content in files.items():
         p = d / name
@@ -140,11 +140,12 @@ def test_all_problems_are_reported_together(tmp_path):
         "visits.csv": "visit_id,client_id,date,amount,specialist_id\nv1,c1,2024-01-03,10,s1\n"
                       "v1,,2024-02-30,-1,s7\n",
         "staff.csv": "specialist_id,block,hired,left\ns1,hair,2024-01-01,2023-01-01\n",
-        "memberships.csv": "client_id,start\n",
+        "memberships.csv": "client_id,start\n",  # an empty optional table is a note, not a problem
     })
     msgs = [str(p) for p in problems(d)]
+    assert not any("memberships" in m for m in msgs), msgs
     for fragment in ("duplicate visit ids", "empty client id", "dates not understood", "negative amounts",
-                     "'left' is before 'hired'", "has a header but no rows", "specialists not in staff.csv"):
+                     "'left' is before 'hired'", "specialists not in staff.csv"):
         assert any(fragment in m for m in msgs), (fragment, msgs)
 
 
@@ -236,7 +237,7 @@ def test_comma_alone_is_thousands_unless_the_column_uses_decimal_commas():
 @pytest.mark.parametrize("raw", ["2024-06-30", "30.06.2024", "30.06.2024 14:45", "2024-06-30T09:00:00",
                                  "30/06/2024", "2024-06-30 00:00:00"])
 def test_date_formats(raw):
-    d, empty, bad = data._to_date(pd.Series([raw, "2024-01-01"]))
+    d, empty, bad, _ = data._to_date(pd.Series([raw, "2024-01-01"]))
     assert not bad.any() and d.iloc[0] == pd.Timestamp("2024-06-30")
 
 
@@ -458,3 +459,231 @@ def test_trailing_total_rows_are_dropped(tmp_path):
     d = make(tmp_path, {"visits.csv": "Клиент;Дата;Сумма\nc1;05.01.2024;1 500\nc2;06.01.2024;700\nИтого;;2 200\n"},
              "data:\n  visits:\n    columns: {Клиент: client_id, Дата: date, Сумма: amount}\n")
     assert load(d).visits["amount"].tolist() == [1500.0, 700.0]
+
+
+# --------------------------------------------------------------------------- issue 10: real exports
+
+def notes_of(t, code):
+    return [n for n in t.notes if n.code == code]
+
+
+def test_status_words_mapped_in_study_yaml(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount,status\nc1,2024-01-03,100,Визит состоялся\n"
+                                      "c2,2024-01-04,,Гость не дошёл\nc3,2024-01-05,,Перенос\n"},
+             "name: T\ndata:\n  visits:\n    values:\n      status: {Визит состоялся: done, гость НЕ дошёл: no_show,"
+             " Перенос: cancelled}\n")
+    v = load(d).visits
+    assert v["status"].tolist() == ["done", "no_show", "cancelled"]
+
+
+def test_unknown_status_words_listed_with_the_mapping_to_add(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount,status\nc1,2024-01-03,100,Клиент пришел\n"
+                                      "c2,2024-01-04,100,Ожидание клиента\nc3,2024-01-05,100,Ожидание клиента\n"
+                                      "c4,2024-01-06,100,Подтвердил\n"})
+    p = one(d, "status not understood")  # YCLIENTS' words need its preset or a mapping
+    assert p.column == "status" and p.rows == (2, 3, 4, 5) and p.count == 4
+    assert "'Ожидание клиента' (2)" in p.message and "'Клиент пришел' (1)" in p.message and "'Подтвердил' (1)" in p.message
+    assert 'data: {visits: {values: {status: {"Ожидание клиента": <done|cancelled|no_show>' in p.message
+
+
+def test_value_mapping_renames_categories_and_checks_targets(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount,block\nc1,2024-01-03,100,Парикмахерский зал\n"
+                                      "c2,2024-01-04,100,Ногти\n"},
+             "name: T\ndata:\n  visits:\n    values:\n      block: {Парикмахерский зал: hair}\n")
+    assert load(d).visits["block"].tolist() == ["hair", "Ногти"]
+    bad = make(tmp_path / "b", {"visits.csv": VISITS},
+               "name: T\ndata:\n  visits:\n    values:\n      status: {Пришел: came}\n      amount: {x: 1}\n")
+    msgs = [str(p) for p in problems(bad)]
+    assert any("data.visits.values.status" in m and "'came'" in m and "done, cancelled, no_show" in m for m in msgs)
+    assert any("'amount' is not a categorical column" in m for m in msgs)
+
+
+def test_exact_duplicates_warned_and_dropped_on_request(tmp_path):
+    rows = "client_id,date,amount\nc1,2024-01-03,1500\nc1,2024-01-03,1500\nc2,2024-01-05,900\nc1,2024-01-03,1500\n"
+    t = load(make(tmp_path, {"visits.csv": rows}))
+    assert len(t.visits) == 4 and t.visits["amount"].sum() == 5400  # kept: nothing changes silently
+    (note,) = notes_of(t, "data.duplicates_kept")
+    assert note.n == 2 and note.level == "warning" and note.fields["rows"] == "3, 5"
+    t = load(make(tmp_path / "d", {"visits.csv": rows}, "name: T\ndata:\n  visits:\n    duplicates: drop\n"))
+    assert len(t.visits) == 2 and t.visits["amount"].sum() == 2400
+    assert notes_of(t, "data.duplicates_dropped")[0].n == 2
+    ids = "visit_id,client_id,date,amount\nv1,c1,2024-01-03,1500\nv2,c1,2024-01-03,1500\n"
+    assert not load(make(tmp_path / "i", {"visits.csv": ids})).notes  # visit ids tell two services apart
+
+
+def test_ambiguous_day_month_order_is_a_warning_naming_both_readings(tmp_path):
+    t = load(make(tmp_path, {"visits.csv": "client_id,date,amount\nc1,01/02/2024,10\nc2,03/03/2024,10\n"
+                                           "c3,05/04/2024,10\n"}))
+    assert t.visits["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-01", "2024-03-03", "2024-04-05"]
+    (note,) = notes_of(t, "data.dates_ambiguous")
+    assert note.level == "warning" and note.n == 2
+    assert note.fields["example"] == "01/02/2024"
+    assert (note.fields["day_first"], note.fields["month_first"]) == ("2024-02-01", "2024-01-02")
+    from analysis.pages.words import note_text
+
+    assert 'date_format: "%m/%d/%Y"' in note_text(note, "en")
+
+
+def test_date_format_setting_reads_month_first(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount\nc1,01/02/2024 10:30,10\nc2,12/31/2024,10\n"},
+             'name: T\ndata:\n  visits:\n    date_format: "%m/%d/%Y"\n')
+    t = load(d)
+    assert t.visits["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-12-31"] and not t.notes
+    bad = make(tmp_path / "b", {"visits.csv": "client_id,date,amount\nc1,2024-01-02,10\n"},
+               'name: T\ndata:\n  visits:\n    date_format: "%m/%d/%Y"\n')
+    p = one(bad, "dates not understood")
+    assert "%m/%d/%Y" in p.message and p.rows == (2,)
+
+
+def test_month_first_when_day_first_is_impossible_with_a_note(tmp_path):
+    t = load(make(tmp_path, {"visits.csv": "client_id,date,amount\nc1,01/02/2024,10\nc2,12/31/2024,10\n"}))
+    assert t.visits["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-12-31"]
+    assert notes_of(t, "data.dates_month_first")[0].n == 2
+    # the contract's dd.mm.yyyy is never questioned
+    assert not load(make(tmp_path / "r", {"visits.csv": "client_id,date,amount\nc1,01.02.2024,10\n"})).notes
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-inf", "Infinity"])
+def test_non_finite_amounts_are_problems(tmp_path, value):
+    d = make(tmp_path, {"visits.csv": f"client_id,date,amount\nc1,2024-01-03,100\nc2,2024-01-04,{value}\n"})
+    msgs = [p for p in problems(d) if p.column == "amount"]
+    assert msgs and msgs[0].rows == (3,) and msgs[0].count == 1, [str(p) for p in msgs]
+
+
+def test_infinite_amount_in_parquet_is_a_problem(tmp_path):
+    d = make(tmp_path, {})
+    pd.DataFrame({"client_id": ["c1", "c2"], "date": pd.to_datetime(["2024-01-03", "2024-01-04"]),
+                  "amount": [100.0, np.inf]}).to_parquet(d / "visits.parquet")
+    p = one(d, "infinite")
+    assert p.column == "amount" and p.rows == (3,)
+
+
+@pytest.mark.parametrize("header", ["client_id,date,amount,amount", "client_id,date,Amount,amount "])
+def test_repeated_column_is_a_problem_not_a_guess(tmp_path, header):
+    d = make(tmp_path, {"visits.csv": f"{header}\nc1,2024-01-03,100,200\n"})
+    p = one(d, "columns would be read as 'amount'")
+    assert p.column == "amount" and "(column 3)" in p.message and "(column 4)" in p.message
+
+
+def test_repeated_column_in_xlsx_is_a_problem(tmp_path):
+    from openpyxl import Workbook
+
+    d = make(tmp_path, {})
+    wb = Workbook()
+    wb.active.append(["Клиент", "Дата", "Сумма", "Сумма"])
+    wb.active.append(["c1", "03.01.2024", "100", "90"])
+    wb.save(d / "visits.xlsx")
+    (d / "study.yaml").write_text("name: T\ndata:\n  visits:\n    columns: {Клиент: client_id, Дата: date, "
+                                  "Сумма: amount}\n", encoding="utf-8")
+    assert "2 columns would be read as 'amount'" in one(d, "columns would be read").message
+
+
+def test_refunds_rejected_by_default_with_the_option_named(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount\nc1,2024-01-03,1000\nc1,2024-03-01,-300\n"})
+    p = one(d, "negative amounts")
+    assert "refunds: net" in p.message and p.rows == (3,)
+
+
+def test_refunds_netted_against_the_clients_latest_visits(tmp_path):
+    rows = ("client_id,date,amount,service\nc1,2024-01-03,1000,cut\nc1,2024-02-01,500,colour\n"
+            "c1,2024-02-10,400,cut\nc1,2024-03-01,-300,colour\nc2,2024-01-05,700,cut\nc1,2024-03-02,-600,cut\n"
+            "c1,2024-04-01,900,cut\n")
+    t = load(make(tmp_path, {"visits.csv": rows}, "name: T\ndata:\n  visits:\n    refunds: net\n"))
+    v = t.visits
+    # colour refund 300 comes off the colour visit (500 -> 200); the cut refund 600 off the latest cut
+    # on or before its date (400 -> 0), then the next (1000 -> 800); the April visit is untouched.
+    assert v["amount"].tolist() == [800.0, 200.0, 0.0, 700.0, 900.0]
+    assert (v["amount"] >= 0).all() and v["amount"].sum() == 3500 - 900
+    (note,) = notes_of(t, "data.refunds_netted")
+    assert note.n == 2 and note.fields["total"] == 900
+    over = make(tmp_path / "o", {"visits.csv": "client_id,date,amount\nc1,2024-01-03,100\nc1,2024-01-04,-300\n"},
+                "name: T\ndata:\n  visits:\n    refunds: net\n")
+    assert one(over, "refunds larger").rows == (3,)
+
+
+def test_zero_amount_visits_kept_noted_and_left_out_of_spend(tmp_path):
+    rows = "client_id,date,amount,status\nc1,2024-01-03,0,done\nc1,2024-02-03,1000,done\nc2,2024-01-05,0,done\n" \
+           "c2,2024-01-06,,cancelled\n"
+    t = load(make(tmp_path, {"visits.csv": rows}))
+    assert len(t.visits) == 4
+    (note,) = notes_of(t, "data.zero_amount")
+    assert note.n == 2 and note.fields["done"] == 3
+    assert data.spend_mask(t.visits).tolist() == [False, True, False, False]
+
+
+@pytest.mark.parametrize("column, value", [("service", "Стрижка +7 916 123-45-67"), ("block", "anna@salon.ru"),
+                                           ("service", "89161234567")])
+def test_personal_values_in_categories_are_problems(tmp_path, column, value):
+    d = make(tmp_path, {"visits.csv": f"client_id,date,amount,{column}\nc1,2024-01-03,100,Маникюр 2 в 1\n"
+                                      f"c2,2024-01-04,100,{value}\n"})
+    p = one(d, "look like a phone number or an e-mail")
+    assert p.column == column and p.rows == (3,) and "mask_personal_values" in p.message
+
+
+def test_personal_values_masked_when_the_study_says_so(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount,service\nc1,2024-01-03,100,Маникюр 2 в 1\n"
+                                      "c2,2024-01-04,100,Стрижка +7 916 123-45-67\n"},
+             "name: T\ndata:\n  mask_personal_values: true\n")
+    t = load(d)
+    s = t.visits["service"].tolist()
+    assert s[0] == "Маникюр 2 в 1" and s[1].startswith("masked-") and "916" not in s[1]
+    assert notes_of(t, "data.personal_values_masked")[0].n == 1
+    assert "must be true or false" in one(make(tmp_path / "b", {"visits.csv": VISITS},
+                                               "name: T\ndata:\n  mask_personal_values: maybe\n"),
+                                          "true or false").message
+
+
+def test_empty_optional_file_is_skipped_with_a_note(tmp_path):
+    t = load(make(tmp_path, {"visits.csv": VISITS, "clients.csv": "client_id,first_visit,channel\n",
+                             "memberships.csv": ""}))
+    assert t.clients is None and t.memberships is None
+    assert sorted(n.fields["table"] for n in notes_of(t, "data.optional_empty")) == ["clients", "memberships"]
+
+
+@pytest.mark.parametrize("when, fragment", [("2023-12-01", "on or before the first visit in the data (2024-01-03)"),
+                                            ("2024-01-03", "on or before the first visit"),
+                                            ("2024-02-01", "after the last visit in the data (2024-01-05)")])
+def test_date_settings_checked_against_the_data(tmp_path, when, fragment):
+    d = make(tmp_path, {"visits.csv": VISITS}, f"name: T\nretention:\n  calibration_end: {when}\n")
+    study = load_study(d)
+    (p,) = data.check_settings(study, data.load_tables(study))
+    assert p.where == "study.yaml: retention.calibration_end" and fragment in p.message
+    ok = make(tmp_path / "ok", {"visits.csv": VISITS}, "name: T\nretention:\n  calibration_end: 2024-01-04\n")
+    assert data.check_settings(load_study(ok), load(ok)) == []
+
+
+def test_check_command_refuses_a_calibration_end_outside_the_data(run_cli, tmp_path):
+    d = make(tmp_path, {"visits.csv": VISITS}, "name: T\nretention:\n  calibration_end: 2023-06-30\n")
+    r = run_cli("check", d)
+    assert r.returncode == 2 and "retention.calibration_end" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_notes_survive_the_cache(tmp_path):
+    t = load(make(tmp_path, {"visits.csv": "client_id,date,amount\nc1,2024-01-03,0\nc2,2024-01-04,100\n"}))
+    data.write_cache(t, tmp_path / "cache")
+    back = data.read_cache(tmp_path / "cache")
+    assert [(n.code, n.n, dict(n.fields)) for n in back.notes] == [(n.code, n.n, dict(n.fields)) for n in t.notes]
+    assert "notes" in data.summarize(back)
+
+
+def test_cp1251_bytes_that_are_also_valid_utf8(tmp_path):
+    # "Жё" in Windows-1251 is the UTF-8 encoding of "Ƹ"; found by the property test above
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount\nЖё,01.01.2024,1\nc2,02.01.2024,2\n".encode("cp1251")})
+    assert load(d).visits["client_id"].tolist() == ["Жё", "c2"]
+    assert load(make(tmp_path / "u", {"visits.csv": "client_id,date,amount\nŁukasz,01.01.2024,1\n"})).visits[
+        "client_id"].tolist() == ["Łukasz"]
+
+
+@pytest.mark.parametrize("value, personal", [
+    ("+7 916 123-45-67", True), ("8 (916) 123-45-67", True), ("89161234567", True), ("(555) 123-4567", True),
+    ("555-123-4567", True), ("+44 7700 900123", True), ("anna.k@salon.ru", True),
+    ("Абонемент 10 занятий 2024-2025", False), ("Маникюр 2 в 1", False), ("Стрижка 45 мин", False),
+    ("Курс 12 процедур", False), ("Окрашивание AirTouch", False)])
+def test_looks_personal(value, personal):
+    assert data.looks_personal(pd.Series([value])).tolist() == [personal]
+
+
+def test_yes_no_words_survive_yaml(tmp_path):
+    d = make(tmp_path, {"visits.csv": "client_id,date,amount,status\nc1,2024-01-03,100,Yes\nc2,2024-01-04,,No\n"},
+             "name: T\ndata:\n  visits:\n    values:\n      status: {Yes: done, No: no_show}\n")
+    assert load(d).visits["status"].tolist() == ["done", "no_show"]

@@ -34,3 +34,25 @@ def test_new_refuses_to_overwrite(run_cli, tmp_path):
     r = run_cli("new", tmp_path)
     assert r.returncode == 2 and "already holds study.yaml" in r.stderr
     assert (tmp_path / "study.yaml").read_text() == "name: mine\n"
+
+
+def test_new_writes_only_what_must_be_filled(tmp_path):
+    from analysis.template import OPTIONAL
+
+    out = write_template(tmp_path / "salon")
+    assert sorted(p.name for p in out.iterdir()) == ["study.yaml", "visits.csv"]
+    text = (out / "study.yaml").read_text(encoding="utf-8")
+    for name, (header, _, _) in OPTIONAL.items():  # the optional tables are described, not written
+        assert f"#   {name}: {header}" in text
+
+
+def test_a_new_folder_with_an_empty_optional_table_passes_check(run_cli, tmp_path):
+    from analysis.template import OPTIONAL
+
+    out = write_template(tmp_path / "salon")
+    with open(out / "visits.csv", "a", encoding="utf-8") as fh:
+        fh.write("v1,2024-01-03,c1,,,,1500,,,\nv2,2024-02-03,c1,,,,1700,,,\n")
+    (out / "clients.csv").write_text(OPTIONAL["clients.csv"][0] + "\n", encoding="utf-8")  # header only
+    r = run_cli("check", out)
+    assert r.returncode == 0, r.stderr
+    assert "clients.csv has no rows" in r.stdout

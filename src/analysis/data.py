@@ -9,6 +9,14 @@ A study folder holds ``visits`` (required) and optionally ``services``, ``staff`
         file: export.csv          # relative to the study folder
         sheet: Visits             # XLSX only, optional (default: the first sheet)
         columns: {Дата: date, Клиент: client_id, Сумма: amount}
+        values: {status: {Клиент пришел: done}}   # the export's words -> the kit's
+        date_format: "%m/%d/%Y"                   # only when dates are written month first
+        duplicates: keep                          # or drop (exact copies, no visit ids)
+        refunds: reject                           # or net (negative amounts off the client's visits)
+      mask_personal_values: false                 # true: phones / e-mails in categories pseudonymised
+
+``source_system: yclients`` (or another preset of :mod:`analysis.presets`) supplies a salon system's
+header names and status words; the ``data:`` mapping wins over it.
 
 CSV files may be UTF-8, UTF-8 with BOM, UTF-16 (Excel "Unicode text") or cp1251 (detected), separated
 by ``,`` ``;`` or tab (detected), with a decimal point or comma, thousands grouped by a space or a
@@ -18,7 +26,10 @@ columns holding names, phones, e-mails, birth dates or addresses are dropped fro
 
 Every problem found is collected and raised together as one :class:`~analysis.errors.InputError`
 (file, column, the first offending rows numbered as in the file with the header as row 1, how many).
-Input files are only ever opened for reading.
+Nothing is changed silently: missing or infinite amounts, two columns read as one, negative amounts,
+unknown status words and phone numbers or e-mails inside categories are problems; exact duplicates,
+dates readable day- or month-first, zero amounts and empty optional files are kept or skipped with a
+:class:`~analysis.codes.Note` in ``Tables.notes``.  Input files are only ever opened for reading.
 
 The tidy contract (what every section may rely on) is :data:`COLUMNS`; optional columns are simply
 absent when the export lacks them (check with :meth:`Tables.has`).
@@ -37,10 +48,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .codes import Note
 from .errors import InputError, Problem
 
 __all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES", "COLUMNS", "REQUIRED",
-           "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS"]
+           "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS",
+           "check_settings", "spend_mask", "looks_personal"]
 
 TABLES = ("visits", "services", "staff", "clients", "memberships")
 
@@ -110,6 +123,9 @@ class Tables:
         ``{table: file name}`` of the files read.
     dropped : dict
         ``{table: [columns]}`` left out on load (personal data or outside the contract).
+    notes : list of Note
+        What the reader should know about how the data were read (duplicates, ambiguous dates,
+        zero amounts, refunds netted, empty optional files ...); codes ``data.*`` of the catalogues.
     """
 
     visits: pd.DataFrame
@@ -119,6 +135,7 @@ class Tables:
     memberships: pd.DataFrame | None = None
     sources: dict = field(default_factory=dict)
     dropped: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     def has(self, table: str, column: str | None = None) -> bool:
         """Whether ``table`` was given (and, with ``column``, has that column with any value)."""
@@ -158,8 +175,45 @@ def input_files(study) -> list[Path]:
     return out
 
 
-def summarize(tables: Tables) -> dict:
-    """What the ``check`` command prints: rows, clients, period, blocks, specialists, tables read."""
+def check_settings(study, tables: Tables) -> list[Problem]:
+    """Settings of ``study`` that contradict its data, one problem per setting (for ``check`` and ``run``).
+
+    Every date setting the study gives (a schema leaf of type ``date``, such as
+    ``retention.calibration_end`` or a pilot's start) must fall after the first visit and not after
+    the last one: before the first visit a model would learn from nothing, after the last it would
+    count days the data cannot show.  A leaf may opt out with ``data_range: any`` in the schema.
+    """
+    from .study import _leaves, _schema_cached
+
+    v = tables.visits
+    if v is None or not len(v) or "date" not in v:
+        return []
+    first, last = v["date"].min(), v["date"].max()
+    if pd.isna(first):
+        return []
+    problems = []
+    for path, spec in _leaves(_schema_cached()):
+        if spec.get("type") != "date" or spec.get("data_range", "inside") == "any":
+            continue
+        key = ".".join(path)
+        value = study.get(key)
+        if value is None:
+            continue
+        day = pd.Timestamp(value)
+        span = f"between {first.date().isoformat()} and {last.date().isoformat()}"
+        if day <= first:
+            problems.append(Problem(f"study.yaml: {key}", f"is {day.date().isoformat()}, on or before the first "
+                                    f"visit in the data ({first.date().isoformat()}). Give a date {span}, or "
+                                    "leave it empty."))
+        elif day > last:
+            problems.append(Problem(f"study.yaml: {key}", f"is {day.date().isoformat()}, after the last visit in "
+                                    f"the data ({last.date().isoformat()}). Give a date {span}, or leave it empty."))
+    return problems
+
+
+def summarize(tables: Tables, lang: str = "en") -> dict:
+    """What the ``check`` command prints: rows, clients, period, blocks, specialists, tables read,
+    and the notes on how the data were read (worded from the catalogue of ``lang``)."""
     v = tables.visits
     done = v[v["status"] == "done"] if "status" in v else v
     out = {
@@ -176,6 +230,11 @@ def summarize(tables: Tables) -> dict:
     dropped = sorted({c for cols in tables.dropped.values() for c in cols})
     if dropped:
         out["columns left out"] = dropped
+    if tables.notes:
+        from .pages.words import note_text
+
+        out["notes"] = "\n    ".join([""] + [("warning: " if n.level == "warning" else "") + note_text(n, lang)
+                                             for n in tables.notes])
     return out
 
 
@@ -185,18 +244,28 @@ def summarize(tables: Tables) -> dict:
 def load_tables(study) -> Tables:
     """Read, clean and validate every table of ``study`` (a :class:`~analysis.study.Study`).
 
+    ``source_system`` picks a preset (:mod:`analysis.presets`) for the export's headers and words;
+    ``data:`` in study.yaml maps files, columns and values and wins over the preset.  What the
+    reader should know (duplicates, ambiguous dates, refunds netted ...) is in ``Tables.notes``.
+
     Raises
     ------
     InputError
         With every problem found (see the module docstring).
     """
+    from . import presets
+
     base = Path(study.dir)
     problems: list[Problem] = []
+    notes: list[Note] = []
     if not base.is_dir():
         raise InputError(Problem(str(base), "study folder not found." if not base.exists() else
                                  "is not a folder."))
     specs, map_problems = _mapping(study)
     problems += map_problems
+    options = specs.get("_options", {})
+    preset, p_problems = presets.resolve(study.get("source_system"))
+    problems += p_problems
     salt = str(study.get("name") or "")
     frames: dict[str, pd.DataFrame | None] = {}
     rownums: dict[str, np.ndarray] = {}
@@ -205,6 +274,10 @@ def load_tables(study) -> Tables:
     dropped: dict[str, list] = {}
     for table in TABLES:
         spec = specs.get(table, {})
+        pre = preset.get(table) or {}
+        aliases = {k: [str(x) for x in v] for k, v in (pre.get("columns") or {}).items()
+                   if k in COLUMNS[table] and k not in (spec.get("columns") or {}).values()}
+        values = _merge_values(pre.get("values") or {}, spec.get("values") or {})
         path, where_problem = _locate(base, table, spec)
         if where_problem is not None:
             problems.append(where_problem)
@@ -219,26 +292,34 @@ def load_tables(study) -> Tables:
             frames[table] = None
             continue
         where = _rel(path, base)
+        expect = _expected_headers(table, spec.get("columns") or {}, aliases)
+        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect)
+        if raw is None and table != "visits" and n_problems and all(p.message in _NO_ROWS for p in n_problems):
+            notes.append(Note("data.optional_empty", {"file": where, "table": table}, topic="data"))
+            frames[table] = None
+            continue
         wheres[table] = where
         sources[table] = where
-        expect = _expected_headers(table, spec.get("columns") or {})
-        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect)
         problems += n_problems
         if raw is None:
             frames[table] = None
             continue
         raw, rows = _drop_total_rows(raw, rows)
-        df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt)
+        df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt, aliases)
         problems += c_problems
         if cols_dropped:
             dropped[table] = cols_dropped
         if df is None:
             frames[table] = None
             continue
-        df, t_problems = _convert(df, table, where, rows)
+        df, rows, t_problems, t_notes = _convert(df, table, where, rows, spec, values, options, salt)
         problems += t_problems
+        notes += t_notes
         frames[table] = df
         rownums[table] = rows
+    if preset and not p_problems:
+        notes.insert(0, Note("data.preset_used", {"system": presets.preset(str(study.get("source_system")).strip()
+                                                                     .lower())["title"]}, topic="data"))
     problems += _cross_checks(frames, rownums, wheres)
     if problems:
         raise InputError(problems)
@@ -252,7 +333,15 @@ def load_tables(study) -> Tables:
                 break
     frames["visits"] = v.reset_index(drop=True)
     return Tables(**{t: (frames[t].reset_index(drop=True) if frames[t] is not None else None) for t in TABLES},
-                  sources=sources, dropped=dropped)
+                  sources=sources, dropped=dropped, notes=notes)
+
+
+def _merge_values(preset: dict, study: dict) -> dict:
+    """Value words of the preset and of study.yaml, the study's winning (keys in lower case)."""
+    out = {col: {str(k).strip().lower(): str(v) for k, v in words.items()} for col, words in preset.items()}
+    for col, words in study.items():
+        out.setdefault(col, {}).update(words)
+    return out
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -262,26 +351,44 @@ def _rel(path: Path, base: Path) -> str:
         return str(path)
 
 
+#: Keys a table's entry under ``data:`` may hold (visits has two more: duplicates, refunds).
+TABLE_KEYS = ("file", "sheet", "columns", "values", "date_format")
+VISIT_KEYS = {"duplicates": ("keep", "drop"), "refunds": ("reject", "net")}
+#: Keys of ``data:`` that are options, not tables.
+DATA_OPTIONS = {"mask_personal_values": (True, False)}
+CATEGORICAL = ("str", "status", "period")
+TARGETS = {"status": ("done", "cancelled", "no_show"), "period": ("month", "year")}
+
+
 def _mapping(study) -> tuple[dict, list[Problem]]:
-    """``study["data"]`` checked: ``{table: {file, sheet, columns}}`` (a string is a file name)."""
+    """``study["data"]`` checked: ``{table: {file, sheet, columns, values, date_format, ...}}`` (a
+    string is a file name) plus ``{"_options": {mask_personal_values}}``."""
     data = study.get("data") or {}
-    out, problems = {}, []
+    out, problems = {"_options": {"mask_personal_values": False}}, []
     if not isinstance(data, dict):
-        return {}, [Problem("study.yaml: data", f"must be a mapping of tables. Got {type(data).__name__}.")]
+        return out, [Problem("study.yaml: data", f"must be a mapping of tables. Got {type(data).__name__}.")]
     for table, spec in data.items():
         where = f"study.yaml: data.{table}"
+        if table in DATA_OPTIONS:
+            if spec not in DATA_OPTIONS[table]:
+                problems.append(Problem(where, f"must be true or false. Got {spec!r} instead."))
+            else:
+                out["_options"][table] = bool(spec)
+            continue
         if table not in TABLES:
-            problems.append(Problem(where, f"unknown table '{table}'. Allowed: {', '.join(TABLES)}."))
+            problems.append(Problem(where, f"unknown table '{table}'. Allowed: {', '.join(TABLES)} "
+                                    f"(and the option {', '.join(DATA_OPTIONS)})."))
             continue
         if isinstance(spec, str):
             spec = {"file": spec}
         if not isinstance(spec, dict):
-            problems.append(Problem(where, "must be a file name or {file, sheet, columns}. "
+            problems.append(Problem(where, "must be a file name or {file, sheet, columns, values, date_format}. "
                                     f"Got {spec!r} instead."))
             continue
-        extra = set(spec) - {"file", "sheet", "columns"}
+        allowed = TABLE_KEYS + (tuple(VISIT_KEYS) if table == "visits" else ())
+        extra = set(spec) - set(allowed)
         if extra:
-            problems.append(Problem(where, f"unknown keys {sorted(extra)}. Allowed: file, sheet, columns."))
+            problems.append(Problem(where, f"unknown keys {sorted(map(str, extra))}. Allowed: {', '.join(allowed)}."))
         cols = spec.get("columns") or {}
         if not isinstance(cols, dict):
             problems.append(Problem(where + ".columns", "must map the file's column names to the kit's, "
@@ -291,8 +398,60 @@ def _mapping(study) -> tuple[dict, list[Problem]]:
             if dst not in COLUMNS[table]:
                 problems.append(Problem(where + ".columns", f"maps '{src}' to '{dst}', which is not a "
                                         f"column of {table}. Allowed: {', '.join(COLUMNS[table])}."))
-        out[table] = {"file": spec.get("file"), "sheet": spec.get("sheet"),
-                      "columns": {str(k): str(v) for k, v in cols.items() if v in COLUMNS[table]}}
+        values, v_problems = _value_mapping(table, spec.get("values"), where + ".values")
+        problems += v_problems
+        fmt = spec.get("date_format")
+        if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
+            problems.append(Problem(where + ".date_format", "must be a date format like \"%m/%d/%Y\" "
+                                    f"(Python strftime codes). Got {fmt!r} instead."))
+            fmt = None
+        entry = {"file": spec.get("file"), "sheet": spec.get("sheet"),
+                 "columns": {str(k): str(v) for k, v in cols.items() if v in COLUMNS[table]},
+                 "values": values, "date_format": fmt}
+        if table == "visits":
+            for key, choices in VISIT_KEYS.items():
+                val = spec.get(key, choices[0])
+                if val not in choices:
+                    problems.append(Problem(f"{where}.{key}", f"must be one of {', '.join(choices)}. "
+                                            f"Got {val!r} instead."))
+                    val = choices[0]
+                entry[key] = val
+        out[table] = entry
+    return out, problems
+
+
+def _value_mapping(table: str, values, where: str) -> tuple[dict, list[Problem]]:
+    """``{column: {word (lower case): value}}`` from ``data.<table>.values``, checked."""
+    if values is None:
+        return {}, []
+    if not isinstance(values, dict):
+        return {}, [Problem(where, "must map columns to {your word: the kit's value}, like "
+                            f"{{status: {{Клиент пришел: done}}}}. Got {values!r} instead.")]
+    out, problems = {}, []
+    categorical = [c for c, k in COLUMNS[table].items() if k in CATEGORICAL]
+    for col, words in values.items():
+        if col not in categorical:
+            problems.append(Problem(where, f"'{col}' is not a categorical column of {table}. Allowed: "
+                                    f"{', '.join(categorical)}."))
+            continue
+        if not isinstance(words, dict):
+            problems.append(Problem(f"{where}.{col}", f"must map your words to the kit's values. Got {words!r} instead."))
+            continue
+        allowed = TARGETS.get(COLUMNS[table][col])
+        table_out = {}
+        for word, target in words.items():
+            if isinstance(word, bool):  # YAML 1.1 reads Yes / No / On / Off as booleans
+                for w in (("true", "yes", "on") if word else ("false", "no", "off")):
+                    table_out[w] = str(target)
+                continue
+            if allowed is not None and target not in allowed:
+                problems.append(Problem(f"{where}.{col}", f"maps '{word}' to {target!r}. Allowed: {', '.join(allowed)}."))
+                continue
+            if target is None or isinstance(target, (dict, list)):
+                problems.append(Problem(f"{where}.{col}", f"maps '{word}' to {target!r}; give a value."))
+                continue
+            table_out[str(word).strip().lower()] = str(target)
+        out[col] = table_out
     return out, problems
 
 
@@ -319,9 +478,10 @@ def _locate(base: Path, table: str, spec: dict) -> tuple[Path | None, Problem | 
 # --------------------------------------------------------------------------- reading
 
 
-def _expected_headers(table: str, mapping: dict) -> tuple[set, int]:
+def _expected_headers(table: str, mapping: dict, aliases: dict | None = None) -> tuple[set, int]:
     """Header names that identify the header row of ``table`` and how many must match."""
     names = {str(k).strip().lower() for k in mapping} | set(COLUMNS[table])
+    names |= {str(a).strip().lower() for names_ in (aliases or {}).values() for a in names_}
     return names, max(1, min(2, len(REQUIRED[table])))
 
 
@@ -341,7 +501,7 @@ def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataF
     except OSError as exc:
         return None, np.array([]), [Problem(where, f"cannot be read: {exc.strerror or exc}.")]
     if len(raw.strip(b" \t\r\n\x00\xef\xbb\xbf")) == 0:
-        return None, np.array([]), [Problem(where, "file is empty.")]
+        return None, np.array([]), [Problem(where, _EMPTY)]
     suffix = path.suffix.lower()
     if raw[:4] == b"PAR1" or suffix == ".parquet":
         return _read_parquet(raw, where)
@@ -350,8 +510,13 @@ def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataF
     return _read_csv(raw, where, expect)
 
 
+_HEADER_ONLY = "has a header but no rows."
+_EMPTY = "file is empty."
+_NO_ROWS = (_HEADER_ONLY, _EMPTY)
+
+
 def _header_only(where):
-    return Problem(where, "has a header but no rows.")
+    return Problem(where, _HEADER_ONLY)
 
 
 def _read_parquet(raw: bytes, where: str):
@@ -381,7 +546,7 @@ def _read_xlsx(raw: bytes, where: str, sheet=None, expect=None):
     grid = grid.fillna("").astype(str)
     filled = (grid.apply(lambda c: c.str.strip()) != "").any(axis=1).to_numpy()
     if grid.shape[1] == 0 or not filled.any():
-        return None, np.array([]), [Problem(where, "file is empty.")]
+        return None, np.array([]), [Problem(where, _EMPTY)]
     first = int(np.flatnonzero(filled)[0])
     h = first
     if expect is not None:
@@ -417,8 +582,9 @@ def _decode(raw: bytes) -> tuple[bytes, str] | None:
     if raw[:3] == b"\xef\xbb\xbf":
         return raw, "utf-8-sig"
     try:
-        raw.decode("utf-8")
-        return raw, "utf-8"
+        text = raw.decode("utf-8")
+        if not _cp1251_in_disguise(raw, text):
+            return raw, "utf-8"
     except UnicodeDecodeError:
         pass
     try:
@@ -426,6 +592,23 @@ def _decode(raw: bytes) -> tuple[bytes, str] | None:
         return raw, "cp1251"
     except UnicodeDecodeError:
         return None
+
+
+def _cp1251_in_disguise(raw: bytes, text: str) -> bool:
+    """Windows-1251 bytes that happen to be valid UTF-8 ("Жё" is the bytes of "Ƹ"): every non-ASCII
+    character of the UTF-8 reading is from a rarely used block (U+0180-U+07FF, not Cyrillic) and the
+    cp1251 reading is all Cyrillic."""
+    if text.isascii():
+        return False
+    head = raw[: 1 << 20]
+    odd = {c for c in set(head.decode("utf-8", errors="ignore")) if ord(c) > 127}
+    if not odd or not all(0x180 <= ord(c) <= 0x7FF and not 0x400 <= ord(c) <= 0x4FF for c in odd):
+        return False
+    try:
+        alt = {c for c in set(head.decode("cp1251")) if ord(c) > 127}
+    except UnicodeDecodeError:
+        return False
+    return all(0x400 <= ord(c) <= 0x4FF for c in alt)
 
 
 def _sniff_sep(lines: list[str]) -> str:
@@ -476,7 +659,7 @@ def _read_csv(raw: bytes, where: str, expect=None):
     text_head = body[:65536].decode(enc if enc != "utf-8-sig" else "utf-8", errors="replace")
     lines = [ln for ln in text_head.splitlines() if ln.strip()][:30]
     if not lines:
-        return None, np.array([]), [Problem(where, "file is empty.")]
+        return None, np.array([]), [Problem(where, _EMPTY)]
     h, sep = _find_header(lines, expect)
     if sep is None or h == 0:
         sep = _sniff_sep(lines[h:-1] if len(lines) - h > 2 else lines[h:])
@@ -504,7 +687,7 @@ def _read_csv(raw: bytes, where: str, expect=None):
         line_no = np.array([r[0] for r in recs])
         nfields = np.array([r[1] for r in recs])
     if len(line_no) <= h:
-        return None, np.array([]), [Problem(where, "file is empty.")]
+        return None, np.array([]), [Problem(where, _EMPTY)]
     expected = nfields[h]
     header_at = int(line_no[h])  # file line of the header
     data_line, data_n = line_no[h + 1:], nfields[h + 1:]
@@ -533,6 +716,9 @@ def _read_csv(raw: bytes, where: str, expect=None):
         problems.append(Problem(where, f"cannot be read as a table: {str(exc).splitlines()[0]}"))
         return None, np.array([]), problems
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    header = [str(c).strip().lstrip("\ufeff") for c in next(csv.reader([lines[h]], delimiter=sep))]
+    if len(header) == df.shape[1]:  # pandas renames a repeated header "amount.1": keep it as written
+        df.columns = header
     if len(df) != len(keep_lines):  # blank-looking lines counted differently: fall back to positions
         keep_lines = np.arange(len(df)) + header_at + 1
     return df.fillna(""), keep_lines, problems
@@ -589,31 +775,66 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s\-\.]+", "_", str(name).strip().lstrip("\ufeff").lower()).strip("_")
 
 
-def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str):
-    """Rename mapped / matching columns to the contract, drop personal and unknown columns."""
+def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str, aliases: dict | None = None):
+    """Rename mapped / matching columns to the contract, drop personal and unknown columns.
+
+    A column is found, in this order, by the study's mapping, by its own name (``Client ID`` is
+    ``client_id``), then by the preset's header names.  Two file columns that would both become the
+    same contract column are a problem: the kit does not guess which one holds the values.
+    """
     problems = []
     found = [str(c) for c in df.columns]
-    by_lower = {c.strip().lower(): c for c in found}
-    rename, personal_ids = {}, []
+    low = [c.strip().lower() for c in found]
+    target: list[str | None] = [None] * len(found)
+    personal_ids = []
+
+    def twice(dst, idx):
+        names = ", ".join(f"'{found[i]}' (column {i + 1})" for i in idx)
+        problems.append(Problem(where, f"{len(idx)} columns would be read as '{dst}': {names}. The kit will not "
+                                f"guess which one holds the {dst.replace('_', ' ')}: rename or delete the extra "
+                                f"ones, or map the right one in study.yaml (data: {table}: columns: "
+                                f"{{<its name>: {dst}}}).", column=dst))
+
     for src, dst in mapping.items():
-        col = by_lower.get(str(src).strip().lower())
-        if col is None:
+        idx = [i for i, c in enumerate(low) if c == str(src).strip().lower()]
+        if not idx:
             problems.append(Problem(where, f"mapped column '{src}' (-> {dst}) not found. Columns in the "
                                     f"file: {', '.join(found)}.", column=str(src)))
             continue
-        rename[col] = dst
-        if is_personal_column(col):
-            personal_ids.append(dst)
-    for c in found:
-        if c in rename:
+        if len(idx) > 1:
+            twice(dst, idx)
             continue
+        target[idx[0]] = dst
+        if is_personal_column(found[idx[0]]):
+            personal_ids.append(dst)
+    taken = {t for t in target if t}
+    by_name: dict[str, list[int]] = {}
+    for i, c in enumerate(found):
         n = _norm(c)
-        if n in COLUMNS[table] and n not in rename.values():
-            rename[c] = n
-    keep = [c for c in found if c in rename]
-    dropped = [c for c in found if c not in rename]
-    out = df[keep].rename(columns=rename)
-    out = out.loc[:, ~out.columns.duplicated()]
+        if target[i] is None and n in COLUMNS[table] and n not in taken:
+            by_name.setdefault(n, []).append(i)
+    for dst, idx in by_name.items():
+        if len(idx) > 1:
+            twice(dst, idx)
+        else:
+            target[idx[0]] = dst
+    taken = {t for t in target if t} | set(by_name)
+    for dst, names in (aliases or {}).items():
+        if dst in taken:
+            continue
+        for name in names:
+            idx = [i for i, c in enumerate(low) if target[i] is None and c == name.strip().lower()]
+            if len(idx) > 1:
+                twice(dst, idx)
+            elif idx:
+                target[idx[0]] = dst
+                if is_personal_column(found[idx[0]]):
+                    personal_ids.append(dst)
+            if idx:
+                break
+    dropped = [found[i] for i in range(len(found)) if target[i] is None]
+    out = pd.DataFrame({target[i]: df.iloc[:, i].reset_index(drop=True)
+                        for i in range(len(found)) if target[i] is not None})
     missing = [c for c in REQUIRED[table] if c not in out.columns]
     for c in missing:
         problems.append(Problem(where, f"required column '{c}' missing. Columns found: {', '.join(found)}. "
@@ -711,42 +932,87 @@ def _arrow_cast(t: pd.Series, empty: pd.Series, kind: str):
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y/%m/%d", "%Y.%m.%d", "%d-%m-%Y", "%d.%m.%y")
+_SLASHED = re.compile(r"^\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})$")
 
 
-def _to_date(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """(datetime64[ns] at midnight, empty mask, unparseable mask).  ISO or dd.mm.yyyy; time dropped."""
+def _parse_slashed(u: pd.Series, day_first: bool) -> pd.Series:
+    """``03/04/2024`` (or ``03-04-24``) as day/month/year or month/day/year; NaT where impossible."""
+    t = u.str.replace("-", "/", regex=False)
+    long = t.str.len() - t.str.rfind("/") - 1 == 4
+    first, second = ("%d", "%m") if day_first else ("%m", "%d")
+    out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    for mask, year in ((long, "%Y"), (~long, "%y")):
+        if mask.any():
+            out[mask] = pd.to_datetime(t[mask], format=f"{first}/{second}/{year}", errors="coerce")
+    return out
+
+
+def _to_date(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray, dict | None]:
+    """(datetime64[ns] at midnight, empty mask, unparseable mask, what was decided about day/month).
+
+    With ``fmt`` (``data.<table>.date_format``) every value must match it.  Without it: ISO or
+    dd.mm.yyyy; ``03/04/2024``-style dates are read day first when every value allows it, else month
+    first when every value allows that.  The last item is None, or ``{"kind": "ambiguous" |
+    "month_first", "example", "day_first", "month_first", "count"}`` for the caller's note.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
         d = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else pd.to_datetime(s)
         d = d.dt.normalize().astype("datetime64[ns]")
-        return d, d.isna().to_numpy(), np.zeros(len(s), bool)
+        return d, d.isna().to_numpy(), np.zeros(len(s), bool), None
     t = s.astype("str").str.strip()
     empty = (t == "") | t.isna()
+    if fmt is not None:
+        u = t if re.search(r"%[HIMSp]", fmt) else t.str.replace(r"[T ]\d{1,2}:\d{2}.*$", "", regex=True)
+        d = pd.to_datetime(u.where(~empty), format=fmt, errors="coerce").astype("datetime64[ns]").dt.normalize()
+        return d, empty.to_numpy(), (d.isna() & ~empty).to_numpy(), None
     d = _arrow_cast(t, empty, "date")
     if d is None:
         d = pd.to_datetime(t.where(~empty), format="%Y-%m-%d", errors="coerce")
     fail = d.isna() & ~empty
+    info = None
     if fail.any():
         u = t[fail].str.replace(r"[T ].*$", "", regex=True)
         got = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
-        for fmt in _DATE_FORMATS:
-            left = got.isna()
+        slashed = u.str.match(_SLASHED)
+        if slashed.any():
+            us = u[slashed]
+            dm, md = _parse_slashed(us, True), _parse_slashed(us, False)
+            if dm.notna().all() or not md.notna().all():
+                got[slashed] = dm
+                differ = (dm != md) & md.notna()
+                if md.notna().all() and differ.any():
+                    i = differ.idxmax()
+                    info = {"kind": "ambiguous", "example": us[i], "day_first": dm[i].date().isoformat(),
+                            "month_first": md[i].date().isoformat(), "count": int(differ.sum())}
+            else:
+                got[slashed] = md
+                i = (dm != md).idxmax()
+                info = {"kind": "month_first", "example": us[i], "day_first": "",
+                        "month_first": md[i].date().isoformat(), "count": int(len(us))}
+        for f in _DATE_FORMATS:
+            left = got.isna() & ~slashed
             if not left.any():
                 break
-            got[left] = pd.to_datetime(u[left], format=fmt, errors="coerce")
+            got[left] = pd.to_datetime(u[left], format=f, errors="coerce")
         d = d.astype("datetime64[ns]")
         d[fail] = got
     d = d.astype("datetime64[ns]").dt.normalize()
-    return d, empty.to_numpy(), (d.isna() & ~empty).to_numpy()
+    return d, empty.to_numpy(), (d.isna() & ~empty).to_numpy(), info
 
 
-def _status(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Normalised status (done / cancelled / no_show; empty = done) and the not-understood mask."""
+def _status(s: pd.Series, words: dict | None = None) -> tuple[pd.Series, np.ndarray]:
+    """Normalised status (done / cancelled / no_show; empty = done) and the not-understood mask.
+
+    ``words`` (lower-case word -> status) are the study's and the preset's words; they come first."""
     t = s.astype("str").str.strip().str.lower().fillna("")
     uniq = pd.unique(t)
     table = {}
     for u in uniq:
         if u == "":
             table[u] = "done"
+            continue
+        if words and u in words:
+            table[u] = words[u]
             continue
         hit = None
         for status in ("no_show", "cancelled", "done"):  # "не пришел" before "пришел"
@@ -758,15 +1024,67 @@ def _status(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return out.astype("str").where(out.notna()), out.isna().to_numpy()
 
 
-def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tuple[pd.DataFrame, list]:
-    """Typed tidy frame for ``table`` plus every value problem (rows numbered as in the file)."""
-    problems = []
+def _unknown_words(s: pd.Series, bad: np.ndarray, table: str, column: str, allowed: str, k: int = 8) -> str:
+    """The words not understood, with their row counts, and the study.yaml mapping that would fix them."""
+    vals = s[bad].astype(str).str.strip()
+    counts = vals.value_counts(sort=True)
+    shown = ", ".join(f"'{w}' ({n})" for w, n in counts.head(k).items())
+    more = f" and {len(counts) - k} more" if len(counts) > k else ""
+    example = ", ".join(f'"{w}": <{allowed}>' for w in counts.head(3).index)
+    return (f"{shown}{more}. Map them in study.yaml: data: {{{table}: {{values: {{{column}: {{{example}}}}}}}}} "
+            f"(<{allowed}> is one of {allowed.replace('|', ', ')}).")
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(
+    r"\+\d(?:[\s\-()]*\d){9,14}(?!\d)"                                            # +7 916 123-45-67, +44 7700 900123
+    r"|(?<![\d\-])[78][\s\-(]*\d{3}[\s\-)]*\d{3}[\s\-]*\d{2}[\s\-]*\d{2}(?![\d\-])"  # 8 (916) 123-45-67
+    r"|\(\d{3}\)\s*\d{3}[\s\-.]\d{4}(?!\d)"                                      # (555) 123-4567
+    r"|(?<![\d\-])\d{3}[\-.]\d{3}[\-.]\d{4}(?![\d\-])")                           # 555-123-4567
+
+
+def looks_personal(values: pd.Series) -> np.ndarray:
+    """Mask of text values holding something like a phone number or an e-mail address.
+
+    Phones: ``+`` and 10-15 digits (any spaces, dashes, brackets), a Russian number of 11 digits
+    starting with 7 or 8, or a US number ``(555) 123-4567`` / ``555-123-4567``; so a service such as
+    "Абонемент 10 занятий 2024-2025" is not taken for one."""
+    uniq = pd.Series(pd.unique(values.dropna().astype("str")), dtype="object")  # categories: few distinct
+    bad = uniq[uniq.str.contains(_EMAIL) | uniq.str.contains(_PHONE)]
+    if bad.empty:
+        return np.zeros(len(values), bool)
+    return (values.notna() & values.astype("str").isin(set(bad))).to_numpy()
+
+
+def spend_mask(visits: pd.DataFrame) -> np.ndarray:
+    """Rows a spend model (Gamma-Gamma) should use: completed visits with a positive amount.
+
+    Zero-amount visits (gift certificates, memberships, free touch-ups) stay visits for the visit
+    counts; they are left out of the average spend (the data loader tells the reader how many)."""
+    done = (visits["status"] == "done") if "status" in visits else pd.Series(True, index=visits.index)
+    return (done & (visits["amount"] > 0)).to_numpy()
+
+
+def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: dict | None = None,
+             values: dict | None = None, options: dict | None = None, salt: str = ""):
+    """Typed tidy frame for ``table``, its file row numbers, every value problem and the notes.
+
+    ``spec`` is the table's ``data:`` entry (date_format, duplicates, refunds), ``values`` the value
+    words (study over preset), ``options`` the ``data:`` options (mask_personal_values)."""
+    spec, values, options = spec or {}, values or {}, options or {}
+    problems, notes = [], []
     out = {}
     required = set(REQUIRED[table])
+    net_refunds = table == "visits" and spec.get("refunds") == "net"
     for col, kind in COLUMNS[table].items():
         if col not in df.columns:
             continue
         s = df[col].reset_index(drop=True)
+        if kind in CATEGORICAL and values.get(col):
+            if kind != "status":  # status words go to _status; here the distinct values are renamed
+                t = _as_text(s)
+                rename = {u: values[col][u.lower()] for u in pd.unique(t.dropna()) if u.lower() in values[col]}
+                s = t.replace(rename) if rename else t
         if kind in ("id", "str"):
             v = _as_text(s)
             if col in required:
@@ -775,6 +1093,18 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
                     r, n = _rows_of(empty, rows)
                     what = "client id" if col == "client_id" else col.replace("_", " ")
                     problems.append(Problem(where, f"empty {what}.", column=col, rows=r, count=n))
+            if kind == "str":
+                personal = looks_personal(v)
+                if personal.any() and options.get("mask_personal_values"):
+                    v = v.where(~personal, pseudonymize(v, salt, 8, "masked-"))
+                    notes.append(Note("data.personal_values_masked", {"file": where, "column": col},
+                                      n=int(personal.sum()), topic="data"))
+                elif personal.any():
+                    r, n = _rows_of(personal, rows)
+                    problems.append(Problem(where, "values look like a phone number or an e-mail (personal data "
+                                            "must not reach the reports). Remove them from the export, or set "
+                                            "data: {mask_personal_values: true} in study.yaml to replace them "
+                                            "with pseudonyms.", column=col, rows=r, count=n))
             out[col] = v
         elif kind in ("number", "fraction"):
             v, empty, bad = _to_number(s)
@@ -782,10 +1112,19 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, f"not a number: {_examples(s, bad)}.", column=col, rows=r,
                                         count=n))
+            nonfinite = (~empty & ~bad & ~np.isfinite(v.to_numpy(dtype="float64", na_value=np.nan)))
+            if nonfinite.any():
+                r, n = _rows_of(nonfinite, rows)
+                problems.append(Problem(where, f"missing or infinite values ({_examples(s, nonfinite)}): the kit "
+                                        "will not guess them. Put the real amount, or leave the cell empty for a "
+                                        "cancelled or no-show visit.", column=col, rows=r, count=n))
+                v = v.where(~nonfinite)
             neg = (v < 0).to_numpy()
-            if neg.any():
+            if neg.any() and not (net_refunds and col == "amount"):
                 r, n = _rows_of(neg, rows)
-                problems.append(Problem(where, f"negative amounts are not allowed: {_examples(s, neg)}.",
+                hint = (" If they are refunds, set data: visits: refunds: net in study.yaml to net them against "
+                        "the client's visits." if table == "visits" and col == "amount" else "")
+                problems.append(Problem(where, f"negative amounts are not allowed: {_examples(s, neg)}.{hint}",
                                         column=col, rows=r, count=n))
             if kind == "fraction":
                 over = (v > 1).to_numpy()
@@ -799,11 +1138,22 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
             out[col] = v
             out["_empty_" + col] = empty
         elif kind == "date":
-            v, empty, bad = _to_date(s)
+            fmt = spec.get("date_format")
+            v, empty, bad, info = _to_date(s, fmt)
             if bad.any():
                 r, n = _rows_of(bad, rows)
-                problems.append(Problem(where, f"dates not understood: {_examples(s, bad)} (expected "
-                                        "2024-06-30 or 30.06.2024).", column=col, rows=r, count=n))
+                expected = (f"expected the date_format {fmt!r} set in study.yaml" if fmt else
+                            "expected 2024-06-30 or 30.06.2024, or set data: "
+                            f"{table}: date_format: (like \"%m/%d/%Y\") in study.yaml")
+                problems.append(Problem(where, f"dates not understood: {_examples(s, bad)} ({expected}).",
+                                        column=col, rows=r, count=n))
+            if info is not None:
+                code = "data.dates_ambiguous" if info["kind"] == "ambiguous" else "data.dates_month_first"
+                notes.append(Note(code, {"file": where, "column": col, "example": info["example"],
+                                         "day_first": info["day_first"], "month_first": info["month_first"],
+                                         "table": table},
+                                  n=info["count"], level="warning" if info["kind"] == "ambiguous" else "info",
+                                  topic="data"))
             if col in required and empty.any():
                 r, n = _rows_of(empty, rows)
                 problems.append(Problem(where, "empty date.", column=col, rows=r, count=n))
@@ -814,11 +1164,11 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
                                         f"{EARLIEST.year} or more than a year ahead).", column=col, rows=r, count=n))
             out[col] = v
         elif kind == "status":
-            v, bad = _status(s)
+            v, bad = _status(s, values.get(col))
             if bad.any():
                 r, n = _rows_of(bad, rows)
-                problems.append(Problem(where, f"status not understood: {_examples(s, bad)}. Allowed: done, "
-                                        "cancelled, no_show (also выполнен, пришел, отменен, неявка).",
+                problems.append(Problem(where, "status not understood: "
+                                        + _unknown_words(s, bad, table, col, "done|cancelled|no_show"),
                                         column=col, rows=r, count=n))
             out[col] = v
         elif kind == "period":
@@ -828,8 +1178,9 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
             bad = (m == "?").fillna(False).to_numpy(bool)
             if bad.any():
                 r, n = _rows_of(bad, rows)
-                problems.append(Problem(where, f"period not understood: {_examples(s, bad)}. Allowed: month, "
-                                        "year (месяц, год).", column=col, rows=r, count=n))
+                problems.append(Problem(where, "period not understood: "
+                                        + _unknown_words(s, bad, table, col, "month|year"),
+                                        column=col, rows=r, count=n))
             out[col] = m.where(m != "?")
     res = pd.DataFrame({k: v for k, v in out.items() if not k.startswith("_empty_")})
     if table == "visits":
@@ -854,6 +1205,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
                 r, n = _rows_of(dup, rows)
                 problems.append(Problem(where, f"duplicate visit ids: {_examples(vid, dup)}.", column="visit_id",
                                         rows=r, count=n))
+        if not problems:
+            res, rows, v_problems, v_notes = _visit_rules(res, rows, where, spec)
+            problems += v_problems
+            notes += v_notes
     if table == "staff":
         if "specialist_id" in res:
             dup = (res["specialist_id"].duplicated(keep=False) & res["specialist_id"].notna()).to_numpy()
@@ -878,7 +1233,80 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray) -> tupl
             r, n = _rows_of(bad, rows)
             problems.append(Problem(where, "membership 'end' is before 'start'.", column="end", rows=r, count=n))
     order = [c for c in COLUMNS[table] if c in res.columns]
-    return res[order], problems
+    return res[order], rows, problems, notes
+
+
+def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):
+    """Exact duplicates, refunds and zero amounts of the typed visits: (visits, rows, problems, notes).
+
+    - Rows identical in every column, in a file without visit ids, are counted (a warning note);
+      ``duplicates: drop`` drops all but the first of each.
+    - ``refunds: net``: a negative amount is taken off the same client's latest completed visits on
+      or before its date (the same service first), then the refund row is dropped; a refund larger
+      than those visits is a problem.
+    - Completed visits with amount 0 are kept (they are visits) and counted in a note; the spend
+      model leaves them out (:func:`spend_mask`).
+    """
+    problems, notes = [], []
+    has_ids = "visit_id" in v and v["visit_id"].notna().any()
+    if not has_ids:
+        dup = v.duplicated(keep="first").to_numpy()
+        if dup.any():
+            n = int(dup.sum())
+            if spec.get("duplicates") == "drop":
+                v, rows = v[~dup].reset_index(drop=True), rows[~dup]
+                notes.append(Note("data.duplicates_dropped", {"file": where}, n=n, level="warning", topic="data"))
+            else:
+                first = [int(r) for r in rows[dup][:ROWS_SHOWN]]
+                notes.append(Note("data.duplicates_kept", {"file": where, "rows": ", ".join(map(str, first))},
+                                  n=n, level="warning", topic="data"))
+    if spec.get("refunds") == "net":
+        v, rows, r_problems, r_note = _net_refunds(v, rows, where)
+        problems += r_problems
+        if r_note is not None:
+            notes.append(r_note)
+    zero = ((v["status"] == "done") & (v["amount"] == 0)).to_numpy()
+    if zero.any():
+        notes.append(Note("data.zero_amount", {"file": where, "done": int((v["status"] == "done").sum())},
+                          n=int(zero.sum()), level="info", topic="data"))
+    return v, rows, problems, notes
+
+
+def _net_refunds(v: pd.DataFrame, rows: np.ndarray, where: str):
+    neg = (v["amount"] < 0).to_numpy()
+    if not neg.any():
+        return v, rows, [], None
+    amount = v["amount"].to_numpy(dtype="float64").copy()
+    done = (v["status"] == "done").to_numpy()
+    dates = v["date"].to_numpy()
+    clients = v["client_id"].to_numpy()
+    service = v["service"].to_numpy() if "service" in v else None
+    unmatched = np.zeros(len(v), bool)
+    by_client = pd.Series(np.arange(len(v))).groupby(clients).indices
+    total = 0.0
+    for i in np.flatnonzero(neg):
+        left = -amount[i]
+        total += left
+        cand = [j for j in by_client[clients[i]] if j != i and done[j] and amount[j] > 0 and dates[j] <= dates[i]]
+        cand.sort(key=lambda j: (service is None or service[j] != service[i], -dates[j].astype("int64")))
+        for j in cand:
+            take = min(left, amount[j])
+            amount[j] -= take
+            left -= take
+            if left <= 1e-9:
+                break
+        if left > 1e-9:
+            unmatched[i] = True
+    if unmatched.any():
+        r, n = _rows_of(unmatched, rows)
+        return v, rows, [Problem(where, "refunds larger than the client's completed visits on or before their "
+                                 "date: the kit cannot net them. Check these rows.", column="amount",
+                                 rows=r, count=n)], None
+    v = v.assign(amount=amount)
+    keep = ~neg
+    note = Note("data.refunds_netted", {"file": where, "total": round(total, 2)}, n=int(neg.sum()),
+                level="info", topic="data")
+    return v[keep].reset_index(drop=True), rows[keep], [], note
 
 
 def _cross_checks(frames: dict, rownums: dict, wheres: dict) -> list[Problem]:
@@ -911,8 +1339,11 @@ def write_cache(tables: Tables, folder) -> None:
         df = getattr(tables, name)
         if df is not None:
             df.to_parquet(folder / f"{name}.parquet", index=False)
-    (folder / "meta.json").write_text(json.dumps({"sources": tables.sources, "dropped": tables.dropped},
-                                                 ensure_ascii=False), encoding="utf-8")
+    notes = [{"code": n.code, "fields": dict(n.fields), "n": n.n, "level": n.level, "topic": n.topic}
+             for n in tables.notes]
+    (folder / "meta.json").write_text(json.dumps({"sources": tables.sources, "dropped": tables.dropped,
+                                                  "notes": notes}, ensure_ascii=False, default=str),
+                                      encoding="utf-8")
 
 
 def read_cache(folder) -> Tables:
@@ -924,4 +1355,6 @@ def read_cache(folder) -> Tables:
         parts[name] = pd.read_parquet(p) if p.exists() else None
     meta = folder / "meta.json"
     extra = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
-    return Tables(**parts, sources=extra.get("sources", {}), dropped=extra.get("dropped", {}))
+    notes = [Note(d["code"], d.get("fields") or {}, n=d.get("n"), level=d.get("level", "info"),
+                  topic=d.get("topic", "")) for d in extra.get("notes", [])]
+    return Tables(**parts, sources=extra.get("sources", {}), dropped=extra.get("dropped", {}), notes=notes)

@@ -806,6 +806,7 @@ def prepare(study_dir, opts: RunOptions):
         problems.extend(validator(study))
     if tables is not None:
         problems.extend(_check_covers(study, tables))
+        problems.extend(data.check_settings(study, tables))
     if problems:
         raise InputError(problems)
     return study, tables

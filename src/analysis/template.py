@@ -1,8 +1,10 @@
 """``python -m analysis new DIR``: a ready-to-fill study folder.
 
-Writes ``study.yaml`` with every assumption commented out at its default, with its meaning and
-where the default comes from, and empty CSV templates (headers only) for each table of the data
-contract.  Nothing that exists is overwritten.
+Writes only what must be filled: ``study.yaml`` (every assumption commented out at its default, with
+its meaning and where the default comes from) and ``visits.csv`` (the one required table, header
+only).  The optional tables are described in the comments of study.yaml (:data:`OPTIONAL`) and in
+data/README.md; an optional file left with a header only is skipped by ``check`` with a note.
+Nothing that exists is overwritten.
 """
 from __future__ import annotations
 
@@ -13,14 +15,27 @@ import yaml
 from .errors import InputError, Problem
 from .study import TOP, _is_leaf, schema
 
-__all__ = ["TEMPLATES", "study_yaml_text", "write_template"]
+__all__ = ["TEMPLATES", "OPTIONAL", "study_yaml_text", "write_template"]
 
+#: Files ``new`` writes (header only): just the required table.
 TEMPLATES = {
     "visits.csv": "visit_id,date,client_id,service,block,specialist_id,amount,discount,consumables_cost,status",
-    "services.csv": "service,block,price,consumables_cost,duration_min",
-    "staff.csv": "specialist_id,block,role,hired,left,monthly_fixed_pay,commission_rate",
-    "clients.csv": "client_id,first_visit,channel",
-    "memberships.csv": "client_id,start,end,plan,price_per_period,period",
+}
+
+#: Optional tables, described in study.yaml's comments: file, header, what it unlocks (en, ru).
+OPTIONAL = {
+    "services.csv": ("service,block,price,consumables_cost,duration_min",
+                     "list prices, consumables and durations: margins and workload",
+                     "цены, расходные материалы и длительность: маржа и нагрузка"),
+    "staff.csv": ("specialist_id,block,role,hired,left,monthly_fixed_pay,commission_rate",
+                  "specialists, tenures and pay: departures and pay schemes",
+                  "специалисты, стаж и оплата: уходы и схемы оплаты"),
+    "clients.csv": ("client_id,first_visit,channel",
+                    "first visit ever and channel: new against old clients",
+                    "первый визит и канал: новые и старые клиенты"),
+    "memberships.csv": ("client_id,start,end,plan,price_per_period,period",
+                        "memberships and their fees: the membership model",
+                        "абонементы и их стоимость: модель абонементов"),
 }
 
 
@@ -60,12 +75,26 @@ def study_yaml_text(name: str) -> str:
         "",
         f"name: {_dump(name)}",
         "",
-        "# Map your export's files and column names here, for example:",
+        "# Only visits.csv is required. Optional tables, each unlocking more of the reports — add the",
+        "# file with this header when you have it (an optional file left with a header only is skipped):",
+        "# Обязателен только visits.csv. Необязательные таблицы — добавьте файл с таким заголовком, если",
+        "# он у вас есть (необязательный файл с одним заголовком пропускается):",
+        *[f"#   {name}: {header}\n#     {en} / {ru}" for name, (header, en, ru) in OPTIONAL.items()],
+        "",
+        "# Exports of a salon system: set source_system (below) and its column names and status words",
+        "# are known (yclients, altegio, fresha, mindbody, phorest, vagaro, zenoti; see data/README.md).",
+        "",
+        "# Map your export's files, column names and words here (wins over source_system), for example:",
         "# data:",
         "#   visits:",
         "#     file: export.csv",
         "#     columns: {Дата: date, Клиент: client_id, Сотрудник: specialist_id, Услуга: service,",
-        "#               Направление: block, Сумма: amount}",
+        "#               Направление: block, Сумма: amount, Статус: status}",
+        "#     values: {status: {Клиент пришел: done, Клиент не пришел: no_show, Отмена: cancelled}}",
+        "#     date_format: \"%m/%d/%Y\"     # only when dates are written month first",
+        "#     duplicates: keep           # or drop: rows exported twice (no visit ids)",
+        "#     refunds: reject            # or net: negative amounts taken off the client's visits",
+        "#   mask_personal_values: false  # true: phones / e-mails inside service or block names pseudonymised",
         "",
     ]
     top = {k: v for k, v in tree.items() if _is_leaf(v) and k not in ("name", "data")}
@@ -80,9 +109,9 @@ def study_yaml_text(name: str) -> str:
 
 
 def write_template(out_dir) -> Path:
-    """Create ``out_dir`` with study.yaml and CSV templates; refuses to overwrite files."""
+    """Create ``out_dir`` with study.yaml and the visits template; refuses to overwrite files."""
     out = Path(out_dir)
-    existing = [n for n in ["study.yaml", *TEMPLATES] if (out / n).exists()]
+    existing = [n for n in ["study.yaml", *TEMPLATES, *OPTIONAL] if (out / n).exists()]
     if existing:
         raise InputError(Problem(str(out), f"already holds {', '.join(existing)}; choose an empty folder."))
     out.mkdir(parents=True, exist_ok=True)
