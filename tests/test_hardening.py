@@ -90,12 +90,25 @@ def test_only_never_loads_a_planted_cache_or_follows_a_planted_link(tiny_study, 
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the report")
     (out / "link.txt").symlink_to(secret)
+    odd = 'x" onmouseover="alert(1)'
+    (out / "notebooks" / f"{odd}.ipynb").write_text("{}")
     run_study(tiny_study, _opts(tmp_path, nbs, lang="en", only=["first"]))
     assert not marker.exists(), "a pickle from the report folder was loaded"
     res = json.loads((out / "results.json").read_text())
     assert res["figures"]["first"]["fit"] == 42
     assert not (out / "_work").exists() and not (out / "link.txt").exists()
+    assert not (out / "notebooks" / f"{odd}.ipynb").exists()
+    assert "onmouseover" not in (out / "index.html").read_text(encoding="utf-8")
     assert secret.read_text() == "not for the report"
+
+
+def test_only_starts_afresh_from_a_results_file_of_another_shape(tiny_study, tiny_notebooks, tmp_path):
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en"))
+    out = tmp_path / "reports" / "tiny"
+    (out / "results.json").write_text('{"figures": ["not", "sections"]}')
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en", only=["first"]))
+    res = json.loads((out / "results.json").read_text())
+    assert res["figures"]["first"]["visits"] == 5 and "second" not in res["figures"]
 
 
 def test_cached_keeps_results_in_memory_per_run(tmp_path):

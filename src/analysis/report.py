@@ -19,6 +19,7 @@ import html
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import sys
@@ -354,15 +355,26 @@ def _check_out(root: Path, name: str | None = None) -> None:
             raise InputError(Problem("--out", f"{final} exists and is not a report folder; move it away."))
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def _copy_earlier(final: Path, tmp: Path) -> None:
     """For ``--only``: the earlier report's pages and figures, and nothing else — no work folder
-    (caches, data), no lock files, no symbolic links — so a received report folder cannot plant
-    anything this run would read or follow."""
+    (caches, data), no lock files, no symbolic links, no names the kit would not write (a page
+    named ``x" onclick=….ipynb`` would reach the navigation links), and ``results.json`` only when it
+    has the kit's layout — so a received report folder cannot plant anything this run would read,
+    follow or publish."""
     def skip(folder, names):
         return [n for n in names if n == "_work" or n.startswith(LOCK_FILE) or n.endswith(".lock")
-                or os.path.islink(os.path.join(folder, n))]
+                or not _SAFE_NAME.fullmatch(n) or os.path.islink(os.path.join(folder, n))]
 
     shutil.copytree(final, tmp, dirs_exist_ok=True, ignore=skip, symlinks=True)
+    earlier = tmp / "results.json"
+    if earlier.exists():
+        try:
+            results_mod.load(earlier)
+        except ValueError:
+            earlier.unlink()
 
 
 # ----------------------------------------------------------------------------- kernel

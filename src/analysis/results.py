@@ -35,11 +35,21 @@ def _clean(value):
 
 
 def load(path) -> dict:
-    """Read ``results.json``; an empty structure when it does not exist yet."""
+    """Read ``results.json``; an empty structure when it does not exist yet.
+
+    Raises
+    ------
+    ValueError
+        The file is not JSON, or not ``{"study": …, "figures": {section: {name: value}}}``.
+    """
     path = Path(path)
     if not path.exists():
         return {"study": None, "figures": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))  # JSONDecodeError is a ValueError
+    figures = data.get("figures") if isinstance(data, dict) else None
+    if not isinstance(figures, dict) or not all(isinstance(v, dict) for v in figures.values()):
+        raise ValueError(f"{path.name} is not a results file of the kit (study, figures by section).")
+    return data
 
 
 def record(path, section: str, figures: dict, study: str | None = None) -> dict:
