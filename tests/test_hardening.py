@@ -322,6 +322,16 @@ def test_bad_set_exits_2_naming_set(run_cli, tiny_study, sets, expected):
     assert "study.yaml" not in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("pair, expected", [
+    ("care_manager.scheme=sorce", "--set: care_manager.scheme: must name one of the pay schemes"),
+    ("data.visits.file=nowhere.csv", "--set: data.visits.file: mapped file 'nowhere.csv' not found"),
+])
+def test_problems_found_after_loading_name_set_too(run_cli, tiny_study, pair, expected):
+    r = run_cli("check", tiny_study, "--set", pair)
+    assert r.returncode == 2 and expected in r.stderr, r.stderr
+    assert "study.yaml" not in r.stderr
+
+
 def test_nan_in_study_yaml_exits_2(run_cli, tiny_study):
     (tiny_study / "study.yaml").write_text("horizon_months: .nan\n")
     r = run_cli("check", tiny_study)

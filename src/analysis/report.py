@@ -820,8 +820,31 @@ def prepare(study_dir, opts: RunOptions):
         problems.extend(_check_covers(study, tables))
         problems.extend(data.check_settings(study, tables))
     if problems:
-        raise InputError(problems)
+        raise InputError(_name_set(problems, opts.overrides))
     return study, tables
+
+
+def _name_set(problems: list[Problem], overrides: dict) -> list[Problem]:
+    """A problem with a value that came from ``--set`` names ``--set``, not study.yaml."""
+    import dataclasses
+
+    def given(key: str) -> bool:
+        node = overrides
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+            if not isinstance(node, dict):
+                return True
+        return True
+
+    out = []
+    for p in problems:
+        head, sep, key = p.where.partition(": ")
+        if head == "study.yaml" and sep and overrides and given(key.strip()):
+            p = dataclasses.replace(p, where=f"--set: {key.strip()}")
+        out.append(p)
+    return out
 
 
 def _config_validators():
