@@ -7,19 +7,36 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 STUDY  ?=
 ARGS   ?=
+LOCK   := .venv-lock
+# JupyterLab refuses to start as root (containers) unless told it may.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup reports test lab screenshots benchmark clean sample
+.PHONY: setup reports test lab screenshots benchmark clean sample lock
 
 setup: $(STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml | $(PY)
+# Reinstall only when pyproject.toml or constraints.txt changed since the last install.
+# constraints.txt holds the exact versions the suite passed with; pyproject.toml keeps the ranges.
+$(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+# Refresh constraints.txt (after adding a dependency, or to move to newer versions): install the newest
+# versions pyproject.toml allows into a throw-away venv and record them; then run `make test`, which
+# reinstalls .venv from the new file, and commit constraints.txt (and environment.yml's pins) when green.
+lock:
+	rm -rf $(LOCK)
+	$(PYTHON) -m venv $(LOCK)
+	$(LOCK)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK)/bin/python -m pip install --quiet -e '.[test]'
+	{ sed -n '/^#/p' constraints.txt; $(LOCK)/bin/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK)
+	@echo "constraints.txt refreshed: run make test, update the pins in environment.yml, commit both."
 
 reports: $(STAMP)
 	$(PY) -m analysis run $(STUDY) $(ARGS)
@@ -28,7 +45,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 lab: $(STAMP)
-	$(PY) -m jupyter lab notebooks/
+	$(PY) -m jupyter lab $(LAB_ROOT) notebooks/
 
 sample: $(STAMP)
 	$(PY) -m analysis sample data/sample
@@ -43,4 +60,4 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/bench_pipeline.py
 
 clean:
-	rm -rf reports/* .pytest_cache
+	rm -rf reports/* .pytest_cache $(LOCK)

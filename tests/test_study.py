@@ -128,3 +128,70 @@ def test_chosen_scheme_must_exist(tmp_path):
     assert "Got 'sorce' instead" in str(problems[0])
     (tmp_path / "study.yaml").write_text("care_manager:\n  scheme: source\n")
     assert _check_chosen_scheme(load_study(tmp_path)) == []
+
+
+# ---------------------------------------------------------------- hardening (issue 14)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("horizon_months: .nan\n", "horizon_months: must be a finite number. Got nan instead."),
+    ("discount_rate: .nan\n", "discount_rate: must be a finite number"),
+    ("horizon_months: .inf\n", "horizon_months: must be a finite number"),
+    ("currency: {a: 1}\n", "currency: must be a text. Got {'a': 1} instead."),
+    ("name: [a, b]\n", "name: must be a text"),
+    ("language: [en]\n", "language: must be one of en, ru"),
+    ("horizon_months: 1e6\n", "horizon_months: must be in [1, 240]. Got 1000000.0 instead."),
+])
+def test_bad_values_are_input_errors(tmp_path, text, expected):
+    with pytest.raises(InputError) as info:
+        _study(tmp_path, text)
+    assert expected in str(info.value)
+
+
+def test_exponent_notation_reads_as_a_number(tmp_path):
+    s = _study(tmp_path, "horizon_months: 2.4e1\ndiscount_rate: 1e-1\n")
+    assert s.horizon_months == 24 and s.discount_rate == pytest.approx(0.1)
+    assert parse_overrides(["discount_rate=1e-1", "x=1E3"]) == {"discount_rate": 0.1, "x": 1000.0}
+    assert parse_overrides(["name=e5", "v=1.5"]) == {"name": "e5", "v": 1.5}  # text stays text
+
+
+@pytest.mark.parametrize("sets, expected", [
+    (["currency={a: 1}"], "--set: currency: must be a text"),
+    (["horizon_months=.nan"], "--set: horizon_months: must be a finite number"),
+    (["horizon_months=1e6"], "--set: horizon_months: must be in [1, 240]"),
+    (["horizn_months=3"], "--set: unknown key 'horizn_months'. Did you mean horizon_months?"),
+    (["simulation=5"], "--set: simulation: must be a section"),
+    (["retention.care_manager_effect.mode=0.5"], "--set: retention.care_manager_effect: needs low <= mode <= high"),
+])
+def test_set_problems_name_set_not_study_yaml(tmp_path, sets, expected):
+    (tmp_path / "study.yaml").write_text("name: Salon\n")
+    with pytest.raises(InputError) as info:
+        load_study(tmp_path, parse_overrides(sets))
+    assert expected in str(info.value)
+    assert "study.yaml" not in str(info.value)
+
+
+@pytest.mark.parametrize("pair", ["novalue", "=3", "a..b=1", ".a=1"])
+def test_malformed_set_pairs_name_set(pair):
+    with pytest.raises(InputError) as info:
+        parse_overrides([pair])
+    assert all(str(p).startswith("--set") for p in info.value.problems)
+
+
+def test_dotted_set_into_an_uncertain_assumption(tmp_path):
+    """The README's own example: ``--set retention.care_manager_effect.mode=0.2``."""
+    s = load_study(tmp_path, parse_overrides(["retention.care_manager_effect.mode=0.2"]))
+    default = schema()["retention"]["care_manager_effect"]["default"]
+    assert s["retention.care_manager_effect"] == Uncertain(default["low"], 0.2, default["high"])
+    assert s.source_of("retention.care_manager_effect") == "--set"
+    # the other parts come from study.yaml when it gives the assumption (a number counts as x, x, x)
+    (tmp_path / "study.yaml").write_text("retention:\n  care_manager_effect: 0.1\n")
+    s = load_study(tmp_path, parse_overrides(["retention.care_manager_effect.high=0.4"]))
+    assert s["retention.care_manager_effect"] == Uncertain(0.1, 0.1, 0.4)
+
+
+def test_dotted_set_works_on_the_bundled_sample():
+    from conftest import SAMPLE
+
+    s = load_study(SAMPLE, parse_overrides(["retention.care_manager_effect.mode=0.2"]))
+    assert s["retention.care_manager_effect"].mode == 0.2

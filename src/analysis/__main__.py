@@ -15,8 +15,11 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="python -m analysis",
                                 description="Care-manager study kit: turn a salon's exports into reports.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run studies and write their HTML reports")
@@ -139,9 +142,9 @@ def main(argv=None) -> int:
         for p in exc.problems:
             print(f"  - {p}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP during a run (report.Interrupted)
         print("Interrupted; earlier reports were left as they were.", file=sys.stderr)
-        return 130
+        return 128 + getattr(exc, "signum", 2)
 
 
 if __name__ == "__main__":

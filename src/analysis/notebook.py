@@ -26,6 +26,8 @@ __all__ = ["Context", "open_study", "COLLAPSE_ROWS"]
 #: Tables longer than this are folded under a line that opens them (``<details>``).
 COLLAPSE_ROWS = 25
 
+_MEMO: dict = {}  # (run's data_dir, name) -> result of Context.cached, for this kernel's life
+
 
 class Context:
     """A study opened for a report notebook.
@@ -211,24 +213,24 @@ class Context:
                      f'{link}<div class="kit-table-wrap">{body}</div></details>'))
 
     def cached(self, name: str, fn, *args, **kwargs):
-        """``fn(*args, **kwargs)``, computed once per run: a later notebook of the same run that asks
-        for the same ``name`` gets the stored result (the summary reuses the sections' fits).
-        Outside the runner (no ``data_dir``) it simply calls ``fn``."""
-        import pickle
+        """``fn(*args, **kwargs)``, computed once per run and kernel: a later notebook of the same run
+        that asks for the same ``name`` in the same kernel gets the stored result (the summary reuses
+        the sections' fits when it runs where they ran, and fits them again otherwise: under a second).
 
+        Results live in this kernel's memory only, keyed by the run (its ``data_dir``): nothing is
+        written to disk, so nothing a report folder carries (a copied or received one included) is
+        ever loaded back, let alone run as code.  Outside the runner (no ``data_dir``) it simply
+        calls ``fn``."""
         if self.data_dir is None:
             return fn(*args, **kwargs)
-        folder = self.data_dir.parent / "cache"
-        path = folder / f"{name}.pkl"
-        if path.exists():
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
+        run = str(self.data_dir.resolve())
+        key = (run, name)
+        if key in _MEMO:
+            return _MEMO[key]
         value = fn(*args, **kwargs)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        for old in [k for k in _MEMO if k[0] != run]:  # a kernel serves one run; drop any other
+            del _MEMO[old]
+        _MEMO[key] = value
         return value
 
     # ---------------------------------------------------------------- results

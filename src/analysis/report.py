@@ -11,15 +11,20 @@ previous good reports.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import html
 import json
 import os
 import platform
+import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,8 +41,8 @@ from .pages import references
 from .pages.words import has, say
 
 __all__ = [
-    "RunOptions", "StudyRun", "NotebookFailed", "notebooks_in", "run_study", "run_many",
-    "filter_language", "export_html", "project_root", "SECTION_TITLES",
+    "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
+    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES",
 ]
 
 KERNEL_NAME = "care-kit"
@@ -114,6 +119,14 @@ class StudyRun:
     timings: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     title: str = ""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM, SIGHUP); ``signum`` tells which."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by signal {signum}")
 
 
 class NotebookFailed(Exception):
@@ -211,6 +224,170 @@ def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str 
     return body
 
 
+# ----------------------------------------------------------------------------- temporary folders
+
+
+LOCK_FILE = ".kit-run.lock"
+_LOCKS: list = []  # lock files of folders this process owns for its whole life (the kernelspec)
+
+
+def _own(folder: Path):
+    """Mark ``folder`` as this process's: its pid in ``folder/.kit-run.lock`` and an exclusive
+    ``flock`` on that file, held while the returned file stays open.  The system lets go of the lock
+    when the process ends, however it ends (SIGKILL included), so :func:`sweep_stale` can tell a
+    folder of a run in progress from one left behind.  The file gets its name only once locked."""
+    part = folder / f"{LOCK_FILE}.{os.getpid()}"
+    fh = open(part, "w")
+    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    os.replace(part, folder / LOCK_FILE)
+    return fh
+
+
+def _abandoned(folder: Path) -> bool:
+    """True when ``folder`` carries the kit's lock file and no process holds the lock any more."""
+    try:
+        fh = open(folder / LOCK_FILE)
+    except OSError:  # no lock file: not the kit's, or a run that is just starting
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a run in progress holds it
+        return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process
+        return True
+    return True
+
+
+def sweep_stale(root: Path, pattern: str = ".*.tmp") -> list[Path]:
+    """Remove folders of the kit's own kind in ``root`` whose run is gone: temporary report folders
+    (``.<study>.XXXX.tmp``) of a run that was killed, never those of a run in progress.  An earlier
+    report set aside by a run killed in the middle of its final swap (``.<study>.old-<pid>``) is put
+    back when the new one did not arrive, else removed.  Returns the folders removed or restored."""
+    root = Path(root)
+    done = []
+    try:
+        candidates = sorted(root.glob(pattern))
+    except OSError:
+        return done
+    for d in candidates:
+        if d.is_dir() and not d.is_symlink() and _abandoned(d):
+            shutil.rmtree(d, ignore_errors=True)
+            done.append(d)
+    if pattern != ".*.tmp":
+        return done
+    for d in sorted(root.glob(".*.old-*")):
+        head, _, pid = d.name[1:].rpartition(".old-")
+        if not pid.isdigit() or not head or _pid_alive(int(pid)) or not d.is_dir() or d.is_symlink():
+            continue
+        final = root / head
+        if not final.exists():
+            d.rename(final)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+        done.append(d)
+    return done
+
+
+_STOP = {"installed": 0, "defer": 0, "pending": None}
+_STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None),
+                                  signal.SIGINT) if s is not None)
+
+
+def _on_signal(signum, frame):
+    if _STOP["defer"]:
+        _STOP["pending"] = signum
+        return
+    for s in _STOP_SIGNALS:  # the clean-up that follows runs once, undisturbed
+        signal.signal(s, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run():
+    """SIGTERM, SIGHUP and SIGINT raise :class:`Interrupted` in the main thread, so the run's
+    clean-up (kernels shut down, temporary folder removed) happens as for any other failure.
+    Outside the main thread (signals cannot be caught there) nothing changes."""
+    if threading.current_thread() is not threading.main_thread() or _STOP["installed"]:
+        yield
+        return
+    old = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
+    for s in _STOP_SIGNALS:
+        signal.signal(s, _on_signal)
+    _STOP["installed"] = 1
+    try:
+        yield
+    finally:
+        _STOP["installed"] = 0
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """A signal arriving inside waits until the block is done (a swap is never left half done)."""
+    _STOP["defer"] += 1
+    try:
+        yield
+    finally:
+        _STOP["defer"] -= 1
+        pending = _STOP["pending"]
+        if not _STOP["defer"] and pending is not None:
+            _STOP["pending"] = None
+            for s in _STOP_SIGNALS:
+                signal.signal(s, signal.SIG_IGN)
+            raise Interrupted(pending)
+
+
+def _check_out(root: Path, name: str | None = None) -> None:
+    """``--out`` must be a folder the kit can write in (created when missing)."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise InputError(Problem("--out", f"{root} is a file, not a folder. Give a folder for the reports."))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(Problem("--out", f"cannot create the folder {root}: {exc.strerror or exc}.")) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise InputError(Problem("--out", f"cannot write in {root}: permission denied."))
+    if name is not None:
+        final = root / name
+        if (final.exists() or final.is_symlink()) and (final.is_symlink() or not final.is_dir()):
+            raise InputError(Problem("--out", f"{final} exists and is not a report folder; move it away."))
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _copy_earlier(final: Path, tmp: Path) -> None:
+    """For ``--only``: the earlier report's pages and figures, and nothing else — no work folder
+    (caches, data), no lock files, no symbolic links, no names the kit would not write (a page
+    named ``x" onclick=….ipynb`` would reach the navigation links), and ``results.json`` only when it
+    has the kit's layout — so a received report folder cannot plant anything this run would read,
+    follow or publish."""
+    def skip(folder, names):
+        return [n for n in names if n == "_work" or n.startswith(LOCK_FILE) or n.endswith(".lock")
+                or not _SAFE_NAME.fullmatch(n) or os.path.islink(os.path.join(folder, n))]
+
+    shutil.copytree(final, tmp, dirs_exist_ok=True, ignore=skip, symlinks=True)
+    earlier = tmp / "results.json"
+    if earlier.exists():
+        try:
+            results_mod.load(earlier)
+        except ValueError:
+            earlier.unlink()
+
+
 # ----------------------------------------------------------------------------- kernel
 
 
@@ -224,7 +401,9 @@ def _kernel_env() -> None:
         return
     import atexit
 
+    sweep_stale(Path(tempfile.gettempdir()), pattern="care-kit-jupyter-*")
     home = Path(tempfile.mkdtemp(prefix="care-kit-jupyter-"))
+    _LOCKS.append(_own(home))
     atexit.register(shutil.rmtree, home, True)
     spec = home / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
@@ -246,6 +425,17 @@ RESET_TAG = "kit-reset"
 WARM_UP = ("import numpy, pandas, scipy.stats, scipy.optimize, scipy.special, matplotlib.pyplot\n"
            "import analysis.notebook, analysis.plots, analysis.kpi, analysis.retention, analysis.staffing, "
            "analysis.compensation, analysis.summary")
+
+
+def _complete(result):
+    """The value of ``result``, run to completion in this thread's event loop when it is awaitable."""
+    import inspect
+
+    if inspect.isawaitable(result):
+        from jupyter_core.utils import ensure_event_loop
+
+        return ensure_event_loop().run_until_complete(result)
+    return result
 
 
 class KernelPool:
@@ -273,9 +463,11 @@ class KernelPool:
             threading.Thread(target=self._start_warm, daemon=True).start()
 
     def _new(self):
-        from jupyter_client.manager import KernelManager
+        # The asynchronous manager: nbclient then waits for output without blocking its event loop,
+        # so it notices a kernel that died or was shut down (a blocking client would wait forever).
+        from jupyter_client.manager import AsyncKernelManager
 
-        km = KernelManager(kernel_name=KERNEL_NAME)
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME)
         with self._lock:
             self._all.append(km)
         return km
@@ -283,12 +475,13 @@ class KernelPool:
     def _start_warm(self) -> None:
         km = self._new()
         try:
-            km.start_kernel()
+            _complete(km.start_kernel())
             kc = km.client()
             kc.start_channels()
             try:
-                kc.wait_for_ready(timeout=120)
-                kc.execute_interactive(WARM_UP, timeout=300, output_hook=lambda msg: None, store_history=False)
+                _complete(kc.wait_for_ready(timeout=120))
+                _complete(kc.execute_interactive(WARM_UP, timeout=300, output_hook=lambda msg: None,
+                                                 store_history=False))
             finally:
                 kc.stop_channels()
         except Exception:  # a kernel that would not warm up is simply started again by nbclient
@@ -306,17 +499,25 @@ class KernelPool:
         return km
 
     def close(self) -> None:
-        """Shut every kernel down (waiting for those still warming up)."""
+        """Shut every kernel down: those running first (a notebook still executing fails at once),
+        then those still warming up, when their thread lets go of them."""
+        self._kill()
         while self._warming > 0:
             self._ready.get()
             self._warming -= 1
-        for km in self._all:
+        self._kill()
+        with self._lock:
+            self._all.clear()
+
+    def _kill(self) -> None:
+        with self._lock:
+            kms = list(self._all)
+        for km in kms:
             try:
                 if km.has_kernel:
-                    km.shutdown_kernel(now=True)
+                    _complete(km.shutdown_kernel(now=True))
             except Exception:  # pragma: no cover - a kernel that already died
                 pass
-        self._all.clear()
 
 
 ENGINE = "care-kit"
@@ -363,7 +564,47 @@ def _register_engine() -> None:
     papermill_engines.register(ENGINE, _Engine)
 
 
-def _execute(nb_path: Path, out_path: Path, params: dict, km=None) -> float:
+_TIMES = ("start_time", "end_time", "duration")
+
+
+def normalise_notebook(nb, source_ids=(), paths: dict | None = None, input_path=None):
+    """Make an executed notebook the same bytes for the same inputs: no timings (papermill's and
+    nbclient's), execution counts 1, 2, … in cell order whichever kernel ran it and however many
+    notebooks that kernel ran before, a fixed id for the injected cell, and ``paths`` (the run's
+    temporary folder) replaced by where the report ends up; papermill's ``input_path`` is the source
+    notebook's path (papermill stores a copy of the whole notebook there when given one in memory).
+    Returns a new notebook."""
+    meta = nb.metadata.get("papermill")
+    if isinstance(meta, dict):
+        for k in _TIMES:
+            meta.pop(k, None)
+        if input_path is not None or not isinstance(meta.get("input_path"), (str, type(None))):
+            meta["input_path"] = None if input_path is None else str(input_path)
+    count = 0
+    source_ids = set(source_ids)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("execution", None)
+        pm_meta = cell.metadata.get("papermill")
+        if isinstance(pm_meta, dict):
+            for k in _TIMES:
+                pm_meta.pop(k, None)
+        if "id" in cell and cell["id"] not in source_ids:
+            tags = cell.metadata.get("tags", [])
+            cell["id"] = "injected-parameters" if "injected-parameters" in tags else f"kit-cell-{i}"
+        if cell.cell_type == "code":
+            if cell.get("execution_count") is not None:
+                count += 1
+                cell.execution_count = count
+            for out in cell.get("outputs", []):
+                if "execution_count" in out:
+                    out["execution_count"] = cell.get("execution_count")
+    text = nbformat.writes(nb)
+    for old, new in (paths or {}).items():
+        text = text.replace(json.dumps(str(old))[1:-1], json.dumps(str(new))[1:-1])
+    return nbformat.reads(text, as_version=4)
+
+
+def _execute(nb_path: Path, out_path: Path, params: dict, km=None, paths: dict | None = None) -> float:
     import logging
 
     import papermill as pm
@@ -375,6 +616,7 @@ def _execute(nb_path: Path, out_path: Path, params: dict, km=None) -> float:
     if km is not None:  # a reused kernel: start from an empty namespace
         reset = nbformat.v4.new_code_cell("get_ipython().run_line_magic('reset', '-f')")
         reset.metadata["tags"] = [RESET_TAG]
+        reset["id"] = RESET_TAG
         nb.cells.insert(0, reset)
     t0 = time.perf_counter()
     extra = {"km": km} if km is not None else {}
@@ -384,6 +626,8 @@ def _execute(nb_path: Path, out_path: Path, params: dict, km=None) -> float:
                                    report_mode=False, **extra)
     except PapermillExecutionError as exc:
         raise NotebookFailed(nb_path.name, exc.ename, exc.evalue, out_path) from None
+    done = normalise_notebook(done, [c.get("id") for c in nb.cells if c.get("id") != RESET_TAG], paths, nb_path)
+    nbformat.write(done, out_path)
     return time.perf_counter() - t0, done
 
 
@@ -608,8 +852,31 @@ def prepare(study_dir, opts: RunOptions):
         problems.extend(_check_covers(study, tables))
         problems.extend(data.check_settings(study, tables))
     if problems:
-        raise InputError(problems)
+        raise InputError(_name_set(problems, opts.overrides))
     return study, tables
+
+
+def _name_set(problems: list[Problem], overrides: dict) -> list[Problem]:
+    """A problem with a value that came from ``--set`` names ``--set``, not study.yaml."""
+    import dataclasses
+
+    def given(key: str) -> bool:
+        node = overrides
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+            if not isinstance(node, dict):
+                return True
+        return True
+
+    out = []
+    for p in problems:
+        head, sep, key = p.where.partition(": ")
+        if head == "study.yaml" and sep and overrides and given(key.strip()):
+            p = dataclasses.replace(p, where=f"--set: {key.strip()}")
+        out.append(p)
+    return out
 
 
 def _config_validators():
@@ -662,17 +929,19 @@ def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
     root = Path(opts.out_root)
     final = root / name
     run = StudyRun(study_dir=study_dir, name=name, out_dir=final)
+    _check_out(root, name)
     nbs = notebooks_in(opts.notebooks_dir, opts.only)
     n_kernels = max(1, min(opts.jobs, len(nbs)))
-    pool = KernelPool(warm=n_kernels if nbs else 0)  # kernels import the kit while the data is checked
-    try:
-        return _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started)
-    finally:
-        pool.close()
+    with _signals_stop_the_run():
+        pool = KernelPool(warm=n_kernels if nbs else 0)  # kernels import the kit while the data is checked
+        try:
+            return _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started)
+        finally:
+            pool.close()
 
 
 def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
-    from . import data
+    from . import data, privacy
 
     name, final, root = run.name, run.out_dir, Path(opts.out_root)
     study, tables = prepare(study_dir, opts)
@@ -681,17 +950,24 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
     if not nbs:
         raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
                                  + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
+    sweep_stale(root)  # folders of killed runs; never one of a run in progress
+    cached = privacy.for_cache(tables)  # ids numbered, nothing outside the contract, before any write
+    left = privacy.personal_columns(cached)
+    if left:  # pragma: no cover - for_cache keeps none; a guard against a future change
+        raise RuntimeError(f"personal columns would be cached: {', '.join(left)}")
+    with _signals_deferred():  # the folder is marked as this run's before anything can interrupt
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root.resolve()))
+        lock = _own(tmp)
     try:
-        if opts.only and final.exists():  # a partial run updates the earlier report
-            shutil.copytree(final, tmp, dirs_exist_ok=True)
+        if opts.only and final.is_dir():  # a partial run updates the earlier report
+            _copy_earlier(final, tmp)
         work = tmp / "_work"
         work.mkdir(exist_ok=True)
-        data.write_cache(tables, work / "data")
+        data.write_cache(cached, work / "data")
         results_path = tmp / "results.json"
         params = {"study_dir": str(study_dir.resolve()), "lang": lang, "results_path": str(results_path),
-                  "data_dir": str(work / "data"), "overrides": json.dumps(opts.overrides, default=str)}
+                  "data_dir": str(work / "data"), "overrides": json.dumps(opts.overrides, default=str,
+                                                                          sort_keys=True)}
         executed_dir = tmp / "notebooks"
         executed_dir.mkdir(exist_ok=True)
         first = [p for p in nbs if not is_last(p)]
@@ -704,8 +980,10 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
                                      "exports and the assumptions listed on each page.",
                                      f"Набор для исследования «менеджер сопровождения» {__version__}. Цифры "
                                      "получены из выгрузок салона и допущений, перечисленных на каждой странице."))
+        paths = {str(tmp): str(final.resolve())}
+
         def one(p: Path):
-            t, nb = _execute(p, executed_dir / p.name, params, pool.get())
+            t, nb = _execute(p, executed_dir / p.name, params, pool.get(), paths)
             t0 = time.perf_counter()  # each page is exported as soon as its notebook is done
             title = f"{_title(section_of(p), lang)} — {study.name}"
             page = export_html(nb, lang, title, _nav(nav_pages, f"{p.stem}.html", lang, study.name), footer,
@@ -716,9 +994,15 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
             return p, t, time.perf_counter() - t0
 
         jobs = max(1, min(opts.jobs, len(nbs)))
-        with ThreadPoolExecutor(jobs) as workers:  # the same threads (and kernels) for both groups
+        workers = ThreadPoolExecutor(jobs)  # the same threads (and kernels) for both groups
+        try:
             done = [f.result() for f in [workers.submit(one, p) for p in first]]
             done += [f.result() for f in [workers.submit(one, p) for p in last]]
+        except BaseException:
+            pool.close()  # notebooks still running fail at once instead of being waited for
+            workers.shutdown(wait=True, cancel_futures=True)
+            raise
+        workers.shutdown(wait=True)
         run.timings = {p.stem: t for p, t, _ in done}
         run.timings["html_export"] = sum(e for _, _, e in done)
         figures = results_mod.load(results_path).get("figures", {})
@@ -730,21 +1014,29 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
         shutil.rmtree(work, ignore_errors=True)
-        for lock in tmp.glob("*.lock"):
-            lock.unlink()
+        for stale in tmp.glob("*.lock"):
+            if stale.name != LOCK_FILE:
+                stale.unlink()
         manifest = _manifest(study, opts, lang, run.timings, started)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        _swap(tmp, final)
+        with _signals_deferred():
+            (tmp / LOCK_FILE).unlink()
+            _swap(tmp, final)
     except NotebookFailed as exc:
-        failed = root / f"{name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        shutil.rmtree(tmp / "_work", ignore_errors=True)
-        tmp.rename(failed)
+        with _signals_deferred():
+            failed = root / f"{name}.failed"
+            shutil.rmtree(failed, ignore_errors=True)
+            shutil.rmtree(tmp / "_work", ignore_errors=True)
+            (tmp / LOCK_FILE).unlink(missing_ok=True)
+            tmp.rename(failed)
         exc.kept = failed / "notebooks" / exc.notebook if exc.kept else None
         raise
     except BaseException:
+        pool.close()  # no kernel left to write into the folder being removed
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        lock.close()
     return run
 
 
@@ -783,6 +1075,7 @@ def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[Stud
     from tqdm import tqdm
 
     study_dirs = [Path(d) for d in study_dirs]
+    _check_out(Path(opts.out_root))
     n_nb = len(notebooks_in(opts.notebooks_dir, opts.only))
     bar = tqdm(total=n_nb * len(study_dirs), unit="notebook", disable=not opts.progress,
                file=sys.stderr, leave=False, dynamic_ncols=True)

@@ -1,7 +1,8 @@
 """``results.json``: the headline figures every notebook records, read by the summary and index.
 
 Layout: ``{"study": name, "figures": {"<section>": {"<name>": number, ...}}}``.  Notebooks may run
-in parallel, so :func:`record` merges under an exclusive file lock and replaces the file atomically.
+in parallel, so :func:`record` merges under an exclusive file lock and replaces the file atomically;
+keys are sorted, so the file is the same bytes whichever notebook finished first.
 """
 from __future__ import annotations
 
@@ -34,11 +35,21 @@ def _clean(value):
 
 
 def load(path) -> dict:
-    """Read ``results.json``; an empty structure when it does not exist yet."""
+    """Read ``results.json``; an empty structure when it does not exist yet.
+
+    Raises
+    ------
+    ValueError
+        The file is not JSON, or not ``{"study": …, "figures": {section: {name: value}}}``.
+    """
     path = Path(path)
     if not path.exists():
         return {"study": None, "figures": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))  # JSONDecodeError is a ValueError
+    figures = data.get("figures") if isinstance(data, dict) else None
+    if not isinstance(figures, dict) or not all(isinstance(v, dict) for v in figures.values()):
+        raise ValueError(f"{path.name} is not a results file of the kit (study, figures by section).")
+    return data
 
 
 def record(path, section: str, figures: dict, study: str | None = None) -> dict:
@@ -53,7 +64,7 @@ def record(path, section: str, figures: dict, study: str | None = None) -> dict:
             data["study"] = study
         data.setdefault("figures", {}).setdefault(section, {}).update(_clean(figures))
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
     return data["figures"][section]
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -79,6 +81,34 @@ def _fmt_num(x: float) -> str:
     return f"{x:g}"
 
 
+def _short(value, limit: int = 80) -> str:
+    """``repr`` of a value for a message, cut to ``limit`` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer with more digits than Python prints
+        return "a number with thousands of digits"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that also reads ``1e6`` and ``2E-3`` as numbers (YAML 1.2 does; PyYAML's
+    YAML 1.1 rules want a dot, ``1.0e+6``, and would otherwise give the text ``"1e6"``)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def read_yaml(text: str):
+    """Parse YAML text safely (no Python objects), numbers in exponent notation included."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 # --------------------------------------------------------------------------- schema
 
 
@@ -119,10 +149,11 @@ def _leaves(tree, prefix=()):
 # --------------------------------------------------------------------------- values
 
 
-def _coerce(spec: dict, value, key: str, problems: list[Problem]):
-    """Check ``value`` against the leaf ``spec``; return the resolved value."""
+def _coerce(spec: dict, value, key: str, problems: list[Problem], origin: str = STUDY_FILE):
+    """Check ``value`` against the leaf ``spec``; return the resolved value.  ``origin`` names where
+    the value came from in messages (``study.yaml`` or ``--set``)."""
     typ = spec["type"]
-    where = f"{STUDY_FILE}: {key}"
+    where = f"{origin}: {key}"
 
     def bad(msg):
         problems.append(Problem(where, msg))
@@ -130,14 +161,20 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem]):
 
     def number(v, integer=False):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return bad(f"must be a number. Got {v!r} instead.")
+            return bad(f"must be a number. Got {_short(v)} instead.")
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
+            return bad(f"must be a finite number. Got {_short(v)} instead.")
         if integer and int(v) != v:
-            return bad(f"must be a whole number. Got {v!r} instead.")
+            return bad(f"must be a whole number. Got {_short(v)} instead.")
         lo = 0.0 if typ in ("fraction", "uncertain_fraction") else spec.get("min")
         hi = 1.0 if typ in ("fraction", "uncertain_fraction") else spec.get("max")
         if lo is not None and v < lo or hi is not None and v > hi:
             rng = f"[{_fmt_num(lo) if lo is not None else '-inf'}, {_fmt_num(hi) if hi is not None else 'inf'}]"
-            return bad(f"must be in {rng}. Got {v!r} instead.")
+            return bad(f"must be in {rng}. Got {_short(v)} instead.")
         return int(v) if integer else float(v)
 
     if value is None:
@@ -145,10 +182,15 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem]):
             return None
         return bad("must not be empty.")
     if typ == "str":
-        return str(value)
+        if isinstance(value, (dict, list, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+            return bad(f"must be a text. Got {_short(value)} instead.")
+        try:
+            return str(value)
+        except ValueError:  # an integer too long to print
+            return bad(f"must be a text. Got {_short(value)} instead.")
     if typ == "choice":
-        if value not in spec["choices"]:
-            return bad(f"must be one of {', '.join(map(str, spec['choices']))}. Got {value!r} instead.")
+        if isinstance(value, (dict, list)) or value not in spec["choices"]:
+            return bad(f"must be one of {', '.join(map(str, spec['choices']))}. Got {_short(value)} instead.")
         return value
     if typ == "int":
         return number(value, integer=True)
@@ -158,7 +200,7 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem]):
         if isinstance(value, dict):
             extra = set(value) - {"low", "mode", "high"}
             if extra or not {"low", "mode", "high"} <= set(value):
-                return bad(f"must be a number or {{low, mode, high}}. Got keys {sorted(value)} instead.")
+                return bad(f"must be a number or {{low, mode, high}}. Got keys {sorted(map(str, value))} instead.")
             parts = [number(value[k]) for k in ("low", "mode", "high")]
             if any(p is None for p in parts):
                 return None
@@ -176,11 +218,11 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem]):
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            return bad(f"must be a date like 2024-06-30. Got {value!r} instead.")
+            return bad(f"must be a date like 2024-06-30. Got {_short(value)} instead.")
     if typ == "blocks":  # "all" or a list of block names
         if value == "all" or (isinstance(value, list) and all(isinstance(b, str) for b in value) and value):
             return value
-        return bad(f"must be 'all' or a list of block names. Got {value!r} instead.")
+        return bad(f"must be 'all' or a list of block names. Got {_short(value)} instead.")
     if typ == "list":
         if not isinstance(value, list):
             return bad(f"must be a list. Got {type(value).__name__} instead.")
@@ -194,28 +236,35 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem]):
     raise ValueError(f"unknown schema type {typ!r} for {key}")  # a bug in defaults/, not user input
 
 
-def _walk_user(user: dict, tree: dict, prefix: tuple, problems: list[Problem], out: dict, given: set):
+def _walk_user(user: dict, tree: dict, prefix: tuple, problems: list[Problem], out: dict, given: set,
+               overrides: dict | None = None):
+    """Check the user's values (study.yaml merged with ``overrides``) against the schema ``tree``."""
     for key, value in user.items():
         path = prefix + (str(key),)
         dotted = ".".join(path)
-        node = tree.get(key) if isinstance(tree, dict) else None
+        origin = "--set" if overrides and _get_opt(overrides, path) is not _MISSING else STUDY_FILE
+        node = tree.get(key) if isinstance(tree, dict) and isinstance(key, str) else None
         if node is None:
             options = [k for k in tree.keys()] if isinstance(tree, dict) else []
             close = difflib.get_close_matches(str(key), options, n=1, cutoff=0.6)
             hint = f" Did you mean {'.'.join(prefix + (close[0],))}?" if close else (
                 f" Allowed here: {', '.join(options)}." if options else "")
-            problems.append(Problem(STUDY_FILE, f"unknown key '{dotted}'.{hint}"))
+            problems.append(Problem(origin, f"unknown key '{_cut(dotted)}'.{hint}"))
             continue
         if _is_leaf(node):
-            resolved = _coerce(node, value, dotted, problems)
+            resolved = _coerce(node, value, dotted, problems, origin)
             if resolved is not None or value is None:
                 _set(out, path, resolved)
                 given.add(dotted)
         elif isinstance(value, dict):
-            _walk_user(value, node, path, problems, out, given)
+            _walk_user(value, node, path, problems, out, given, overrides)
         else:
-            problems.append(Problem(f"{STUDY_FILE}: {dotted}",
-                                    f"must be a section with keys ({', '.join(node)}). Got {value!r} instead."))
+            problems.append(Problem(f"{origin}: {dotted}",
+                                    f"must be a section with keys ({', '.join(node)}). Got {_short(value)} instead."))
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _set(tree: dict, path: tuple, value):
@@ -231,17 +280,42 @@ def _get(tree: dict, path: tuple):
 
 
 def parse_overrides(pairs) -> dict:
-    """``["a.b=3", "language=ru"]`` -> nested dict; values are parsed as YAML."""
+    """``["a.b=3", "language=ru"]`` -> nested dict; values are parsed as YAML (``1e6`` is a number).
+
+    Raises
+    ------
+    InputError
+        A pair without ``=``, an empty key or key part (``a..b``), or one key given both as a value
+        and as a section (``a=1`` and ``a.b=2``).  Every message names ``--set``.
+    """
     out: dict = {}
+    problems: list[Problem] = []
     for pair in pairs or ():
         if "=" not in pair:
-            raise InputError(Problem("--set", f"expects KEY=VALUE. Got {pair!r} instead."))
+            problems.append(Problem("--set", f"expects KEY=VALUE. Got {_short(pair)} instead."))
+            continue
         key, raw = pair.split("=", 1)
+        parts = tuple(k.strip() for k in key.split("."))
+        if not all(parts):
+            problems.append(Problem("--set", f"expects a dotted key like retention.care_manager_effect.mode. "
+                                    f"Got {_short(key)} instead."))
+            continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
+            value = read_yaml(raw) if raw.strip() else None
+        except (yaml.YAMLError, ValueError, RecursionError):
             value = raw
-        _set(out, tuple(key.strip().split(".")), value)
+        node = out
+        for k in parts[:-1]:
+            if not isinstance(node.get(k, {}), dict):
+                node = None
+                break
+            node = node.setdefault(k, {})
+        if node is None or (isinstance(node.get(parts[-1]), dict) and node[parts[-1]]):
+            problems.append(Problem(f"--set: {'.'.join(parts)}", "is given both as a value and as a section."))
+            continue
+        node[parts[-1]] = value
+    if problems:
+        raise InputError(problems)
     return out
 
 
@@ -252,6 +326,28 @@ def _deep_merge(base: dict, extra: dict) -> dict:
             out[k] = _deep_merge(out[k], v)
         else:
             out[k] = v
+    return out
+
+
+def _complete_uncertain(overrides: dict, user: dict, tree: dict, prefix: tuple = ()) -> dict:
+    """``--set a.b.mode=0.2`` changes one part of an uncertain ``{low, mode, high}``: the other parts
+    come from study.yaml (a plain number ``x`` counts as ``{x, x, x}``) or else from the default."""
+    out = {}
+    for key, value in overrides.items():
+        node = tree.get(key) if isinstance(tree, dict) and isinstance(key, str) else None
+        path = prefix + (key,)
+        if (_is_leaf(node) and node["type"] in ("uncertain", "uncertain_fraction") and isinstance(value, dict)
+                and value and set(value) <= {"low", "mode", "high"} and set(value) != {"low", "mode", "high"}):
+            base = _get_opt(user, path)
+            if base is _MISSING or base is None:
+                base = node["default"]
+            if isinstance(base, (int, float)) and not isinstance(base, bool):
+                base = {"low": base, "mode": base, "high": base}
+            out[key] = {**base, **value} if isinstance(base, dict) else value
+        elif isinstance(node, dict) and not _is_leaf(node) and isinstance(value, dict):
+            out[key] = _complete_uncertain(value, user, node, path)
+        else:
+            out[key] = value
     return out
 
 
@@ -394,8 +490,8 @@ def load_study(study_dir, overrides: dict | None = None) -> Study:
     path = study_dir / STUDY_FILE
     if path.exists():
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            loaded = read_yaml(path.read_text(encoding="utf-8-sig"))
+        except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise InputError(Problem(STUDY_FILE, f"is not valid YAML{where}: "
@@ -407,9 +503,11 @@ def load_study(study_dir, overrides: dict | None = None) -> Study:
                                      f"(name: ..., horizon_months: ...). Got {type(loaded).__name__}."))
         user = loaded
     overrides = overrides or {}
-    merged = _deep_merge(user, overrides)
-
+    if not isinstance(overrides, dict):
+        raise InputError(Problem("--set", f"expects KEY=VALUE pairs. Got {_short(overrides)} instead."))
     tree = _schema_cached()
+    merged = _deep_merge(user, _complete_uncertain(overrides, user, tree))
+
     config: dict = {}
     for leaf_path, spec in _leaves(tree):
         _set(config, leaf_path, _coerce(spec, copy.deepcopy(spec["default"]), ".".join(leaf_path), problems)
@@ -417,7 +515,7 @@ def load_study(study_dir, overrides: dict | None = None) -> Study:
     if problems:  # a default failed its own schema: a bug in defaults/
         raise RuntimeError("invalid defaults: " + "; ".join(map(str, problems)))
     given: set = set()
-    _walk_user(merged, tree, (), problems, config, given)
+    _walk_user(merged, tree, (), problems, config, given, overrides)
     if problems:
         raise InputError(problems)
     if not config.get("name"):
