@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from analysis import simulate, staffing
 from analysis.data import Tables
 from analysis.errors import InputError
+from analysis.pages import words
 from analysis.staffing import ClientProfile, client_profile, evaluate, handoffs
 from analysis.study import Uncertain, load_study, schema
 
@@ -96,7 +97,8 @@ def test_every_param_key_resolves(tmp_path):
     assert set(p) == set(staffing.PARAMS)
     assert all(np.isfinite(v).all() and v.shape == (1,) for v in p.values())
     assert isinstance(study["staffing.specialist_manager_salary_month"], Uncertain)
-    assert set(staffing.SHORT_LABELS) == set(staffing.PARAMS.values())
+    assert set(staffing.SHORT_LABEL_KEYS) == set(staffing.PARAMS.values())
+    assert all(words.has(k) for k in staffing.SHORT_LABEL_KEYS.values())
 
 
 # ---------------------------------------------------------------------------- profile
