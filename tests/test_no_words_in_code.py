@@ -22,7 +22,6 @@ NOT_MIGRATED = {
     "notebooks/05_summary.ipynb",
     "src/analysis/report.py",
     "src/analysis/retention.py",
-    "src/analysis/summary.py",
     "src/analysis/i18n.py",
 }
 
