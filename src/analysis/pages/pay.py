@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import i18n
-from .words import say
+from .words import catalogue, say
 
 __all__ = ["scheme_label", "describe_component", "components_table"]
 
@@ -59,16 +59,10 @@ def describe_component(comp: dict, lang: str = "en", currency: str = "RUB") -> s
     if kind == "kpi_bonus":
         sign = "≥" if c["direction"] == "above" else "≤"
         key = f"compensation.component.kpi.{c['kpi']}"
-        kpi = say(key, lang) if key in _catalogue(lang) else c["kpi"]
+        kpi = say(key, lang) if key in catalogue(lang) else c["kpi"]
         target = _pct(c["target"], lang) if 0 <= c["target"] <= 1 else i18n.number(c["target"], lang, 2)
         return w("kpi_bonus", amount=money(c["amount"]), kpi=kpi, sign=sign, target=target)
     return kind
-
-
-def _catalogue(lang):
-    from .words import catalogue
-
-    return catalogue(lang)
 
 
 def components_table(scheme: dict, block, lang: str = "en", currency: str = "RUB") -> pd.DataFrame:
