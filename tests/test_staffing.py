@@ -297,6 +297,11 @@ def test_analyse_and_scenarios_on_a_salon(tmp_path):
     assert (np.diff(a.tornado["swing"]) <= 0).all()
     row = a.tornado.set_index("key").loc["staffing.specialist_manager_salary_month"]
     assert row["saving_high"] > row["saving_low"]          # dearer managers today: more saved
+    # the page words what the analysis returns: labels are catalogue keys, parts / options / queues codes
+    assert all(words.has(k) for k in a.tornado["label"])
+    assert all(words.has(f"staffing.part.{p}") for p in a.time_split["part"])
+    assert all(words.has(f"staffing.option.{o}") for o in a.options["option"])
+    assert all(words.has(f"staffing.queue.{q}") for q in a.queues["queue"])
 
     s = staffing.scenarios(study, tables, d)
     for arr in (s.cost_specialists_month, s.cost_care_managers_month, s.care_managers_needed):
