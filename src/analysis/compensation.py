@@ -83,6 +83,7 @@ __all__ = [
     "scheme_label",
     "describe_component",
     "components_table",
+    "TOTAL",
     "bonus_months_share",
 ]
 
@@ -932,9 +933,9 @@ TOTAL = "total"
 def components_table(scheme: dict, block: BlockMonths) -> pd.DataFrame:
     """Each component's typical monthly pay under the simulated block results.
 
-    Columns ``component`` (the normalised component, a dict; :data:`TOTAL` on the last row — the page
-    words it with :func:`analysis.pages.pay.components_table`), ``pay_median``, ``pay_p10``, ``pay_p90`` (over all
-    scenarios and months), ``share`` (of the scheme's median-of-sum; floor / cap rows show the
+    Columns ``component`` (the normalised component, a dict; :data:`TOTAL` on the last row — the
+    page words it with :func:`analysis.pages.pay.components_table`), ``pay_median``, ``pay_p10``,
+    ``pay_p90`` (over all scenarios and months), ``share`` (of the scheme's median-of-sum; floor / cap rows show the
     share of months they bind).
     """
     scheme = normalize_scheme(scheme)
