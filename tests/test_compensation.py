@@ -1,6 +1,8 @@
 """Pay schemes: published rule examples, validation messages, invariants, and the simulation."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -492,3 +494,44 @@ def test_retention_kpi_comes_from_the_data_unless_set():
     s2 = study({"compensation": {"repeat_retention": 0.5, "repeat_retention_sd_month": 0.0}})
     block2 = comp.simulate_block(base, s2, draws(s2))
     np.testing.assert_allclose(block2.kpis["repeat_retention"], 0.5)
+
+
+# --------------------------------------------------------------------------- words (analysis.pages.pay)
+
+@pytest.mark.parametrize("component, en, ru", [
+    ({"fixed": 40000}, "fixed 40,000 ₽", "фиксированная часть 40 000 ₽"),
+    ({"profit_share": 0.025}, "2.5% of block profit", "2,5 % прибыли блока"),
+    ({"revenue_share": 0.03}, "3% of block revenue", "3 % выручки блока"),
+    ({"floor": 60000}, "at least 60,000 ₽", "не меньше 60 000 ₽"),
+])
+def test_components_are_worded_from_the_catalogues(component, en, ru):
+    from analysis.pages import pay
+
+    assert pay.describe_component(component, "en", "RUB").replace("\u00a0", " ").replace("\u202f", " ") == en
+    assert pay.describe_component(component, "ru", "RUB").replace("\u00a0", " ").replace("\u202f", " ") == ru
+    assert comp.describe_component(component, "ru", "RUB") == pay.describe_component(component, "ru", "RUB")
+
+
+def test_every_builtin_component_is_worded_in_both_languages():
+    from analysis.pages import pay
+
+    s = study()
+    for scheme in s["compensation.schemes"]:
+        for c in comp.normalize_scheme(scheme)["components"]:
+            en, ru = pay.describe_component(c, "en"), pay.describe_component(c, "ru")
+            assert en and ru and en != ru, (scheme["name"], c)
+            assert not re.search("[а-яё]", en, re.I) and re.search("[а-яё]", ru, re.I)
+
+
+def test_components_table_returns_codes_and_the_page_words_them():
+    from analysis.pages import pay
+
+    s = study()
+    res = comp.compare(s, Tables(visits=visits_frame()))
+    scheme = comp.scheme_of(s, "source")
+    coded = comp.components_table(scheme, res.block)
+    assert coded["component"].iloc[-1] == comp.TOTAL
+    assert all(isinstance(c, dict) for c in coded["component"].iloc[:-1])
+    worded = pay.components_table(scheme, res.block, "ru")
+    assert worded["component"].iloc[-1] == "итого"
+    pd.testing.assert_frame_equal(coded.drop(columns="component"), worded.drop(columns="component"))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from analysis import simulate, staffing
 from analysis.data import Tables
 from analysis.errors import InputError
+from analysis.pages import words
 from analysis.staffing import ClientProfile, client_profile, evaluate, handoffs
 from analysis.study import Uncertain, load_study, schema
 
@@ -96,7 +97,8 @@ def test_every_param_key_resolves(tmp_path):
     assert set(p) == set(staffing.PARAMS)
     assert all(np.isfinite(v).all() and v.shape == (1,) for v in p.values())
     assert isinstance(study["staffing.specialist_manager_salary_month"], Uncertain)
-    assert set(staffing.SHORT_LABELS) == set(staffing.PARAMS.values())
+    assert set(staffing.SHORT_LABEL_KEYS) == set(staffing.PARAMS.values())
+    assert all(words.has(k) for k in staffing.SHORT_LABEL_KEYS.values())
 
 
 # ---------------------------------------------------------------------------- profile
@@ -295,6 +297,11 @@ def test_analyse_and_scenarios_on_a_salon(tmp_path):
     assert (np.diff(a.tornado["swing"]) <= 0).all()
     row = a.tornado.set_index("key").loc["staffing.specialist_manager_salary_month"]
     assert row["saving_high"] > row["saving_low"]          # dearer managers today: more saved
+    # the page words what the analysis returns: labels are catalogue keys, parts / options / queues codes
+    assert all(words.has(k) for k in a.tornado["label"])
+    assert all(words.has(f"staffing.part.{p}") for p in a.time_split["part"])
+    assert all(words.has(f"staffing.option.{o}") for o in a.options["option"])
+    assert all(words.has(f"staffing.queue.{q}") for q in a.queues["queue"])
 
     s = staffing.scenarios(study, tables, d)
     for arr in (s.cost_specialists_month, s.cost_care_managers_month, s.care_managers_needed):

@@ -83,6 +83,7 @@ __all__ = [
     "scheme_label",
     "describe_component",
     "components_table",
+    "TOTAL",
     "bonus_months_share",
 ]
 
@@ -919,62 +920,22 @@ def scheme_label(scheme: dict, lang: str = "en") -> str:
 
 
 def describe_component(comp: dict, lang: str = "en", currency: str = "RUB") -> str:
-    """One component in plain words (``"3% of block profit"``)."""
-    from . import i18n
+    """One component in plain words: kept for callers, the words are :func:`analysis.pages.pay.describe_component`."""
+    from .pages.pay import describe_component as _describe
 
-    c = _normalize_component(comp)
-    ru = lang == "ru"
-
-    def pct(x):
-        return i18n.percent(x, lang, 0 if round(x * 100, 6).is_integer() else (1 if round(x * 1000, 6).is_integer() else 2))
-
-    def money(x):
-        return i18n.money(x, currency, lang)
-
-    kind = c["type"]
-    if kind == "fixed":
-        return ("фиксированная часть " if ru else "fixed ") + money(c["amount"])
-    if kind == "own_services":
-        ded = {"none": ("", ""), "before": (" after materials", " после вычета материалов"),
-               "after": (", materials then deducted", ", затем минус материалы")}[c["deduct_consumables"]]
-        return (f"{pct(c['rate'])} от выручки своих услуг{ded[1]}" if ru
-                else f"{pct(c['rate'])} of own services{ded[0]}")
-    if kind == "revenue_share":
-        return f"{pct(c['rate'])} " + ("выручки блока" if ru else "of block revenue")
-    if kind == "profit_share":
-        return f"{pct(c['rate'])} " + ("прибыли блока" if ru else "of block profit")
-    if kind == "tiered":
-        base = {"revenue": ("block revenue", "выручки блока"), "profit": ("block profit", "прибыли блока"),
-                "own_revenue": ("own services", "выручки своих услуг")}[c["base"]]
-        steps = " / ".join(f"{pct(r)} " + ("от " if ru else "from ") + i18n.money(f, currency, lang, short=True)
-                           for f, r in c["brackets"])
-        if c["mode"] == "retroactive":
-            return (f"ступени со всей суммы {base[1]}: {steps}" if ru
-                    else f"tiers on the whole of {base[0]}: {steps}")
-        return (f"прогрессивные ступени {base[1]}: {steps}" if ru
-                else f"progressive tiers of {base[0]}: {steps}")
-    if kind == "max_of":
-        parts = [describe_component(x, lang, currency) for x in c["components"]]
-        return ("большее из: " if ru else "the larger of: ") + "; ".join(parts)
-    if kind == "kpi_bonus":
-        sign = ("≥" if c["direction"] == "above" else "≤")
-        kpi = {"repeat_retention": ("repeat-client retention", "удержание повторных клиентов")}.get(
-            c["kpi"], (c["kpi"], c["kpi"]))
-        target = pct(c["target"]) if 0 <= c["target"] <= 1 else i18n.number(c["target"], lang, 2)
-        return (f"бонус {money(c['amount'])}, если {kpi[1]} {sign} {target}" if ru
-                else f"bonus {money(c['amount'])} when {kpi[0]} {sign} {target}")
-    if kind == "floor":
-        return ("не меньше " if ru else "at least ") + money(c["amount"])
-    if kind == "cap":
-        return ("не больше " if ru else "at most ") + money(c["amount"])
-    return kind
+    return _describe(comp, lang, currency)
 
 
-def components_table(scheme: dict, block: BlockMonths, lang: str = "en", currency: str = "RUB") -> pd.DataFrame:
+#: The ``component`` of the last row of :func:`components_table`: the whole scheme.
+TOTAL = "total"
+
+
+def components_table(scheme: dict, block: BlockMonths) -> pd.DataFrame:
     """Each component's typical monthly pay under the simulated block results.
 
-    Columns ``component`` (plain words), ``pay_median``, ``pay_p10``, ``pay_p90`` (over all
-    scenarios and months), ``share`` (of the scheme's median-of-sum; floor / cap rows show the
+    Columns ``component`` (the normalised component, a dict; :data:`TOTAL` on the last row — the
+    page words it with :func:`analysis.pages.pay.components_table`), ``pay_median``, ``pay_p10``,
+    ``pay_p90`` (over all scenarios and months), ``share`` (of the scheme's median-of-sum; floor / cap rows show the
     share of months they bind).
     """
     scheme = normalize_scheme(scheme)
@@ -987,15 +948,15 @@ def components_table(scheme: dict, block: BlockMonths, lang: str = "en", currenc
         p = pay({"name": scheme["name"], "components": [c]}, **bases)
         raw = raw + p
         q10, q50, q90 = np.quantile(p, [0.1, 0.5, 0.9])
-        rows.append({"component": describe_component(c, lang, currency), "pay_median": q50,
+        rows.append({"component": c, "pay_median": q50,
                      "pay_p10": q10, "pay_p90": q90, "share": float(p.mean() / total.mean()) if total.mean() else np.nan})
     for c in scheme["components"]:
         if c["type"] in ("floor", "cap"):
             binds = raw < c["amount"] if c["type"] == "floor" else raw > c["amount"]
-            rows.append({"component": describe_component(c, lang, currency), "pay_median": np.nan,
+            rows.append({"component": c, "pay_median": np.nan,
                          "pay_p10": np.nan, "pay_p90": np.nan, "share": float(np.mean(binds))})
     q10, q50, q90 = np.quantile(total, [0.1, 0.5, 0.9])
-    rows.append({"component": "итого" if lang == "ru" else "total", "pay_median": q50, "pay_p10": q10,
+    rows.append({"component": TOTAL, "pay_median": q50, "pay_p10": q10,
                  "pay_p90": q90, "share": 1.0})
     return pd.DataFrame(rows)
 

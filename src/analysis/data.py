@@ -52,7 +52,7 @@ from .codes import Note
 from .errors import InputError, Problem
 
 __all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES", "COLUMNS", "REQUIRED",
-           "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS",
+           "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS", "ROLE_WORDS",
            "check_settings", "spend_mask", "looks_personal"]
 
 TABLES = ("visits", "services", "staff", "clients", "memberships")
@@ -90,6 +90,14 @@ STATUS_WORDS = {
     "cancelled": ("cancelled", "canceled", "cancel", "отмен", "удал"),
     "no_show": ("no_show", "no-show", "no show", "noshow", "not arrived", "неявк", "не приш",
                 "не явил", "не пришёл"),
+}
+
+#: Words in staff.csv's ``role`` (lower case, substrings; Russian by their stem) that name today's
+#: client management (``staffing.today_setup``); a care manager's role is never one of them.
+ROLE_WORDS = {
+    "manager": ("manager", "менеджер", "управляющ"),
+    "administrator": ("admin", "администратор", "reception", "ресепшн", "front desk"),
+    "care_manager": ("care", "сопровожд"),
 }
 
 _PERSONAL = re.compile(

@@ -56,11 +56,12 @@ import numpy as np
 import pandas as pd
 
 from . import queueing
+from .data import ROLE_WORDS
 from .errors import InputError, Problem
 from .study import Study, Uncertain
 
 __all__ = [
-    "KINDS", "REPEAT_KINDS", "FUNCTIONS", "SALON_BLOCK", "PARAMS", "SHORT_LABELS",
+    "KINDS", "REPEAT_KINDS", "FUNCTIONS", "SALON_BLOCK", "PARAMS", "SHORT_LABEL_KEYS",
     "ClientProfile", "client_profile",
     "params_from", "Evaluation", "evaluate", "handoffs", "clients_per_care_manager_max",
     "cheaper_ranges", "growth", "tornado_table",
@@ -98,30 +99,8 @@ PARAMS = {
     "marketing_h": "staffing.functions.marketing_hours_block_month",
 }
 
-#: short chart labels for the tornado, (en, ru)
-SHORT_LABELS = {
-    "staffing.specialist_manager_salary_month": ("Specialist manager's salary", "Оклад менеджера направления"),
-    "staffing.care_manager_salary_month": ("Care manager's salary", "Оклад менеджера сопровождения"),
-    "staffing.payroll_tax_rate": ("Payroll tax", "Страховые взносы"),
-    "staffing.working_hours_month": ("Working hours", "Рабочие часы"),
-    "staffing.productive_share": ("Productive share of hours", "Доля продуктивного времени"),
-    "staffing.welcome_per_new_client": ("Welcome contacts per new client", "Приветствий на нового клиента"),
-    "staffing.touches_per_client_month.follow_up": ("Follow-ups per client", "Звонки после визита"),
-    "staffing.touches_per_client_month.programme_review": ("Programme reviews per client", "Пересмотры программы"),
-    "staffing.touches_per_client_month.feedback": ("Feedback requests per client", "Запросы отзывов"),
-    "staffing.touch_minutes.welcome": ("Minutes per welcome", "Минут на приветствие"),
-    "staffing.touch_minutes.follow_up": ("Minutes per follow-up", "Минут на звонок после визита"),
-    "staffing.touch_minutes.programme_review": ("Minutes per programme review", "Минут на пересмотр программы"),
-    "staffing.touch_minutes.feedback": ("Minutes per feedback request", "Минут на запрос отзыва"),
-    "staffing.requests_per_client_month": ("Requests per client", "Обращений на клиента"),
-    "staffing.request_minutes": ("Minutes per request", "Минут на обращение"),
-    "staffing.handoff_loss_prob": ("Loss per hand-off", "Потеря при передаче"),
-    "staffing.functions.records_min_client_month": ("Client card minutes", "Минут на карту клиента"),
-    "staffing.functions.sales_min_client_month": ("Sales minutes per client", "Минут продаж на клиента"),
-    "staffing.functions.staff_hours_block_month": ("Staff work per block", "Работа с персоналом на блок"),
-    "staffing.functions.quality_hours_block_month": ("Quality work per block", "Контроль качества на блок"),
-    "staffing.functions.marketing_hours_block_month": ("Marketing per block", "Маркетинг на блок"),
-}
+#: Catalogue key of each assumption's short chart label (the tornado): ``staffing.short.<key>``.
+SHORT_LABEL_KEYS = {key: "staffing.short." + key.split(".", 1)[1] for key in PARAMS.values()}
 
 
 # ============================================================================ data
@@ -305,9 +284,9 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
 # What a salon can have today for client management (staffing.current_setup).
 SETUPS = ("specialist_managers", "administrators", "none")
 
-# Roles in staff.csv that mean client management today (lower-case substrings, en / ru).
-_MANAGER_ROLES = ("manager", "менеджер", "управляющ")
-_ADMIN_ROLES = ("admin", "администратор", "reception", "ресепшн", "front desk")
+# Roles in staff.csv that mean client management today (lower-case substrings, en / ru): data.ROLE_WORDS.
+_MANAGER_ROLES = ROLE_WORDS["manager"]
+_ADMIN_ROLES = ROLE_WORDS["administrator"]
 
 
 @dataclass
@@ -356,8 +335,8 @@ def today_setup(study: Study, tables=None) -> TodaySetup:
             s = s[s["block"].astype(str).isin([str(b) for b in covers]) | s["block"].isna()]
         role = s["role"].fillna("").astype(str).str.lower()
         for setup, words in (("specialist_managers", _MANAGER_ROLES), ("administrators", _ADMIN_ROLES)):
-            hit = role.apply(lambda r: any(w in r for w in words) and "care" not in r
-                             and "сопровожд" not in r)
+            hit = role.apply(lambda r: any(w in r for w in words)
+                             and not any(c in r for c in ROLE_WORDS["care_manager"]))
             if hit.any():
                 pay = None
                 if "monthly_fixed_pay" in s and s.loc[hit, "monthly_fixed_pay"].notna().any():
@@ -740,7 +719,7 @@ def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
 
     For each uncertain assumption (``low < high``) the Monte Carlo is rerun with that assumption
     fixed at its low and at its high value (``d.fixed``), the others still drawn.  Returns rows
-    ``key``, ``label_en``, ``label_ru``, ``low``, ``high``, ``saving_low``, ``saving_high``,
+    ``key``, ``label`` (catalogue key of its short name, :data:`SHORT_LABEL_KEYS`), ``low``, ``high``, ``saving_low``, ``saving_high``,
     ``swing`` sorted by swing (largest first).  With ``role`` (:func:`role_params`) the care
     managers cost the pay scheme's amounts and the management salary assumption moves nothing:
     it is left out.
@@ -758,10 +737,9 @@ def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
             e = evaluate(profile, {**params_from(d.fixed(key, x)), **(role or {})}, target_answer_min,
                          current_setup, queues=False)
             out.append(float(np.median(e.saving_month)))
-        en, ru = SHORT_LABELS.get(key, (key, key))
-        rows.append({"key": key, "label_en": en, "label_ru": ru, "low": v.low, "high": v.high,
+        rows.append({"key": key, "label": SHORT_LABEL_KEYS.get(key, key), "low": v.low, "high": v.high,
                      "saving_low": out[0], "saving_high": out[1], "swing": abs(out[1] - out[0])})
-    df = pd.DataFrame(rows, columns=["key", "label_en", "label_ru", "low", "high",
+    df = pd.DataFrame(rows, columns=["key", "label", "low", "high",
                                      "saving_low", "saving_high", "swing"])
     return df.sort_values("swing", ascending=False, ignore_index=True)
 

@@ -487,10 +487,10 @@ def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "none"
 def short_label(study: Study, key: str, lang: str = "en", width: int = 48) -> str:
     """A short name of an assumption for charts: the section's short label, else its description."""
     from . import staffing
+    from .pages.words import say
 
-    if key in getattr(staffing, "SHORT_LABELS", {}):
-        en, ru = staffing.SHORT_LABELS[key]
-        return ru if lang == "ru" else en
+    if key in staffing.SHORT_LABEL_KEYS:
+        return say(staffing.SHORT_LABEL_KEYS[key], lang)
     table = study.assumptions(None, lang)
     match = table.loc[table["key"] == key, "description"]
     text = match.iloc[0] if len(match) else key
