@@ -1,6 +1,7 @@
 """``results.json``: the headline figures every notebook records, read by the summary and index.
 
-Layout: ``{"study": name, "figures": {"<section>": {"<name>": number, ...}}}``.  Notebooks may run
+Layout: ``{"schema_version": 2, "study": name, "figures": {"<section>": {"<name>": number, ...}}}``;
+every figure is declared in :mod:`analysis.figures` (changes between versions in CHANGELOG.md).  Notebooks may run
 in parallel, so :func:`record` merges under an exclusive file lock and replaces the file atomically.
 """
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import math
 import os
 from pathlib import Path
+
+from .figures import SCHEMA_VERSION
 
 __all__ = ["record", "load", "figure"]
 
@@ -49,6 +52,7 @@ def record(path, section: str, figures: dict, study: str | None = None) -> dict:
     with open(lock, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         data = load(path)
+        data["schema_version"] = SCHEMA_VERSION   # the declaration's version (analysis.figures)
         if study is not None:
             data["study"] = study
         data.setdefault("figures", {}).setdefault(section, {}).update(_clean(figures))
