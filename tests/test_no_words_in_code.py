@@ -21,12 +21,10 @@ NOT_MIGRATED = {
     "notebooks/02_staffing.ipynb",
     "notebooks/03_retention.ipynb",
     "notebooks/04_compensation.ipynb",
-    "notebooks/05_summary.ipynb",
     "src/analysis/compensation.py",
     "src/analysis/report.py",
     "src/analysis/retention.py",
     "src/analysis/staffing.py",
-    "src/analysis/summary.py",
     "src/analysis/i18n.py",
 }
 
