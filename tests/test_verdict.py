@@ -307,3 +307,75 @@ def test_alternatives_flag_an_assumed_payroll_too_large_for_the_salon(small_salo
     alts = summary.alternatives(prep, simulate.draws(prep.study)).set_index("setup")
     assert "management_payroll_vs_revenue" in alts.loc["specialist_managers", "checks_failed"]
     assert "management_payroll_vs_revenue" not in alts.loc["none", "checks_failed"]
+
+
+# ----------------------------------------------------------------------------- the pilot in the verdict
+
+
+def _pilot_page(**kw):
+    from types import SimpleNamespace
+
+    table = pd.DataFrame({"option": ["one_block", "half", "everyone"],
+                          "blocks": [["hair"], ["hair", "nails"], None]})
+    base = dict(since=None, blocks=None, measured=False, more_months=None,
+                design=SimpleNamespace(table=table), effect_quantiles=lambda: (np.nan,) * 3)
+    return SimpleNamespace(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def pilot_study(small_salon):
+    study = load_study(small_salon)
+    return study, data.load_tables(study)
+
+
+def test_extend_decision_rules():
+    assert summary.extend_decision(0.05, 0.9, 0.8, 0.2) == "extend"
+    assert summary.extend_decision(-0.01, 0.9, 0.8, 0.2) == "keep_measuring"   # the range reaches zero
+    assert summary.extend_decision(0.05, 0.5, 0.8, 0.2) == "keep_measuring"
+    assert summary.extend_decision(0.05, 0.1, 0.8, 0.2) == "do_not_extend"
+    assert set(summary.EXTEND) == {"extend", "do_not_extend", "keep_measuring"}
+
+
+def test_pilot_verdict_says_which_blocks_how_long_and_what_it_detects(pilot_study):
+    study, tables = pilot_study
+    fig = {"design": "one_block", "detectable_effect": 0.23, "months_needed": 9}
+    a = summary.pilot_advice(study, "pilot", ["hinges_on_retention"], fig, _pilot_page(), tables, 0.6)
+    assert (a.kind, a.blocks, a.others, a.months) == ("plan", ["hair"], ["nails"], 9)
+    en = " ".join(summary.pilot_advice_text(a, study, "en"))
+    ru = " ".join(summary.pilot_advice_text(a, study, "ru"))
+    assert "Hair" in en and "23%" in en and "**9** months" in en
+    assert "hair" not in ru.lower().replace("care_manager", "") and "Волосы" in ru and "23" in ru
+    # not within the simulated months, every block (before/after), no design
+    a = summary.pilot_advice(study, "pilot", [], {**fig, "months_needed": None}, _pilot_page(), tables)
+    assert a.kind == "plan_not_within" and a.months == 36
+    a = summary.pilot_advice(study, "pilot", [], {**fig, "design": "everyone"}, _pilot_page(), tables)
+    assert a.kind == "plan_everyone" and a.blocks is None
+    a = summary.pilot_advice(study, "pilot", [], {}, None, tables)
+    assert a.kind == "plan_unavailable" and summary.pilot_advice_text(a, study, "ru")
+    # no pilot advice for a clear answer
+    assert summary.pilot_advice(study, "do_not_create", [], fig, _pilot_page(), tables) is None
+
+
+def test_after_a_measured_pilot_the_summary_answers_whether_to_extend(pilot_study):
+    study, tables = pilot_study
+    since = pd.Timestamp("2025-03-01")
+    page = _pilot_page(since=since, blocks=["hair"], measured=True, effect_quantiles=lambda: (0.1, 0.2, 0.3))
+    a = summary.pilot_advice(study, "create", [], {}, page, tables, prob_positive=0.95)
+    assert (a.kind, a.extend, a.others) == ("extend", "extend", ["nails"])
+    text = summary.pilot_advice_text(a, study, "ru", 0.95)
+    assert "Распространите" in text[0] and "Ногти" in text[0] and "20" in text[0]
+    a = summary.pilot_advice(study, "do_not_create", [], {}, page, tables, prob_positive=0.05)
+    assert a.extend == "do_not_extend"
+    # a pilot too recent to measure says how many more months it needs
+    page = _pilot_page(since=since, blocks=["hair"], more_months=4)
+    a = summary.pilot_advice(study, "pilot", [], {}, page, tables)
+    assert a.kind == "running" and "4" in summary.pilot_advice_text(a, study, "en")[0]
+
+
+def test_assumed_ranges_are_words_not_raw_dashes(pilot_study):
+    study, _ = pilot_study
+    eff = study["retention.care_manager_effect"]
+    for lang in ("en", "ru"):
+        text = summary.effect_range_text(eff, lang)
+        assert " – " not in text and ("from" in text or "от" in text)
+    assert summary.effect_range_text(0.1, "en") == "10%"

@@ -35,6 +35,7 @@ import nbformat
 
 from . import __version__, i18n
 from . import results as results_mod
+from . import figures as _figures
 from .errors import InputError, Problem
 from .study import Study, load_study
 from .pages import references
@@ -58,34 +59,9 @@ SECTION_TITLES = {
     "pilot": ("Pilot: what the care manager changed", "Пилот: что изменил менеджер сопровождения"),
 }
 
-# Figures shown on index pages: (section, key, en, ru, kind)
-INDEX_FIGURES = [
-    ("summary", "verdict", "Verdict", "Вывод", "verdict"),
-    ("summary", "role_cost_month_median", "Role cost a month (median)", "Стоимость должности в месяц (медиана)", "money"),
-    ("summary", "npv_median", "NPV over the horizon (median)", "NPV за горизонт (медиана)", "money"),
-    ("summary", "prob_positive", "Chance the role pays off", "Вероятность, что роль окупится", "prob"),
-    ("summary", "payback_month", "Payback month", "Месяц окупаемости", "month"),
-    ("data_check", "clients", "Clients", "Клиенты", "num"),
-    ("data_check", "visits", "Visits", "Визиты", "num"),
-    ("data_check", "revenue", "Revenue", "Выручка", "money"),
-    ("data_check", "new_client_retention", "New-client retention", "Удержание новых клиентов", "pct"),
-    ("data_check", "repeat_client_retention", "Repeat-client retention", "Удержание постоянных клиентов", "pct"),
-    ("staffing", "saving_month_median", "Staff cost saving per month", "Экономия на персонале в месяц", "money"),
-    ("staffing", "care_managers_needed", "Care managers needed", "Нужно менеджеров сопровождения", "num"),
-    ("staffing", "wait_care_min", "Wait for an answer with care managers, min", "Ожидание ответа у менеджеров сопровождения, мин", "num1"),
-    ("retention", "regulars_margin_share", "Margin from regular clients", "Маржа от постоянных клиентов", "pct"),
-    ("retention", "incremental_margin_year_median", "Extra margin per year (median)", "Доп. маржа в год (медиана)", "money"),
-    ("retention", "breakeven_uplift", "Retention gain that alone pays one care manager",
-     "Рост удержания, который один окупает одного менеджера", "pct"),
-    ("retention", "revenue_at_risk_year_without", "Revenue at risk from departures, per year", "Выручка под риском ухода специалистов, в год", "money"),
-    ("compensation", "recommended_scheme", "Recommended pay scheme", "Рекомендуемая схема оплаты", "text"),
-    ("role_profile", "care_managers_needed", "Care managers the salon needs", "Нужно менеджеров сопровождения", "num"),
-    ("role_profile", "own_services_share", "Paid time left for own services", "Время на собственные услуги", "pct"),
-    ("role_profile", "scheme_label", "Pay scheme", "Схема оплаты", "text"),
-    ("pilot", "effect_median", "Measured cut of the dropout probability (median)",
-     "Измеренное снижение вероятности ухода (медиана)", "pct"),
-    ("pilot", "detectable_effect", "Smallest effect a 6-month pilot shows", "Наименьший эффект, который покажет пилот за 6 мес.", "pct"),
-]
+# Figures shown on index pages: (section, key, en, ru, kind), from the one declaration of the
+# headline figures (analysis.figures; labels in the word catalogues).
+INDEX_FIGURES = _figures.index_rows()
 
 
 def project_root() -> Path:
@@ -713,7 +689,7 @@ def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str,
     parts += _verdict_block(study, lang, figures.get("summary", {}))
     for href, section, title in pages:
         rows = [(label_en if lang == "en" else label_ru, format_figure(figures.get(sec, {}).get(key), kind, lang, cur))
-                for sec, key, label_en, label_ru, kind in INDEX_FIGURES
+                for sec, key, label_en, label_ru, kind in _figures.index_rows(study)
                 if sec == section and figures.get(sec, {}).get(key) is not None]
         kpis = "".join(f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(v)}</div>'
                        f'<div class="kit-kpi-label">{html.escape(k)}</div></div>' for k, v in rows)

@@ -1,8 +1,9 @@
 """``results.json``: the headline figures every notebook records, read by the summary and index.
 
-Layout: ``{"study": name, "figures": {"<section>": {"<name>": number, ...}}}``.  Notebooks may run
-in parallel, so :func:`record` merges under an exclusive file lock and replaces the file atomically;
-keys are sorted, so the file is the same bytes whichever notebook finished first.
+Layout: ``{"schema_version": 2, "study": name, "figures": {"<section>": {"<name>": number, ...}}}``;
+every figure is declared in :mod:`analysis.figures` (changes between versions in CHANGELOG.md).  Notebooks
+may run in parallel, so :func:`record` merges under an exclusive file lock and replaces the file
+atomically; keys are sorted, so the file is the same bytes whichever notebook finished first.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import json
 import math
 import os
 from pathlib import Path
+
+from .figures import SCHEMA_VERSION
 
 __all__ = ["record", "load", "figure"]
 
@@ -60,6 +63,7 @@ def record(path, section: str, figures: dict, study: str | None = None) -> dict:
     with open(lock, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         data = load(path)
+        data["schema_version"] = SCHEMA_VERSION   # the declaration's version (analysis.figures)
         if study is not None:
             data["study"] = study
         data.setdefault("figures", {}).setdefault(section, {}).update(_clean(figures))

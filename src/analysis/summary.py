@@ -56,7 +56,8 @@ from .study import Study, Uncertain
 __all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_effect", "tornado",
            "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
            "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
-           "next_step_text", "short_label", "format_value", "flip_conditions"]
+           "next_step_text", "short_label", "format_value", "flip_conditions", "PilotAdvice", "pilot_advice",
+           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "pilot_advice_text"]
 
 EFFECT_KEY = "retention.care_manager_effect"
 VERDICTS = decision.VERDICTS
@@ -481,7 +482,130 @@ def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "none"
     return pd.DataFrame(rows)
 
 
+# ----------------------------------------------------------------------------- the pilot in the verdict
+
+#: Answers to "extend the role to the other blocks?" after a measured pilot.
+EXTEND = ("extend", "do_not_extend", "keep_measuring")
+
+
+@dataclass
+class PilotAdvice:
+    """What the summary says about a pilot (issue 12).
+
+    Attributes
+    ----------
+    kind : str
+        ``plan`` (which blocks, how long, what it detects), ``plan_not_within`` (the assumed effect
+        is not shown within the design's months), ``plan_everyone`` (every block, before/after only),
+        ``plan_unavailable`` (no design could be computed), ``running`` (a pilot runs, too early to
+        measure) or ``extend`` (a pilot was measured: :attr:`extend` answers).
+    blocks, others : list of str
+        The pilot's blocks and the other blocks (raw names; pages show them through
+        :func:`analysis.pages.labels.block_label`); ``blocks`` None means every block.
+    detectable : float or None
+        Smallest effect a 6-month pilot of the design shows with 80 % power (``figures.pilot.detectable_effect``).
+    months : int or None
+        Months to show the assumed most likely effect (``months_needed``; for ``plan_not_within``
+        the longest pilot simulated; for ``running`` the months still needed).
+    extend : str or None
+        One of :data:`EXTEND` for a measured pilot (:func:`extend_decision`).
+    effect : tuple or None
+        The measured effect (P10, median, P90).
+    since : date or None
+    """
+
+    kind: str
+    blocks: list | None = None
+    others: list = field(default_factory=list)
+    detectable: float | None = None
+    months: int | None = None
+    extend: str | None = None
+    effect: tuple | None = None
+    since: object = None
+
+
+def extend_decision(effect_p10: float, prob_positive: float, recommend_prob: float, reject_prob: float) -> str:
+    """Whether to extend the role to the other blocks after a measured pilot: ``extend`` when the
+    whole measured range of the effect is above zero (P10 > 0) and the role pays off in at least
+    ``recommend_prob`` of the scenarios with the measured effect; ``do_not_extend`` when it pays off
+    in fewer than ``reject_prob``; otherwise ``keep_measuring``."""
+    if prob_positive < reject_prob:
+        return "do_not_extend"
+    if effect_p10 > 0 and prob_positive >= recommend_prob:
+        return "extend"
+    return "keep_measuring"
+
+
+def _blocks_of(tables) -> list:
+    v = getattr(tables, "visits", None)
+    if v is None or "block" not in v.columns:
+        return []
+    return sorted({str(b) for b in v["block"].dropna().unique()})
+
+
+def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysis=None, tables=None,
+                 prob_positive: float = float("nan")) -> PilotAdvice | None:
+    """The pilot part of the verdict, from ``figures.pilot`` (``design``, ``detectable_effect``,
+    ``months_needed``) and the pilot page's :class:`analysis.pilot.PilotAnalysis` (``analysis``:
+    the designs' blocks, a running or measured pilot).
+
+    * a measured pilot: whether to extend the role to the other blocks (:func:`extend_decision`,
+      ``prob_positive`` computed with the measured effect);
+    * a pilot running but too recent to measure: the months it still needs;
+    * otherwise, when the verdict is ``pilot`` (or the answer hinges on the retention effect): which
+      blocks to pilot, for how long, and what it can detect.
+
+    None when none applies."""
+    from .pilot.power import MAX_MONTHS
+
+    all_blocks = _blocks_of(tables)
+    pa = analysis
+    if pa is not None and getattr(pa, "since", None) is not None:
+        blocks = list(pa.blocks) if pa.blocks else None
+        others = [b for b in all_blocks if blocks is not None and b not in blocks]
+        if pa.measured:
+            p10, p50, p90 = pa.effect_quantiles()
+            return PilotAdvice("extend", blocks, others, extend=extend_decision(
+                p10, prob_positive, float(study["summary.recommend_prob"]), float(study["summary.reject_prob"])),
+                effect=(p10, p50, p90), since=pa.since)
+        return PilotAdvice("running", blocks, others, months=pa.more_months, since=pa.since)
+    if not (level == "pilot" or "hinges_on_retention" in (reasons or ())):
+        return None
+    fig = pilot_figures or {}
+    design = fig.get("design")
+    table = getattr(getattr(pa, "design", None), "table", None)
+    if design is None or fig.get("detectable_effect") is None:
+        return PilotAdvice("plan_unavailable")
+    blocks = None
+    if table is not None and design in set(table["option"]):
+        b = table.set_index("option").loc[design, "blocks"]
+        blocks = list(b) if b is not None and not (isinstance(b, float) and np.isnan(b)) else None
+    others = [x for x in all_blocks if blocks is not None and x not in blocks]
+    detectable, months = float(fig["detectable_effect"]), fig.get("months_needed")
+    if blocks is None or design == "everyone":
+        return PilotAdvice("plan_everyone", None, [], detectable, months)
+    if months is None:
+        return PilotAdvice("plan_not_within", blocks, others, detectable, MAX_MONTHS)
+    return PilotAdvice("plan", blocks, others, detectable, int(months))
+
+
 # ----------------------------------------------------------------------------- words
+
+#: The NPV's parts (:data:`analysis.decision.PARTS`) as catalogue keys of their chart labels.
+PARTS_LABELS = {p: f"summary.part.{p}" for p in decision.PARTS}
+
+
+def effect_range_text(value, lang: str = "en", fmt=None) -> str:
+    """An assumption's range in words, "most likely (from low to high)" (catalogue
+    ``summary.assumed``), never a raw "low – mode – high"; a fixed value as itself."""
+    from . import i18n
+    from .pages import words
+
+    fmt = fmt or (lambda x: i18n.percent(x, lang))
+    if isinstance(value, Uncertain) and not value.is_fixed:
+        return words.say("summary.assumed", lang, mode=fmt(value.mode), low=fmt(value.low), high=fmt(value.high))
+    return fmt(value.mode if isinstance(value, Uncertain) else float(value))
+
 
 
 def short_label(study: Study, key: str, lang: str = "en", width: int = 48) -> str:
@@ -571,3 +695,37 @@ def next_step_text(note: Note, study: Study, lang: str = "en") -> str:
         else:
             out[name] = i18n.number(value, lang) if isinstance(value, (int, float)) else str(value)
     return words.say(note.code, lang, **out)
+
+
+def pilot_advice_text(advice: PilotAdvice, study: Study, lang: str = "en", prob_positive: float | None = None) -> list[str]:
+    """The pilot part of the verdict (:func:`pilot_advice`) in the report's words: paragraphs,
+    block names through :func:`analysis.pages.labels.block_label`."""
+    from . import i18n
+    from .pages import words
+    from .pages.labels import block_label
+
+    def names(blocks, none_key):
+        return ", ".join(block_label(b, lang, study) for b in blocks) if blocks else words.say(none_key, lang)
+
+    pct = lambda x: i18n.percent(x, lang, 0 if x is None or round(x * 100, 6).is_integer() else 1)  # noqa: E731
+    eff = study[EFFECT_KEY]
+    assumed = i18n.percent(eff.mode if isinstance(eff, Uncertain) else float(eff), lang)
+    k = advice.kind
+    if k == "plan_unavailable":
+        return [words.say("summary.pilot.plan_unavailable", lang), words.say("summary.pilot.how", lang)]
+    if k.startswith("plan"):
+        text = words.say(f"summary.pilot.{k}", lang, blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
+                         detectable=pct(advice.detectable), assumed=assumed,
+                         months=i18n.number(advice.months, lang) if advice.months is not None else "–")
+        return [text, words.say("summary.pilot.how", lang)]
+    if k == "running":
+        return [words.say("summary.pilot.running", lang, blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
+                          since=i18n.date(advice.since, lang),
+                          months=i18n.number(advice.months, lang) if advice.months is not None else "–")]
+    p10, p50, p90 = advice.effect
+    return [words.say(f"summary.pilot.extend.{advice.extend}", lang,
+                      others=names(advice.others, "summary.pilot.no_other_blocks"),
+                      median=pct(p50), p10=pct(p10), p90=pct(p90),
+                      prob=i18n.probability(prob_positive, lang) if prob_positive is not None else "–"),
+            words.say("summary.pilot.extend.rule", lang, recommend=i18n.percent(float(study["summary.recommend_prob"]), lang),
+                      reject=i18n.percent(float(study["summary.reject_prob"]), lang))]
