@@ -66,7 +66,7 @@ def _shown(monkeypatch):
 
 def test_assumptions_fold_and_link_to_the_references(monkeypatch):
     shown = _shown(monkeypatch)
-    open_study(None, "ru").assumptions("staffing")
+    open_study(None, "ru", overrides={"staffing": {"current_setup": "specialist_managers"}}).assumptions("staffing")
     html = shown[-1]
     assert html.startswith('<details class="kit-details">') and "<summary>Допущения:" in html
     assert 'href="references.html"' in html

@@ -44,8 +44,9 @@ other pay.
 
 References
 ----------
-salon-facts.md, "Pay rules the salon systems implement" (Phorest, Boulevard, Fresha, Vagaro, Meevo,
-Altegio / YCLIENTS, Good Salon Guide); source-document.md, "Pay".
+The pay rules the salon systems implement, from their help centres (Phorest, Boulevard, Fresha, Vagaro,
+Meevo, Altegio / YCLIENTS) and the Good Salon Guide — cited in full on the references page
+(``pages/references.py``); the care-manager pay scheme as the commissioning owner described it.
 """
 from __future__ import annotations
 

@@ -175,6 +175,12 @@ FIGURES: tuple[Figure, ...] = (
     _f("retention", "bgnbd_b", "number", "num2"),
     _f("retention", "bgnbd_loglik", "number", "num"),
     _f("retention", "time_unit_days", "days", "num"),
+    _f("retention", "bgnbd_p", "fraction", "pct"),
+    _f("retention", "bgnbd_lambda", "number", "num2"),
+    _f("retention", "bgnbd_mean_dropout", "fraction", "pct"),
+    _f("retention", "bgnbd_limit_case", "flag", "raw"),
+    _f("retention", "dropout_measurable", "flag", "raw"),
+    _f("retention", "<figure>_reason", "code", "raw", when="missing"),
     # --- compensation (04)
     _f("compensation", "recommended_scheme", "text", "text", index=True),
     _f("compensation", "recommended_scheme_name", "code", "raw"),

@@ -5,7 +5,7 @@ A *completed visit* is a visit row with ``status == "done"``; a *visit day* is a
 with at least one completed visit (several services on one day are one visit day).  Cancelled and
 no-show rows carry no revenue and do not count as visits.
 
-References for the definitions (``reference/salon-facts.md``):
+References for the definitions (listed on the references page, ``pages/references.py``):
 
 * Phorest: first-time retention = first-time clients who return within a period, usually 90 days.
 * Mindbody Retention report: clients whose first visit falls in a date range, counted if they

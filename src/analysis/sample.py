@@ -34,7 +34,7 @@ Generative model (time in **weeks** for the visit process, **months** for member
 * **Cancellations and no-shows** are extra rows (amount 0, status ``cancelled`` / ``no_show``)
   a few days before a real repeat visit; they are not part of the visit process.
 
-Calibration targets (``reference/salon-facts.md``): new-client 90-day retention about 30 %
+Calibration targets (industry figures listed on the references page, ``pages/references.py``): new-client 90-day retention about 30 %
 (Phorest; SalonToday 28–33 %), repeat-client retention 68–79 % (Phorest, Crystal Focus),
 consumables 8–15 % of service revenue (Refine Network, CREAM), commissions 35–50 % (Russian
 market), gym-like membership churn (IHRSA; Russian renewal 30–60 %).
