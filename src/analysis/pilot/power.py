@@ -249,13 +249,19 @@ def _detectable(params, rfm_s, hc, new_per_month, nh, codes, unit_days, seed, co
         for rep in range(REPLICATES):
             rng = np.random.default_rng([int(seed), 0x91107, rep])
             sim = simulate_pilot(params, rfm_s, hc, new_per_month, nh, codes, e, unit_days, rng, horizon_months=months)
-            info += information(sim, params, months, unit_days, control, e) ** -2.0
+            with np.errstate(divide="ignore"):
+                info += np.float64(information(sim, params, months, unit_days, control, e)) ** -2.0
+        if not (np.isfinite(info) and info > 0):   # nothing to learn from: this effect is not shown
+            g.append(-np.inf)
+            continue
         se = (info / REPLICATES * scale) ** -0.5
         g.append(e - (Z_SHOWN + Z_POWER) * se)
         if g[-1] >= 0:
             if len(g) == 1:
                 return float(e)
             e0, g0 = EFFECT_GRID[len(g) - 2], g[-2]
+            if not np.isfinite(g0):
+                return float(e)
             return float(e0 + (0 - g0) / (g[-1] - g0) * (e - e0))
     return float("inf")
 

@@ -136,8 +136,9 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
         try:
             out.design = _design(study, visits, end, unit, None, seed)
             out.notes.extend(out.design.notes)
-        except (InputError, ValueError) as exc:
-            out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
+        except (InputError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+            # a salon too small or too young to simulate from: said on the page, never an error
+            out.notes.append(Note("pilot.note.design_failed", {}, level="warning", topic="design"))
         return out
 
     if since is None:
@@ -171,8 +172,8 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     try:
         out.design = _design(study, visits, since - pd.Timedelta(days=1), unit,
                              blocks if out.control else "all", seed)
-    except (InputError, ValueError) as exc:
-        out.notes.append(Note("pilot.note.design_failed", {"reason": str(exc)}, level="warning", topic="design"))
+    except (InputError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        out.notes.append(Note("pilot.note.design_failed", {}, level="warning", topic="design"))
     if out.design is not None:
         out.notes += out.design.notes
         need = out.design.months_needed
