@@ -41,8 +41,9 @@ lock:
 reports: $(STAMP)
 	$(PY) -m analysis run $(STUDY) $(ARGS)
 
+# Tests run on every core (pytest-xdist); a file's tests stay on one worker, so its fixtures run once.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab $(LAB_ROOT) notebooks/

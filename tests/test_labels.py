@@ -90,3 +90,14 @@ def test_text_columns_are_marked_to_read_from_the_left(monkeypatch):
     shown = _shown(monkeypatch)
     open_study(None, "en").table(pd.DataFrame({"part": ["a"], "source": ["kit"], "npv": [1.0]}), money=["npv"])
     assert "kit-text-2" in shown[0] and "kit-text-3" not in shown[0]
+
+
+@pytest.mark.parametrize("lang, expected", [("en", "25 refunds (66,950 ₽ in all)"),
+                                            ("ru", "25 возвратов (всего 66 950 ₽)")])
+def test_load_notes_are_shown_in_the_reader_words_with_money_formatted(monkeypatch, lang, expected):
+    from analysis.codes import Note
+
+    shown = _shown(monkeypatch)
+    ctx = open_study(None, lang)
+    ctx.show_notes([Note("data.refunds_netted", {"file": "visits.csv", "total": 66950.0}, n=25)])
+    assert expected.replace(" ", "\u00a0") in shown[-1].replace(" ", "\u00a0")

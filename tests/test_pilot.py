@@ -348,3 +348,41 @@ def test_pilot_notebook_records_the_measured_effect(tmp_path, studies):
         fig = json.loads(res.read_text(encoding="utf-8"))["figures"]["pilot"]
         assert ("effect_median" in fig) == (name == "pilot")
         assert "detectable_effect" in fig
+
+
+# ----------------------------------------------------------------------------- the decision's guard
+
+
+def _measured(p10, p50, p90, control=True, pretrend_ok=True):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(measured=True, effect_quantiles=lambda: (p10, p50, p90), control=control,
+                           event=SimpleNamespace(pretrend_ok=pretrend_ok))
+
+
+def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_path):
+    from analysis.study import load_study
+
+    (tmp_path / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.05, mode: 0.15, high: 0.30}}\n")
+    study = load_study(tmp_path)
+    # narrower than the assumption's 25 points: used
+    assert pilot.decision_note(study, _measured(0.10, 0.20, 0.30)) is None
+    # wider (a short pilot in a small salon): kept out, and said why
+    wide = pilot.decision_note(study, _measured(0.12, 0.42, 0.73))
+    assert wide.code == "pilot.summary.not_used_wide" and words.has(wide.code)
+    # the groups moved apart before the start: kept out
+    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3, pretrend_ok=False)).code == \
+        "pilot.summary.not_used_pretrend"
+    # without a control group there is no pre-trend to check
+    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3, control=False, pretrend_ok=None)) is None
+
+
+def test_pilot_blocks_absent_from_the_data_are_an_input_error(tmp_path):
+    from analysis.errors import InputError
+    from analysis.report import RunOptions, prepare
+
+    out = sample.write_sample(tmp_path / "s", clients=300, months=6, seed=1)
+    with open(out / "study.yaml", "a", encoding="utf-8") as fh:
+        fh.write("care_manager: {since: 2023-05-01, pilot_blocks: [hair, massagee]}\n")
+    with pytest.raises(InputError, match=r"care_manager.pilot_blocks.*massagee"):
+        prepare(out, RunOptions())

@@ -243,7 +243,14 @@ def summarize(tables: Tables, lang: str = "en") -> dict:
     if tables.notes:
         from .pages.words import note_text
 
-        out["notes"] = "\n    ".join([""] + [("warning: " if n.level == "warning" else "") + note_text(n, lang)
+        from .i18n import number
+
+        def fmt(_name, value):   # numbers grouped as the reader writes them: 66,950 / 66 950
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return number(value, lang, 0 if float(value).is_integer() else 2)
+            return str(value)
+
+        out["notes"] = "\n    ".join([""] + [("warning: " if n.level == "warning" else "") + note_text(n, lang, fmt)
                                              for n in tables.notes])
     return out
 

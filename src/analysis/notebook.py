@@ -108,6 +108,30 @@ class Context:
 
         display(HTML(f'<div class="kit-note">{html.escape(self.t(en, ru))}</div>'))
 
+    def field_text(self, name: str, value) -> str:
+        """A note's field as the reader sees it: money for amounts (``total``, ``amount``, ``*_money``),
+        dates for dates, grouped numbers for other numbers, text as it is."""
+        import datetime as _dt
+        import numbers
+
+        if isinstance(value, bool) or value is None:
+            return str(value)
+        if isinstance(value, (_dt.date, pd.Timestamp)):
+            return self.date(value)
+        if isinstance(value, numbers.Number):
+            if name in ("total", "amount") or name.endswith("_money"):
+                return self.money(value)
+            return self.num(value, 0 if float(value).is_integer() else 2)
+        return str(value)
+
+    def show_notes(self, notes) -> None:
+        """Show :class:`analysis.codes.Note` codes as highlighted notes in the report's language."""
+        from .pages.words import note_text
+
+        for n_ in notes:
+            text = note_text(n_, self.lang, self.field_text)
+            self.note(text, text)
+
     def headline(self, items) -> None:
         """Show big figures in a row: ``[(label, value_text), ...]``."""
         from IPython.display import HTML, display

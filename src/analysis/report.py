@@ -882,19 +882,24 @@ def _check_chosen_scheme(study: Study) -> list[Problem]:
 
 
 def _check_covers(study: Study, tables) -> list[Problem]:
-    """``care_manager.covers`` must name blocks that occur in the visits."""
-    covers = study.get("care_manager.covers", "all")
-    if covers == "all":
-        return []
-    if "block" not in tables.visits.columns:
-        return [Problem("study.yaml: care_manager.covers",
-                        "names blocks, but the visits have no block column; use 'all' or map a block column.")]
-    known = sorted(map(str, tables.visits["block"].dropna().unique()))
-    unknown = [b for b in covers if b not in known]
-    if unknown:
-        return [Problem("study.yaml: care_manager.covers",
-                        f"names blocks absent from the visits: {', '.join(unknown)}. Blocks in the data: {', '.join(known)}.")]
-    return []
+    """``care_manager.covers`` and ``care_manager.pilot_blocks`` must name blocks that occur in the
+    visits."""
+    problems = []
+    for key, empty, allowed in (("care_manager.covers", "all", "use 'all'"),
+                                ("care_manager.pilot_blocks", None, "leave it empty (every block)")):
+        named = study.get(key, empty)
+        if named == empty or named is None or (isinstance(named, (list, tuple)) and not named):
+            continue
+        if "block" not in tables.visits.columns:
+            problems.append(Problem(f"study.yaml: {key}",
+                                    f"names blocks, but the visits have no block column; {allowed} or map a block column."))
+            continue
+        known = sorted(map(str, tables.visits["block"].dropna().unique()))
+        unknown = [b for b in named if str(b) not in known]
+        if unknown:
+            problems.append(Problem(f"study.yaml: {key}", f"names blocks absent from the visits: {', '.join(map(str, unknown))}. "
+                                    f"Blocks in the data: {', '.join(known)}."))
+    return problems
 
 
 def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:

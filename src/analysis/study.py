@@ -188,6 +188,16 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem], origin: str = 
             return str(value)
         except ValueError:  # an integer too long to print
             return bad(f"must be a text. Got {_short(value)} instead.")
+    if typ == "currency":
+        # an ISO 4217 code babel knows (CLDR's list): money is formatted and converted by it
+        from babel.numbers import list_currencies
+
+        if not isinstance(value, str):
+            return bad(f"must be a text, a currency's ISO 4217 code. Got {_short(value)} instead.")
+        code = value.strip().upper()
+        if code not in list_currencies():
+            return bad(f"must be a currency's ISO 4217 code, such as RUB, USD, EUR, KZT. Got {_short(value)} instead.")
+        return code
     if typ == "choice":
         if isinstance(value, (dict, list)) or value not in spec["choices"]:
             return bad(f"must be one of {', '.join(map(str, spec['choices']))}. Got {_short(value)} instead.")

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from .power import PilotDesign, design
 from .groups import home_block, home_blocks
-from .study import EffectDistribution, PilotAnalysis, analyse, effect_for_decision, figures, summary_note
+from .study import (EffectDistribution, PilotAnalysis, analyse, decision_note, effect_for_decision, figures,
+                    summary_note)
 
 __all__ = ["home_block", "home_blocks", "PilotDesign", "design", "PilotAnalysis", "analyse", "figures",
-           "EffectDistribution", "effect_for_decision", "summary_note", "use_measured_effect"]
+           "EffectDistribution", "effect_for_decision", "decision_note", "summary_note", "use_measured_effect"]
 
 
 def use_measured_effect(draws, measured: "EffectDistribution | None"):

@@ -261,6 +261,10 @@ class EffectDistribution:
         return np.clip(rng.choice(self.draws, size=int(n), replace=True), -1.0, 1.0)
 
 
+#: The narrowest P10…P90 range of a measured effect that may stand in for the assumption when the
+#: assumption itself is a single number (width 0): ten percentage points.
+MIN_DECISION_WIDTH = 0.10
+
 def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | None:
     """The measured care-manager effect for the summary, or None when the study has no measured
     pilot (then the summary keeps the assumed ``retention.care_manager_effect``).
@@ -271,10 +275,36 @@ def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | No
         return None
     pa = analysis() if callable(analysis) else analysis
     pa = pa if pa is not None else analyse(study, tables)
-    if not pa.measured:
+    if not pa.measured or decision_note(study, pa) is not None:
         return None
     p10, p50, p90 = pa.effect_quantiles()
     return EffectDistribution(np.asarray(pa.effect_draws, float), p10, p50, p90, pa.since, pa.control)
+
+
+def decision_note(study, analysis) -> Note | None:
+    """Why a measured pilot does *not* replace the assumed effect in the decision, or None when it does.
+
+    The measurement replaces the assumption only when it says more than the assumption does: its
+    P10…P90 range is no wider than the assumption's own range (``retention.care_manager_effect``
+    high − low), and, with a control group, the two groups moved together before the start (the
+    event study's pre-trend check).  Otherwise the summary keeps the assumption and says why: a wide
+    measured range on a short or small pilot, or a failed pre-trend, is not evidence to act on.
+    """
+    pa = analysis
+    if pa is None or not pa.measured:
+        return None
+    p10, p50, p90 = pa.effect_quantiles()
+    eff = study["retention.care_manager_effect"]
+    assumed_width = float(getattr(eff, "high", eff)) - float(getattr(eff, "low", eff))
+    width = float(p90) - float(p10)
+    if not (np.isfinite(width) and width <= max(assumed_width, MIN_DECISION_WIDTH)):
+        return Note("pilot.summary.not_used_wide", {"p10": p10, "median": p50, "p90": p90,
+                                                    "low": float(getattr(eff, "low", eff)),
+                                                    "high": float(getattr(eff, "high", eff))},
+                    level="warning", topic="pilot")
+    if pa.control and pa.event is not None and pa.event.pretrend_ok is False:
+        return Note("pilot.summary.not_used_pretrend", {}, level="warning", topic="pilot")
+    return None
 
 
 def summary_note(measured: EffectDistribution) -> Note:
