@@ -280,11 +280,16 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
 
     def employed_pick(block_idx, day, u01):
         """A specialist of ``block_idx`` employed on ``day``, chosen in proportion to popularity."""
-        ok = (spec_block[None, :] == block_idx[:, None]) & (hired[None, :] <= day[:, None]) & \
-             (left[None, :] > day[:, None])
-        csum = np.cumsum(ok * popularity[None, :], 1)
-        target = u01 * csum[:, -1]
-        return np.argmax(csum > target[:, None], axis=1)
+        out = np.empty(block_idx.size, dtype=np.int64)
+        step = 250_000    # rows at a time: (rows, specialists) matrices of bounded size
+        for i in range(0, block_idx.size, step):
+            b_, d_, u_ = block_idx[i:i + step], day[i:i + step], u01[i:i + step]
+            ok = (spec_block[None, :] == b_[:, None]) & (hired[None, :] <= d_[:, None]) & \
+                 (left[None, :] > d_[:, None])
+            csum = np.cumsum(ok * popularity[None, :], 1)
+            target = u_ * csum[:, -1]
+            out[i:i + step] = np.argmax(csum > target[:, None], axis=1)
+        return out
 
     fav = np.empty((n, len(BLOCKS)), dtype=np.int64)
     fday = np.floor(t0)
@@ -525,6 +530,23 @@ def _add_months_np(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
     return target.astype("datetime64[D]") + np.minimum(day, length - 1)
 
 
+def _integral_as_int(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns holding only whole numbers below 1e10 (amounts in whole roubles) as int64.
+
+    ``to_csv`` writes them exactly as ``float_format="%.10g"`` would ("2500", "0"), but without
+    formatting every cell in Python, which was most of the time of writing a large sample.
+    """
+    conv = {}
+    for c in df.columns:
+        col = df[c]
+        if col.dtype == np.float64:
+            a = col.to_numpy()
+            if np.all(np.isfinite(a)) and np.all(np.abs(a) < 1e10) and np.all(a == np.round(a)) \
+                    and not np.any(np.signbit(a) & (a == 0)):
+                conv[c] = a.astype(np.int64)
+    return df.assign(**conv) if conv else df
+
+
 def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
                  start: str = "2023-01-01", pilot_since: str | None = None, pilot_blocks=None,
                  pilot_effect: float = 0.0, hard=()) -> Path:
@@ -550,7 +572,8 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     out.mkdir(parents=True, exist_ok=True)
 
     def csv(df, name):
-        text = df.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
+        text = _integral_as_int(df).to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d",
+                                           float_format="%.10g")
         (out / name).write_text(text, encoding="utf-8")
 
     csv(d.visits, "visits.csv")
