@@ -278,17 +278,29 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     # ---- favourite specialists and departures ------------------------------------------------
     popularity = rng.lognormal(0.0, T["specialist_popularity_sd"], len(staff))
 
+    # Who is employed changes only on hiring and leaving days: between two such days (an "epoch")
+    # the specialists of a block employed are the same, so a pick is a search in the cumulative
+    # popularity of the few employed ones.  Same result as the first index where the cumulative
+    # popularity over all specialists (zero for those not employed) exceeds u * total.
+    breaks = np.unique(np.r_[hired, left[np.isfinite(left)]])
+
     def employed_pick(block_idx, day, u01):
         """A specialist of ``block_idx`` employed on ``day``, chosen in proportion to popularity."""
-        out = np.empty(block_idx.size, dtype=np.int64)
-        step = 250_000    # rows at a time: (rows, specialists) matrices of bounded size
-        for i in range(0, block_idx.size, step):
-            b_, d_, u_ = block_idx[i:i + step], day[i:i + step], u01[i:i + step]
-            ok = (spec_block[None, :] == b_[:, None]) & (hired[None, :] <= d_[:, None]) & \
-                 (left[None, :] > d_[:, None])
-            csum = np.cumsum(ok * popularity[None, :], 1)
-            target = u_ * csum[:, -1]
-            out[i:i + step] = np.argmax(csum > target[:, None], axis=1)
+        out = np.zeros(block_idx.size, dtype=np.int64)
+        key = np.asarray(block_idx, np.int64) * (breaks.size + 1) + np.searchsorted(breaks, day, side="right")
+        order = np.argsort(key, kind="stable")
+        ks, starts = np.unique(key[order], return_index=True)
+        for k, i, j in zip(ks, starts, np.r_[starts[1:], order.size]):
+            rows = order[i:j]
+            b = int(k) // (breaks.size + 1)
+            day0 = day[rows[0]]
+            elig = np.flatnonzero((spec_block == b) & (hired <= day0) & (left > day0))
+            if elig.size == 0:
+                continue                       # nobody employed: index 0, as argmax of all False
+            csum = np.cumsum(popularity[elig])
+            target = u01[rows] * csum[-1]
+            pos = np.searchsorted(csum, target, side="right")
+            out[rows] = np.where(pos < elig.size, elig[np.minimum(pos, elig.size - 1)], 0)
         return out
 
     fav = np.empty((n, len(BLOCKS)), dtype=np.int64)
