@@ -289,7 +289,9 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         out = np.zeros(block_idx.size, dtype=np.int64)
         key = np.asarray(block_idx, np.int64) * (breaks.size + 1) + np.searchsorted(breaks, day, side="right")
         order = np.argsort(key, kind="stable")
-        ks, starts = np.unique(key[order], return_index=True)
+        sk = key[order]
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        ks = sk[starts]
         for k, i, j in zip(ks, starts, np.r_[starts[1:], order.size]):
             rows = order[i:j]
             b = int(k) // (breaks.size + 1)
@@ -317,9 +319,9 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         live = v_day < alive_until[v_client]
         with_fav = fav[:, b] == idx
         before = np.zeros(n, bool)
-        before[np.unique(v_client[live & (v_day < L) & (v_block == b) & (fav_v == idx)])] = True
+        before[v_client[live & (v_day < L) & (v_block == b) & (fav_v == idx)]] = True
         after = np.zeros(n, bool)
-        after[np.unique(v_client[live & (v_day >= L)])] = True
+        after[v_client[live & (v_day >= L)]] = True
         attached = with_fav & before & after
         leaves = attached & (rng.random(n) < T["attached_leave_share"])
         alive_until[leaves] = np.minimum(alive_until[leaves], L)
