@@ -132,6 +132,17 @@ class SampleData:
     truth: dict
 
 
+def _take_str(values, codes):
+    """``values[codes]`` as a column of pandas' default string dtype, built by Arrow's ``take``
+    (the same column as from a NumPy string array, without converting every string)."""
+    dtype = pd.Series(["x"]).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.array(np.asarray(values).tolist(), pa.large_string()).take(np.asarray(codes)), dtype=dtype)
+    return np.asarray(values)[codes]
+
+
 def _month_add(d: dt.date, months: int) -> dt.date:
     y, m = divmod(d.month - 1 + months, 12)
     return dt.date(d.year + y, m + 1, 1) if d.day == 1 else dt.date(d.year + y, m + 1, d.day)
@@ -388,14 +399,14 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     visits = pd.DataFrame({
         "visit_id": "V" + pd.Series(np.arange(1, o.size + 1)).astype("str").str.zfill(7),
         "date": (base + dy[o]).astype("datetime64[s]"),
-        "client_id": client_ids[cl[o]],
-        "service": svc["service"].to_numpy()[sv[o]],
-        "block": np.array(BLOCKS)[bl[o]],
-        "specialist_id": staff["specialist_id"].to_numpy()[sp[o]],
+        "client_id": _take_str(client_ids, cl[o]),
+        "service": _take_str(svc["service"].to_numpy(), sv[o]),
+        "block": _take_str(np.array(BLOCKS), bl[o]),
+        "specialist_id": _take_str(staff["specialist_id"].to_numpy(), sp[o]),
         "amount": am[o],
         "discount": di[o],
         "consumables_cost": co[o],
-        "status": status_names[st[o]],
+        "status": _take_str(status_names, st[o]),
     })
 
     # ---- memberships (sBG) ---------------------------------------------------------------------
