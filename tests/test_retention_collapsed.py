@@ -103,3 +103,27 @@ def test_attached_clients_on_codes_equal_grouping_ids(small, categorical):
     pd.testing.assert_frame_equal(got, _attached_reference(v))
     no_block = v.drop(columns="block")
     pd.testing.assert_frame_equal(R.attached_clients(no_block), _attached_reference(no_block))
+
+
+def test_departure_revenue_on_keys_equals_grouping_ids(small):
+    v = small[0]
+    staff = generate(clients=600, months=18, seed=7).staff
+    plain = R.departure_inputs(v, staff, 0.5)
+    cat = R.departure_inputs(v.assign(**{c: v[c].astype("category") for c in ("client_id", "block", "specialist_id")}),
+                             staff, 0.5)
+    by = plain.by_specialist
+    assert len(by) and by["revenue_year"].sum() > 0
+    np.testing.assert_array_equal(by["revenue_year"].to_numpy(), cat.by_specialist["revenue_year"].to_numpy())
+    # the revenue at risk, attachment by attachment, from the ids themselves
+    d = R._done(v).assign(date=lambda f: pd.to_datetime(f["date"]).dt.normalize())
+    end, start = d["date"].max(), d["date"].min()
+    span = min(365.0, float((end - start).days) + 1.0)
+    ly = d[d["date"] > end - pd.Timedelta(days=365)]
+    rev = ly.groupby(["client_id", "block"])["amount"].sum() * (365.0 / span)
+    att = R.attached_clients(d)
+    working = set(staff.loc[staff["left"].isna() | (staff["left"] > end), "specialist_id"])
+    att = att[att["specialist_id"].isin(working)]
+    att = att.assign(revenue_year=[rev.get((c, b), 0.0) for c, b in zip(att["client_id"], att["block"])])
+    want = att.groupby(["specialist_id", "block"])["revenue_year"].sum()
+    got = by.set_index(["specialist_id", "block"])["revenue_year"]
+    np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-12)

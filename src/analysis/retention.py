@@ -747,6 +747,28 @@ def attached_clients(visits: pd.DataFrame, min_share: float = 0.5, min_visits: i
     return top[cols]
 
 
+def _joint_key(left_cols, right_cols):
+    """One int64 key per row of two tables for the combination of their columns (the same values
+    get the same key in both; -1 where a value is missing)."""
+    kl = np.zeros(len(left_cols[0]), np.int64)
+    kr = np.zeros(len(right_cols[0]), np.int64)
+    miss_l = np.zeros(kl.size, bool)
+    miss_r = np.zeros(kr.size, bool)
+    for a, b in zip(left_cols, right_cols):
+        if (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)
+                and a.cat.categories.equals(b.cat.categories)):
+            ca, cb, m = a.cat.codes.to_numpy(np.int64), b.cat.codes.to_numpy(np.int64), len(a.cat.categories)
+        else:
+            codes, uniq = pd.factorize(np.concatenate([a.astype(str).to_numpy(object), b.astype(str).to_numpy(object)]))
+            codes = np.where(np.concatenate([a.isna().to_numpy(), b.isna().to_numpy()]), -1, codes)
+            ca, cb, m = codes[:len(a)], codes[len(a):], len(uniq)
+        miss_l |= ca < 0
+        miss_r |= cb < 0
+        kl = kl * (m + 1) + ca
+        kr = kr * (m + 1) + cb
+    return np.where(miss_l, -1, kl), np.where(miss_r, -1, kr)
+
+
 def _sorted_codes(col: pd.Series) -> np.ndarray:
     """Integer codes of a column, ordered like its sorted values (categories: their order); -1 = missing."""
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -940,7 +962,6 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     has_block = "block" in v.columns
     keys_c = ["client_id"] + (["block"] if has_block else [])
     amount = pd.to_numeric(last_year["amount"], errors="coerce").fillna(0.0)
-    rev = (amount.groupby([last_year[k] for k in keys_c], observed=True).sum() * (365.0 / span_days))
     att = attached_clients(v, min_share, min_visits)
     if staff is not None and "specialist_id" in staff.columns:
         if "left" in staff.columns:
@@ -951,14 +972,12 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     else:
         working = set(v.loc[v["date"] > end - pd.Timedelta(days=90), "specialist_id"].dropna().astype(str))
     att = att[att["specialist_id"].astype(str).isin(working)]
-    if has_block:
-        idx = pd.MultiIndex.from_arrays([att["client_id"].astype(str), att["block"].astype(str)])
-        rev.index = pd.MultiIndex.from_arrays([rev.index.get_level_values(0).astype(str),
-                                               rev.index.get_level_values(1).astype(str)])
-    else:
-        idx = pd.Index(att["client_id"].astype(str))
-        rev.index = rev.index.astype(str)
-    att = att.assign(revenue_year=rev.reindex(idx).fillna(0.0).to_numpy(float))
+    # (client, block) of each last-year visit and of each attachment as one integer key: the
+    # revenue summed per key (in row order, as grouping the ids) and looked up by key
+    k_ly, k_att = _joint_key([last_year[k] for k in keys_c], [att[k] for k in keys_c])
+    seen = k_ly >= 0
+    rev = amount[seen].groupby(k_ly[seen]).sum() * (365.0 / span_days)
+    att = att.assign(revenue_year=rev.reindex(k_att).fillna(0.0).to_numpy(float))
     keys = ["specialist_id"] + (["block"] if has_block else [])
     by = (att.groupby(keys, observed=True)
           .agg(attached_clients=("client_id", "size"), revenue_year=("revenue_year", "sum")).reset_index())
