@@ -34,6 +34,22 @@ ROOT = Path(__file__).resolve().parents[1]
 VISITS_PER_CLIENT = 4.15     # visit rows per client of the generator at its defaults (24 months)
 
 
+class StepFailed(RuntimeError):
+    """A step exited with an error: its last line of output and the wall time it took."""
+
+    def __init__(self, message, wall):
+        super().__init__(message)
+        self.wall = wall
+
+
+def step(cmd):
+    """``measure(cmd)``, or (wall, nan, nan, error) when the step fails: the table goes on."""
+    try:
+        return (*measure(cmd), "")
+    except StepFailed as exc:
+        return exc.wall, float("nan"), float("nan"), str(exc)
+
+
 def measure(cmd) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS bytes) of ``cmd`` and its descendants."""
     import psutil
@@ -73,7 +89,8 @@ def measure(cmd) -> tuple[float, float, float]:
     th.join()
     after = os.times()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{err.decode(errors='replace')[-2000:]}")
+        lines = [ln for ln in err.decode(errors="replace").splitlines() if ln.strip()]
+        raise StepFailed(lines[-1] if lines else f"exit code {proc.returncode}", wall)
     # descendants that were waited for are counted in this process's children times; the sampled
     # own times of every process seen cover any that were not (take the larger of the two)
     reaped = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -112,27 +129,33 @@ def main(argv=None) -> int:
         for target in args.visits:
             clients = max(100, round(target / VISITS_PER_CLIENT))
             study = base / f"salon_{target}"
-            gen = measure([py, "-m", "analysis", "sample", str(study), "--clients", str(clients)])
+            gen = step([py, "-m", "analysis", "sample", str(study), "--clients", str(clients)])
+            if gen[3]:
+                rows.append((round(target), "generate", *gen))
+                continue
             with open(study / "visits.csv", "rb") as fh:
                 n_visits = sum(1 for _ in fh) - 1
             if "generate" in args.steps:
                 rows.append((n_visits, "generate", *gen))
             if "check" in args.steps:
-                rows.append((n_visits, "check", *measure([py, "-m", "analysis", "check", str(study)])))
+                rows.append((n_visits, "check", *step([py, "-m", "analysis", "check", str(study)])))
             if "run" in args.steps:
-                rows.append((n_visits, "run (all notebooks)", *measure(
+                rows.append((n_visits, "run (all notebooks)", *step(
                     [py, "-m", "analysis", "run", str(study), "--out", str(base / f"reports_{target}"),
                      "--quiet"])))
-            for n, step, wall, cpu, peak in [r for r in rows if r[0] == n_visits]:
-                print(f"  {n:,} visits, {step}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak {peak / 2**30:.2f} GiB",
-                      flush=True)
+            for n, name, wall, cpu, peak, err in [r for r in rows if r[0] == n_visits]:
+                print(f"  {n:,} visits, {name}: wall {wall:.1f} s, CPU {cpu:.1f} s, peak {peak / 2**30:.2f} GiB"
+                      + (f"  FAILED: {err}" if err else ""), flush=True)
             if not args.keep:
                 shutil.rmtree(study, ignore_errors=True)
                 shutil.rmtree(base / f"reports_{target}", ignore_errors=True)
     print("\n| visits | step | wall | CPU | peak memory | CPU µs per visit |\n|---:|---|---:|---:|---:|---:|")
-    for n, step, wall, cpu, peak in rows:
-        print(f"| {n:,} | {step} | {wall:.1f} s | {cpu:.1f} s | {peak / 2**30:.2f} GiB | {cpu / n * 1e6:.0f} |")
-    return 0
+    for n, name, wall, cpu, peak, err in rows:
+        if err:
+            print(f"| {n:,} | {name} | failed after {wall:.0f} s: {err[:120]} | | | |")
+        else:
+            print(f"| {n:,} | {name} | {wall:.1f} s | {cpu:.1f} s | {peak / 2**30:.2f} GiB | {cpu / n * 1e6:.0f} |")
+    return 1 if any(r[5] for r in rows) else 0
 
 
 if __name__ == "__main__":
