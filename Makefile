@@ -57,8 +57,12 @@ screenshots: $(STAMP)
 	  || { echo "make screenshots needs Chromium: sudo apt-get install chromium"; exit 1; }
 	$(PY) scripts/screenshots.py
 
+# Cost against visits (generate / check / run of 100k, 1M and 5M-visit salons: CPU, wall, peak memory),
+# then the floor and the sample study.  BENCH_VISITS="100000 1000000" for a shorter run.
+BENCH_VISITS ?= 100000 1000000 5000000
 benchmark: $(STAMP)
-	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_scale.py --visits $(BENCH_VISITS)
+	$(PY) benchmarks/bench_pipeline.py --skip-big
 
 clean:
 	rm -rf reports/* .pytest_cache $(LOCK)

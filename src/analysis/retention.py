@@ -32,7 +32,7 @@ from .codes import Missing, Note
 from .errors import InputError, Problem
 from .models import bgnbd as _bgnbd_mod
 from .models import gamma_gamma as _gg_mod
-from .models.bgnbd import BGNBDResult, aggregate_rows, fit_bgnbd
+from .models.bgnbd import BGNBDResult, fit_bgnbd
 from .models.gamma_gamma import GammaGammaResult, fit_gamma_gamma
 from .models.km import km_curves, lapse_durations
 from .models.sbg import SBGResult, fit_sbg
@@ -210,6 +210,23 @@ def membership_survival(life: pd.DataFrame, sbg: SBGResult, max_periods: int | N
 # ============================================================================ margin and CLV
 
 
+def _collapse(*cols):
+    """Distinct rows of the columns (in order of first appearance, like
+    :func:`~analysis.models.bgnbd.aggregate_rows`) and each input row's position among them, so a
+    per-client quantity is computed once per distinct row and mapped back with ``[pos]``."""
+    df = pd.DataFrame({f"c{i}": np.asarray(c, float) for i, c in enumerate(cols)})
+    pos = df.groupby(list(df.columns), sort=False, dropna=False).ngroup().to_numpy()
+    _, first = np.unique(pos, return_index=True)
+    return [df[c].to_numpy()[first] for c in df.columns], pos
+
+
+def _alive_visits(bgnbd, t, x, T):
+    """``bgnbd.expected_visits_alive`` at horizons ``t`` (M,) for rows (x, T): (rows, M).  It depends
+    on (x, T) only, not on t_x, so the quadrature runs once per distinct (x, T)."""
+    (xa, Ta), posa = _collapse(x, T)
+    return bgnbd.expected_visits_alive(t[None, :], xa[:, None], Ta[:, None])[posa]
+
+
 def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_months: int,
         discount_rate: float, time_unit_days: float | None = None) -> pd.DataFrame:
     """Customer lifetime value: expected discounted margin per client over the horizon.
@@ -257,13 +274,12 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     x = rfm_df["frequency"].to_numpy(float)
     tx = rfm_df["recency"].to_numpy(float)
     T = rfm_df["T"].to_numpy(float)
-    (xu, txu, Tu), _ = aggregate_rows(x, tx, T)
-    key = pd.MultiIndex.from_arrays([xu, txu, Tu])
-    pos = key.get_indexer(pd.MultiIndex.from_arrays([x, tx, T]))
+    (xu, txu, Tu), pos = _collapse(x, tx, T)
     months = np.arange(1, max(H, 12) + 1)
     t = months * DAYS_PER_MONTH / unit
     with np.errstate(all="ignore"):
-        cum = bgnbd.conditional_expected_visits(t[None, :], xu[:, None], txu[:, None], Tu[:, None])
+        pa_u = bgnbd.p_alive(xu, txu, Tu)
+        cum = pa_u[:, None] * _alive_visits(bgnbd, t, xu, Tu)    # conditional_expected_visits, collapsed
     cum = np.minimum(np.nan_to_num(cum, nan=0.0, posinf=0.0, neginf=0.0),
                      (months * DAYS_PER_MONTH)[None, :])                     # the calendar's bound
     cum = np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
@@ -275,7 +291,7 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     cum0 = np.concatenate([np.zeros((len(xu), 1)), cum[:, :H]], axis=1)
     mid = 0.5 * (cum0[:, :-1] + cum0[:, 1:])
     after = (cum0[:, [-1]] - mid).mean(axis=1)[pos]
-    out = pd.DataFrame({"p_alive": bgnbd.p_alive(x, tx, T), "expected_visits": cum[pos, H - 1],
+    out = pd.DataFrame({"p_alive": pa_u[pos], "expected_visits": cum[pos, H - 1],
                         "expected_visits_year": cum[pos, 11], "visits_after_departure": after,
                         "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
                        index=rfm_df.index)
@@ -306,7 +322,8 @@ def holdout_check(visits: pd.DataFrame, rfm_df: pd.DataFrame, bgnbd: BGNBDResult
                           "date": date[date > end].to_numpy()}).drop_duplicates()
     actual = after.groupby("client_id", observed=True).size().reindex(rfm_df.index).fillna(0.0)
     t = (last - end).days / unit
-    pred = bgnbd.conditional_expected_visits(t, rfm_df["frequency"], rfm_df["recency"], rfm_df["T"])
+    (xu, txu, Tu), pos = _collapse(rfm_df["frequency"], rfm_df["recency"], rfm_df["T"])
+    pred = (bgnbd.p_alive(xu, txu, Tu) * _alive_visits(bgnbd, np.array([t]), xu, Tu)[:, 0])[pos]
     grp = np.minimum(rfm_df["frequency"].to_numpy(int), max_frequency)
     df = pd.DataFrame({"g": grp, "actual": actual.to_numpy(float), "predicted": pred})
     out = df.groupby("g").agg(clients=("actual", "size"), actual=("actual", "mean"),
@@ -348,7 +365,8 @@ def _effect_rows(rfm_df, bgnbd, margin_per_visit):
     x = rfm_df["frequency"].to_numpy(float)
     tx = rfm_df["recency"].to_numpy(float)
     T = rfm_df["T"].to_numpy(float)
-    pa = bgnbd.p_alive(x, tx, T)
+    (xu, txu, Tu), pos = _collapse(x, tx, T)
+    pa = bgnbd.p_alive(xu, txu, Tu)[pos]
     m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
     df = pd.DataFrame({"x": x, "T": T, "pa": pa, "pam": pa * m})
     g = df.groupby(["x", "T"], sort=False)[["pa", "pam"]].sum().reset_index()
@@ -708,16 +726,54 @@ def attached_clients(visits: pd.DataFrame, min_share: float = 0.5, min_visits: i
     v = _done(visits)
     v = v[v["specialist_id"].notna()]
     by = ["client_id"] + (["block"] if "block" in v.columns else [])
-    cnt = v.groupby(by + ["specialist_id"], observed=True, sort=False).size().rename("visits").reset_index()
+    keys = by + ["specialist_id"]
+    # group on integer codes (in the order a sort of the values gives), then take the ids back from
+    # one row of each group: the same rows, order and dtypes as grouping the ids themselves, without
+    # re-coding the categories on every call
+    codes = {c: _sorted_codes(v[c]) for c in keys}
+    ok = np.logical_and.reduce([codes[c] >= 0 for c in keys])
+    g = pd.DataFrame({c: codes[c][ok] for c in keys}).assign(_row=np.flatnonzero(ok))
+    cnt = g.groupby(keys, sort=False).agg(visits=("_row", "size"), _row=("_row", "first")).reset_index()
     cnt = cnt[cnt["visits"] > 0]
     tot = cnt.groupby(by, observed=True, sort=False)["visits"].transform("sum")
     cnt["share"] = cnt["visits"] / tot
     cnt = cnt[tot.to_numpy() >= max(1, int(min_visits))]
     cnt = cnt.sort_values(by + ["share"], ascending=[True] * len(by) + [False], kind="stable")
     top = cnt.groupby(by, observed=True, sort=False).head(1)
-    top = top[top["share"] >= min_share]
+    top = top[top["share"] >= min_share].reset_index(drop=True)
+    rows = top["_row"].to_numpy()
+    top = top.assign(**{c: v[c].iloc[rows].reset_index(drop=True) for c in keys})
     cols = ["client_id", "specialist_id"] + (["block"] if "block" in v.columns else []) + ["visits", "share"]
-    return top[cols].reset_index(drop=True)
+    return top[cols]
+
+
+def _joint_key(left_cols, right_cols):
+    """One int64 key per row of two tables for the combination of their columns (the same values
+    get the same key in both; -1 where a value is missing)."""
+    kl = np.zeros(len(left_cols[0]), np.int64)
+    kr = np.zeros(len(right_cols[0]), np.int64)
+    miss_l = np.zeros(kl.size, bool)
+    miss_r = np.zeros(kr.size, bool)
+    for a, b in zip(left_cols, right_cols):
+        if (isinstance(a.dtype, pd.CategoricalDtype) and isinstance(b.dtype, pd.CategoricalDtype)
+                and a.cat.categories.equals(b.cat.categories)):
+            ca, cb, m = a.cat.codes.to_numpy(np.int64), b.cat.codes.to_numpy(np.int64), len(a.cat.categories)
+        else:
+            codes, uniq = pd.factorize(np.concatenate([a.astype(str).to_numpy(object), b.astype(str).to_numpy(object)]))
+            codes = np.where(np.concatenate([a.isna().to_numpy(), b.isna().to_numpy()]), -1, codes)
+            ca, cb, m = codes[:len(a)], codes[len(a):], len(uniq)
+        miss_l |= ca < 0
+        miss_r |= cb < 0
+        kl = kl * (m + 1) + ca
+        kr = kr * (m + 1) + cb
+    return np.where(miss_l, -1, kl), np.where(miss_r, -1, kr)
+
+
+def _sorted_codes(col: pd.Series) -> np.ndarray:
+    """Integer codes of a column, ordered like its sorted values (categories: their order); -1 = missing."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(np.int64)
+    return pd.factorize(col, sort=True)[0].astype(np.int64)
 
 
 @dataclass
@@ -906,7 +962,6 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     has_block = "block" in v.columns
     keys_c = ["client_id"] + (["block"] if has_block else [])
     amount = pd.to_numeric(last_year["amount"], errors="coerce").fillna(0.0)
-    rev = (amount.groupby([last_year[k] for k in keys_c], observed=True).sum() * (365.0 / span_days))
     att = attached_clients(v, min_share, min_visits)
     if staff is not None and "specialist_id" in staff.columns:
         if "left" in staff.columns:
@@ -917,14 +972,12 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
     else:
         working = set(v.loc[v["date"] > end - pd.Timedelta(days=90), "specialist_id"].dropna().astype(str))
     att = att[att["specialist_id"].astype(str).isin(working)]
-    if has_block:
-        idx = pd.MultiIndex.from_arrays([att["client_id"].astype(str), att["block"].astype(str)])
-        rev.index = pd.MultiIndex.from_arrays([rev.index.get_level_values(0).astype(str),
-                                               rev.index.get_level_values(1).astype(str)])
-    else:
-        idx = pd.Index(att["client_id"].astype(str))
-        rev.index = rev.index.astype(str)
-    att = att.assign(revenue_year=rev.reindex(idx).fillna(0.0).to_numpy(float))
+    # (client, block) of each last-year visit and of each attachment as one integer key: the
+    # revenue summed per key (in row order, as grouping the ids) and looked up by key
+    k_ly, k_att = _joint_key([last_year[k] for k in keys_c], [att[k] for k in keys_c])
+    seen = k_ly >= 0
+    rev = amount[seen].groupby(k_ly[seen]).sum() * (365.0 / span_days)
+    att = att.assign(revenue_year=rev.reindex(k_att).fillna(0.0).to_numpy(float))
     keys = ["specialist_id"] + (["block"] if has_block else [])
     by = (att.groupby(keys, observed=True)
           .agg(attached_clients=("client_id", "size"), revenue_year=("revenue_year", "sum")).reset_index())

@@ -132,6 +132,17 @@ class SampleData:
     truth: dict
 
 
+def _take_str(values, codes):
+    """``values[codes]`` as a column of pandas' default string dtype, built by Arrow's ``take``
+    (the same column as from a NumPy string array, without converting every string)."""
+    dtype = pd.Series(["x"]).dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.array(np.asarray(values).tolist(), pa.large_string()).take(np.asarray(codes)), dtype=dtype)
+    return np.asarray(values)[codes]
+
+
 def _month_add(d: dt.date, months: int) -> dt.date:
     y, m = divmod(d.month - 1 + months, 12)
     return dt.date(d.year + y, m + 1, 1) if d.day == 1 else dt.date(d.year + y, m + 1, d.day)
@@ -278,13 +289,32 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     # ---- favourite specialists and departures ------------------------------------------------
     popularity = rng.lognormal(0.0, T["specialist_popularity_sd"], len(staff))
 
+    # Who is employed changes only on hiring and leaving days: between two such days (an "epoch")
+    # the specialists of a block employed are the same, so a pick is a search in the cumulative
+    # popularity of the few employed ones.  Same result as the first index where the cumulative
+    # popularity over all specialists (zero for those not employed) exceeds u * total.
+    breaks = np.unique(np.r_[hired, left[np.isfinite(left)]])
+
     def employed_pick(block_idx, day, u01):
         """A specialist of ``block_idx`` employed on ``day``, chosen in proportion to popularity."""
-        ok = (spec_block[None, :] == block_idx[:, None]) & (hired[None, :] <= day[:, None]) & \
-             (left[None, :] > day[:, None])
-        csum = np.cumsum(ok * popularity[None, :], 1)
-        target = u01 * csum[:, -1]
-        return np.argmax(csum > target[:, None], axis=1)
+        out = np.zeros(block_idx.size, dtype=np.int64)
+        key = np.asarray(block_idx, np.int64) * (breaks.size + 1) + np.searchsorted(breaks, day, side="right")
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+        ks = sk[starts]
+        for k, i, j in zip(ks, starts, np.r_[starts[1:], order.size]):
+            rows = order[i:j]
+            b = int(k) // (breaks.size + 1)
+            day0 = day[rows[0]]
+            elig = np.flatnonzero((spec_block == b) & (hired <= day0) & (left > day0))
+            if elig.size == 0:
+                continue                       # nobody employed: index 0, as argmax of all False
+            csum = np.cumsum(popularity[elig])
+            target = u01[rows] * csum[-1]
+            pos = np.searchsorted(csum, target, side="right")
+            out[rows] = np.where(pos < elig.size, elig[np.minimum(pos, elig.size - 1)], 0)
+        return out
 
     fav = np.empty((n, len(BLOCKS)), dtype=np.int64)
     fday = np.floor(t0)
@@ -300,9 +330,9 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         live = v_day < alive_until[v_client]
         with_fav = fav[:, b] == idx
         before = np.zeros(n, bool)
-        before[np.unique(v_client[live & (v_day < L) & (v_block == b) & (fav_v == idx)])] = True
+        before[v_client[live & (v_day < L) & (v_block == b) & (fav_v == idx)]] = True
         after = np.zeros(n, bool)
-        after[np.unique(v_client[live & (v_day >= L)])] = True
+        after[v_client[live & (v_day >= L)]] = True
         attached = with_fav & before & after
         leaves = attached & (rng.random(n) < T["attached_leave_share"])
         alive_until[leaves] = np.minimum(alive_until[leaves], L)
@@ -369,14 +399,14 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     visits = pd.DataFrame({
         "visit_id": "V" + pd.Series(np.arange(1, o.size + 1)).astype("str").str.zfill(7),
         "date": (base + dy[o]).astype("datetime64[s]"),
-        "client_id": client_ids[cl[o]],
-        "service": svc["service"].to_numpy()[sv[o]],
-        "block": np.array(BLOCKS)[bl[o]],
-        "specialist_id": staff["specialist_id"].to_numpy()[sp[o]],
+        "client_id": _take_str(client_ids, cl[o]),
+        "service": _take_str(svc["service"].to_numpy(), sv[o]),
+        "block": _take_str(np.array(BLOCKS), bl[o]),
+        "specialist_id": _take_str(staff["specialist_id"].to_numpy(), sp[o]),
         "amount": am[o],
         "discount": di[o],
         "consumables_cost": co[o],
-        "status": status_names[st[o]],
+        "status": _take_str(status_names, st[o]),
     })
 
     # ---- memberships (sBG) ---------------------------------------------------------------------
@@ -525,6 +555,23 @@ def _add_months_np(dates: np.ndarray, months: np.ndarray) -> np.ndarray:
     return target.astype("datetime64[D]") + np.minimum(day, length - 1)
 
 
+def _integral_as_int(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns holding only whole numbers below 1e10 (amounts in whole roubles) as int64.
+
+    ``to_csv`` writes them exactly as ``float_format="%.10g"`` would ("2500", "0"), but without
+    formatting every cell in Python, which was most of the time of writing a large sample.
+    """
+    conv = {}
+    for c in df.columns:
+        col = df[c]
+        if col.dtype == np.float64:
+            a = col.to_numpy()
+            if np.all(np.isfinite(a)) and np.all(np.abs(a) < 1e10) and np.all(a == np.round(a)) \
+                    and not np.any(np.signbit(a) & (a == 0)):
+                conv[c] = a.astype(np.int64)
+    return df.assign(**conv) if conv else df
+
+
 def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
                  start: str = "2023-01-01", pilot_since: str | None = None, pilot_blocks=None,
                  pilot_effect: float = 0.0, hard=()) -> Path:
@@ -550,7 +597,8 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     out.mkdir(parents=True, exist_ok=True)
 
     def csv(df, name):
-        text = df.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
+        text = _integral_as_int(df).to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d",
+                                           float_format="%.10g")
         (out / name).write_text(text, encoding="utf-8")
 
     csv(d.visits, "visits.csv")

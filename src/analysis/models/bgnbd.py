@@ -508,7 +508,12 @@ def _ey_family(variant, params, x, T, t, ks, nodes):
     flat_out = out.reshape(-1, ks.size)
     if het_drop:
         bb_all = params["b"] + x
-        groups = [(float(v), np.flatnonzero((bb_all == v).ravel())) for v in np.unique(bb_all.ravel())]
+        # rows sharing b + x share the quadrature nodes: one stable sort instead of a scan per value
+        flat = bb_all.ravel()
+        order = np.argsort(flat, kind="stable")
+        vals, starts = np.unique(flat[order], return_index=True)
+        ends = np.r_[starts[1:], order.size]
+        groups = [(float(v), order[i:j]) for v, i, j in zip(vals, starts, ends)]
     else:
         groups = [(None, np.arange(x.size))]
     for bb, sel in groups:
