@@ -94,3 +94,21 @@ def test_long_and_clashing_sheet_names():
     a = tables_xlsx._sheet_name("A very long title: with [bad] chars that goes on and on", taken)
     b = tables_xlsx._sheet_name("A very long title: with [bad] chars that goes on and on", taken)
     assert len(a) <= 31 and len(b) <= 31 and a != b and not set("[]:*?/\\") & set(a)
+
+
+def test_a_table_longer_than_a_sheet_holds_is_cut_and_the_contents_say_so(tmp_path, monkeypatch):
+    import openpyxl
+    import pandas as pd
+
+    from analysis import tables_xlsx
+
+    monkeypatch.setattr(tables_xlsx, "MAX_SHEET_ROWS", 50)
+    (tmp_path / "t").mkdir()
+    pd.DataFrame({"client": range(120), "clv": [1.0] * 120}).to_parquet(tmp_path / "t" / "retention__clv.parquet")
+    out = tables_xlsx.write(tmp_path / "t", tmp_path / "x.xlsx", lang="en")
+    wb = openpyxl.load_workbook(out)
+    sheet = wb.worksheets[1]
+    assert sheet.max_row == 51   # header + the first 50 rows
+    listed = [[c.value for c in row] for row in wb.worksheets[0].iter_rows()]
+    assert any(isinstance(v, str) and "first 50 of 120 rows" in v for row in listed for v in row)
+    assert any(120 in row for row in listed)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .i18n import SYMBOLS
+from .i18n import SYMBOLS, number
 from .pages.words import catalogue, say
 
 __all__ = ["write", "number_format", "column_title", "table_title", "is_risky", "FIXED_TIME"]
@@ -132,6 +132,11 @@ def _value(v):
     return v
 
 
+#: Rows written per sheet.  Excel holds 1,048,576 rows a sheet; a per-client table of a large chain
+#: can be longer, and a sheet of a hundred thousand rows is already more than an owner scrolls: the
+#: first rows are written and the contents sheet says how many there were in all.
+MAX_SHEET_ROWS = 100_000
+
 def _put(ws, row: int, col: int, v):
     """Write ``v``; text is always text (a risky text gets Excel's quote prefix, never a formula)."""
     cell = ws.cell(row=row, column=col)
@@ -234,8 +239,13 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
         df = pd.read_parquet(f)
         ttl = table_title(section, name, lang)
         ws = wb.create_sheet(_sheet_name(ttl, taken))
+        total = len(df)
+        if total > MAX_SHEET_ROWS:   # said on the contents sheet, never cut silently
+            df = df.head(MAX_SHEET_ROWS)
+            ttl = ttl + " — " + say("xlsx.truncated", lang, shown=number(MAX_SHEET_ROWS, lang),
+                                    total=number(total, lang))
         _write_table(ws, df, lang, currency)
-        rows.append((_section_title(section, lang), ttl, ws.title, len(df)))
+        rows.append((_section_title(section, lang), ttl, ws.title, total))
     if not files:
         _put(contents, 3, 1, say("xlsx.empty", lang))
     else:
