@@ -233,10 +233,15 @@ def test_study_with_pilot_measures_it(studies):
         assert key in fig
     assert fig["effect_p10"] <= fig["effect_median"] <= fig["effect_p90"]
     assert isinstance(fig["pretrend_ok"], bool)
-    m = pilot.effect_for_decision(study, tables, pa)
-    d = pilot.use_measured_effect(simulate.draws(study, n=500), m)
+    # the measurement stands in for the assumption only when it says more than the assumption does
+    wide = pilot.decision_note(study, pa)
+    assert (pilot.effect_for_decision(study, tables, pa) is None) == (wide is not None)
+    study2, tables2, pa2 = _analyse(studies["pilot"], {"retention": {"care_manager_effect":
+                                                                     {"low": 0.0, "mode": 0.2, "high": 1.0}}})
+    m = pilot.effect_for_decision(study2, tables2, pa2)
+    d = pilot.use_measured_effect(simulate.draws(study2, n=500), m)
     e = d["retention.care_manager_effect"]
-    assert e.shape == (500,) and np.all(np.isin(e, np.clip(pa.effect_draws, -1, 1)))
+    assert e.shape == (500,) and np.all(np.isin(e, np.clip(pa2.effect_draws, -1, 1)))
     assert words.note_text(pilot.summary_note(m), "ru")
 
 

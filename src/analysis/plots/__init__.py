@@ -143,6 +143,10 @@ def waterfall(values, labels, ax=None, total_label: str = "Total", currency=None
     total = values.sum()
     ax.bar(len(values), total, color=PALETTE[3] if total >= 0 else BAD)
     ax.axhline(0, color="#333", lw=0.8)
+    # room above the highest and below the lowest bar end, so no bar seems cut by the frame
+    ends = np.concatenate([[0.0], starts, starts + values, [total]])
+    span = float(ends.max() - ends.min()) or 1.0
+    ax.set_ylim(float(ends.min()) - 0.08 * span, float(ends.max()) + 0.08 * span)
     ax.set_xticks(list(x) + [len(values)], list(labels) + [total_label], rotation=30, ha="right", fontsize=9)
     ax.grid(axis="x", visible=False)
     if currency:
