@@ -145,6 +145,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP during a run (report.Interrupted)
         print("Interrupted; earlier reports were left as they were.", file=sys.stderr)
         return 128 + getattr(exc, "signum", 2)
+    except BrokenPipeError:  # output piped into a reader that stopped early (`check DIR | head`)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # Python's own flush at exit must not fail again
+        return 0
 
 
 if __name__ == "__main__":
