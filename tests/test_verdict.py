@@ -379,3 +379,15 @@ def test_assumed_ranges_are_words_not_raw_dashes(pilot_study):
         text = summary.effect_range_text(eff, lang)
         assert " – " not in text and ("from" in text or "от" in text)
     assert summary.effect_range_text(0.1, "en") == "10%"
+
+
+def test_reversed_verdict_thresholds_are_an_input_error(tmp_path):
+    from analysis import sample
+    from analysis.errors import InputError
+    from analysis.report import RunOptions, prepare
+
+    out = sample.write_sample(tmp_path / "s", clients=200, months=6, seed=3)
+    with open(out / "study.yaml", "a", encoding="utf-8") as fh:
+        fh.write("summary: {recommend_prob: 0.1, reject_prob: 0.5}\n")
+    with pytest.raises(InputError, match="summary.reject_prob"):
+        prepare(out, RunOptions())

@@ -865,9 +865,21 @@ def _config_validators():
         if check is not None:
             out.append(lambda study: check(study.get("compensation.schemes")))
         out.append(_check_chosen_scheme)
+        out.append(_check_verdict_thresholds)
     except ImportError:  # pragma: no cover
         pass
     return out
+
+
+def _check_verdict_thresholds(study: Study) -> list[Problem]:
+    """``summary.reject_prob`` must lie below ``summary.recommend_prob``: between them the verdict is a
+    pilot, and reversed thresholds would make every salon both worth the role and not."""
+    rec, rej = study.get("summary.recommend_prob"), study.get("summary.reject_prob")
+    if rec is not None and rej is not None and float(rej) >= float(rec):
+        return [Problem("study.yaml: summary.reject_prob",
+                        f"is {rej:g}, not below summary.recommend_prob ({rec:g}): the role is advised against "
+                        "below the first and recommended above the second, with a pilot in between.")]
+    return []
 
 
 def _check_chosen_scheme(study: Study) -> list[Problem]:
