@@ -75,3 +75,20 @@ def run_cli():
         return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], capture_output=True,
                               text=True, cwd=cwd or ROOT)
     return _run
+
+
+# CDNOW, the published BG/NBD example: its customer summary as the kit's RFM columns, and the fit on it
+# (shared by the model tests).
+@pytest.fixture(scope="module")
+def cdnow_summary():
+    import pandas as pd
+
+    d = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
+    return d.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+
+
+@pytest.fixture(scope="module")
+def cdnow_fit(cdnow_summary):
+    from analysis.models.bgnbd import fit_bgnbd
+
+    return fit_bgnbd(cdnow_summary)

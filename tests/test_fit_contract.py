@@ -18,18 +18,6 @@ from analysis.models.km import km_curves, lapse_durations
 from analysis.models.sbg import fit_sbg, simulate_sbg
 from analysis.pages import words
 
-from conftest import CDNOW
-
-
-@pytest.fixture(scope="module")
-def cdnow_summary():
-    d = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
-    return d.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-
-
-@pytest.fixture(scope="module")
-def cdnow_fit(cdnow_summary):
-    return fit_bgnbd(cdnow_summary)
 
 
 def _within(fit, truth, k=3.0):

@@ -20,17 +20,6 @@ from analysis.models.sbg import fit_sbg, simulate_sbg
 from conftest import CDNOW
 
 
-@pytest.fixture(scope="module")
-def cdnow_summary():
-    d = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
-    return d.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-
-
-@pytest.fixture(scope="module")
-def cdnow_fit(cdnow_summary):
-    return fit_bgnbd(cdnow_summary)
-
-
 # ----------------------------------------------------------------------------- BG/NBD
 
 def test_bgnbd_cdnow_published(cdnow_fit):

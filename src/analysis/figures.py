@@ -35,7 +35,7 @@ UNITS = ("money", "fraction", "count", "months", "days", "minutes", "number", "t
 FORMATS = ("money", "pct", "prob", "num", "num1", "num2", "month", "verdict", "text", "raw")
 
 __all__ = ["SCHEMA_VERSION", "UNITS", "FORMATS", "Figure", "FIGURES", "find", "is_declared", "undeclared",
-           "index_figures", "index_rows", "missing_index_figures", "label", "format_value", "table",
+           "index_figures", "index_rows", "missing_index_figures", "label", "format_value", "format_as", "table",
            "label_fields"]
 
 
@@ -266,12 +266,16 @@ def label(fig: Figure, lang: str = "en", study=None, **placeholders) -> str:
 
 def format_value(fig: Figure, value, lang: str = "en", currency: str = "RUB") -> str:
     """``value`` as a page shows it (``–`` for a missing value)."""
+    return format_as(fig.format, value, lang, currency)
+
+
+def format_as(f: str, value, lang: str = "en", currency: str = "RUB") -> str:
+    """``value`` written in the format ``f`` (one of :data:`FORMATS`; ``text`` and ``raw`` as given)."""
     from . import i18n
     from .pages.words import has, say
 
     if value is None:
         return "–"
-    f = fig.format
     if f == "money":
         return i18n.money(value, currency, lang)
     if f == "pct":

@@ -626,27 +626,10 @@ def _title(section: str, lang: str) -> str:
 
 
 def format_figure(value, kind: str, lang: str, currency: str) -> str:
-    if value is None:
-        return "–"
-    if kind == "money":
-        return i18n.money(value, currency, lang)
-    if kind == "pct":
-        return i18n.percent(value, lang, 0)
-    if kind == "prob":
-        return i18n.probability(value, lang)
-    if kind == "num":
-        return i18n.number(value, lang, 0)
-    if kind == "num1":
-        return i18n.number(value, lang, 1)
-    if kind == "verdict":
-        from .pages import words
+    """An index card's value in the format ``kind`` (see :func:`analysis.figures.format_as`)."""
+    from .figures import format_as
 
-        return words.say(f"verdict.level.{value}", lang) if words.has(f"verdict.level.{value}") else str(value)
-    if kind == "month":
-        if value is None or value < 0:
-            return i18n.tr(lang, "not within the horizon", "не в пределах горизонта")
-        return i18n.number(value, lang, 0)
-    return str(value)
+    return format_as(kind, value, lang, currency)
 
 
 def _page(title: str, body: str, lang: str, nav: str = "") -> str:
