@@ -19,8 +19,6 @@ CYRILLIC = re.compile("[\u0400-\u04ff]")
 #: Still holding report words in code (issue 13); take a file off when its words are in the catalogues.
 NOT_MIGRATED = {
     "notebooks/03_retention.ipynb",
-    "src/analysis/report.py",
-    "src/analysis/i18n.py",
 }
 
 #: Cyrillic here is data, not words for the reader.
@@ -86,3 +84,58 @@ def test_lists_name_existing_files():
 def test_the_scan_finds_an_inline_pair_and_skips_docstrings():
     src = '"""Модуль."""\ndef f():\n    """Функция."""\n    return t("Hello", "Привет") + f"{1} раз"\n'
     assert cyrillic_literals(src) == ["Привет", " раз"]
+
+
+# ---- the HTML shell: templates and the module that fills them hold no English words either -----------
+
+#: Code that builds the pages around the notebooks (its words come from ``page.*`` catalogue keys).
+HTML_CODE = ("src/analysis/pages/html.py",)
+TEMPLATES = ROOT / "src" / "analysis" / "templates"
+
+#: Two or more English words in a row: a sentence or a label, never a key, a path or a CSS class.
+_ENGLISH = re.compile(r"\b[A-Za-z][a-z]+(?:[ ,]+[A-Za-z][a-z]+)+\b")
+
+
+def english_literals(source: str) -> list[str]:
+    """String literals in Python ``source`` that read as English words (docstrings left out).
+
+    Keys (``page.title.x``), paths, format strings and HTML attribute fragments have no run of
+    two words separated by a space, so they are not flagged."""
+    tree = ast.parse(source)
+    skip = {id(n) for n in _docstring_nodes(tree)}
+    found = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in skip:
+            if _ENGLISH.search(n.value) and not n.value.strip().startswith(("<", "{", "#")):
+                found.append(n.value)
+    return found
+
+
+def template_text(source: str) -> str:
+    """The words a template writes itself: comments, jinja tags and expressions, HTML tags,
+    entities and ``<style>`` / ``<script>`` bodies removed."""
+    text = re.sub(r"\{#.*?#\}", " ", source, flags=re.S)
+    text = re.sub(r"\{%.*?%\}|\{\{.*?\}\}", " ", text, flags=re.S)
+    text = re.sub(r"<(style|script)\b.*?</\1>", " ", text, flags=re.S | re.I)
+    text = re.sub(r"<!--.*?-->|<[^>]*>|&[a-z]+;", " ", text, flags=re.S)
+    return text
+
+
+@pytest.mark.parametrize("rel", HTML_CODE)
+def test_no_english_in_html_code(rel):
+    found = english_literals((ROOT / rel).read_text(encoding="utf-8"))
+    assert not found, f"{rel}: move these texts into the catalogues (page.* keys): {found[:5]}"
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.rglob("*.j2")), ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_no_words_in_templates(path):
+    left = template_text(path.read_text(encoding="utf-8"))
+    words = re.findall(r"[^\W\d_]{2,}", left)
+    assert not words, f"{path.name} writes words itself; use say('page.…', lang): {words[:8]}"
+
+
+def test_the_template_and_code_scans_find_words():
+    assert template_text('{# a note #}<p class="x">{{ say("k", lang) }} Total</p>').split() == ["Total"]
+    assert english_literals('x = f"{a} studies"\ny = "Care-manager studies"\nz = "page.title.x"\n') \
+        == ["Care-manager studies"]
+    assert english_literals('"""Doc string here."""\nq = "shell/index.html.j2"\n') == []

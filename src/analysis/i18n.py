@@ -3,23 +3,46 @@
 Money follows the study's language: ``1,234,567 ₽`` in English, ``1 234 567 ₽`` in Russian (a
 no-break space groups thousands, a comma marks decimals).  Symbols before the amount for $, €, £
 in English (``$1,234``), after it otherwise.
+
+The words these formats need (month abbreviations, "M" / "млн", "over 99%") are in the word
+catalogues (keys ``i18n.*``), like every other word for the reader.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
 
-__all__ = ["SYMBOLS", "money", "number", "percent", "probability", "date", "month", "tr", "MONTHS"]
+__all__ = ["SYMBOLS", "symbol", "money", "number", "percent", "probability", "date", "month", "tr", "MONTHS"]
 
 NBSP = "\u00a0"
+#: Currency signs that read the same in every language; a currency written as a word in some
+#: language (the Uzbek sum) has a catalogue key ``i18n.symbol.<ISO>`` instead (see :func:`symbol`).
 SYMBOLS = {"RUB": "₽", "USD": "$", "EUR": "€", "GBP": "£", "KZT": "₸", "UAH": "₴", "BYN": "Br",
-           "AED": "AED", "CNY": "¥", "TRY": "₺", "GEL": "₾", "AMD": "֏", "UZS": "сум"}
+           "AED": "AED", "CNY": "¥", "TRY": "₺", "GEL": "₾", "AMD": "֏", "UZS": "UZS"}
 _PREFIX_EN = {"USD", "EUR", "GBP", "CNY"}
 
-MONTHS = {
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-    "ru": ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"],
-}
+
+class _Months(dict):
+    """``MONTHS[lang]``: the twelve month abbreviations of ``lang`` (catalogue key ``i18n.months``)."""
+
+    def __missing__(self, lang):
+        from .pages.words import say
+
+        return say("i18n.months", lang).split()
+
+    def __contains__(self, lang):
+        return lang in ("en", "ru")
+
+
+MONTHS = _Months()
+
+
+def symbol(currency: str, lang: str = "en") -> str:
+    """The sign of ``currency`` as a reader of ``lang`` writes it (``UZS`` -> ``сум`` in Russian)."""
+    from .pages.words import has, say
+
+    key = f"i18n.symbol.{currency}"
+    return say(key, lang) if has(key) else SYMBOLS.get(currency, currency)
 
 
 def tr(lang: str, en: str, ru: str) -> str:
@@ -46,13 +69,15 @@ def money(x, currency: str = "RUB", lang: str = "en", decimals: int = 0, short: 
     """
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
-    sym = SYMBOLS.get(currency, currency)
+    from .pages.words import say
+
+    sym = symbol(currency, lang)
     if short and abs(x) >= 1_000:
-        for div, en, ru in ((1e9, "B", "млрд"), (1e6, "M", "млн"), (1e3, "k", "тыс.")):
+        for div, unit in ((1e9, "billion"), (1e6, "million"), (1e3, "thousand")):
             if abs(x) >= div:
                 v = x / div
                 body = number(v, lang, 0 if abs(round(v, 1) - round(v)) < 1e-9 else 1)
-                body = body + (NBSP + ru if lang == "ru" else en)
+                body = say("i18n.short.join", lang, number=body, unit=say(f"i18n.short.{unit}", lang))
                 break
     else:
         body = number(x, lang, decimals)
@@ -75,10 +100,12 @@ def probability(p, lang: str = "en") -> str:
     (``0.9993 -> "over 99%"``, ``0.004 -> "under 1%"``)."""
     if p is None or (isinstance(p, float) and not math.isfinite(p)):
         return "–"
+    from .pages.words import say
+
     if 0.99 < p < 1:
-        return tr(lang, "over 99%", "более чем 99" + NBSP + "%")
+        return say("i18n.over_99", lang)
     if 0 < p < 0.01:
-        return tr(lang, "under 1%", "менее чем 1" + NBSP + "%")
+        return say("i18n.under_1", lang)
     return percent(p, lang, 0)
 
 
@@ -97,4 +124,4 @@ def date(d, lang: str = "en") -> str:
 
 def month(d, lang: str = "en") -> str:
     """Month label: ``Jun 2024`` / ``июн 2024``."""
-    return f"{MONTHS[lang if lang in MONTHS else 'en'][d.month - 1]} {d.year}"
+    return f"{MONTHS[lang if lang in ('en', 'ru') else 'en'][d.month - 1]} {d.year}"

@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
-import html
 import json
 import os
 import platform
@@ -33,13 +32,13 @@ from pathlib import Path
 
 import nbformat
 
-from . import __version__, i18n
+from . import __version__
 from . import results as results_mod
 from . import figures as _figures
 from .errors import InputError, Problem
 from .study import Study, load_study
+from .pages import html as _html
 from .pages import references
-from .pages.words import has, say
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
@@ -49,15 +48,8 @@ __all__ = [
 KERNEL_NAME = "care-kit"
 LANGS = ("en", "ru")
 
-SECTION_TITLES = {
-    "data_check": ("Data check", "Проверка данных"),
-    "staffing": ("Staffing: one care manager or several managers", "Штат: один менеджер сопровождения или несколько"),
-    "retention": ("Retention: regular clients and departures", "Удержание: постоянные клиенты и уход специалистов"),
-    "compensation": ("Pay schemes for the care manager", "Схемы оплаты менеджера сопровождения"),
-    "summary": ("Summary: should you create the role?", "Итог: вводить ли должность?"),
-    "role_profile": ("Role profile", "Профиль должности"),
-    "pilot": ("Pilot: what the care manager changed", "Пилот: что изменил менеджер сопровождения"),
-}
+#: ``{section: (English title, Russian title)}``; the titles are in the word catalogues (``page.title.*``).
+SECTION_TITLES = _html.section_titles()
 
 # Figures shown on index pages: (section, key, en, ru, kind), from the one declaration of the
 # headline figures (analysis.figures; labels in the word catalogues).
@@ -168,7 +160,7 @@ def _shown(output) -> bool:
 
 
 def _kit_css() -> str:
-    return (resources.files("analysis") / "templates" / "kit.css").read_text(encoding="utf-8")
+    return _html.kit_css()
 
 
 def _exporter(with_code: bool, lang: str):
@@ -610,19 +602,18 @@ def _execute(nb_path: Path, out_path: Path, params: dict, km=None, paths: dict |
 # ----------------------------------------------------------------------------- pages
 
 
-def _nav(pages: list[tuple[str, str]], current: str, lang: str, brand: str) -> str:
-    links = [f'<span class="kit-brand">{html.escape(brand)}</span>',
-             f'<a href="index.html"{" class=current" if current == "index.html" else ""}>'
-             f'{i18n.tr(lang, "Overview", "Обзор")}</a>']
-    for href, title in pages:
-        cls = ' class="current"' if href == current else ""
-        links.append(f'<a href="{href}"{cls}>{html.escape(title)}</a>')
-    return " ".join(links)
+# The kit's own pages (navigation, index, portfolio) are built from jinja2 templates in
+# analysis/pages/html.py; the names below stay importable from here.
+_nav = _html.nav
+_verdict_block = _html.verdict_block
+write_study_index = _html.write_study_index
+_extra_links = _html.extra_links
+_INDEX_CSS = _html.shell_css()
+_SORT_JS = "<script>\n" + _html.sort_js() + "</script>"
 
 
 def _title(section: str, lang: str) -> str:
-    en, ru = SECTION_TITLES.get(section, (section.replace("_", " ").capitalize(),) * 2)
-    return i18n.tr(lang, en, ru)
+    return _html.section_title(section, lang)
 
 
 def format_figure(value, kind: str, lang: str, currency: str) -> str:
@@ -633,109 +624,13 @@ def format_figure(value, kind: str, lang: str, currency: str) -> str:
 
 
 def _page(title: str, body: str, lang: str, nav: str = "") -> str:
-    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">'
-            f'<title>{html.escape(title)}</title><style>{_kit_css()}\n{_INDEX_CSS}</style></head>'
-            f'<body>{f"<nav class=kit-nav>{nav}</nav>" if nav else ""}<main>{body}</main></body></html>\n')
-
-
-_INDEX_CSS = """
-.kit-section { border: 1px solid var(--kit-line); border-radius: 10px; padding: 12px 16px; margin: 14px 0; }
-.kit-section h2 { margin: 0 0 8px; font-size: 1.2em; border: 0; }
-.kit-section h2 a { color: var(--kit-accent); text-decoration: none; }
-.kit-meta { color: var(--kit-muted); font-size: 14px; }
-table.kit-table th[data-sort] { cursor: pointer; }
-"""
-
-
-def _verdict_block(study: Study, lang: str, fig: dict) -> list[str]:
-    """The verdict first on index.html: its level and the things to check next (summary page)."""
-    from . import summary
-    from .codes import Note
-
-    level = fig.get("verdict")
-    if not level:
-        return []
-    steps = "".join(f"<li>{html.escape(summary.next_step_text(Note(s['code'], s.get('fields', {})), study, lang))}</li>"
-                    for s in fig.get("next_steps", []) if isinstance(s, dict))
-    return [f'<div class="kit-section kit-verdict"><h2>{html.escape(format_figure(level, "verdict", lang, study.currency))}'
-            f'</h2>{f"<ol>{steps}</ol>" if steps else ""}</div>']
-
-
-def write_study_index(out: Path, study: Study, lang: str, pages: list[tuple[str, str, str]],
-                      figures: dict, extra_links: list[tuple[str, str]] = ()) -> None:
-    """``index.html``: each section with its headline figures and a link to its page."""
-    cur = study.currency
-    parts = [f"<h1>{html.escape(study.name)}</h1>",
-             f'<p class="kit-meta">{i18n.tr(lang, "Care-manager study", "Исследование: менеджер сопровождения")}'
-             f" · {i18n.date(dt.date.today(), lang)}</p>"]
-    parts += _verdict_block(study, lang, figures.get("summary", {}))
-    for href, section, title in pages:
-        rows = [(label_en if lang == "en" else label_ru, format_figure(figures.get(sec, {}).get(key), kind, lang, cur))
-                for sec, key, label_en, label_ru, kind in _figures.index_rows(study)
-                if sec == section and figures.get(sec, {}).get(key) is not None]
-        kpis = "".join(f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(v)}</div>'
-                       f'<div class="kit-kpi-label">{html.escape(k)}</div></div>' for k, v in rows)
-        card = f"page.card.{section}"
-        about = f'<p class="kit-meta">{html.escape(say(card, lang))}</p>' if has(card) else ""
-        parts.append(f'<div class="kit-section"><h2><a href="{href}">{html.escape(title)}</a></h2>{about}'
-                     f'{f"<div class=kit-kpis>{kpis}</div>" if kpis else ""}</div>')
-    if extra_links:
-        parts.append("<p>" + " · ".join(f'<a href="{h}">{html.escape(t)}</a>' for h, t in extra_links) + "</p>")
-    nav = _nav([(h, t) for h, _, t in pages], "index.html", lang, study.name)
-    (out / "index.html").write_text(_page(study.name, "".join(parts), lang, nav), encoding="utf-8")
+    return _html.page(title, body, lang, nav)
 
 
 def write_portfolio(root: Path, runs: list[StudyRun], lang: str) -> Path:
-    """``<root>/index.html`` comparing several studies side by side (sortable columns)."""
-    cols = [(s, k, en, ru, kind) for s, k, en, ru, kind in INDEX_FIGURES
-            if any(r.figures.get(s, {}).get(k) is not None for r in runs)]
-    head = "".join(f'<th data-sort="{i + 1}">{html.escape(en if lang == "en" else ru)}</th>'
-                   for i, (_, _, en, ru, _) in enumerate(cols))
-    rows = []
-    for r in runs:
-        cur = r.figures.get("_currency", "RUB")
-        if r.code == 0:
-            cells = "".join(
-                f'<td data-v="{r.figures.get(s, {}).get(k) if isinstance(r.figures.get(s, {}).get(k), (int, float)) else ""}">'
-                f'{html.escape(format_figure(r.figures.get(s, {}).get(k), kind, lang, cur))}</td>'
-                for s, k, _, _, kind in cols)
-            link = f'<a href="{html.escape(r.out_dir.name)}/index.html">{html.escape(r.title or r.name)}</a>'
-        else:
-            cells = f'<td colspan="{len(cols)}">{html.escape(r.message.splitlines()[0] if r.message else "failed")}</td>'
-            link = html.escape(r.title or r.name)
-        rows.append(f"<tr><td>{link}</td>{cells}</tr>")
-    title = i18n.tr(lang, "Care-manager studies", "Исследования: менеджер сопровождения")
-    body = (f"<h1>{title}</h1><p class=kit-meta>{len(runs)} "
-            f"{i18n.tr(lang, 'studies', 'исследований')} · {i18n.date(dt.date.today(), lang)} · "
-            f"{i18n.tr(lang, 'click a column to sort', 'нажмите на заголовок, чтобы отсортировать')}</p>"
-            f'<div class="kit-table-wrap"><table class="kit-table" id="portfolio"><thead><tr>'
-            f'<th data-sort="0">{i18n.tr(lang, "Study", "Исследование")}</th>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>{_SORT_JS}")
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "index.html"
-    path.write_text(_page(title, body, lang), encoding="utf-8")
-    return path
-
-
-_SORT_JS = """<script>
-document.querySelectorAll('#portfolio th[data-sort]').forEach(function (th) {
-  th.addEventListener('click', function () {
-    var i = +th.dataset.sort, tb = th.closest('table').tBodies[0], asc = th.dataset.asc !== '1';
-    th.dataset.asc = asc ? '1' : '0';
-    var rows = Array.from(tb.rows);
-    rows.sort(function (a, b) {
-      var x = a.cells[i], y = b.cells[i];
-      if (!x || !y) return 0;
-      var vx = x.dataset.v, vy = y.dataset.v;
-      var r = (vx !== undefined && vy !== undefined && vx !== '' && vy !== '') ? (+vx) - (+vy)
-              : x.textContent.localeCompare(y.textContent);
-      return asc ? r : -r;
-    });
-    rows.forEach(function (r) { tb.appendChild(r); });
-  });
-});
-</script>"""
+    """``<root>/index.html`` comparing several studies side by side (sortable columns); money is
+    added up per currency only (see :func:`analysis.pages.html.write_portfolio`)."""
+    return _html.write_portfolio(root, runs, lang, INDEX_FIGURES)
 
 
 # ----------------------------------------------------------------------------- manifest
@@ -954,10 +849,7 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
         stems = sorted({p.stem for p in nbs} | {p.stem for p in executed_dir.glob("*.ipynb")})
         pages = [(f"{stem}.html", section_of(Path(stem)), _title(section_of(Path(stem)), lang)) for stem in stems]
         nav_pages = [(h, t) for h, _, t in pages]
-        footer = html.escape(i18n.tr(lang, f"Care-manager study kit {__version__}. Figures come from the study's "
-                                     "exports and the assumptions listed on each page.",
-                                     f"Набор для исследования «менеджер сопровождения» {__version__}. Цифры "
-                                     "получены из выгрузок салона и допущений, перечисленных на каждой странице."))
+        footer = _html.footer(lang)
         paths = {str(tmp): str(final.resolve())}
 
         def one(p: Path):
@@ -1016,15 +908,6 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
     finally:
         lock.close()
     return run
-
-
-def _extra_links(folder: Path, lang: str) -> list[tuple[str, str]]:
-    links = [("tables.xlsx", i18n.tr(lang, "All tables (Excel)", "Все таблицы (Excel)"))]
-    links.append((references.FILE, say("refs.title", lang)))
-    links.append(("results.json", i18n.tr(lang, "Headline figures (JSON)", "Ключевые цифры (JSON)")))
-    links.append(("manifest.json", i18n.tr(lang, "Run record: inputs, versions, timings",
-                                             "Запись о запуске: входные файлы, версии, время")))
-    return links
 
 
 def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .i18n import SYMBOLS, number
+from .i18n import number, symbol
 from .pages.words import catalogue, say
 
 __all__ = ["write", "number_format", "column_title", "table_title", "is_risky", "FIXED_TIME"]
@@ -68,7 +68,7 @@ def number_format(column: str, currency: str = "RUB", lang: str = "en") -> str |
     if _SHARE.search(column):
         return "0.0%"
     if _MONEY.search(column):
-        sym = SYMBOLS.get(currency, currency)
+        sym = symbol(currency, lang)
         if lang != "ru" and currency in ("USD", "EUR", "GBP", "CNY"):
             return f'"{sym}"#,##0'
         return f'#,##0 "{sym}"'

@@ -1,0 +1,86 @@
+"""The HTML around the notebooks: templates with autoescape, words from the catalogues, a portfolio
+that never adds up money in different currencies."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from analysis import report
+from analysis.pages import html as H
+from analysis.pages.words import say
+
+COLS = [("summary", "npv_median", "NPV", "NPV", "money"),
+        ("data_check", "clients", "Clients", "Клиенты", "num")]
+
+
+def _run(name, currency, npv, clients, code=0, message=""):
+    figures = {"summary": {"npv_median": npv}, "data_check": {"clients": clients}, "_currency": currency}
+    return report.StudyRun(Path(name), name, Path("/reports") / name, code, message, {}, figures if code == 0 else {},
+                           name)
+
+
+def _page(tmp_path, runs, lang="en"):
+    return H.write_portfolio(tmp_path, runs, lang, COLS).read_text(encoding="utf-8")
+
+
+def _totals(page):
+    foot = re.search(r"<tfoot>(.*?)</tfoot>", page, re.S)
+    return [] if foot is None else re.findall(r"<tr class=\"kit-total\">(.*?)</tr>", foot.group(1), re.S)
+
+
+def test_totals_per_currency_never_across(tmp_path):
+    runs = [_run("a", "RUB", 1_000_000, 300), _run("b", "USD", 20_000, 100), _run("c", "RUB", 500_000, 50)]
+    page = _page(tmp_path, runs)
+    totals = _totals(page)
+    assert len(totals) == 2  # one row for RUB, one for USD
+    rub = next(t for t in totals if ">RUB<" in t)
+    usd = next(t for t in totals if ">USD<" in t)
+    # hand sums: 1,000,000 + 500,000 = 1,500,000 ₽; the USD study alone
+    assert "1,500,000\u00a0₽" in rub and "$20,000" in usd
+    assert "1,520,000" not in page and "1,020,000" not in page  # no sum across currencies
+    assert say("page.portfolio.mixed_currencies", "en", currencies="RUB, USD") in page.replace("&#39;", "'")
+    # counts are not money: no total for them
+    assert ">350<" not in rub and ">400<" not in page
+
+
+def test_one_currency_one_totals_row_and_no_note(tmp_path):
+    page = _page(tmp_path, [_run("a", "RUB", 1_000_000, 300), _run("b", "RUB", 2_000_000, 10)], "ru")
+    totals = _totals(page)
+    assert len(totals) == 1 and "3\u00a0000\u00a0000\u00a0₽" in totals[0]
+    assert "разных валютах" not in page
+    assert say("page.portfolio.count", "ru", n=2) in page
+
+
+def test_failed_study_keeps_its_row_and_is_not_counted(tmp_path):
+    runs = [_run("a", "RUB", 1_000_000, 300), _run("bad", "RUB", None, None, code=2, message="study.yaml: bad")]
+    page = _page(tmp_path, runs)
+    assert "study.yaml: bad" in page
+    assert "Totals in RUB (1 study)" in page
+
+
+def test_money_sorts_within_a_currency(tmp_path):
+    page = _page(tmp_path, [_run("a", "RUB", 1.0, 1), _run("b", "USD", 2.0, 1)])
+    assert 'data-c="RUB"' in page and 'data-c="USD"' in page
+    assert "cx !== cy" in page  # the sort compares currencies before values
+
+
+def test_study_names_are_escaped(tmp_path):
+    run = _run("x", "RUB", 1.0, 1)
+    run.title = '<script>alert("x")</script>'
+    page = _page(tmp_path, [run])
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_nav_and_footer_in_the_language(lang):
+    nav = H.nav([("02_staffing.html", H.section_title("staffing", lang))], "02_staffing.html", lang, "A & B")
+    assert say("page.nav.overview", lang) in nav and "A &amp; B" in nav
+    assert 'href="02_staffing.html" class="current"' in nav
+    assert H.footer(lang).startswith(say("page.footer", lang, version="X").split("X")[0][:20])
+
+
+def test_section_titles_come_from_the_catalogues():
+    assert report.SECTION_TITLES["summary"] == (say("page.title.summary", "en"), say("page.title.summary", "ru"))
+    assert report._title("unknown_part", "ru") == "Unknown part"
