@@ -84,3 +84,22 @@ def test_nav_and_footer_in_the_language(lang):
 def test_section_titles_come_from_the_catalogues():
     assert report.SECTION_TITLES["summary"] == (say("page.title.summary", "en"), say("page.title.summary", "ru"))
     assert report._title("unknown_part", "ru") == "Unknown part"
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_index_in_the_language_with_the_russian_name(tmp_path, lang):
+    from analysis.study import load_study
+
+    (tmp_path / "study.yaml").write_text("name: Salon <Rose>\nname_ru: Салон «Роза»\n", encoding="utf-8")
+    study = load_study(tmp_path)
+    pages = [("02_staffing.html", "staffing", H.section_title("staffing", lang)),
+             ("06_role_profile.html", "role_profile", H.section_title("role_profile", lang))]
+    figures = {"staffing": {"care_managers_needed": 3}, "role_profile": {"own_services_share": 0.2}}
+    page = H.write_study_index(tmp_path, study, lang, pages, figures, H.extra_links(tmp_path, lang)).read_text()
+    name = "Салон «Роза»" if lang == "ru" else "Salon &lt;Rose&gt;"
+    assert f"<h1>{name}</h1>" in page and f"<title>{name}</title>" in page
+    assert say("page.card.role_profile", lang) in page.replace("&#39;", "'")  # every card says what it is
+    assert say("page.link.tables", lang) in page and say("page.index.kind", lang) in page
+    if lang == "ru":
+        assert not re.search(r">[^<]*\b[A-Za-z]{4,}\b[^<]*<", page.split("<body>")[1].replace("Excel", "")
+                             .replace("JSON", "")), "English words on a Russian index"

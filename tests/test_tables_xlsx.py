@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import tables_xlsx
+from analysis.pages.words import say
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -38,7 +39,7 @@ def test_hostile_texts_stay_text(tables, tmp_path):
     ws = wb[tables_xlsx.table_title("data_check", "average_ticket", "en")]
     got = [ws.cell(row=r, column=1) for r in range(2, ws.max_row + 1)]
     # XML reads a carriage return back as a line feed; the text is still text
-    assert [c.value for c in got] == ["hair", "nails"] + [h.replace("\r", "\n") for h in HOSTILE]
+    assert [c.value for c in got] == ["Hair", "Nails"] + [h.replace("\r", "\n") for h in HOSTILE]
     assert all(c.data_type == "s" for c in got)
     assert all(c.quotePrefix for c in got[2:])
     with zipfile.ZipFile(out) as z:
@@ -112,3 +113,42 @@ def test_a_table_longer_than_a_sheet_holds_is_cut_and_the_contents_say_so(tmp_pa
     listed = [[c.value for c in row] for row in wb.worksheets[0].iter_rows()]
     assert any(isinstance(v, str) and "first 50 of 120 rows" in v for row in listed for v in row)
     assert any(120 in row for row in listed)
+
+
+def test_no_raw_codes_in_cells_and_sheets_in_page_order(tmp_path):
+    folder = tmp_path / "tables"
+    _export(folder, "summary", "npv_by_part", pd.DataFrame({"part": ["staff_saving", "total"], "npv_p10": [1.0, 2.0]}))
+    _export(folder, "staffing", "queues", pd.DataFrame({"queue": ["separate", "care"], "servers": [5, 2]}))
+    _export(folder, "pilot", "design", pd.DataFrame({"option": ["one_block", "everyone"], "blocks": ["hair", "all"],
+                                                     "power_6m": [0.5, 0.7]}))
+    _export(folder, "data_check", "cohorts", pd.DataFrame({"cohort": ["2024-01"], "0": [1.0], "3": [0.2]}))
+    _export(folder, "summary", "sensitivity", pd.DataFrame({"key": ["retention.care_manager_effect"],
+                                                            "low": [0.05], "high": [0.3]}))
+    wb = openpyxl.load_workbook(tables_xlsx.write(folder, tmp_path / "t.xlsx", "ru"))
+    # data check, staffing, summary, pilot: the order of the report's pages
+    assert wb.sheetnames[1:] == ["Когорты", "Очереди", "NPV по частям", "Чувствительность NPV", "Схемы пилота"]
+    cells = [str(c.value) for ws in wb.worksheets[1:] for row in ws.iter_rows(min_row=2) for c in row]
+    for code in ("staff_saving", "separate", "one_block", "everyone", "hair", "all"):
+        assert code not in cells, code
+    pilot = wb["Схемы пилота"]
+    assert [c.value for c in pilot[2]][:2] == ["Один блок против остальных", "Волосы"]
+    assert pilot["B3"].value == "Все блоки"
+    assert [c.value for c in pilot[1]][2] == say("pilot.col.power_6m", "ru")
+    assert [c.value for c in wb["Когорты"][1]][1:] == ["через 0 месяцев", "через 3 месяца"]
+    sens = wb["Чувствительность NPV"]
+    assert [c.value for c in sens[1]][:2] == ["Ключ в study.yaml", "Допущение"]
+    assert "менеджер" in sens["B2"].value.lower()  # the setting's Russian description beside its key
+
+
+def test_block_names_of_the_study_win(tmp_path):
+    from analysis.study import load_study
+
+    study_dir = tmp_path / "s"
+    study_dir.mkdir()
+    (study_dir / "study.yaml").write_text("name: S\nblock_names: {kids: {en: Play room, ru: Игровая}}\n",
+                                          encoding="utf-8")
+    folder = tmp_path / "tables"
+    _export(folder, "staffing", "clients_by_block", pd.DataFrame({"block": ["kids", "nails"], "active_clients": [3, 4]}))
+    wb = openpyxl.load_workbook(tables_xlsx.write(folder, tmp_path / "t.xlsx", "ru", study=load_study(study_dir)))
+    ws = wb.worksheets[1]
+    assert [ws["A2"].value, ws["A3"].value] == ["Игровая", "Ногти"]

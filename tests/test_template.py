@@ -11,7 +11,7 @@ def test_new_folder_loads_and_documents_every_key(tmp_path):
     assert study.name == "salon"
     text = (out / "study.yaml").read_text(encoding="utf-8")
     for path, spec in _leaves(schema()):
-        if path[-1] in ("name", "data"):
+        if path[-1] in ("name", "name_ru", "data"):
             continue
         assert f"# {path[-1]}:" in text or f"#   {path[-1]}:" in text, ".".join(path)
         assert spec["source"][:40] in text
@@ -56,3 +56,38 @@ def test_a_new_folder_with_an_empty_optional_table_passes_check(run_cli, tmp_pat
     r = run_cli("check", out)
     assert r.returncode == 0, r.stderr
     assert "clients.csv has no rows" in r.stdout
+
+
+def test_russian_name_documented_and_shown_on_russian_pages(tmp_path):
+    from analysis.pages.labels import study_name
+
+    out = write_template(tmp_path / "salon")
+    text = (out / "study.yaml").read_text(encoding="utf-8")
+    assert "# name_ru: " in text and "name_ru" in text.split("name: salon", 1)[1].split("\n\n", 1)[0]
+    study = load_study(out)
+    assert study_name(study, "ru") == "salon" == study_name(study, "en")  # no name_ru: the name
+    (out / "study.yaml").write_text("name: Salon Rose\nname_ru: Салон «Роза»\n", encoding="utf-8")
+    study = load_study(out)
+    assert study_name(study, "ru") == "Салон «Роза»" and study_name(study, "en") == "Salon Rose"
+
+
+def test_russian_name_is_validated(tmp_path):
+    import pytest
+
+    from analysis.errors import InputError
+
+    (tmp_path / "study.yaml").write_text("name: S\nname_ru: [1, 2]\n", encoding="utf-8")
+    (tmp_path / "visits.csv").write_text("client_id,date,amount\n", encoding="utf-8")
+    with pytest.raises(InputError, match="name_ru"):
+        load_study(tmp_path)
+
+
+def test_study_names_helper_for_generators():
+    import pytest
+
+    from analysis.template import study_names
+
+    assert study_names("Sample", "Образец") == {"name": "Sample", "name_ru": "Образец"}
+    assert study_names("Sample") == {"name": "Sample"}
+    with pytest.raises(ValueError):
+        study_names("Sample", " ")

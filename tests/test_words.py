@@ -58,3 +58,35 @@ def test_missing_field_names_the_key():
 def test_note_text_formats_fields():
     note = Note("common.clients", {}, n=3)
     assert words.note_text(note, "ru") == "3 клиента"
+
+
+@pytest.mark.parametrize("export, n, word", [
+    ("Клиент;Дата;Сумма\nc1;05.01.2024;1 500\nc2;06.01.2024;700\nИтого;;2 200\n", 1, "Итого"),
+    ("Клиент;Дата;Сумма\nc1;05.01.2024;1 500\nTotal;;1 500\nGrand total;;1 500\n", 2, "Total"),
+])
+def test_a_dropped_total_row_is_said(tmp_path, export, n, word):
+    """Total lines at the end of an export are left out, and a note says so in both languages."""
+    from analysis import data
+    from analysis.study import load_study
+
+    (tmp_path / "visits.csv").write_text(export, encoding="utf-8")
+    (tmp_path / "study.yaml").write_text(
+        "name: T\ndata:\n  visits:\n    columns: {Клиент: client_id, Дата: date, Сумма: amount}\n", encoding="utf-8")
+    tables = data.load_tables(load_study(tmp_path))
+    assert len(tables.visits) == (2 if n == 1 else 1)
+    notes = [x for x in tables.notes if x.code == "data.total_rows_dropped"]
+    assert len(notes) == 1 and notes[0].n == n and notes[0].fields["first"] == word
+    assert word in words.note_text(notes[0], "en") and word in words.note_text(notes[0], "ru")
+    assert "visits.csv" in words.note_text(notes[0], "ru")
+
+
+def test_no_note_without_a_total_row(tmp_path):
+    from analysis import data
+    from analysis.study import load_study
+
+    (tmp_path / "visits.csv").write_text("client_id,date,amount\nc1,2024-01-05,1500\nTotalis,2024-01-06,700\n",
+                                         encoding="utf-8")
+    (tmp_path / "study.yaml").write_text("name: T\n", encoding="utf-8")
+    tables = data.load_tables(load_study(tmp_path))
+    assert len(tables.visits) == 2
+    assert not [x for x in tables.notes if x.code == "data.total_rows_dropped"]

@@ -321,7 +321,11 @@ def load_tables(study) -> Tables:
         if raw is None:
             frames[table] = None
             continue
-        raw, rows = _drop_total_rows(raw, rows)
+        rows_before = rows
+        raw, rows, total_word = _drop_total_rows(raw, rows)
+        if total_word:  # said on the data-check page, never dropped silently
+            notes.append(Note("data.total_rows_dropped", {"file": where, "first": total_word},
+                              n=len(rows_before) - len(rows), topic="data"))
         df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt, aliases)
         problems += c_problems
         if cols_dropped:
@@ -770,19 +774,22 @@ def _sep_name(sep: str) -> str:
 _TOTAL = re.compile(r"^\s*(итого|всего|total|grand total|sum)\b", re.IGNORECASE)
 
 
-def _drop_total_rows(df: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """Drop the trailing "Итого" / "Total" rows that report exports end with (up to three)."""
+def _drop_total_rows(df: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """Drop the trailing "Итого" / "Total" rows that report exports end with (up to three); the
+    third value is the word that marked the first dropped row ("" when none was dropped), for the
+    note that says so (``data.total_rows_dropped``)."""
     n = len(df)
-    cut = n
+    cut, word = n, ""
     for i in range(n - 1, max(n - 4, -1), -1):
         cells = [c for c in df.iloc[i].tolist() if isinstance(c, str)]
-        if any(_TOTAL.match(c) for c in cells):
-            cut = i
+        found = next((m.group(1) for m in map(_TOTAL.match, cells) if m), None)
+        if found:
+            cut, word = i, found
         else:
             break
     if cut == n or cut == 0:
-        return df, rows
-    return df.iloc[:cut], rows[:cut]
+        return df, rows, ""
+    return df.iloc[:cut], rows[:cut], word
 
 
 # --------------------------------------------------------------------------- columns

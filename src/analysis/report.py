@@ -818,8 +818,8 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
 
     name, final, root = run.name, run.out_dir, Path(opts.out_root)
     study, tables = prepare(study_dir, opts)
-    run.title = study.name
     lang = opts.lang or study.language
+    run.title = shown = _html.study_name(study, lang)  # name_ru on Russian pages
     if not nbs:
         raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
                                  + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
@@ -855,8 +855,8 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
         def one(p: Path):
             t, nb = _execute(p, executed_dir / p.name, params, pool.get(), paths)
             t0 = time.perf_counter()  # each page is exported as soon as its notebook is done
-            title = f"{_title(section_of(p), lang)} — {study.name}"
-            page = export_html(nb, lang, title, _nav(nav_pages, f"{p.stem}.html", lang, study.name), footer,
+            title = f"{_title(section_of(p), lang)} — {shown}"
+            page = export_html(nb, lang, title, _nav(nav_pages, f"{p.stem}.html", lang, shown), footer,
                                opts.with_code)
             (tmp / f"{p.stem}.html").write_text(page, encoding="utf-8")
             if on_notebook_done:
@@ -880,7 +880,7 @@ def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
             results_mod.record(results_path, "study", {"name": study.name}, study=study.name)
         write_study_index(tmp, study, lang, pages, figures, _extra_links(tmp, lang))
         _write_tables_xlsx(tmp, work, lang, study)
-        references.write(tmp / references.FILE, lang, _nav(nav_pages, references.FILE, lang, study.name))
+        references.write(tmp / references.FILE, lang, _nav(nav_pages, references.FILE, lang, shown))
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
         shutil.rmtree(work, ignore_errors=True)
@@ -915,7 +915,7 @@ def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study 
     from . import tables_xlsx
 
     tables_xlsx.write(work / "tables", folder / "tables.xlsx", lang,
-                      study.currency if study else "RUB", study.name if study else "")
+                      study.currency if study else "RUB", _html.study_name(study, lang) if study else "", study)
 
 
 def _swap(tmp: Path, final: Path) -> None:

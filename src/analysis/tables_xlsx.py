@@ -5,8 +5,14 @@ the runner collects them here into one workbook:
 
 * a contents sheet first, listing every table with a link to its sheet;
 * one table per sheet, the header in row 1 and frozen, column widths fitted to the contents;
+* sheets in the order of the report's pages (data check, staffing, retention, pay, summary, pilot);
 * sheet names and headers in the report's language (catalogue keys ``xlsx.table.<name>`` and
-  ``xlsx.col.<column>``; an unknown column keeps a readable form of its name);
+  ``xlsx.col.<column>``, then the page's own ``<section>.col.<column>``; a month-offset column
+  ``3`` reads "3 months later"; an unknown column keeps a readable form of its name);
+* no raw codes in the cells: block names through :func:`analysis.pages.labels.block_label`, pay
+  schemes by their names, staffing options, queues, parts of the month or of the NPV, pilot
+  designs and recorded figures by their catalogue names (:func:`cell_text`); a table of settings
+  keyed by ``key`` gets the setting's description beside the key;
 * number formats set in the cells: money in the study's currency, shares as percentages, dates;
 * every text cell that a spreadsheet could read as a formula (it starts with ``=``, ``+``, ``-``,
   ``@``, a tab or a carriage return) is stored as text with Excel's quote prefix, never as a formula
@@ -27,9 +33,21 @@ from pathlib import Path
 import pandas as pd
 
 from .i18n import number, symbol
-from .pages.words import catalogue, say
+from .pages.words import catalogue, fields_of, say
 
-__all__ = ["write", "number_format", "column_title", "table_title", "is_risky", "FIXED_TIME"]
+__all__ = ["write", "number_format", "column_title", "table_title", "cell_text", "is_risky", "FIXED_TIME",
+           "SECTION_ORDER"]
+
+#: Sheets follow the report's pages.
+SECTION_ORDER = ("data_check", "staffing", "retention", "compensation", "summary", "role_profile", "pilot")
+
+#: Columns whose cells hold codes, and the catalogue keys that name them (first found wins).
+CODE_KEYS = {
+    "option": ("staffing.option.{v}", "pilot.design.option.{v}"),
+    "queue": ("staffing.queue.{v}",),
+    "part": ("role.part.{v}", "summary.part.{v}"),
+    "component": ("compensation.component.{v}",),
+}
 
 _MONEY = re.compile(r"(cost|revenue|pay|margin|profit|saving|amount|price|spend|clv|npv|value|rub|ticket|risk)", re.I)
 _SHARE = re.compile(r"(^p_|share|rate|retention|prob|pct|percent|uplift|effect|gini|attachment|utilisation)", re.I)
@@ -79,17 +97,29 @@ def _key(prefix: str, name: str) -> str:
     return f"{prefix}.{name}"
 
 
-def column_title(column: str, lang: str = "en") -> str:
-    """A column's header in ``lang``: ``xlsx.col.<column>``, or its base and statistic
-    (``pay_p10`` -> "Pay, P10"), or the name with spaces for an unknown column."""
+def _plain(key: str, lang: str) -> str | None:
+    """The catalogue text of ``key`` when it exists and needs no fields, else None."""
+    entry = catalogue(lang).get(key)
+    if isinstance(entry, str) and not fields_of(entry):
+        return entry.replace("\n", " ")
+    return None
+
+
+def column_title(column: str, lang: str = "en", section: str | None = None) -> str:
+    """A column's header in ``lang``: ``xlsx.col.<column>``, then ``<section>.col.<column>``, or its
+    base and statistic (``pay_p10`` -> "Pay, P10"), a month offset (``3`` -> "3 months later"), or the
+    name with spaces for an unknown column."""
     col = str(column)
-    cat = catalogue(lang)
-    if _key("xlsx.col", col) in cat:
-        return say(_key("xlsx.col", col), lang)
+    for key in (_key("xlsx.col", col), _key(f"{section}.col", col) if section else None):
+        text = _plain(key, lang) if key else None
+        if text is not None:
+            return text
     m = _STAT.match(col)
-    if m and _key("xlsx.col", m["base"]) in cat:
+    if m and _key("xlsx.col", m["base"]) in catalogue(lang):
         return say("xlsx.stat", lang, name=say(_key("xlsx.col", m["base"]), lang),
                    stat=say(_key("xlsx.stat", m["stat"]), lang))
+    if col.isdigit():
+        return say("xlsx.col.months_later", lang, n=int(col))
     text = col.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
@@ -101,6 +131,65 @@ def table_title(section: str, name: str, lang: str = "en") -> str:
         return say(key, lang)
     text = name.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def cell_text(column: str, value, lang: str = "en", study=None, section: str | None = None):
+    """A cell as the reader should see it: codes in known columns turned into names, anything else
+    as it is.
+
+    >>> cell_text("block", "hair", "ru")
+    'Волосы'
+    >>> cell_text("option", "one_block", "en")
+    'One block against the others'
+    """
+    if not isinstance(value, str):
+        return value
+    from .pages.labels import block_label, setting_text
+
+    col = str(column)
+    if col == "block":
+        return block_label(value, lang, study)
+    if col == "blocks":
+        if value.strip() in ("all", ""):
+            return say("page.block.all", lang)
+        return ", ".join(block_label(b.strip(), lang, study) for b in value.split(","))
+    if col == "scheme" and study is not None:
+        return setting_text("care_manager.scheme", value, lang, study=study)
+    if col == "figure" and section:
+        from . import figures
+
+        found = figures.find(section, value)
+        if found is not None:
+            return figures.label(found[0], lang, study, **found[1])
+    for pattern in CODE_KEYS.get(col, ()):
+        text = _plain(pattern.format(v=value), lang)
+        if text is not None:
+            return text
+    return value
+
+
+def _setting_description(key: str, lang: str) -> str:
+    from .study import schema
+
+    node = schema()
+    for part in str(key).split("."):
+        if not isinstance(node, dict) or part not in node:
+            return ""
+        node = node[part]
+    return str(node.get(lang) or node.get("en") or "") if isinstance(node, dict) else ""
+
+
+def _readable(df: pd.DataFrame, section: str, lang: str, study) -> pd.DataFrame:
+    """Codes turned into names; a settings table keyed by ``key`` without a description gets one."""
+    df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df.copy()
+    for col in df.columns:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            df[col] = pd.Series([cell_text(col, v, lang, study, section) for v in df[col]], index=df.index,
+                                dtype=object)
+    if "key" in df.columns and not ({"label", "description"} & set(map(str, df.columns))):
+        df.insert(list(df.columns).index("key") + 1, "label",
+                  [_setting_description(k, lang) for k in df["key"]])
+    return df
 
 
 def _section_title(section: str, lang: str) -> str:
@@ -164,7 +253,7 @@ def _shown_len(v, fmt) -> int:
     return max((len(line) for line in str(v).splitlines()), default=1)
 
 
-def _write_table(ws, df: pd.DataFrame, lang: str, currency: str) -> None:
+def _write_table(ws, df: pd.DataFrame, lang: str, currency: str, section: str | None = None) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -173,7 +262,7 @@ def _write_table(ws, df: pd.DataFrame, lang: str, currency: str) -> None:
     date_fmt = "dd.mm.yyyy" if lang == "ru" else "d mmm yyyy"
     widths = []
     for j, col in enumerate(df.columns, start=1):
-        title = column_title(col, lang)
+        title = column_title(col, lang, section)
         cell = _put(ws, 1, j, title)
         cell.font, cell.fill = head_font, head_fill
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
@@ -203,7 +292,12 @@ def _write_table(ws, df: pd.DataFrame, lang: str, currency: str) -> None:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(len(df) + 1, 1)}"
 
 
-def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: str = "") -> Path:
+def _order(path: Path) -> tuple:
+    section = path.stem.partition("__")[0]
+    return (SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER), path.stem)
+
+
+def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: str = "", study=None) -> Path:
     """Write every ``<section>__<name>.parquet`` under ``tables_dir`` into ``out_path``.
 
     Parameters
@@ -218,12 +312,14 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
         ISO code of the study's money (the number format of money columns).
     title : str
         The study's name, shown on the contents sheet.
+    study : Study, optional
+        For block names (``block_names``) and pay-scheme names.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     tables_dir, out_path = Path(tables_dir), Path(out_path)
-    files = sorted(tables_dir.glob("*.parquet")) if tables_dir.exists() else []
+    files = sorted(tables_dir.glob("*.parquet"), key=_order) if tables_dir.exists() else []
     wb = Workbook()
     contents = wb.active
     contents.title = say("xlsx.contents", lang)[:31]
@@ -244,7 +340,7 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
             df = df.head(MAX_SHEET_ROWS)
             ttl = ttl + " — " + say("xlsx.truncated", lang, shown=number(MAX_SHEET_ROWS, lang),
                                     total=number(total, lang))
-        _write_table(ws, df, lang, currency)
+        _write_table(ws, _readable(df, section, lang, study), lang, currency, section)
         rows.append((_section_title(section, lang), ttl, ws.title, total))
     if not files:
         _put(contents, 3, 1, say("xlsx.empty", lang))

@@ -15,7 +15,7 @@ import yaml
 from .errors import InputError, Problem
 from .study import TOP, _is_leaf, schema
 
-__all__ = ["TEMPLATES", "OPTIONAL", "study_yaml_text", "write_template"]
+__all__ = ["TEMPLATES", "OPTIONAL", "study_yaml_text", "write_template", "name_lines", "study_names"]
 
 #: Files ``new`` writes (header only): just the required table.
 TEMPLATES = {
@@ -64,6 +64,31 @@ def _lines(tree: dict, indent: int, out: list[str]) -> None:
             _lines({k: v for k, v in node.items()}, indent + 1, out)
 
 
+def study_names(name: str, name_ru: str | None = None) -> dict:
+    """The study's name keys for study.yaml: ``{"name": …}`` and, when given, ``{"name_ru": …}``.
+
+    ``name`` is shown on English reports (and on Russian ones without ``name_ru``); ``name_ru`` on
+    Russian reports.  A generator of studies (``analysis sample``) writes both.
+
+    >>> study_names("Sample salon", "Демо-салон")
+    {'name': 'Sample salon', 'name_ru': 'Демо-салон'}
+    """
+    for key, value in (("name", name), ("name_ru", name_ru)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"{key} must be a non-empty text, got {value!r}")
+    return {"name": name, **({"name_ru": name_ru} if name_ru else {})}
+
+
+def name_lines(name: str, name_ru: str | None = None) -> list[str]:
+    """The name lines of a study.yaml: ``name:`` set and ``name_ru:`` (set, or commented out with
+    its meaning)."""
+    out = [f"name: {_dump(name)}",
+           "# The name in Russian for Russian reports (otherwise they show name):",
+           "# Название по-русски для русского отчёта (иначе в нём показывается name):"]
+    out.append(f"name_ru: {_dump(name_ru)}" if name_ru else "# name_ru: ")
+    return out
+
+
 def study_yaml_text(name: str) -> str:
     """The commented study.yaml: name set, every other key commented out at its default."""
     tree = schema()
@@ -73,7 +98,7 @@ def study_yaml_text(name: str) -> str:
         "# Допущения исследования. Все ключи необязательны; закомментированный ключ берёт значение",
         "# по умолчанию. Неопределённые величины: число или {low: …, mode: …, high: …}.",
         "",
-        f"name: {_dump(name)}",
+        *name_lines(name),
         "",
         "# Only visits.csv is required. Optional tables, each unlocking more of the reports — add the",
         "# file with this header when you have it (an optional file left with a header only is skipped):",
@@ -97,7 +122,7 @@ def study_yaml_text(name: str) -> str:
         "#   mask_personal_values: false  # true: phones / e-mails inside service or block names pseudonymised",
         "",
     ]
-    top = {k: v for k, v in tree.items() if _is_leaf(v) and k not in ("name", "data")}
+    top = {k: v for k, v in tree.items() if _is_leaf(v) and k not in ("name", "name_ru", "data")}
     _lines(top, 0, out)
     for section, node in tree.items():
         if _is_leaf(node) or section == TOP:

@@ -20,11 +20,12 @@ import jinja2
 from markupsafe import Markup
 
 from .. import i18n
+from .labels import study_name
 from .words import has, say
 
 __all__ = ["SECTIONS", "section_title", "section_titles", "nav", "footer", "page", "kit_css", "shell_css",
            "sort_js", "verdict_block", "write_study_index", "write_portfolio", "extra_links",
-           "portfolio_totals"]
+           "portfolio_totals", "study_name"]
 
 #: Sections with a page title in the catalogues (``page.title.<section>``), in report order.
 SECTIONS = ("data_check", "staffing", "retention", "compensation", "summary", "role_profile", "pilot")
@@ -151,9 +152,9 @@ def write_study_index(out: Path, study, lang: str, pages, figures: dict, extra_l
         cards.append({"href": href, "title": title, "about": say(card, lang) if has(card) else "",
                       "kpis": kpis})
     body = _env().get_template("shell/index.html.j2").render(
-        lang=lang, title=study.name, css=Markup(kit_css() + "\n" + shell_css()),
-        nav=nav([(h, t) for h, _, t in pages], "index.html", lang, study.name), footer="",
-        study_name=study.name, today=_today(lang), verdict=verdict_block(study, lang, figures.get("summary", {})),
+        lang=lang, title=study_name(study, lang), css=Markup(kit_css() + "\n" + shell_css()),
+        nav=nav([(h, t) for h, _, t in pages], "index.html", lang, study_name(study, lang)), footer="",
+        study_name=study_name(study, lang), today=_today(lang), verdict=verdict_block(study, lang, figures.get("summary", {})),
         cards=cards, links=list(extra_links))
     path = Path(out) / "index.html"
     path.write_text(body, encoding="utf-8")

@@ -16,7 +16,7 @@ import re
 from .. import i18n
 from .words import catalogue, say
 
-__all__ = ["block_label", "block_labels", "setting_text", "BUILTIN_BLOCKS"]
+__all__ = ["block_label", "block_labels", "setting_text", "study_name", "BUILTIN_BLOCKS"]
 
 #: Blocks with a built-in name in the catalogues (``page.block.<name>``).
 BUILTIN_BLOCKS = ("all", "hair", "nails", "cosmetology", "spa", "fitness", "massage", "barber", "makeup",
@@ -29,6 +29,19 @@ _ALIASES = {"make-up": "makeup", "make_up": "makeup", "eyebrows": "brows", "barb
 _MONEY_KEY = re.compile(r"(salary|cost|floor|revenue_month|amount|_pay\b|pay_month)")
 _PCT_TYPES = ("fraction", "uncertain_fraction")
 _PCT_KEY = re.compile(r"(revenue_change|_cv_month|_share$|_rate$|_prob$)")
+
+
+def study_name(study, lang: str = "en") -> str:
+    """The study's name for a page in ``lang``: ``name_ru`` (study.yaml) on Russian pages when it
+    is set, else ``name``."""
+    if lang == "ru":
+        try:
+            ru = study.get("name_ru")
+        except Exception:  # a study object without the key
+            ru = None
+        if isinstance(ru, str) and ru.strip():
+            return ru.strip()
+    return study.name
 
 
 def _names(study) -> dict:
