@@ -103,3 +103,42 @@ def test_index_in_the_language_with_the_russian_name(tmp_path, lang):
     if lang == "ru":
         assert not re.search(r">[^<]*\b[A-Za-z]{4,}\b[^<]*<", page.split("<body>")[1].replace("Excel", "")
                              .replace("JSON", "")), "English words on a Russian index"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_pages_follow_non_default_settings(tmp_path, lang):
+    """The data-check page and the index, run with a 60-day window and 5 visit days for a regular,
+    say 60 and 5 wherever the defaults (90, 3) would have been written."""
+    import html as std_html
+
+    from analysis.report import RunOptions, run_study
+    from analysis.study import parse_overrides
+
+    root = Path(__file__).resolve().parents[1]
+    opts = RunOptions(lang=lang, out_root=tmp_path / "reports", jobs=1, only=["data_check"], progress=False,
+                      overrides=parse_overrides(["data_check.regular_min_visit_days=5",
+                                                 "data_check.retention_window_days=60"]))
+    run = run_study(root / "data" / "sample", opts)
+    page = std_html.unescape((run.out_dir / "01_data_check.html").read_text(encoding="utf-8"))
+    index = std_html.unescape((run.out_dir / "index.html").read_text(encoding="utf-8"))
+    regular = say("data_check.regulars", lang, days=5, clients="", share="", top20="", verdict="").split("(")[1][:12]
+    assert regular in page, regular                      # "5+ visit days" / "5+ дней с визитами"
+
+    def came_back(n):  # "of new clients came back within 60 days"
+        text = say("data_check.retention", lang, n=n, new="@@", verdict="##", repeat="%%")
+        return text.split("@@")[1].split("(")[0].strip("* ").strip()
+
+    assert came_back(60) in page and came_back(90) not in page
+    from analysis import figures as F
+
+    labels = {(s, k): (en if lang == "en" else ru) for s, k, en, ru, _ in F.index_rows(run_study_study(opts))}
+    assert labels[("data_check", "new_client_retention")] in index
+    assert "60" in labels[("data_check", "new_client_retention")]
+
+
+def run_study_study(opts):
+    from analysis.study import load_study
+
+    root = Path(__file__).resolve().parents[1]
+    return load_study(root / "data" / "sample", opts.overrides)

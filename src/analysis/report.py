@@ -178,6 +178,31 @@ def _exporter(with_code: bool, lang: str):
     return exporter
 
 
+#: A chart at least this many pixels wide has several panels side by side; on a phone it keeps a
+#: larger width (kit.css, ``img.unconfined``) so each panel reads at the scale of a one-panel chart.
+WIDE_CHART_PX = 1100
+
+
+def _png_width(data: str) -> int:
+    """Width of a base64 PNG from its header (0 when it cannot be read)."""
+    import base64
+    import binascii
+
+    try:
+        head = base64.b64decode("".join(str(data)[:48].split())[:32])
+    except (binascii.Error, ValueError):
+        return 0
+    return int.from_bytes(head[16:20], "big") if head[:8] == b"\x89PNG\r\n\x1a\n" else 0
+
+
+def _mark_wide_charts(nb) -> None:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            png = out.get("data", {}).get("image/png")
+            if png and _png_width(png) >= WIDE_CHART_PX:
+                out.setdefault("metadata", {}).setdefault("image/png", {})["unconfined"] = True
+
+
 def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str = "",
                 with_code: bool = False) -> str:
     """The executed notebook as one self-contained HTML page (plots embedded, no CDN).
@@ -185,6 +210,7 @@ def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str 
     nb = filter_language(nb, lang, with_code)
     if not with_code:  # the parameters cells carry no output; drop them from the page
         nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and not c.get("outputs"))]
+    _mark_wide_charts(nb)
     nb.metadata["title"] = title
     body, _ = _exporter(with_code, lang).from_notebook_node(nb, resources={
         "kit_css": _kit_css(), "kit_nav": nav_html, "kit_footer": footer_html,

@@ -201,7 +201,8 @@ def write_portfolio(root: Path, runs, lang: str, index_rows=None) -> Path:
                 v = r.figures.get(s, {}).get(k)
                 number = v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
                 row["cells"].append({"value": number, "text": i18n_figure(v, kind, lang, cur or "RUB"),
-                                     "currency": cur if kind in MONEY_KINDS else ""})
+                                     "currency": cur if kind in MONEY_KINDS else "",
+                                     "text_kind": kind in ("text", "verdict")})
         else:
             row["failed"] = (r.message.splitlines()[0] if r.message else say("page.portfolio.failed", lang))
         rows.append(row)
