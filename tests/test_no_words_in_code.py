@@ -89,7 +89,7 @@ def test_the_scan_finds_an_inline_pair_and_skips_docstrings():
 # ---- the HTML shell: templates and the module that fills them hold no English words either -----------
 
 #: Code that builds the pages around the notebooks (its words come from ``page.*`` catalogue keys).
-HTML_CODE = ("src/analysis/pages/html.py",)
+HTML_CODE = ("src/analysis/pages/html.py", "src/analysis/pages/references.py")
 TEMPLATES = ROOT / "src" / "analysis" / "templates"
 
 #: Two or more English words in a row: a sentence or a label, never a key, a path or a CSS class.

@@ -10,6 +10,8 @@ import html
 import re
 from pathlib import Path
 
+from markupsafe import Markup
+
 from .words import say
 
 __all__ = ["GROUPS", "ids", "href", "page", "write", "FILE"]
@@ -46,35 +48,31 @@ def _linked(text: str) -> str:
     return _URL.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', html.escape(text, quote=False))
 
 
-def body(lang: str = "en") -> str:
-    """The page's content (headings and numbered entries), for a report page or the index."""
-    parts = [f"<h1>{html.escape(say('refs.title', lang))}</h1>",
-             f"<p class=\"kit-meta\">{html.escape(say('refs.intro', lang))}</p>"]
-    n = 0
+def _groups(lang: str) -> list[dict]:
+    n, out = 0, []
     for group, entries in GROUPS:
-        parts.append(f"<h2>{html.escape(say(f'refs.group.{group}', lang))}</h2>")
         items = []
         for ref_id in entries:
             n += 1
-            items.append(f'<li id="{ref_id}" value="{n}">{_linked(say(f"refs.{ref_id}", lang))}</li>')
-        parts.append('<ol class="kit-refs">' + "".join(items) + "</ol>")
-    return "".join(parts)
+            items.append({"id": ref_id, "n": n, "html": Markup(_linked(say(f"refs.{ref_id}", lang)))})
+        out.append({"key": group, "entries": items})
+    return out
 
 
-def page(lang: str = "en", css: str = "", nav: str = "") -> str:
-    """The whole ``references.html`` (no script, no network request)."""
-    title = say("refs.title", lang)
-    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">'
-            f"<title>{html.escape(title)}</title><style>{css}</style></head><body>"
-            f'{f"<nav class=kit-nav>{nav}</nav>" if nav else ""}<main>{body(lang)}</main></body></html>\n')
+def page(lang: str = "en", css: str | None = None, nav: str = "") -> str:
+    """The whole ``references.html`` (template ``shell/references.html.j2``; no script, no network
+    request).  ``css`` defaults to the kit's style."""
+    from . import html as pages_html
+
+    env = pages_html._env()
+    css = css if css is not None else pages_html.kit_css() + "\n" + pages_html.shell_css()
+    return env.get_template("shell/references.html.j2").render(
+        lang=lang, title=say("refs.title", lang), css=Markup(css), nav=Markup(nav or ""), footer="",
+        groups=_groups(lang))
 
 
 def write(path, lang: str = "en", nav: str = "") -> Path:
     """Write ``references.html`` with the kit's style."""
-    from importlib import resources
-
-    css = (resources.files("analysis") / "templates" / "kit.css").read_text(encoding="utf-8")
     path = Path(path)
-    path.write_text(page(lang, css, nav), encoding="utf-8")
+    path.write_text(page(lang, nav=nav), encoding="utf-8")
     return path
