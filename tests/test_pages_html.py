@@ -35,8 +35,8 @@ def test_totals_per_currency_never_across(tmp_path):
     page = _page(tmp_path, runs)
     totals = _totals(page)
     assert len(totals) == 2  # one row for RUB, one for USD
-    rub = next(t for t in totals if ">RUB<" in t)
-    usd = next(t for t in totals if ">USD<" in t)
+    rub = next(t for t in totals if 'data-currency="RUB"' in t)
+    usd = next(t for t in totals if 'data-currency="USD"' in t)
     # hand sums: 1,000,000 + 500,000 = 1,500,000 ₽; the USD study alone
     assert "1,500,000\u00a0₽" in rub and "$20,000" in usd
     assert "1,520,000" not in page and "1,020,000" not in page  # no sum across currencies
