@@ -161,6 +161,9 @@ def cell_text(column: str, value, lang: str = "en", study=None, section: str | N
         found = figures.find(section, value)
         if found is not None:
             return figures.label(found[0], lang, study, **found[1])
+        text = _plain(_key("xlsx.col", value), lang)  # a figure named like a column
+        if text is not None:
+            return text
     for pattern in CODE_KEYS.get(col, ()):
         text = _plain(pattern.format(v=value), lang)
         if text is not None:
@@ -186,6 +189,10 @@ def _readable(df: pd.DataFrame, section: str, lang: str, study) -> pd.DataFrame:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
             df[col] = pd.Series([cell_text(col, v, lang, study, section) for v in df[col]], index=df.index,
                                 dtype=object)
+    if {"key", "value"} <= set(map(str, df.columns)):  # a list of settings: block lists in words
+        blocks = {"care_manager.covers", "care_manager.pilot_blocks"}
+        df["value"] = [cell_text("blocks", v, lang, study) if k in blocks and isinstance(v, str) else v
+                       for k, v in zip(df["key"], df["value"])]
     if "key" in df.columns and not ({"label", "description"} & set(map(str, df.columns))):
         df.insert(list(df.columns).index("key") + 1, "label",
                   [_setting_description(k, lang) for k in df["key"]])
