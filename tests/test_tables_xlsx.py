@@ -156,15 +156,18 @@ def test_block_names_of_the_study_win(tmp_path):
 
 def test_settings_and_figures_named(tmp_path):
     folder = tmp_path / "tables"
-    _export(folder, "summary", "assumptions", pd.DataFrame({"key": ["care_manager.covers", "horizon_months"],
-                                                            "value": ["all", "36"], "description": ["a", "b"]}))
+    _export(folder, "summary", "assumptions", pd.DataFrame({"key": ["care_manager.covers", "horizon_months",
+                                                                    "staffing.growth"],
+                                                            "value": ["all", "36", "with_new_clients"],
+                                                            "description": ["a", "b", "c"]}))
     _export(folder, "retention", "scenarios_summary", pd.DataFrame({"figure": ["incremental_margin_year",
                                                                               "care_manager_effect"],
                                                                    "p10": [1.0, 0.1]}))
     _export(folder, "pilot", "design", pd.DataFrame({"option": ["half"], "control": [True], "detectable_effect": [0.2]}))
     wb = openpyxl.load_workbook(tables_xlsx.write(folder, tmp_path / "t.xlsx", "ru"))
     settings = wb[tables_xlsx.table_title("summary", "assumptions", "ru")]
-    assert [settings["B2"].value, settings["B3"].value] == [say("page.block.all", "ru"), "36"]
+    assert [settings["B2"].value, settings["B3"].value, settings["B4"].value] == [
+        say("page.block.all", "ru"), "36", say("page.value.with_new_clients", "ru")]
     scen = wb[tables_xlsx.table_title("retention", "scenarios_summary", "ru")]
     assert [scen["A2"].value, scen["A3"].value] == [say("xlsx.col.incremental_margin_year", "ru"),
                                                     say("xlsx.col.care_manager_effect", "ru")]

@@ -191,7 +191,8 @@ def _readable(df: pd.DataFrame, section: str, lang: str, study) -> pd.DataFrame:
                                 dtype=object)
     if {"key", "value"} <= set(map(str, df.columns)):  # a list of settings: block lists in words
         blocks = {"care_manager.covers", "care_manager.pilot_blocks"}
-        df["value"] = [cell_text("blocks", v, lang, study) if k in blocks and isinstance(v, str) else v
+        df["value"] = [cell_text("blocks", v, lang, study) if k in blocks and isinstance(v, str)
+                       else (_plain(f"page.value.{v}", lang) or v) if isinstance(v, str) else v
                        for k, v in zip(df["key"], df["value"])]
     if "key" in df.columns and not ({"label", "description"} & set(map(str, df.columns))):
         df.insert(list(df.columns).index("key") + 1, "label",
