@@ -80,3 +80,21 @@ def test_retention_gain_follows_the_model_profile_and_the_ramp_once():
     hand = [sum(steps[k] * w[m - k] for k in range(m + 1)) * 12.0 for m in range(H)]
     np.testing.assert_allclose(flows[1], hand)
     assert flows[1].sum() < flows[0].sum()          # the ramp only delays, applied once
+
+
+def test_part_npvs_equal_the_discounted_monthly_flows():
+    rng = np.random.default_rng(3)
+    n, H = 50, 36
+    args = (rng.uniform(0, 1e5, n), rng.uniform(0, 1e5, n), rng.uniform(0, 1e6, n), rng.uniform(0, 1e5, n),
+            rng.uniform(0, 2e5, n))
+    ramp_months = rng.choice([0.0, 3.0, 6.5, 12.0], n)
+    profile = rng.uniform(0, 1, H)
+    profile /= profile.sum()
+    for prof in (None, profile):
+        full = decision.npv(decision.monthly_flows(*args, H, ramp_months, prof), 0.12)
+        fast = decision.part_npvs(*args, H, ramp_months, 0.12, prof)
+        assert set(fast) == set(decision.PARTS)
+        for k in decision.PARTS:
+            np.testing.assert_allclose(fast[k], full.parts[k], rtol=1e-10, atol=1e-6)
+    only = decision.part_npvs(*args, H, ramp_months, 0.12, profile, only=["retention"])
+    assert set(only) == {"retention"}

@@ -98,3 +98,39 @@ def test_hard_cases_reach_the_intended_fallbacks(grid_run):
     assert short["figures"]["retention"]["dropout_measurable"] == 0
     solo = (out / "solo_master" / "03_retention.html").read_text(encoding="utf-8")
     assert "kit-note" in solo
+
+
+@pytest.mark.parametrize("name", list(GRID))
+def test_verdict_agrees_with_the_pay_page_and_shows_no_npv_without_data(grid_run, name):
+    out, _ = grid_run
+    folder = out / name
+    res = json.loads((folder / "results.json").read_text(encoding="utf-8"))["figures"]
+    summ, comp = res["summary"], res.get("compensation", {})
+    # the pay page's "can the role pay for itself" and the summary's verdict are one rule
+    if comp.get("role_cost_check_passed") == 0:
+        assert summ["verdict"] != "create"
+        if summ["verdict"] != "not_enough_data":
+            assert "role_cost_vs_profit" in summ["checks_failed"]
+    if comp.get("role_cost_check_passed") == 1:
+        assert "role_cost_vs_profit" not in summ["checks_failed"]
+    # the care managers needed: one figure on the staffing page and the summary
+    if "care_managers_needed" in res.get("staffing", {}):
+        assert res["staffing"]["care_managers_needed"] == summ["care_managers_needed"]
+    # not enough data: no NPV shown as if it were an answer, and the page says why
+    page = (folder / "05_summary.html").read_text(encoding="utf-8")
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    if summ["verdict"] == "not_enough_data":
+        assert "npv_median" not in summ and "payback_month" not in summ
+        assert _prefix("summary.no_npv") in page
+        assert words.say("summary.headline.npv", "en") not in page
+        assert words.say("summary.figure.summary.npv_median", "en") not in index
+    else:
+        assert "npv_median" in summ
+
+
+def test_membership_fees_count_as_revenue(grid_run):
+    out, _ = grid_run
+    res = json.loads((out / "fitness_club" / "results.json").read_text(encoding="utf-8"))["figures"]
+    dc = res["data_check"]
+    assert dc["membership_revenue"] > 0
+    assert dc["revenue"] >= dc["membership_revenue"]

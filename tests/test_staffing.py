@@ -291,8 +291,9 @@ def test_analyse_and_scenarios_on_a_salon(tmp_path):
     assert set(a.time_split["part"]) == set(staffing.FUNCTIONS) | {"own_services", "nonproductive"}
     assert a.time_split["share"].sum() == pytest.approx(1.0)
     # the loss chance moves no cost; the care managers are paid by the pay scheme in force, so the
-    # management salary assumption moves nothing either
-    assert len(a.tornado) == len(d.uncertain_keys("staffing.")) - 2
+    # management salary assumption moves nothing either; the administrators' pay and share count
+    # only when today's setup is administrators
+    assert len(a.tornado) == len(d.uncertain_keys("staffing.")) - 4
     assert "staffing.care_manager_salary_month" not in set(a.tornado["key"])
     assert (np.diff(a.tornado["swing"]) <= 0).all()
     row = a.tornado.set_index("key").loc["staffing.specialist_manager_salary_month"]
@@ -456,3 +457,55 @@ def test_welcomes_are_duplicated_only_for_clients_new_to_a_block():
     assert e2.duplicate_contacts_month[0] == pytest.approx(base + 2 * 1.0)
     assert e2.workload_care_h[0] == pytest.approx(e.workload_care_h[0])
     assert e2.workload_specialists_h[0] == pytest.approx(e.workload_specialists_h[0] + 2 * 10 / 60)
+
+
+# ---------------------------------------------------------------------------- answer time (Erlang C)
+
+
+def test_size_for_answer_adds_people_until_the_target_is_met_by_hand():
+    # lambda = 2 requests a minute, 1 minute each, nothing else to do (A = 1), target 0.5 min, 80%.
+    # c = 3: C = 4/9, P(W <= 0.5) = 1 - 4/9 e^-0.5 = 0.7304 < 0.8
+    # c = 4: B = (2^4/4!) / (1 + 2 + 2 + 4/3 + 2/3) = 2/21, C = 4B / (4 - 2(1 - B)) = 4/23,
+    #        P = 1 - 4/23 e^-1 = 0.9360 >= 0.8
+    people, bound = staffing.size_for_answer(np.array([3.0]), 2.0, 100.0, 0.0, 100.0, 1.0, 0.5, 0.8)
+    assert people[0] == 4 and bound[0] == "answer_time"
+    assert 1 - 4 / 9 * np.exp(-0.5) == pytest.approx(staffing.share_within(2.0, 1.0, 3, 0.5))
+    assert 1 - 4 / 23 * np.exp(-1.0) == pytest.approx(staffing.share_within(2.0, 1.0, 4, 0.5))
+    # a looser target is met by the hours bound
+    people, bound = staffing.size_for_answer(np.array([3.0]), 2.0, 100.0, 0.0, 100.0, 1.0, 0.5, 0.7)
+    assert people[0] == 3 and bound[0] == "hours"
+    # without a service level the hours alone decide
+    people, bound = staffing.size_for_answer(np.array([1.0]), 2.0, 100.0, 0.0, 100.0, 1.0, 0.5, None)
+    assert people[0] == 1 and bound[0] == "hours"
+
+
+def test_care_managers_meet_the_answer_target_in_every_scenario(tmp_path):
+    from analysis import sample, simulate
+    from analysis.data import load_tables
+
+    d = sample.write_sample(tmp_path / "s", clients=400, months=12, seed=5)
+    # many requests that take long: the answer time, not the hours, sets the count
+    study = load_study(d, {"staffing": {"current_setup": "specialist_managers", "requests_per_client_month": 2.0,
+                                        "request_minutes": 20, "target_answer_min": 2},
+                           "simulation": {"n_draws": 200}})
+    tables = load_tables(study)
+    a = staffing.analyse(study, tables, simulate.draws(study), with_tornado=False)
+    mc = a.mc
+    assert (mc.care_managers_needed >= mc.care_managers_for_hours).all()
+    assert (mc.care_managers_bound == "answer_time").any()
+    assert a.figures()["care_managers_bound"] in ("hours", "answer_time")
+    # the count is the smallest that meets the target: one fewer misses it where the target decided
+    p = staffing.params_from(simulate.draws(study))
+    share = float(study["staffing.target_answer_share"])
+    e = staffing.evaluate(a.profile, p, 2.0, "specialist_managers",
+                          queues=False, answer_share=share)
+    n = e.care_managers_needed
+    assert (e.care_managers_bound == "answer_time").any()
+    lam = a.profile.clients_month * p["requests"] / (p["hours"] * 60.0)
+    cap = p["hours"] * p["productive"]
+    planned = e.workload_care_h - a.profile.clients_month * p["requests"] * p["request_min"] / 60.0
+    for c, ok_expected in ((n, True), (n - 1, False)):
+        avail = np.clip((c * cap - planned) / (c * p["hours"]), 1e-9, 1.0)
+        within = staffing.share_within(lam, avail / p["request_min"], c, 2.0)
+        mask = e.care_managers_bound == "answer_time"
+        assert ((within[mask] >= share) == ok_expected).all()

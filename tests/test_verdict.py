@@ -391,3 +391,122 @@ def test_reversed_verdict_thresholds_are_an_input_error(tmp_path):
         fh.write("summary: {recommend_prob: 0.1, reject_prob: 0.5}\n")
     with pytest.raises(InputError, match="summary.reject_prob"):
         prepare(out, RunOptions())
+
+
+# ----------------------------------------------------------------------------- one cost, one count (issue 11)
+
+
+def test_retention_break_even_prices_the_summary_role_cost(small_salon):
+    from analysis import retention
+
+    for setup in ("none", "specialist_managers"):
+        study = load_study(small_salon, {"staffing": {"current_setup": setup}})
+        tables = data.load_tables(study)
+        prep = summary.prepare(study, tables)
+        d = simulate.draws(prep.study)
+        ev = summary.evaluate(prep, d)
+        net_year = 12 * (ev.monthly["role_cost_month"] - ev.monthly["staff_saving_month"])
+        # per scenario: the retention part's role cost is the summary's, less what the role replaces
+        np.testing.assert_allclose(retention.role_cost_year(prep.study, d), net_year)
+        # one number: the median, which the retention page's break-even uses
+        assert retention.role_cost_year(prep.study) == pytest.approx(float(np.median(net_year)))
+        if prep.retention is not None:
+            assert prep.retention.role_cost_year == pytest.approx(float(np.median(net_year)), rel=1e-9)
+    # specialist managers replaced: the saving lowers what retention must earn (it is not one salary)
+    assert retention.role_cost_year(prep.study) < 12 * float(np.median(ev.monthly["role_cost_month"]))
+
+
+@pytest.mark.parametrize("clients,months,seed", [(300, 12, 1), (800, 18, 2), (1500, 24, 3)])
+def test_care_managers_needed_is_one_figure_on_generated_studies(tmp_path, clients, months, seed):
+    d = sample.write_sample(tmp_path / "s", clients=clients, months=months, seed=seed)
+    study = load_study(d, {"staffing": {"current_setup": "specialist_managers"}, "simulation": {"n_draws": N_DRAWS}})
+    tables = data.load_tables(study)
+    draws = simulate.draws(study)
+    a = staffing.analyse(study, tables, draws, with_tornado=False)
+    prep = summary.prepare(study, tables, staffing_analysis=a)
+    ev = summary.evaluate(prep, draws.on(prep.study))
+    one = summary.managers_needed(ev.monthly["care_managers_needed"])
+    fig = a.figures()["care_managers_needed"]
+    assert fig == one
+    # the staffing page's tables (central case) show the same count
+    assert float(a.options.set_index("option").loc["care_manager", "people"]) == one
+    assert float(a.queues.set_index("queue").loc["care", "servers"]) == one
+    # whole people, and never fewer than the median scenario needs
+    assert one == np.ceil(one) and one >= np.median(ev.monthly["care_managers_needed"])
+
+
+def test_managers_needed_rounds_the_median_up():
+    assert summary.managers_needed([1, 2, 2, 3]) == 2
+    assert summary.managers_needed([1, 1, 2, 2]) == 2      # a tie of two counts takes the larger
+    assert summary.managers_needed([3, 3, 3]) == 3
+
+
+def test_administrators_today_are_costed_by_their_pay(tmp_path):
+    t = _five_blocks()
+    staff = pd.concat([t.staff, pd.DataFrame({"specialist_id": ["adm1", "adm2"], "block": [None, None],
+                                              "role": ["administrator", "administrator"],
+                                              "monthly_fixed_pay": [40000.0, 50000.0]})], ignore_index=True)
+    staff.loc[staff["role"].isna(), "role"] = "stylist"
+    t2 = Tables(visits=t.visits, staff=staff)
+    study = load_study(tmp_path, {"simulation": {"n_draws": 200}})
+    prep = summary.prepare(study, t2)
+    assert prep.today.setup == "administrators" and prep.today.payroll_month == 90000.0
+    d = simulate.draws(prep.study)
+    ev = summary.evaluate(prep, d)
+    # what the care manager replaces: the stated share of the administrators' pay, with payroll tax
+    expected = d["staffing.administrator_client_share"] * 90000.0 * (1 + d["staffing.payroll_tax_rate"])
+    np.testing.assert_allclose(ev.monthly["staff_saving_month"], expected)
+    assert (ev.monthly["staff_saving_month"] > 0).any()
+    # stated in study.yaml without pay in staff.csv: one administrator at the salary assumption
+    study = load_study(tmp_path, {"simulation": {"n_draws": 200}, "staffing": {"current_setup": "administrators"}})
+    prep = summary.prepare(study, t)
+    d = simulate.draws(prep.study)
+    ev = summary.evaluate(prep, d)
+    expected = (d["staffing.administrator_client_share"] * d["staffing.administrator_salary_month"]
+                * (1 + d["staffing.payroll_tax_rate"]))
+    np.testing.assert_allclose(ev.monthly["staff_saving_month"], expected)
+    # not `none`: administrators' pay moves the answer, nothing does under `none`
+    none = summary.evaluate(prep, d, setup="none")
+    assert (none.monthly["staff_saving_month"] == 0).all()
+    assert ev.median_npv() > none.median_npv()
+
+
+def test_administrator_salary_is_a_money_default():
+    assert "staffing.administrator_salary_month" in pnl.MONEY_DEFAULTS
+
+
+# ----------------------------------------------------------------------------- the cheaper tornado (issue 15)
+
+
+def test_tornado_reuses_parts_but_gives_the_full_recomputation(small_salon):
+    study = load_study(small_salon, {"staffing": {"current_setup": "specialist_managers"}})
+    tables = data.load_tables(study)
+    prep = summary.prepare(study, tables)
+    d = simulate.draws(prep.study, n=300)
+    fast = summary._tornado_at(prep, d, d.uncertain_keys())
+    base = summary.evaluate(prep, d).median_npv()
+    assert fast["base"].iloc[0] == pytest.approx(base, rel=1e-9)
+    for row in fast.itertuples():
+        # every assumption re-evaluated from scratch on the same scenarios (common random numbers)
+        lo = summary.evaluate(prep, d.fixed(row.key, row.low)).median_npv()
+        hi = summary.evaluate(prep, d.fixed(row.key, row.high)).median_npv()
+        assert row.npv_at_low == pytest.approx(lo, rel=1e-9, abs=1e-6), row.key
+        assert row.npv_at_high == pytest.approx(hi, rel=1e-9, abs=1e-6), row.key
+
+
+def test_tornado_doubles_its_draws_until_the_decisive_order_is_stable(small_salon):
+    study = load_study(small_salon, {"staffing": {"current_setup": "specialist_managers"},
+                                     "summary": {"tornado_min_draws": 100}})
+    tables = data.load_tables(study)
+    prep = summary.prepare(study, tables)
+    d = simulate.draws(prep.study, n=800)
+    tor = summary.tornado(prep, d)
+    n = tor.attrs["n_draws"]
+    assert n in (200, 400, 800)
+    k = int(prep.study["summary.decisive_inputs"])
+    keys = d.uncertain_keys()
+    if n < 800:   # stopped early: the top k agreed with the run of half the size
+        half = summary._tornado_at(prep, summary._first(d, n // 2), keys)
+        assert list(half["key"].head(k)) == list(tor["key"].head(k))
+    # the first n scenarios of a longer run are the scenarios of a run of n
+    np.testing.assert_array_equal(summary._first(d, 100)["summary.ramp_months"], d["summary.ramp_months"][:100])

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["PARTS", "discount_factors", "ramp", "monthly_flows", "NPVResult", "npv", "payback_month",
-           "verdict", "verdict_level", "VERDICTS", "ramped_profile"]
+           "verdict", "verdict_level", "VERDICTS", "ramped_profile", "part_npvs"]
 
 # The verdict levels, in the order of precedence (analysis.summary.verdict has the rules).
 VERDICTS = ("not_enough_data", "confirm_inputs", "create", "pilot", "do_not_create")
@@ -91,6 +91,43 @@ def monthly_flows(staff_saving_month, role_cost_month, retention_margin_year, de
         "role_cost": -c_role[:, None] * ones,
         "setup": setup,
     }
+
+
+def part_npvs(staff_saving_month, role_cost_month, retention_margin_year, departures_margin_year,
+              setup_cost, horizon_months: int, ramp_months, annual_rate: float,
+              retention_profile=None, only=None) -> dict[str, np.ndarray]:
+    """The NPV of each part per scenario, ``(n,)`` each, without building the ``(n, H)`` flows:
+    the same numbers as ``npv(monthly_flows(...)).parts`` (for the tornado, which needs only the
+    NPV).  The ramped retention gain is discounted through ``g[k] = sum_{m >= k} disc[m] w[m - k + 1]``
+    (the discounted gain of an effect step taken in month ``k``), so its NPV is
+    ``total[s] · sum_k Δramp[s, k] g[k]``.  ``only`` names the parts to compute (default all)."""
+    H = int(horizon_months)
+    disc = discount_factors(H, annual_rate)
+    want = set(PARTS if only is None else only)
+    out = {}
+    flat = lambda a: np.atleast_1d(np.asarray(a, float))  # noqa: E731
+    if "staff_saving" in want:
+        out["staff_saving"] = flat(staff_saving_month) * disc.sum()
+    if "role_cost" in want:
+        out["role_cost"] = -flat(role_cost_month) * disc.sum()
+    if "setup" in want:
+        out["setup"] = -flat(setup_cost) * disc[0]
+    if want & {"retention", "departures"}:
+        rp = ramp(H, ramp_months)
+        if "departures" in want:
+            out["departures"] = np.nan_to_num(flat(departures_margin_year)) / 12.0 * (rp @ disc)
+        if "retention" in want:
+            r_year = np.nan_to_num(flat(retention_margin_year))
+            if retention_profile is None:
+                out["retention"] = r_year / 12.0 * (rp @ disc)
+            else:
+                w = np.asarray(retention_profile, float)[:H]
+                lag = np.arange(H)[:, None] - np.arange(H)[None, :]                  # m - k
+                kernel = np.where(lag >= 0, w[np.clip(lag, 0, H - 1)], 0.0)           # (m, k)
+                g = disc @ kernel                                                    # (k,)
+                steps = np.diff(np.concatenate([np.zeros((rp.shape[0], 1)), rp], axis=1), axis=1)
+                out["retention"] = r_year * H / 12.0 * (steps @ g)
+    return out
 
 
 @dataclass

@@ -17,7 +17,7 @@ A key may hold a placeholder in angle brackets (``<scheme>_pay_median``): a fami
 scheme, setup or part.  ``when`` says when a figure may be absent (the pilot's measured effect exists
 only with a pilot; ``npv_median_if_<setup>`` only when today's setup is unknown); a figure without
 ``when`` is recorded on every run.  Distinct quantities have distinct keys: ``retention.breakeven_uplift``
-(the cut of dropout at which retention alone pays one care manager) is not
+(the cut of dropout at which retention pays the role's cost less what it replaces) is not
 ``summary.decision_breakeven_effect`` (the cut at which the whole decision breaks even).
 """
 from __future__ import annotations
@@ -56,7 +56,9 @@ class Figure:
         Shown on the study's index card of its section (and on the portfolio page).
     when : str or None
         When the figure may be absent (``pilot``, ``pilot_measured``, ``setup_unknown``, ``missing``
-        — a note key recorded only when the value is missing); None: recorded on every run.
+        — a note key recorded only when the value is missing, ``decided`` — the NPV figures, left out
+        when the verdict is ``not_enough_data``: they would be guesses, not answers); None: recorded
+        on every run.
     """
 
     section: str
@@ -97,25 +99,25 @@ FIGURES: tuple[Figure, ...] = (
     # --- summary (05_summary)
     _f("summary", "verdict", "code", "verdict", index=True),
     _f("summary", "role_cost_month_median", "money", "money", index=True),
-    _f("summary", "npv_median", "money", "money", index=True),
-    _f("summary", "prob_positive", "fraction", "prob", index=True),
-    _f("summary", "payback_month", "months", "month", index=True),
-    _f("summary", "decision_breakeven_effect", "fraction", "pct", index=True),
+    _f("summary", "npv_median", "money", "money", index=True, when="decided"),
+    _f("summary", "prob_positive", "fraction", "prob", index=True, when="decided"),
+    _f("summary", "payback_month", "months", "month", index=True, when="decided"),
+    _f("summary", "decision_breakeven_effect", "fraction", "pct", index=True, when="decided"),
     _f("summary", "verdict_reasons", "codes", "raw"),
     _f("summary", "checks_failed", "codes", "raw"),
     _f("summary", "decisive_defaults", "codes", "raw"),
     _f("summary", "next_steps", "codes", "raw"),
     _f("summary", "current_setup", "code", "raw"),
     _f("summary", "current_setup_source", "code", "raw"),
-    _f("summary", "npv_p10", "money", "money"),
-    _f("summary", "npv_p90", "money", "money"),
+    _f("summary", "npv_p10", "money", "money", when="decided"),
+    _f("summary", "npv_p90", "money", "money", when="decided"),
     _f("summary", "role_cost_month_p10", "money", "money"),
     _f("summary", "role_cost_month_p90", "money", "money"),
     _f("summary", "care_managers_needed", "count", "num"),
     _f("summary", "money_scale", "number", "num2"),
     _f("summary", "npv_median_if_<setup>", "money", "money", when="setup_unknown"),
-    _f("summary", "npv_<part>_mean", "money", "money"),
-    _f("summary", "npv_mean", "money", "money"),
+    _f("summary", "npv_<part>_mean", "money", "money", when="decided"),
+    _f("summary", "npv_mean", "money", "money", when="decided"),
     _f("summary", "effect_source", "code", "raw"),
     _f("summary", "pilot_blocks", "codes", "raw", when="pilot"),
     _f("summary", "extend_to_other_blocks", "code", "raw", when="pilot_measured"),
@@ -144,6 +146,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("staffing", "cost_specialists_month", "money", "money"),
     _f("staffing", "cost_care_manager_month", "money", "money"),
     _f("staffing", "care_managers_needed_p90", "count", "num"),
+    _f("staffing", "care_managers_bound", "code", "raw"),
     _f("staffing", "saving_month_p10", "money", "money"),
     _f("staffing", "saving_month_p90", "money", "money"),
     _f("staffing", "wait_separate_min", "minutes", "num1"),
@@ -187,6 +190,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("compensation", "recommended_scheme_index", "number", "raw"),
     _f("compensation", "block_revenue_month", "money", "money"),
     _f("compensation", "block_profit_month", "money", "money"),
+    _f("compensation", "role_cost_check_passed", "flag", "raw"),
     *(_f("compensation", f"<scheme>_{s}", "number" if s.endswith(("_cv", "_slope")) else
          "fraction" if s.startswith("prob") else "money",
          "num2" if s.endswith(("_cv", "_slope")) else "pct" if s.startswith("prob") else "money")

@@ -372,6 +372,7 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
 # compensation.schemes holds amounts inside its components (fixed, kpi_bonus, floor / cap, tier
 # thresholds on revenue or profit).
 MONEY_DEFAULTS = ("staffing.specialist_manager_salary_month", "staffing.care_manager_salary_month",
+                  "staffing.administrator_salary_month",
                   "summary.setup_cost", "compensation.market_floor_month",
                   "compensation.own_revenue_month", "compensation.schemes")
 

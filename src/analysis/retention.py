@@ -679,21 +679,14 @@ def new_clients_per_year(visits: pd.DataFrame, end=None) -> float:
 
 
 def role_cost_year(study, draws=None):
-    """Yearly cost of the care manager: salary_month * 12 * (1 + payroll tax).
+    """What retention must earn a year to pay for the role: the summary's one role cost (the pay
+    scheme in force x the care managers needed, payroll tax included) less what it replaces in
+    today's setup, x 12 (:func:`analysis.summary.retention_cost_year`).  With ``draws``, an array
+    per scenario; without, the median over the study's scenarios.  Negative when the saving alone
+    pays for the role."""
+    from . import summary
 
-    From ``staffing.care_manager_salary_month`` and ``staffing.payroll_tax_rate`` (fallback 70,000
-    and 0.30 when the staffing section does not define them).  With ``draws``, an array per
-    scenario; without, the mean of the salary's range.
-    """
-    sal_key, tax_key = "staffing.care_manager_salary_month", "staffing.payroll_tax_rate"
-    sal, tax = study.get(sal_key), study.get(tax_key)
-    if draws is not None:
-        s = draws[sal_key] if sal is not None else np.full(draws.n, ROLE_SALARY_FALLBACK)
-        tx = draws[tax_key] if tax is not None else np.full(draws.n, PAYROLL_TAX_FALLBACK)
-        return s * 12.0 * (1.0 + tx)
-    s = ROLE_SALARY_FALLBACK if sal is None else float(getattr(sal, "mean", sal))
-    tx = PAYROLL_TAX_FALLBACK if tax is None else float(getattr(tax, "mean", tax))
-    return s * 12.0 * (1.0 + tx)
+    return summary.retention_cost_year(study, draws)
 
 
 # ============================================================================ departures

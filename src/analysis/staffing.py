@@ -92,6 +92,8 @@ PARAMS = {
     "requests": "staffing.requests_per_client_month",
     "request_min": "staffing.request_minutes",
     "loss": "staffing.handoff_loss_prob",
+    "salary_admin": "staffing.administrator_salary_month",
+    "admin_share": "staffing.administrator_client_share",
     "records_min": "staffing.functions.records_min_client_month",
     "sales_min": "staffing.functions.sales_min_client_month",
     "staff_h": "staffing.functions.staff_hours_block_month",
@@ -449,6 +451,8 @@ class Evaluation:
     queue_separate: dict
     queue_pooled: dict
     queue_care: dict
+    care_managers_for_hours: np.ndarray = None
+    care_managers_bound: np.ndarray = None
 
 
 def clients_per_care_manager_max(profile: "ClientProfile", p: dict):
@@ -484,9 +488,39 @@ def _per_client_care_min(p, new_share):
             + p["requests"] * p["request_min"])
 
 
+#: Most care managers added beyond the hours bound to meet the answer-time target.
+_MAX_EXTRA_FOR_ANSWER = 60
+
+
+def size_for_answer(people_hours, arrival_rate, capacity_h, planned_h, hours, request_min,
+                    target_answer_min: float, answer_share: float | None):
+    """Care managers needed so that at least ``answer_share`` of the inbound requests are answered
+    within ``target_answer_min`` minutes, starting from ``people_hours`` (the hours bound).
+
+    Each count ``c`` is checked with Erlang C (M/M/c, :func:`analysis.queueing.share_within`:
+    ``P(W <= t) = 1 - C(c, a) exp(-(c mu - lambda) t)``; Kleinrock 1975, §3.5) at the effective
+    answer rate ``mu = A / request_min`` of interrupted servers (``A`` the share of paid hours left
+    free by the planned work: Hopp & Spearman, *Factory Physics*, §8.4); one more person is added
+    until the target is met.  Returns ``(people, bound)`` with ``bound`` ``"hours"`` when the
+    workload decided and ``"answer_time"`` when the target did.  ``answer_share`` None: the hours
+    bound alone."""
+    c = np.array(people_hours, float, copy=True)
+    if answer_share is None:
+        return c, np.full(c.shape, "hours", dtype=object)
+    lam = np.broadcast_to(np.asarray(arrival_rate, float), c.shape)
+    for _ in range(_MAX_EXTRA_FOR_ANSWER):
+        avail = _availability(c, capacity_h, planned_h, hours)
+        ok = np.asarray(queueing.share_within(lam, avail / request_min, c, target_answer_min), float) >= answer_share
+        if np.all(ok):
+            break
+        c = np.where(ok, c, c + 1.0)
+    return c, np.where(c > people_hours, "answer_time", "hours").astype(object)
+
+
 def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
              current_setup: str | None = "specialist_managers", scale=1.0, queues: bool = True,
-             payroll_today_month: float | None = None) -> Evaluation:
+             payroll_today_month: float | None = None, answer_share: float | None = None,
+             admin_people: int | None = None, care_managers=None) -> Evaluation:
     """Workload, people, cost, hand-offs and waiting for both options (formulas in the module
     docstring).
 
@@ -500,11 +534,23 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
         payroll tax included, less what it replaces; without them ``n x salary_care x (1 + tax)``.
     target_answer_min : float
     current_setup : {"specialist_managers", "administrators", "none"} or None
-        What today's cost is: the specialist managers, or nothing (administrators stay, and an
-        unknown setup is costed as nothing: no saving is counted that the salon did not state).
+        What today's cost is: the specialist managers; the part of the administrators' pay the
+        care manager takes over (administrators stay at the front desk: ``admin_share x admin
+        payroll x (1 + tax)``, the payroll from staff.csv, else ``admin_people`` (1 when not known)
+        x ``staffing.administrator_salary_month``); or nothing (an unknown setup is costed as
+        nothing: no saving is counted that the salon did not state).
     payroll_today_month : float, optional
-        Today's managers' pay from staff.csv (before payroll tax); replaces the modelled
-        ``people x salary`` of the specialist managers when given.
+        Today's managers' (or administrators') pay from staff.csv (before payroll tax); replaces the
+        modelled ``people x salary`` when given.
+    answer_share : float, optional
+        With it the care managers are sized for the answer time as well as the hours
+        (:func:`size_for_answer`, ``staffing.target_answer_share`` of requests answered within
+        ``target_answer_min``); ``care_managers_bound`` says which bound decided.
+    admin_people : int, optional
+        Administrators found in staff.csv.
+    care_managers : float, optional
+        Evaluate with this many care managers (the central case shows the one figure of every
+        page, :meth:`StaffingAnalysis.managers_needed`); default: as many as needed.
     scale : float or array
         Multiplies the client counts (same mix of blocks); an array evaluates a growth curve.
     queues : bool
@@ -546,7 +592,13 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
         "marketing": n_blocks * p["marketing_h"],
     }
     w_care = sum(fh.values())
-    n_care = _people(w_care, cap)
+    n_hours = _people(w_care, cap)
+    lam = N * p["requests"] / (p["hours"] * 60.0)
+    req_h = N * req_min / 60.0
+    n_care, bound = size_for_answer(n_hours, lam, cap, w_care - req_h, p["hours"], p["request_min"],
+                                    target_answer_min, answer_share)
+    if care_managers is not None:
+        n_care = np.broadcast_to(np.asarray(care_managers, float), np.shape(n_care)).copy()
 
     gross = 1.0 + p["tax"]
     cost_spec = people_spec * p["salary_specialist"] * gross
@@ -557,6 +609,10 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
     if current_setup == "specialist_managers":
         cost_now = (cost_spec if payroll_today_month is None
                     else np.broadcast_to(float(payroll_today_month) * gross, shape))
+    elif current_setup == "administrators" and "admin_share" in p:
+        admin_pay = (np.broadcast_to(float(payroll_today_month), shape) if payroll_today_month is not None
+                     else float(admin_people or 1) * p["salary_admin"])
+        cost_now = p["admin_share"] * admin_pay * gross
     else:
         cost_now = np.zeros(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -566,8 +622,6 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
 
     # waiting: requests arrive over the working minutes; a manager answers them in the time
     # their other work leaves free (availability A), so the effective answer rate is A / minutes
-    lam = N * p["requests"] / (p["hours"] * 60.0)
-    req_h = N * req_min / 60.0
     planned_block = w_block - b(req_h) * share
     sep, pooled, care_q = {}, {}, {}
     if queues:
@@ -601,6 +655,7 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
         handoffs_specialists=h["handoffs_specialists"], handoffs_care=h["handoffs_care"],
         p_info_loss_specialists=h["p_loss_specialists"], p_info_loss_care=h["p_loss_care"],
         queue_separate=sep, queue_pooled=pooled, queue_care=care_q,
+        care_managers_for_hours=n_hours, care_managers_bound=bound,
     )
 
 
@@ -608,7 +663,7 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
 
 
 def growth(profile: ClientProfile, p: dict, max_clients: float, points: int = 241,
-           target_answer_min: float = 15.0) -> pd.DataFrame:
+           target_answer_min: float = 15.0, answer_share: float | None = None) -> pd.DataFrame:
     """Workload, capacity and cost of both options as the active clients grow (same block mix).
 
     ``p`` holds single values (:func:`params_from` of a Study).  Returns one row per client count:
@@ -619,7 +674,7 @@ def growth(profile: ClientProfile, p: dict, max_clients: float, points: int = 24
     clients = np.linspace(0.0, float(max_clients), int(points))
     scale = clients / profile.clients_month if profile.clients_month else clients * 0
     e = evaluate(profile, {k: np.asarray(v).reshape(-1)[:1] for k, v in p.items()},
-                 target_answer_min, scale=scale)
+                 target_answer_min, scale=scale, answer_share=answer_share)
     return pd.DataFrame({
         "clients": clients,
         "workload_specialists_h": e.workload_specialists_h,
@@ -714,7 +769,8 @@ def _breakeven(ranges: pd.DataFrame, clients_now: float) -> float:
 
 def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
                   current_setup: str | None = "specialist_managers", keys=None,
-                  role: dict | None = None) -> pd.DataFrame:
+                  role: dict | None = None, answer_share: float | None = None,
+                  payroll_today_month: float | None = None, admin_people: int | None = None) -> pd.DataFrame:
     """One-at-a-time sensitivity of the median monthly saving.
 
     For each uncertain assumption (``low < high``) the Monte Carlo is rerun with that assumption
@@ -728,14 +784,18 @@ def tornado_table(profile: ClientProfile, d, target_answer_min: float = 15.0,
     if keys is None:  # the hand-off loss chance moves no cost: left out
         keys = [k for k in d.uncertain_keys("staffing.")
                 if k in PARAMS.values() and k != PARAMS["loss"]
-                and not (role is not None and k == PARAMS["salary_care"])]
+                and not (role is not None and k == PARAMS["salary_care"])
+                and not (current_setup != "administrators" and k in (PARAMS["salary_admin"], PARAMS["admin_share"]))
+                and not (current_setup == "administrators" and payroll_today_month is not None
+                         and k == PARAMS["salary_admin"])]
     rows = []
     for key in keys:
         v = study[key]
         out = []
         for x in (v.low, v.high):
             e = evaluate(profile, {**params_from(d.fixed(key, x)), **(role or {})}, target_answer_min,
-                         current_setup, queues=False)
+                         current_setup, queues=False, answer_share=answer_share,
+                         payroll_today_month=payroll_today_month, admin_people=admin_people)
             out.append(float(np.median(e.saving_month)))
         rows.append({"key": key, "label": SHORT_LABEL_KEYS.get(key, key), "low": v.low, "high": v.high,
                      "saving_low": out[0], "saving_high": out[1], "swing": abs(out[1] - out[0])})
@@ -807,6 +867,21 @@ class StaffingAnalysis:
                 "specialists_option": f(self.mc.cost_specialists_option_month),
                 "care": f(self.mc.cost_care_managers_month)}
 
+    def managers_needed(self) -> float:
+        """The care managers needed -- the one figure of every page
+        (:func:`analysis.summary.managers_needed`: median over the scenarios, whole people)."""
+        from .summary import managers_needed
+
+        return managers_needed(self.mc.care_managers_needed)
+
+    def managers_bound(self) -> str:
+        """Which bound decided the care managers needed in most scenarios: ``hours`` (the
+        workload) or ``answer_time`` (the answer-time target, Erlang C)."""
+        b = self.mc.care_managers_bound
+        if b is None:
+            return "hours"
+        return "answer_time" if np.mean(np.asarray(b) == "answer_time") > 0.5 else "hours"
+
     def unstable(self) -> dict:
         """Which queues grow without bound in the central case."""
         return {name: bool(q["utilisation"][0] >= 1.0) for name, q in
@@ -827,7 +902,8 @@ class StaffingAnalysis:
         return {
             "cost_specialists_month": costs["specialists"][1],
             "cost_care_manager_month": costs["care"][1],
-            "care_managers_needed": one(c.care_managers_needed),
+            "care_managers_needed": self.managers_needed(),
+            "care_managers_bound": self.managers_bound(),
             "care_managers_needed_p90": float(np.quantile(self.mc.care_managers_needed, 0.9)),
             "saving_month_p10": p10, "saving_month_median": p50, "saving_month_p90": p90,
             "wait_separate_min": one(c.queue_separate["wait"]),
@@ -928,9 +1004,12 @@ def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> Staffing
     setup = today.setup
     role = role_params(study, tables, d)
     pc = {**params_from(study), **_central(role)}
-    central = evaluate(profile, pc, target, setup, payroll_today_month=today.payroll_month)
-    mc = evaluate(profile, {**params_from(d), **(role or {})}, target, setup,
-                  payroll_today_month=today.payroll_month)
+    share = float(study["staffing.target_answer_share"])
+    kw = dict(payroll_today_month=today.payroll_month, answer_share=share, admin_people=today.people or None)
+    mc = evaluate(profile, {**params_from(d), **(role or {})}, target, setup, **kw)
+    from .summary import managers_needed
+
+    central = evaluate(profile, pc, target, setup, care_managers=managers_needed(mc.care_managers_needed), **kw)
     n_max = float(clients_per_care_manager_max(profile, pc)[0])
     max_clients = max(3.0 * profile.clients_month, 2.5 * n_max if np.isfinite(n_max) else 0.0, 10.0)
     ranges = cheaper_ranges(profile, pc, max_clients)
@@ -938,8 +1017,9 @@ def analyse(study: Study, tables, d=None, with_tornado: bool = True) -> Staffing
         profile=profile, central=central, mc=mc,
         options=_options_table(central, setup), queues=_queues_table(central),
         time_split=_time_split(central), ranges=ranges,
-        growth=growth(profile, pc, max_clients, target_answer_min=target),
-        tornado=tornado_table(profile, d, target, setup, role=role) if with_tornado else None,
+        growth=growth(profile, pc, max_clients, target_answer_min=target, answer_share=share),
+        tornado=tornado_table(profile, d, target, setup, role=role, answer_share=share, **{
+            k: v for k, v in kw.items() if k != "answer_share"}) if with_tornado else None,
         breakeven_clients=_breakeven(ranges, profile.clients_month),
         current_setup=setup, target_answer_min=target, max_clients=max_clients, today=today,
         central_params=pc,
@@ -981,7 +1061,8 @@ def scenarios(study: Study, tables, draws) -> StaffingScenarios:
     today = today_setup(study, tables)
     role = role_params(study, tables, draws)
     e = evaluate(profile, {**params_from(draws), **(role or {})}, float(study["staffing.target_answer_min"]),
-                 today.setup, queues=False, payroll_today_month=today.payroll_month)
+                 today.setup, queues=False, payroll_today_month=today.payroll_month,
+                 answer_share=float(study["staffing.target_answer_share"]), admin_people=today.people or None)
     return StaffingScenarios(cost_specialists_month=np.asarray(e.cost_current_month, float),
                              cost_care_managers_month=np.asarray(e.cost_care_managers_month, float),
                              care_managers_needed=np.asarray(e.care_managers_needed, float))

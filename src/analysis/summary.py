@@ -15,8 +15,16 @@ managers (``compensation.profit_share_split``)::
 
     role_cost = m x care_cost_each + care_cost_shared       (analysis.compensation.role_cost_params)
 
-computed once by :func:`analysis.staffing.evaluate` -- the staffing page, this page and the index
-show the same figure.
+computed once by :func:`analysis.staffing.evaluate` -- the staffing page, this page, the index and
+the retention page's break-even (:func:`retention_cost_year`: role cost less what it replaces, a
+year) show the same figure.  What it replaces: today's specialist managers (their pay from
+staff.csv, else people x ``staffing.specialist_manager_salary_month``), or with administrators the
+share ``staffing.administrator_client_share`` of their pay (they stay at the front desk), or nothing.
+
+**Care managers needed** are the larger of the hours bound and the answer-time bound (Erlang C,
+``staffing.target_answer_share`` of requests answered within ``staffing.target_answer_min``;
+:func:`analysis.staffing.size_for_answer`), per scenario; every page shows one figure,
+:func:`managers_needed` (the median over the scenarios, rounded up to whole people).
 
 **Covers.**  With ``care_manager.covers`` naming some blocks, every part -- staffing, pay, the
 retention model and the departures -- is computed on those blocks' visits, specialists and revenue
@@ -53,7 +61,8 @@ from .errors import InputError
 from .simulate import Draws
 from .study import Study, Uncertain
 
-__all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_effect", "tornado",
+__all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_effect", "tornado", "STAGES",
+           "role_cost", "retention_cost_year", "managers_needed",
            "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
            "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
            "next_step_text", "short_label", "format_value", "flip_conditions", "PilotAdvice", "pilot_advice",
@@ -120,6 +129,8 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
     the covered blocks' visits)."""
     from . import pnl, retention, staffing
 
+    _TABLES_CACHE.clear()
+    _TABLES_CACHE[str(getattr(study, "dir", ""))] = tables   # the retention break-even's role cost reads them
     study = pnl.localise(study, tables)
     covered = covered_tables(tables, study)
     prep = Prepared(study, covered, all_tables=tables)
@@ -196,6 +207,145 @@ class Evaluation:
 _UNSET = object()
 
 
+class _Tracked:
+    """Draws that note which assumptions a part of the model reads (for the tornado's cache)."""
+
+    def __init__(self, d: Draws, log: set):
+        self._d, self._log = d, log
+
+    def __getitem__(self, key):
+        self._log.add(key)
+        return self._d[key]
+
+    def on(self, study):
+        return self if study is self._d.study else _Tracked(self._d.on(study), self._log)
+
+    def fixed(self, key, value):
+        return _Tracked(self._d.fixed(key, value), self._log)
+
+    def __getattr__(self, name):
+        return getattr(self._d, name)
+
+
+#: The model's parts in the order they are computed; each reads its assumptions from the draws and
+#: the parts before it (``staffing`` reads the pay scheme's cost, ``npv_*`` the parts they discount).
+STAGES = ("pay", "staffing", "retention", "decision")
+
+
+def _stage_pay(prep, d, scheme_name):
+    from . import compensation
+
+    if prep.baseline is None:
+        return None
+    return compensation.scenarios(prep.study, prep.all_tables, d, scheme_name=scheme_name, base=prep.baseline)
+
+
+def _stage_staffing(prep, d, ps, setup, payroll):
+    """(staff_saving, care_managers_needed, role_cost) per scenario: the one role cost."""
+    from . import compensation, staffing
+
+    study, n = prep.study, d.n
+    role = (compensation.role_cost_params(ps, study["compensation.profit_share_split"])
+            if ps is not None else {})
+    if prep.profile is not None:
+        e = staffing.evaluate(prep.profile, {**staffing.params_from(d), **role},
+                              float(study["staffing.target_answer_min"]), setup, queues=False,
+                              payroll_today_month=payroll, answer_share=float(study["staffing.target_answer_share"]),
+                              admin_people=getattr(prep.today, "people", 0) or None)
+        ones = np.ones(n)
+        return (np.asarray(e.cost_current_month, float) * ones, np.asarray(e.care_managers_needed, float) * ones,
+                np.asarray(e.cost_care_managers_month, float) * ones)
+    if role:
+        return np.zeros(n), np.ones(n), role["care_cost_each"] + role["care_cost_shared"]
+    return np.zeros(n), np.ones(n), d["staffing.care_manager_salary_month"] * (1.0 + d["staffing.payroll_tax_rate"])
+
+
+def _stage_retention(prep, d, model_uncertainty):
+    """(retention_margin_year, departures_margin_year) per scenario."""
+    from . import retention
+
+    n = d.n
+    if prep.retention is None:
+        return np.zeros(n), np.zeros(n)
+    rs = retention.scenarios(prep.study, prep.tables, d, analysis=prep.retention)
+    ret_year = np.nan_to_num(np.asarray(rs.incremental_margin_year, float))
+    dep_year = np.nan_to_num(np.asarray(rs.margin_at_risk_avoided_year, float))
+    if model_uncertainty and prep.model_curves is not None:
+        curves = prep.model_curves
+        k = d.rng("model_refit").integers(0, len(curves), n)
+        grid = prep.effect_grid
+        eff = np.clip(d[EFFECT_KEY], 0.0, 1.0)
+        lo = (np.searchsorted(grid, eff, side="right") - 1).clip(0, len(grid) - 2)
+        frac = (eff - grid[lo]) / (grid[lo + 1] - grid[lo])
+        ret_year = curves[k, lo] * (1 - frac) + curves[k, lo + 1] * frac
+    return ret_year, dep_year
+
+
+def _stages(prep: Prepared, d: Draws, scheme_name=None, setup=_UNSET, model_uncertainty=True,
+            reuse: dict | None = None, changed: str | None = None, logs: dict | None = None) -> dict:
+    """The model's parts (:data:`STAGES`) on the draws ``d``.
+
+    With ``reuse`` (the parts of an earlier call on the same scenarios) and ``changed`` (the one
+    assumption that differs), a part is recomputed only when it read ``changed`` (``logs``, filled by
+    the earlier call) or a part it reads was recomputed; the others are taken from ``reuse``."""
+    study = prep.study
+    today = prep.today
+    setup = today.setup if setup is _UNSET else setup
+    payroll = today.payroll_month if (today is not None and setup == today.setup) else None
+    logs = logs if logs is not None else {}
+    out, redone = {}, set()
+
+    def need(stage, *upstream):
+        return (reuse is None or stage not in reuse or changed in logs.get(stage, ())
+                or any(u in redone for u in upstream))
+
+    def tracked(stage):
+        log = logs.setdefault(stage, set()) if reuse is None else set()
+        return _Tracked(d, log) if reuse is None else d
+
+    if need("pay"):
+        out["pay"] = _stage_pay(prep, tracked("pay"), scheme_name)
+        redone.add("pay")
+    else:
+        out["pay"] = reuse["pay"]
+    if need("staffing", "pay"):
+        out["staffing"] = _stage_staffing(prep, tracked("staffing"), out["pay"], setup, payroll)
+        redone.add("staffing")
+    else:
+        out["staffing"] = reuse["staffing"]
+    if need("retention"):
+        out["retention"] = _stage_retention(prep, tracked("retention"), model_uncertainty)
+        redone.add("retention")
+    else:
+        out["retention"] = reuse["retention"]
+    if need("decision"):
+        t = tracked("decision")
+        out["decision"] = (t["summary.setup_cost"], t["summary.ramp_months"])
+        redone.add("decision")
+    else:
+        out["decision"] = reuse["decision"]
+    out["redone"] = redone
+    out["setup"] = setup
+    return out
+
+
+def _monthly(st: dict) -> dict:
+    ps = st["pay"]
+    staff_saving, managers, role_cost = st["staffing"]
+    ret_year, dep_year = st["retention"]
+    setup_cost, ramp_months = st["decision"]
+    if ps is not None:
+        pay_month = np.asarray(ps.pay_month, float)
+        if ps.profit_share_month is not None and st.get("split", "split") == "split":
+            share = np.asarray(ps.profit_share_month, float)
+            pay_month = pay_month - share + share / np.maximum(managers, 1.0)
+    else:
+        pay_month = np.full(len(staff_saving), np.nan)
+    return {"staff_saving_month": staff_saving, "role_cost_month": role_cost, "retention_margin_year": ret_year,
+            "departures_margin_year": dep_year, "setup_cost": setup_cost * managers, "ramp_months": ramp_months,
+            "care_managers_needed": managers, "pay_month": pay_month}
+
+
 def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UNSET,
              model_uncertainty: bool = True) -> Evaluation:
     """NPV of creating the role in each scenario of ``d``, the role paid by ``scheme_name``
@@ -206,60 +356,108 @@ def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UN
     ``simulation.model_refits``), scenario ``s`` reads its retention gain from refit ``k[s]``
     (drawn uniformly, reproducibly from the seed) instead of the fitted model: the ranges then
     carry the data's uncertainty as well as the assumptions'."""
-    from . import compensation, retention, staffing
-
-    study, n = prep.study, d.n
+    study = prep.study
     d = d.on(study)
+    st = _stages(prep, d, scheme_name, setup, model_uncertainty)
+    st["split"] = study["compensation.profit_share_split"]
+    m = _monthly(st)
+    flows = decision.monthly_flows(m["staff_saving_month"], m["role_cost_month"], m["retention_margin_year"],
+                                   m["departures_margin_year"], m["setup_cost"], study.horizon_months,
+                                   m["ramp_months"], prep.retention_profile)
+    return Evaluation(decision.npv(flows, study.discount_rate), m, st["setup"])
+
+
+def role_cost(study: Study, tables, d: Draws | None = None, prep: Prepared | None = None) -> dict:
+    """The one role cost, as the summary counts it, per scenario of ``d`` (default the study's
+    draws): ``role_cost_month`` (the pay scheme in force x the care managers needed, payroll tax
+    included, less the commission saved on the manager's own services), ``staff_saving_month``
+    (what the role replaces in today's setup), ``care_managers_needed`` and ``net_cost_month`` =
+    role cost - staff saving (what the role's other gains must earn).  The staffing page, the
+    summary, the retention page's break-even and the index all read this figure."""
+    from . import pnl, simulate
+
+    if prep is None:
+        prep = _ROLE_PREP.get(id(study))
+        prep = prep[1] if prep is not None and prep[0] is study and prep[2] is tables else None
+    if prep is None:
+        key_study = study
+        study = pnl.localise(study, tables)
+        prep = Prepared(study, covered_tables(tables, study), all_tables=tables)
+        from . import staffing
+
+        prep.today = staffing.today_setup(study, tables)
+        try:
+            prep.profile = staffing.client_profile(tables.visits, study["care_manager.covers"],
+                                                   int(study["staffing.active_window_months"]))
+        except (ValueError, KeyError, InputError):
+            prep.profile = None
+        try:
+            prep.baseline = pnl.baseline(tables, study)
+        except (ValueError, KeyError, InputError):
+            prep.baseline = None
+        _ROLE_PREP.clear()
+        _ROLE_PREP[id(key_study)] = (key_study, prep, tables)
+    study = prep.study
+    d = (d if d is not None else simulate.draws(study)).on(study)
     today = prep.today
-    setup = today.setup if setup is _UNSET else setup
-    payroll = today.payroll_month if (today is not None and setup == today.setup) else None
-    zeros = np.zeros(n)
-    ps = None
-    if prep.baseline is not None:
-        ps = compensation.scenarios(study, prep.all_tables, d, scheme_name=scheme_name, base=prep.baseline)
-    role = (compensation.role_cost_params(ps, study["compensation.profit_share_split"])
-            if ps is not None else {})
-    staff_saving, managers = zeros, np.ones(n)
-    if prep.profile is not None:
-        e = staffing.evaluate(prep.profile, {**staffing.params_from(d), **role},
-                              float(study["staffing.target_answer_min"]), setup, queues=False,
-                              payroll_today_month=payroll)
-        staff_saving = np.asarray(e.cost_current_month, float) * np.ones(n)
-        managers = np.asarray(e.care_managers_needed, float) * np.ones(n)
-        role_cost = np.asarray(e.cost_care_managers_month, float) * np.ones(n)
-    elif role:
-        role_cost = role["care_cost_each"] + role["care_cost_shared"]
-    else:
-        role_cost = d["staffing.care_manager_salary_month"] * (1.0 + d["staffing.payroll_tax_rate"])
-    ret_year, dep_year = zeros, zeros
-    if prep.retention is not None:
-        rs = retention.scenarios(study, prep.tables, d, analysis=prep.retention)
-        ret_year = np.nan_to_num(np.asarray(rs.incremental_margin_year, float))
-        dep_year = np.nan_to_num(np.asarray(rs.margin_at_risk_avoided_year, float))
-        if model_uncertainty and prep.model_curves is not None:
-            curves = prep.model_curves
-            k = d.rng("model_refit").integers(0, len(curves), n)
-            grid = prep.effect_grid
-            eff = np.clip(d[EFFECT_KEY], 0.0, 1.0)
-            lo = (np.searchsorted(grid, eff, side="right") - 1).clip(0, len(grid) - 2)
-            frac = (eff - grid[lo]) / (grid[lo + 1] - grid[lo])
-            ret_year = curves[k, lo] * (1 - frac) + curves[k, lo + 1] * frac
-    if ps is not None:
-        share = np.asarray(ps.profit_share_month, float)
-        pay_month = (np.asarray(ps.pay_month, float) - share + share / np.maximum(managers, 1.0)
-                     if study["compensation.profit_share_split"] == "split" else np.asarray(ps.pay_month, float))
-    else:
-        pay_month = np.full(n, np.nan)
-    setup_cost = d["summary.setup_cost"] * managers
-    ramp_months = d["summary.ramp_months"]
-    flows = decision.monthly_flows(staff_saving, role_cost, ret_year, dep_year, setup_cost,
-                                   study.horizon_months, ramp_months, prep.retention_profile)
-    result = decision.npv(flows, study.discount_rate)
-    return Evaluation(result, {
-        "staff_saving_month": staff_saving, "role_cost_month": role_cost, "retention_margin_year": ret_year,
-        "departures_margin_year": dep_year, "setup_cost": setup_cost, "ramp_months": ramp_months,
-        "care_managers_needed": managers, "pay_month": pay_month,
-    }, setup)
+    payroll = today.payroll_month if today is not None else None
+    ps = _stage_pay(prep, d, None)
+    saving, managers, cost = _stage_staffing(prep, d, ps, today.setup if today is not None else None, payroll)
+    return {"role_cost_month": cost, "staff_saving_month": saving, "care_managers_needed": managers,
+            "net_cost_month": cost - saving}
+
+
+_TABLES_CACHE: dict = {}
+_ROLE_PREP: dict = {}   # id(study) -> (study, Prepared, tables): the scenario-free part of role_cost
+
+
+def retention_cost_year(study: Study, draws: Draws | None = None, tables=None):
+    """What the retention gain must earn a year to pay for the role (the retention page's
+    break-even): ``12 x (role cost - staff saving)`` of :func:`role_cost`, the median over the
+    study's scenarios without ``draws`` (one number), per scenario with them.  Negative when the
+    role's saving alone pays for it (no retention gain is needed).
+
+    ``tables`` default: the tables :func:`prepare` was last given for this study folder, else the
+    study's exports read once.  When neither can be read (a study built in memory), the role is
+    priced as one care manager's salary with payroll tax (``staffing.care_manager_salary_month``,
+    its mean), nothing replaced."""
+    from . import data
+
+    if tables is None:
+        key = str(getattr(study, "dir", ""))
+        if key not in _TABLES_CACHE:
+            try:
+                loaded = data.load_tables(study)
+            except (InputError, OSError, ValueError, KeyError, AttributeError, TypeError):
+                loaded = None
+            _TABLES_CACHE.clear()
+            _TABLES_CACHE[key] = loaded
+        tables = _TABLES_CACHE[key]
+    if tables is None or getattr(tables, "visits", None) is None:
+        from .retention import PAYROLL_TAX_FALLBACK, ROLE_SALARY_FALLBACK
+
+        sal_key, tax_key = "staffing.care_manager_salary_month", "staffing.payroll_tax_rate"
+        sal, tax = study.get(sal_key), study.get(tax_key)
+        if draws is not None:
+            s = draws[sal_key] if sal is not None else np.full(draws.n, ROLE_SALARY_FALLBACK)
+            tx = draws[tax_key] if tax is not None else np.full(draws.n, PAYROLL_TAX_FALLBACK)
+            return 12.0 * np.asarray(s, float) * (1.0 + np.asarray(tx, float))
+        s = ROLE_SALARY_FALLBACK if sal is None else float(getattr(sal, "mean", sal))
+        tx = PAYROLL_TAX_FALLBACK if tax is None else float(getattr(tax, "mean", tax))
+        return 12.0 * s * (1.0 + tx)
+    if isinstance(draws, _Tracked):   # the retention part's cost field is not part of the NPV: not a dependency
+        draws = draws._d
+    rc = role_cost(study, tables, draws)
+    year = 12.0 * np.asarray(rc["net_cost_month"], float)
+    return year if draws is not None else float(np.median(year))
+
+
+def managers_needed(care_managers_needed) -> float:
+    """The care managers needed, one figure for every page: the median over the scenarios of the
+    joint Monte Carlo, rounded up to whole people (a tie between two counts takes the larger)."""
+    a = np.asarray(care_managers_needed, float)
+    a = a[np.isfinite(a)]
+    return float(np.ceil(np.median(a))) if a.size else float("nan")
 
 
 def decision_breakeven_effect(prep: Prepared, d: Draws) -> float:
@@ -284,26 +482,85 @@ def decision_breakeven_effect(prep: Prepared, d: Draws) -> float:
     return float(brentq(f, 0.0, 1.0, xtol=1e-4))
 
 
-def tornado(prep: Prepared, d: Draws, keys=None) -> pd.DataFrame:
-    """One-at-a-time sensitivity of the median NPV: each uncertain assumption fixed at its low and
-    at its high value while the others are drawn.  Sorted by swing, largest first; an assumption
-    that moves nothing (swing 0) is left out."""
-    d = d.on(prep.study)
-    keys = keys if keys is not None else d.uncertain_keys()
-    base = evaluate(prep, d).median_npv()
+def _first(d: Draws, n: int) -> Draws:
+    """The first ``n`` scenarios of ``d`` (the draws of a key are a prefix of a longer run's)."""
+    fixed = {k: (np.asarray(v)[:n] if np.ndim(v) else v) for k, v in (d._fixed or {}).items()}
+    return Draws(d.study, int(n), d.seed, fixed or None)
+
+
+def _tornado_at(prep: Prepared, d: Draws, keys) -> pd.DataFrame:
+    study = prep.study
+    logs: dict = {}
+    base_st = _stages(prep, d, logs=logs)
+    split = study["compensation.profit_share_split"]
+    H, rate, prof = study.horizon_months, study.discount_rate, prep.retention_profile
+
+    def parts(st, reuse_parts=None):
+        base_st["split"] = st["split"] = split
+        m = _monthly(st)
+        redone = st["redone"] if reuse_parts is not None else set(STAGES)
+        want = set()
+        if redone & {"pay", "staffing"}:
+            want |= {"staff_saving", "role_cost", "setup"}
+        if "retention" in redone:
+            want |= {"retention", "departures"}
+        if "decision" in redone:
+            want |= set(decision.PARTS)
+        got = decision.part_npvs(m["staff_saving_month"], m["role_cost_month"], m["retention_margin_year"],
+                                 m["departures_margin_year"], m["setup_cost"], H, m["ramp_months"], rate, prof,
+                                 only=want)
+        return {**(reuse_parts or {}), **got}
+
+    base_parts = parts(base_st)
+    base = float(np.median(sum(base_parts.values())))
     rows = []
     for key in keys:
-        v = prep.study.get(key)
+        v = study.get(key)
         if not isinstance(v, Uncertain) or v.is_fixed:
             continue
-        lo = evaluate(prep, d.fixed(key, v.low)).median_npv()
-        hi = evaluate(prep, d.fixed(key, v.high)).median_npv()
+        ends = []
+        for x in (v.low, v.high):
+            st = _stages(prep, d.fixed(key, x), reuse=base_st, changed=key, logs=logs)
+            ends.append(float(np.median(sum(parts(st, base_parts).values()))) if st["redone"] else base)
+        lo, hi = ends
         if hi == lo:
             continue
         rows.append({"key": key, "low": v.low, "high": v.high, "npv_at_low": lo, "npv_at_high": hi,
                      "swing": abs(hi - lo), "base": base})
     df = pd.DataFrame(rows, columns=["key", "low", "high", "npv_at_low", "npv_at_high", "swing", "base"])
     return df.sort_values("swing", ascending=False, ignore_index=True)
+
+
+def tornado(prep: Prepared, d: Draws, keys=None) -> pd.DataFrame:
+    """One-at-a-time sensitivity of the median NPV: each uncertain assumption fixed at its low and
+    at its high value while the others are drawn.  Sorted by swing, largest first; an assumption
+    that moves nothing (swing 0) is left out.
+
+    **Common random numbers**: every bar reads the same scenarios (a key's draws depend only on the
+    seed and its name), so a swing measures the assumption, not the noise between two runs.
+    **Only what an assumption touches is recomputed**: the base run notes which assumptions each
+    part of the model reads (:data:`STAGES`: the pay scheme, staffing and queueing, retention and
+    departures, the ramp and set-up cost); fixing one re-evaluates only the parts that read it
+    (and those downstream), the rest -- e.g. the staffing model and its queues when a retention
+    assumption moves -- is reused, and each part's NPV is discounted on its own
+    (:func:`analysis.decision.part_npvs`).
+    **As many draws as the ordering needs**: the tornado starts with ``summary.tornado_min_draws``
+    scenarios and doubles them (never beyond ``d.n``) until the ``summary.decisive_inputs`` largest
+    bars come out in the same order, with the same keys, at two successive sizes; the larger run is
+    returned.  Its number of scenarios is ``df.attrs["n_draws"]``."""
+    d = d.on(prep.study)
+    keys = keys if keys is not None else d.uncertain_keys()
+    k = max(int(prep.study["summary.decisive_inputs"]), 1)
+    n = min(int(prep.study["summary.tornado_min_draws"]), d.n)
+    prev = None
+    while True:
+        tor = _tornado_at(prep, _first(d, n), keys)
+        order = list(tor["key"].head(k))
+        if n >= d.n or order == prev:
+            break
+        prev, n = order, min(2 * n, d.n)
+    tor.attrs["n_draws"] = n
+    return tor
 
 
 # ----------------------------------------------------------------------------- checks and verdict
@@ -462,12 +719,13 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
     return Verdict(level, reasons, checks, defaults, steps[:3])
 
 
-def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "none")) -> pd.DataFrame:
+def alternatives(prep: Prepared, d: Draws, setups=("specialist_managers", "administrators", "none")) -> pd.DataFrame:
     """The answer under each possible setup of today, side by side: ``setup``, ``npv_p10``,
     ``npv_median``, ``npv_p90``, ``prob_positive``, ``staff_saving_month``, ``role_cost_month``
     ``by_chance`` (the verdict from the chance alone) and ``checks_failed`` (the sanity checks that
     setup fails: an assumed payroll of specialist managers too large for the salon shows here).
-    ``administrators`` costs as ``none`` (they stay; the role is added)."""
+    ``administrators``: they stay at the front desk and the care manager replaces the share
+    ``staffing.administrator_client_share`` of their pay (:func:`analysis.staffing.evaluate`)."""
     rows = []
     for setup in setups:
         ev = evaluate(prep, d, setup=setup)
