@@ -20,6 +20,7 @@ Validation on known truth (marked slow) uses the sample generator with a pilot o
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -136,6 +137,27 @@ def test_likelihood_without_effect_is_the_bgnbd_likelihood():
     assert np.allclose(lik.per_client(0.0, 0.0, 0.5)[ctl], lik.per_client(0.0, 0.0, 0.0)[ctl])
 
 
+def test_clients_of_a_leaving_specialist_are_observed_until_the_day_before():
+    v = pd.DataFrame({
+        "client_id": ["a", "a", "a", "b", "b", "b", "c", "c"],
+        "date": pd.to_datetime(["2024-01-10", "2024-02-10", "2024-05-01", "2024-01-05", "2024-02-01",
+                                "2024-04-20", "2022-01-01", "2024-05-02"]),
+        "specialist_id": ["S1", "S1", "S2", "S2", "S2", "S2", "S1", "S2"],
+        "block": "hair",
+    })
+    staff = pd.DataFrame({"specialist_id": ["S1", "S2"], "block": ["hair", "hair"],
+                          "left": pd.to_datetime(["2024-03-01", None])})
+    cen = structural.leaver_censoring(v, staff)
+    # a: served by S1 in the year before S1 left; c: served by S1, but more than a year before
+    assert list(cen.index) == ["a"] and cen["a"] == pd.Timestamp("2024-02-29")
+    rows = structural.client_rows(v, "2024-04-01", "2024-06-30", 1.0, ["a"], censor=cen)
+    a = rows.loc["a"]
+    assert (a["x0"], a["x1"], a["tx"], a["T"]) == (1.0, 0.0, 31.0, 50.0)        # the May visit is dropped
+    assert (a["x_pre"], a["T_pre"]) == (1.0, 50.0)
+    b = rows.loc["b"]
+    assert (b["x0"], b["x1"], b["T"], b["T_pre"]) == (1.0, 1.0, 177.0, 86.0)     # untouched
+
+
 def test_score_bootstrap_spread_matches_the_standard_error():
     d = _gen(0.4, clients=3000)
     rows = _rows(d)
@@ -239,10 +261,14 @@ def test_study_with_pilot_measures_it(studies):
     study2, tables2, pa2 = _analyse(studies["pilot"], {"retention": {"care_manager_effect":
                                                                      {"low": 0.0, "mode": 0.2, "high": 1.0}}})
     m = pilot.effect_for_decision(study2, tables2, pa2)
-    d = pilot.use_measured_effect(simulate.draws(study2, n=500), m)
-    e = d["retention.care_manager_effect"]
-    assert e.shape == (500,) and np.all(np.isin(e, np.clip(pa2.effect_draws, -1, 1)))
-    assert words.note_text(pilot.summary_note(m), "ru")
+    assert fig["conclusion"] in pilot.study.CONCLUSIONS
+    # the two estimates must agree for the measurement to reach the summary
+    assert (m is None) == (pa2.conclusion == "disagree"), pa2.conclusion
+    if m is not None:
+        d = pilot.use_measured_effect(simulate.draws(study2, n=500), m)
+        e = d["retention.care_manager_effect"]
+        assert e.shape == (500,) and np.all(np.isin(e, np.clip(pa2.effect_draws, -1, 1)))
+        assert words.note_text(pilot.summary_note(m), "ru")
 
 
 def test_every_block_piloted_is_before_after_against_a_year_earlier(studies):
@@ -358,11 +384,40 @@ def test_pilot_notebook_records_the_measured_effect(tmp_path, studies):
 # ----------------------------------------------------------------------------- the decision's guard
 
 
-def _measured(p10, p50, p90, control=True, pretrend_ok=True):
+def _measured(p10, p50, p90, control=True, pretrend_ok=True, lapse=None):
+    """A measured pilot; ``lapse`` is the (P10, P90) of the model-free DiD of the lapse rate (by
+    default the one that agrees with the structural range: minus it, in points)."""
     from types import SimpleNamespace
 
+    lo, hi = lapse if lapse is not None else (-p90 / 10, -p10 / 10)
+    table = pd.DataFrame({"outcome": ["lapse_rate"], "change": [(lo + hi) / 2], "change_p10": [lo],
+                          "change_p90": [hi]})
     return SimpleNamespace(measured=True, effect_quantiles=lambda: (p10, p50, p90), control=control,
-                           event=SimpleNamespace(pretrend_ok=pretrend_ok))
+                           event=SimpleNamespace(pretrend_ok=pretrend_ok), comparison=SimpleNamespace(table=table))
+
+
+def test_the_conclusion_follows_the_agreement_of_both_estimates():
+    c = pilot.study.conclusion
+    assert c(_measured(0.1, 0.2, 0.3)) == "gain"                           # both: gain
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01))) == "disagree"  # the DiD sees no change
+    assert c(_measured(-0.1, 0.2, 0.5, lapse=(-0.03, -0.01))) == "disagree"  # only the DiD sees one
+    assert c(_measured(-0.1, 0.1, 0.3, lapse=(-0.02, 0.01))) == "no_change"
+    assert c(_measured(-0.5, -0.3, -0.1, lapse=(0.01, 0.03))) == "loss"
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03))) == "disagree"   # opposite ways
+    assert c(SimpleNamespace(measured=False)) is None
+    # a disagreement is not fed to the summary as a gain, and is said in words
+    from analysis.study import load_study
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.0, mode: 0.15, high: 0.6}}\n")
+        study = load_study(Path(d))
+    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01)))
+    assert note.code == "pilot.summary.not_used_disagree" and words.has(note.code)
+    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3)) is None
+    for code in pilot.study.CONCLUSIONS + ("rule",):
+        assert words.has(f"pilot.conclusion.{code}")
 
 
 def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_path):

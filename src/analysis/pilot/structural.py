@@ -46,15 +46,72 @@ from scipy.special import betaln, gammaln
 from ..models.bgnbd import _beta_nodes, fit_bgnbd
 from .resample import resampled_sums
 
-__all__ = ["client_rows", "EffectLikelihood", "EffectFit", "fit_effect", "fit_baseline",
+__all__ = ["leaver_censoring", "client_rows", "EffectLikelihood", "EffectFit", "fit_effect", "fit_baseline",
            "bootstrap_effect"]
 
 E_BOUNDS = (-3.0, 0.995)
 LOGK_BOUNDS = (-3.0, 3.0)
 
 
-def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_clients) -> pd.DataFrame:
+def leaver_censoring(visits: pd.DataFrame, staff: pd.DataFrame | None, before_days: int = 365,
+                     min_share: float = 0.5) -> pd.Series:
+    """The last day each client attached to a leaving specialist is observed: the day before the
+    specialist left.
+
+    A client is *attached* when a specialist who left on day ``L`` served at least ``min_share`` of
+    her completed visits in the specialist's block in the ``before_days`` days before ``L`` (the
+    rule of the departures table, :func:`analysis.pilot.did.departures`).  When a specialist leaves, some of her clients leave the
+    salon with her on that day: a loss that is not the dropout after a visit of BG/NBD, falls on the
+    leaver's block only, and, when the departure is after ``since`` in a block of one group, passes
+    for a difference between the groups (on the sample with a departure in a control block after
+    the start, a null effect read as 40 %).  The pilot's likelihood therefore observes an attached
+    client only up to ``L - 1`` (right-censoring: what happens to her after the departure is the
+    departure's doing, not the care manager's).  Censoring at a time fixed by the staff table and the
+    client's visits before it keeps the likelihood of what is observed exact.
+
+    Returns
+    -------
+    Series indexed by client_id: a Timestamp (the earliest such day over the client's leavers).
+    """
+    empty = pd.Series([], dtype="datetime64[ns]", name="censor", index=pd.Index([], name="client_id"))
+    if staff is None or "left" not in staff or "specialist_id" not in staff or "specialist_id" not in visits:
+        return empty
+    v = visits
+    if "status" in v.columns:
+        v = v[(v["status"].isna() | (v["status"] == "done")).to_numpy(bool)]
+    st = staff.dropna(subset=["left"])
+    if not len(st):
+        return empty
+    date = pd.to_datetime(v["date"]).dt.normalize()
+    left = pd.Series(pd.to_datetime(st["left"]).dt.normalize().to_numpy(), index=st["specialist_id"].astype(str))
+    left = left[~left.index.duplicated()]
+    block_of = st.assign(sid=st["specialist_id"].astype(str)).drop_duplicates("sid").set_index("sid")["block"] \
+        if "block" in st else None
+    cid = v["client_id"].to_numpy()
+    sid = v["specialist_id"].astype(str).to_numpy()
+    blk = v["block"].astype(str).to_numpy() if "block" in v and block_of is not None else None
+    found = []
+    for s_id, L in left.items():
+        yr = ((date < L) & (date >= L - pd.Timedelta(days=before_days))).to_numpy().copy()
+        if blk is not None and s_id in block_of.index:
+            yr &= blk == str(block_of[s_id])
+        if not yr.any():
+            continue
+        d = pd.DataFrame({"c": cid[yr], "own": sid[yr] == s_id})
+        share = d.groupby("c")["own"].mean()
+        found.append(pd.Series(L, index=share.index[share >= min_share]))
+    if not found:
+        return empty
+    out = pd.concat(found).groupby(level=0).min() - pd.Timedelta(days=1)
+    out.index.name, out.name = "client_id", "censor"
+    return out
+
+
+def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_clients, censor=None) -> pd.DataFrame:
     """One row per client for the pilot likelihood (completed visits, same-day visits merged).
+
+    ``censor`` (optional, :func:`leaver_censoring`): the last day a client is observed; her visits
+    after it are dropped and her ``T`` ends there.
 
     Returns
     -------
@@ -73,8 +130,15 @@ def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_client
     date = pd.to_datetime(v["date"]).dt.normalize()
     keep = (date <= end).to_numpy()
     d = pd.DataFrame({"c": v["client_id"].to_numpy()[keep], "d": date.to_numpy()[keep]}).drop_duplicates()
+    if censor is not None and len(censor):
+        c_end = d["c"].map(censor)
+        d = d[~(c_end.notna() & (d["d"] > c_end)).to_numpy()]
     g = d.groupby("c", sort=True)["d"]
     first, last, n = g.min(), g.max(), g.size()
+    end_i = pd.Series(end, index=first.index)
+    if censor is not None and len(censor):
+        end_i = np.minimum(end_i, censor.reindex(first.index).fillna(end)).clip(lower=first)
+    since_i = np.minimum(pd.Series(since, index=first.index), end_i + pd.Timedelta(days=1))
     n_pre = d[d["d"] < since].groupby("c", sort=True).size().reindex(first.index, fill_value=0)
     last_pre = d[d["d"] < since].groupby("c", sort=True)["d"].max().reindex(first.index)
     is_new = first >= since
@@ -84,10 +148,10 @@ def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_client
         "pilot": pd.Series(first.index.isin(list(pilot_clients)), index=first.index),
         "x0": x0, "x1": x - x0,
         "tx": (last - first).dt.days / unit_days,
-        "T": (end - first).dt.days / unit_days,
+        "T": (end_i - first).dt.days / unit_days,
         "x_pre": np.where(is_new, np.nan, n_pre - 1.0),
         "tx_pre": np.where(is_new, np.nan, (last_pre - first).dt.days / unit_days),
-        "T_pre": np.where(is_new, np.nan, ((since - pd.Timedelta(days=1)) - first).dt.days / unit_days),
+        "T_pre": np.where(is_new, np.nan, ((since_i - pd.Timedelta(days=1)) - first).dt.days / unit_days),
     })
     out.index.name = "client_id"
     return out
