@@ -1,21 +1,26 @@
 """The pilot: estimand, generator, structural estimate, model-free comparison, design, summary hook.
 
-Validation on known truth (marked slow) uses the sample generator with a pilot of known effect:
+Validation on known truth uses the sample generator with a pilot of known effect and its default
+specialists' departures (40 % of a leaver's attached clients leave with her; departures in hair,
+nails and cosmetology at 30 %, 55 % and 78 % of the period):
 
-* coverage: E = 0.4 in hair and nails from 2024-03-01, 3 000 clients over 24 months, seeds 1–10,
-  ``attached_leave_share = 0`` (specialists' departures are a second, non-BG/NBD way of losing
-  clients that falls unevenly on the blocks; with it the sample confounds the pilot, which the page
-  shows in its departures table).  Measured by hand on this set: the P10…P90 interval covers 0.4 in
-  8 of 10 seeds; the test asks for at least 6 (about 8 expected, binomial noise).
-* false positives: the same set with E = 0: the P10 above zero in 0 of 10 seeds (nominal 10 %); the
-  test allows 3 (P(X >= 4) = 1.3 % at the nominal rate).
+* coverage (slow): E = 0.4 in hair and nails from 2024-03-01, 3 000 clients over 24 months, seeds
+  1–10, the estimator of the page (leavers' clients censored at the departure, baseline fitted before
+  ``since``, 400 bootstrap draws).  Measured (``benchmarks/RESULTS.md``, "Pilot: recovery"): the
+  P10…P90 interval covers 0.4 in 7 of 10 seeds (6 of 10 without the censoring); the test asks for
+  at least 6.
+* false positives (slow): the same set with E = 0: the P10 above zero in 0 of 10 seeds (1 of 10
+  without the censoring; nominal 10 %); the test allows 3 (P(X >= 4) = 1.3 % at the nominal rate).
+* the issue's case (slow): 2 500 clients, seed 11, pilot from 2024-07-01 with E = 0: the structural
+  estimate alone reads a gain (P10 above zero) that the model-free DiD does not see; the page
+  concludes ``disagree`` and the summary is not fed a gain.
 * power: the design's detectable effect for a 6-month pilot (sample seed 11, 2 500 clients, assumed
-  effect 0.3: "half the blocks", 0.53) against the detection rate of 30 simulated pilots at that effect,
-  fitted by the estimator (80 % expected; measured 0.70 and 0.60 with two seeds of the check, 0.83 for
-  the one-block design before common random numbers).  The design's normal approximation is a little
-  optimistic at 6 months on a salon this small: the estimate's spread over simulated pilots is 0.32
-  against 0.24 from the information, because a few months hold few dropouts.  The binomial SD of the
-  rate is 7 points; the test allows 0.5–0.98.
+  effect 0.3: "half the blocks") is found by fitting the estimator on simulated pilots
+  (:func:`analysis.pilot.power.simulated_power`); at that effect 40 further simulated pilots
+  (seed 2), each measured with the page's rule (bootstrap P10 above zero), show it in 33 of 40
+  (0.825; 0.85 and 0.875 with sample seed 12, check seeds 2 and 3).  Before the calibration the
+  design claimed 80 % where 60–70 % was found.  The binomial SD at 40 pilots is 6 points; the test
+  allows 0.6–0.97.
 """
 from __future__ import annotations
 
@@ -332,8 +337,12 @@ def test_every_note_code_is_in_the_catalogues():
 
 
 def _measure(effect, seed):
-    d = _gen(effect, seed=seed, clients=3000)
-    rows = _rows(d)
+    d = sample.generate(clients=3000, months=24, seed=seed, pilot_since=SINCE, pilot_blocks=BLOCKS,
+                        pilot_effect=effect)          # with the specialists' departures
+    v = d.visits
+    home = pilot.home_block(v, SINCE)
+    rows = structural.client_rows(v, SINCE, pd.to_datetime(v["date"]).max(), 7.0, home.index[home.isin(BLOCKS)],
+                                  censor=structural.leaver_censoring(v, d.staff))
     base = structural.fit_baseline(rows)
     lik = structural.EffectLikelihood(rows["x0"], rows["x1"], rows["tx"], rows["T"], rows["pilot"], [base, base])
     fit = structural.fit_effect(lik, control=True)
@@ -353,17 +362,31 @@ def test_no_effect_is_rarely_reported_as_a_gain():
     assert sum(gains) <= 3, gains
 
 
-@pytest.mark.slow
 def test_power_agrees_with_the_detection_rate_by_simulation():
+    # the claimed 80 % power at the detectable effect against 40 simulated pilots measured with the
+    # page's own estimator and rule (see the module docstring for the figures)
     d = sample.generate(clients=2500, months=24, seed=11)
     inp = pilot.study.design_inputs(d.visits, pd.to_datetime(d.visits["date"]).max(), "W")
     dz = power.design(**inp, assumed_effect=0.3, seed=1)
     row = dz.row()
     option = power.Option(dz.recommended, row["blocks"], row["share"])
     effect = float(row["detectable_effect"])
-    assert 0 < effect < 1
-    rate = power.detection_rate(**inp, option=option, effect=effect, months=6, reps=30, seed=2)
-    assert 0.5 <= rate <= 0.98, (effect, rate)
+    assert 0 < effect < 1 and dz.calibration > 0
+    rate = power.detection_rate(**inp, option=option, effect=effect, months=6, reps=40, seed=2)
+    assert 0.6 <= rate <= 0.97, (effect, rate)
+
+
+@pytest.mark.slow
+def test_a_null_pilot_read_as_a_gain_by_the_model_alone_is_not_a_gain(tmp_path):
+    out = sample.write_sample(tmp_path / "s", clients=2500, months=24, seed=11, pilot_since="2024-07-01",
+                              pilot_blocks=BLOCKS, pilot_effect=0.0)
+    study, tables = prepare(out, RunOptions())
+    pa = pilot.analyse(study, tables, n_boot=200)
+    assert pa.conclusion != "gain", pa.effect_quantiles()
+    assert pilot.figures(pa)["conclusion"] == pa.conclusion
+    if pa.conclusion == "disagree":
+        assert pilot.decision_note(study, pa) is not None
+        assert pilot.effect_for_decision(study, tables, pa) is None
 
 
 @pytest.mark.slow

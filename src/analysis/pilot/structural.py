@@ -47,7 +47,7 @@ from ..models.bgnbd import _beta_nodes, fit_bgnbd
 from .resample import resampled_sums
 
 __all__ = ["leaver_censoring", "client_rows", "EffectLikelihood", "EffectFit", "fit_effect", "fit_baseline",
-           "bootstrap_effect"]
+           "bootstrap_effect", "score_and_hessian", "robust_se"]
 
 E_BOUNDS = (-3.0, 0.995)
 LOGK_BOUNDS = (-3.0, 3.0)
@@ -355,6 +355,40 @@ def fit_baseline(rows: pd.DataFrame) -> dict:
         return fit_bgnbd(r).as_bgnbd_params()
 
 
+def score_and_hessian(lik: EffectLikelihood, theta, control: bool, h: float = 1e-3):
+    """Every client's score (central differences, ``(n, k)``) and the Hessian of the summed
+    log-likelihood at ``theta``."""
+    th = np.asarray(theta, float)
+    k = th.size
+    f = lambda t: lik.per_client(*_full(t, control))  # noqa: E731
+    f0 = f(th)
+    E = np.eye(k) * h
+    fp = [f(th + E[i]) for i in range(k)]
+    fm = [f(th - E[i]) for i in range(k)]
+    score = np.stack([(fp[i] - fm[i]) / (2 * h) for i in range(k)], 1)
+    H = np.empty((k, k))
+    for i in range(k):
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]).sum() / h ** 2
+        for j in range(i + 1, k):
+            H[i, j] = H[j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
+                                 + f(th - E[i] - E[j])).sum() / (4 * h * h)
+    return score, H
+
+
+def robust_se(lik: EffectLikelihood, fit: EffectFit, control: bool, h: float = 1e-3) -> float:
+    """Sandwich standard error of E, ``sqrt((H^-1 S'S H^-1)_EE)``: the spread of
+    :func:`bootstrap_effect`'s draws without drawing them (resampling within groups centres each
+    group's scores, which the fitted model's first-order conditions already do up to the time
+    effect).  NaN when the Hessian is singular."""
+    score, H = score_and_hessian(lik, fit.theta, control, h)
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return float("nan")
+    v = (Hi @ (score.T @ score) @ Hi)[-1, -1]
+    return float(np.sqrt(v)) if v > 0 else float("nan")
+
+
 def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boot: int, rng,
                      h: float = 1e-3) -> np.ndarray:
     """E re-estimated on ``n_boot`` resamples of the clients, drawn within each group (each group
@@ -374,19 +408,7 @@ def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boo
     ndarray (n_boot,)
     """
     th = np.asarray(fit.theta, float)
-    k = th.size
-    f = lambda t: lik.per_client(*_full(t, control))  # noqa: E731
-    f0 = f(th)
-    E = np.eye(k) * h
-    fp = [f(th + E[i]) for i in range(k)]
-    fm = [f(th - E[i]) for i in range(k)]
-    score = np.stack([(fp[i] - fm[i]) / (2 * h) for i in range(k)], 1)              # (n, k)
-    H = np.empty((k, k))
-    for i in range(k):
-        H[i, i] = (fp[i] - 2 * f0 + fm[i]).sum() / h ** 2
-        for j in range(i + 1, k):
-            H[i, j] = H[j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
-                                 + f(th - E[i] - E[j])).sum() / (4 * h * h)
+    score, H = score_and_hessian(lik, th, control, h)
     S = resampled_sums(lik.pilot, score, n_boot, int(rng.integers(2**32)))              # (B, k)
     step = np.linalg.solve(H, S.T).T
     return np.clip(th[-1] - step[:, -1], E_BOUNDS[0], 1.0)
