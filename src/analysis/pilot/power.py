@@ -25,10 +25,21 @@ decision rule is the Wald test of the likelihood).  :data:`REPLICATES` simulated
 per design, the same for every design (common random numbers); at most :data:`MAX_CLIENTS` of today's
 clients are simulated, the information scaled up for larger salons.
 
-The normal form is a little optimistic for short pilots in small salons, where few clients drop out
-within the months simulated and the estimate's spread is wider than the information says (about a
-third wider at 6 months for 2 500 clients); :func:`detection_rate` checks a design by fitting the
-estimator itself on simulated pilots (``tests/test_pilot.py``).
+The normal form is optimistic for short pilots in small salons: few clients drop out within the
+months simulated, the estimate is skewed with a long tail of low values, and the information at the
+truth understates its spread (on 2 500 clients at 6 months the design claimed 80 % where the page's
+rule found 60–70 %).  So the **recommended design's detectable effect is found by the measurement
+itself**: :func:`simulated_power` fits the page's estimator on :data:`SIM_REPS` simulated pilots per
+effect and applies the page's decision rule (P10 of the bootstrap by client above zero, i.e. ``E_hat
+- z_0.90 se_robust > 0``); :func:`_detectable_by_estimator` finds the effect shown in 80 % of them.
+The ratio of that effect to the information's answer (:attr:`PilotDesign.calibration`, about 1.3 on
+the sample) corrects every design's standard errors, hence the other designs' detectable effects, the
+months needed and the power at the assumed effect.  :func:`detection_rate` checks the claimed power
+against independent simulated pilots measured with the bootstrap itself (``tests/test_pilot.py``,
+``benchmarks/RESULTS.md`` "Pilot: recovery").  The simulated pilots carry no specialists' departures
+and the model-free difference-in-differences is not simulated: the page's conclusion, which also asks
+the model-free comparison to agree (:func:`analysis.pilot.study.conclusion`), can be less powerful
+than this figure.
 """
 from __future__ import annotations
 

@@ -28,6 +28,10 @@ factor ``(1-p)^x`` (resp. ``(1-p)^(x-1)``) is taken into the Beta density, ``Bet
 smooth rest ``((1 - c p)/(1 - p))^x1`` is integrated by Gauss-Jacobi quadrature on that density, so
 the integral stays accurate for clients with hundreds of visits.
 
+Clients of a specialist who left are observed only up to the day before the departure
+(:func:`leaver_censoring`): those who leave with her are lost by another mechanism than the dropout
+after a visit, one that falls on a single block and so passes for a difference between the groups.
+
 The baseline ``(r, alpha, a, b)`` of each group is fitted on the data before ``since``
 (:func:`analysis.models.bgnbd.fit_bgnbd`); ``(log k, E)`` are then fitted by maximum likelihood on
 all the data.  Ranges come from a bootstrap that resamples clients within each group and refits

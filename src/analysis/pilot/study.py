@@ -171,7 +171,11 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
 
     Measurement: structural E (:mod:`analysis.pilot.structural`) with a bootstrap by client; the
     model-free difference-in-differences, event study, departures and load evenness
-    (:mod:`analysis.pilot.did`).  Every part the data cannot support is left out with a Note.
+    (:mod:`analysis.pilot.did`).  Clients of a leaving specialist are censored at the departure in
+    the structural model and left out of the model-free comparison when the departure is less than a
+    year before ``since`` or later (:func:`analysis.pilot.structural.leaver_censoring`).  The page's
+    conclusion is :func:`conclusion`: a gain only when both estimates show it.  Every part the data
+    cannot support is left out with a Note.
     """
     seed = int(study.get("simulation.seed") or 0) if seed is None else int(seed)
     visits = tables.visits
