@@ -441,6 +441,8 @@ def test_the_conclusion_follows_the_agreement_of_both_estimates():
     assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3)) is None
     for code in pilot.study.CONCLUSIONS + ("rule",):
         assert words.has(f"pilot.conclusion.{code}")
+    for code in pilot.study.CONCLUSIONS:
+        assert words.has(f"pilot.conclusion_short.{code}")
 
 
 def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_path):
