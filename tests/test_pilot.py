@@ -1,25 +1,31 @@
 """The pilot: estimand, generator, structural estimate, model-free comparison, design, summary hook.
 
-Validation on known truth (marked slow) uses the sample generator with a pilot of known effect:
+Validation on known truth uses the sample generator with a pilot of known effect and its default
+specialists' departures (40 % of a leaver's attached clients leave with her; departures in hair,
+nails and cosmetology at 30 %, 55 % and 78 % of the period):
 
-* coverage: E = 0.4 in hair and nails from 2024-03-01, 3 000 clients over 24 months, seeds 1–10,
-  ``attached_leave_share = 0`` (specialists' departures are a second, non-BG/NBD way of losing
-  clients that falls unevenly on the blocks; with it the sample confounds the pilot, which the page
-  shows in its departures table).  Measured by hand on this set: the P10…P90 interval covers 0.4 in
-  8 of 10 seeds; the test asks for at least 6 (about 8 expected, binomial noise).
-* false positives: the same set with E = 0: the P10 above zero in 0 of 10 seeds (nominal 10 %); the
-  test allows 3 (P(X >= 4) = 1.3 % at the nominal rate).
+* coverage (slow): E = 0.4 in hair and nails from 2024-03-01, 3 000 clients over 24 months, seeds
+  1–10, the estimator of the page (leavers' clients censored at the departure, baseline fitted before
+  ``since``, 400 bootstrap draws).  Measured (``benchmarks/RESULTS.md``, "Pilot: recovery"): the
+  P10…P90 interval covers 0.4 in 8 of 10 seeds (7 of 10 without the censoring); the test asks for
+  at least 6.
+* false positives (slow): the same set with E = 0: the P10 above zero in 0 of 10 seeds (1 of 10
+  without the censoring; nominal 10 %); the test allows 3 (P(X >= 4) = 1.3 % at the nominal rate).
+* the issue's case (slow): 2 500 clients, seed 11, pilot from 2024-07-01 with E = 0: the structural
+  estimate alone reads a gain (P10 above zero) that the model-free DiD does not see; the page
+  concludes ``disagree`` and the summary is not fed a gain.
 * power: the design's detectable effect for a 6-month pilot (sample seed 11, 2 500 clients, assumed
-  effect 0.3: "half the blocks", 0.53) against the detection rate of 30 simulated pilots at that effect,
-  fitted by the estimator (80 % expected; measured 0.70 and 0.60 with two seeds of the check, 0.83 for
-  the one-block design before common random numbers).  The design's normal approximation is a little
-  optimistic at 6 months on a salon this small: the estimate's spread over simulated pilots is 0.32
-  against 0.24 from the information, because a few months hold few dropouts.  The binomial SD of the
-  rate is 7 points; the test allows 0.5–0.98.
+  effect 0.3: "half the blocks") is found by fitting the estimator on simulated pilots
+  (:func:`analysis.pilot.power.simulated_power`); at that effect 40 further simulated pilots
+  (seed 2), each measured with the page's rule (bootstrap P10 above zero), show it in 34 of 40
+  (0.85; 0.825 with check seed 3; 0.875 and 0.825 with sample seed 12).  Before the calibration the
+  design claimed 80 % where 60–70 % was found.  The binomial SD at 40 pilots is 6 points; the test
+  allows 0.6–0.97.
 """
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -136,6 +142,27 @@ def test_likelihood_without_effect_is_the_bgnbd_likelihood():
     assert np.allclose(lik.per_client(0.0, 0.0, 0.5)[ctl], lik.per_client(0.0, 0.0, 0.0)[ctl])
 
 
+def test_clients_of_a_leaving_specialist_are_observed_until_the_day_before():
+    v = pd.DataFrame({
+        "client_id": ["a", "a", "a", "b", "b", "b", "c", "c"],
+        "date": pd.to_datetime(["2024-01-10", "2024-02-10", "2024-05-01", "2024-01-05", "2024-02-01",
+                                "2024-04-20", "2022-01-01", "2024-05-02"]),
+        "specialist_id": ["S1", "S1", "S2", "S2", "S2", "S2", "S1", "S2"],
+        "block": "hair",
+    })
+    staff = pd.DataFrame({"specialist_id": ["S1", "S2"], "block": ["hair", "hair"],
+                          "left": pd.to_datetime(["2024-03-01", None])})
+    cen = structural.leaver_censoring(v, staff)
+    # a: served by S1 in the year before S1 left; c: served by S1, but more than a year before
+    assert list(cen.index) == ["a"] and cen["a"] == pd.Timestamp("2024-02-29")
+    rows = structural.client_rows(v, "2024-04-01", "2024-06-30", 1.0, ["a"], censor=cen)
+    a = rows.loc["a"]
+    assert (a["x0"], a["x1"], a["tx"], a["T"]) == (1.0, 0.0, 31.0, 50.0)        # the May visit is dropped
+    assert (a["x_pre"], a["T_pre"]) == (1.0, 50.0)
+    b = rows.loc["b"]
+    assert (b["x0"], b["x1"], b["T"], b["T_pre"]) == (1.0, 1.0, 177.0, 86.0)     # untouched
+
+
 def test_score_bootstrap_spread_matches_the_standard_error():
     d = _gen(0.4, clients=3000)
     rows = _rows(d)
@@ -239,10 +266,14 @@ def test_study_with_pilot_measures_it(studies):
     study2, tables2, pa2 = _analyse(studies["pilot"], {"retention": {"care_manager_effect":
                                                                      {"low": 0.0, "mode": 0.2, "high": 1.0}}})
     m = pilot.effect_for_decision(study2, tables2, pa2)
-    d = pilot.use_measured_effect(simulate.draws(study2, n=500), m)
-    e = d["retention.care_manager_effect"]
-    assert e.shape == (500,) and np.all(np.isin(e, np.clip(pa2.effect_draws, -1, 1)))
-    assert words.note_text(pilot.summary_note(m), "ru")
+    assert fig["conclusion"] in pilot.study.CONCLUSIONS
+    # the two estimates must agree for the measurement to reach the summary
+    assert (m is None) == (pa2.conclusion == "disagree"), pa2.conclusion
+    if m is not None:
+        d = pilot.use_measured_effect(simulate.draws(study2, n=500), m)
+        e = d["retention.care_manager_effect"]
+        assert e.shape == (500,) and np.all(np.isin(e, np.clip(pa2.effect_draws, -1, 1)))
+        assert words.note_text(pilot.summary_note(m), "ru")
 
 
 def test_every_block_piloted_is_before_after_against_a_year_earlier(studies):
@@ -306,8 +337,12 @@ def test_every_note_code_is_in_the_catalogues():
 
 
 def _measure(effect, seed):
-    d = _gen(effect, seed=seed, clients=3000)
-    rows = _rows(d)
+    d = sample.generate(clients=3000, months=24, seed=seed, pilot_since=SINCE, pilot_blocks=BLOCKS,
+                        pilot_effect=effect)          # with the specialists' departures
+    v = d.visits
+    home = pilot.home_block(v, SINCE)
+    rows = structural.client_rows(v, SINCE, pd.to_datetime(v["date"]).max(), 7.0, home.index[home.isin(BLOCKS)],
+                                  censor=structural.leaver_censoring(v, d.staff))
     base = structural.fit_baseline(rows)
     lik = structural.EffectLikelihood(rows["x0"], rows["x1"], rows["tx"], rows["T"], rows["pilot"], [base, base])
     fit = structural.fit_effect(lik, control=True)
@@ -327,17 +362,31 @@ def test_no_effect_is_rarely_reported_as_a_gain():
     assert sum(gains) <= 3, gains
 
 
-@pytest.mark.slow
 def test_power_agrees_with_the_detection_rate_by_simulation():
+    # the claimed 80 % power at the detectable effect against 40 simulated pilots measured with the
+    # page's own estimator and rule (see the module docstring for the figures)
     d = sample.generate(clients=2500, months=24, seed=11)
     inp = pilot.study.design_inputs(d.visits, pd.to_datetime(d.visits["date"]).max(), "W")
     dz = power.design(**inp, assumed_effect=0.3, seed=1)
     row = dz.row()
     option = power.Option(dz.recommended, row["blocks"], row["share"])
     effect = float(row["detectable_effect"])
-    assert 0 < effect < 1
-    rate = power.detection_rate(**inp, option=option, effect=effect, months=6, reps=30, seed=2)
-    assert 0.5 <= rate <= 0.98, (effect, rate)
+    assert 0 < effect < 1 and dz.calibration > 0
+    rate = power.detection_rate(**inp, option=option, effect=effect, months=6, reps=40, seed=2)
+    assert 0.6 <= rate <= 0.97, (effect, rate)
+
+
+@pytest.mark.slow
+def test_a_null_pilot_read_as_a_gain_by_the_model_alone_is_not_a_gain(tmp_path):
+    out = sample.write_sample(tmp_path / "s", clients=2500, months=24, seed=11, pilot_since="2024-07-01",
+                              pilot_blocks=BLOCKS, pilot_effect=0.0)
+    study, tables = prepare(out, RunOptions())
+    pa = pilot.analyse(study, tables, n_boot=200)
+    assert pa.conclusion != "gain", pa.effect_quantiles()
+    assert pilot.figures(pa)["conclusion"] == pa.conclusion
+    if pa.conclusion == "disagree":
+        assert pilot.decision_note(study, pa) is not None
+        assert pilot.effect_for_decision(study, tables, pa) is None
 
 
 @pytest.mark.slow
@@ -358,11 +407,42 @@ def test_pilot_notebook_records_the_measured_effect(tmp_path, studies):
 # ----------------------------------------------------------------------------- the decision's guard
 
 
-def _measured(p10, p50, p90, control=True, pretrend_ok=True):
+def _measured(p10, p50, p90, control=True, pretrend_ok=True, lapse=None):
+    """A measured pilot; ``lapse`` is the (P10, P90) of the model-free DiD of the lapse rate (by
+    default the one that agrees with the structural range: minus it, in points)."""
     from types import SimpleNamespace
 
+    lo, hi = lapse if lapse is not None else (-p90 / 10, -p10 / 10)
+    table = pd.DataFrame({"outcome": ["lapse_rate"], "change": [(lo + hi) / 2], "change_p10": [lo],
+                          "change_p90": [hi]})
     return SimpleNamespace(measured=True, effect_quantiles=lambda: (p10, p50, p90), control=control,
-                           event=SimpleNamespace(pretrend_ok=pretrend_ok))
+                           event=SimpleNamespace(pretrend_ok=pretrend_ok), comparison=SimpleNamespace(table=table))
+
+
+def test_the_conclusion_follows_the_agreement_of_both_estimates():
+    c = pilot.study.conclusion
+    assert c(_measured(0.1, 0.2, 0.3)) == "gain"                           # both: gain
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01))) == "disagree"  # the DiD sees no change
+    assert c(_measured(-0.1, 0.2, 0.5, lapse=(-0.03, -0.01))) == "disagree"  # only the DiD sees one
+    assert c(_measured(-0.1, 0.1, 0.3, lapse=(-0.02, 0.01))) == "no_change"
+    assert c(_measured(-0.5, -0.3, -0.1, lapse=(0.01, 0.03))) == "loss"
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03))) == "disagree"   # opposite ways
+    assert c(SimpleNamespace(measured=False)) is None
+    # a disagreement is not fed to the summary as a gain, and is said in words
+    from analysis.study import load_study
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        (Path(d) / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.0, mode: 0.15, high: 0.6}}\n")
+        study = load_study(Path(d))
+    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01)))
+    assert note.code == "pilot.summary.not_used_disagree" and words.has(note.code)
+    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3)) is None
+    for code in pilot.study.CONCLUSIONS + ("rule",):
+        assert words.has(f"pilot.conclusion.{code}")
+    for code in pilot.study.CONCLUSIONS:
+        assert words.has(f"pilot.conclusion_short.{code}")
 
 
 def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_path):

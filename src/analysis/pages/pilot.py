@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import words
+from .labels import block_label
 
 __all__ = ["PilotWords"]
 
@@ -18,6 +19,14 @@ class PilotWords:
 
     def __call__(self, key: str, n=None, **fields) -> str:
         return words.say(key, self.ctx.lang, n=n, **fields)
+
+    def block(self, b) -> str:
+        """A block's name in the page's language (``study.block_names`` wins)."""
+        return block_label(str(b), self.ctx.lang, getattr(self.ctx, "study", None))
+
+    def blocks(self, blocks) -> str:
+        """Blocks' names, comma-separated; every block when ``blocks`` is empty or None."""
+        return ", ".join(self.block(b) for b in blocks) if blocks else self("pilot.every_block")
 
     # ------------------------------------------------------------------ notes
     def _fmt(self, lang):
@@ -63,7 +72,7 @@ class PilotWords:
 
     def departures_table(self, d: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         yes, no = self("pilot.yes"), self("pilot.no")
-        shown = pd.DataFrame({"specialist": d["specialist_id"], "block": d["block"],
+        shown = pd.DataFrame({"specialist": d["specialist_id"], "block": [self.block(b) for b in d["block"]],
                               "left": [self.ctx.date(x) for x in d["left"]],
                               "pilot_block": [yes if x else no for x in d["pilot_block"]],
                               "after_since": [yes if x else no for x in d["after_since"]],
@@ -73,7 +82,7 @@ class PilotWords:
 
     def gini_table(self, g: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         yes, no = self("pilot.yes"), self("pilot.no")
-        shown = pd.DataFrame({"block": g["block"], "pilot_block": [yes if x else no for x in g["pilot_block"]],
+        shown = pd.DataFrame({"block": [self.block(b) for b in g["block"]], "pilot_block": [yes if x else no for x in g["pilot_block"]],
                               "before": [self.ctx.num(x, 2) for x in g["before"]],
                               "after": [self.ctx.num(x, 2) for x in g["after"]],
                               "gini_change": [self.ctx.num(x, 2) for x in g["change"]]})
@@ -92,7 +101,7 @@ class PilotWords:
         names = self.option_names(t["option"])
         shown = pd.DataFrame({
             "option": [names[o] for o in t["option"]],
-            "blocks": [", ".join(b) if b else every for b in t["blocks"]],
+            "blocks": [self.blocks(b) if b else every for b in t["blocks"]],
             "share": [self.ctx.pct(x) for x in t["share"]],
             "detectable": [self.detectable(x) for x in t["detectable_effect"]],
             "months_needed": [self.ctx.num(x) if np.isfinite(x) else self("pilot.headline.not_within", months=max_months)
@@ -110,5 +119,5 @@ class PilotWords:
         if design.recommended == "current":
             return self("pilot.design.running" if m is not None else "pilot.design.running_not_within", **fields)
         fields.update(option=self(f"pilot.design.option.{design.recommended}"),
-                      blocks=", ".join(row["blocks"]) if row["blocks"] else self("pilot.every_block"))
+                      blocks=self.blocks(row["blocks"]))
         return self("pilot.design.recommend" if m is not None else "pilot.design.recommend_not_within", **fields)

@@ -28,6 +28,10 @@ factor ``(1-p)^x`` (resp. ``(1-p)^(x-1)``) is taken into the Beta density, ``Bet
 smooth rest ``((1 - c p)/(1 - p))^x1`` is integrated by Gauss-Jacobi quadrature on that density, so
 the integral stays accurate for clients with hundreds of visits.
 
+Clients of a specialist who left are observed only up to the day before the departure
+(:func:`leaver_censoring`): those who leave with her are lost by another mechanism than the dropout
+after a visit, one that falls on a single block and so passes for a difference between the groups.
+
 The baseline ``(r, alpha, a, b)`` of each group is fitted on the data before ``since``
 (:func:`analysis.models.bgnbd.fit_bgnbd`); ``(log k, E)`` are then fitted by maximum likelihood on
 all the data.  Ranges come from a bootstrap that resamples clients within each group and refits
@@ -46,15 +50,72 @@ from scipy.special import betaln, gammaln
 from ..models.bgnbd import _beta_nodes, fit_bgnbd
 from .resample import resampled_sums
 
-__all__ = ["client_rows", "EffectLikelihood", "EffectFit", "fit_effect", "fit_baseline",
-           "bootstrap_effect"]
+__all__ = ["leaver_censoring", "client_rows", "EffectLikelihood", "EffectFit", "fit_effect", "fit_baseline",
+           "bootstrap_effect", "score_and_hessian", "robust_se"]
 
 E_BOUNDS = (-3.0, 0.995)
 LOGK_BOUNDS = (-3.0, 3.0)
 
 
-def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_clients) -> pd.DataFrame:
+def leaver_censoring(visits: pd.DataFrame, staff: pd.DataFrame | None, before_days: int = 365,
+                     min_share: float = 0.5) -> pd.Series:
+    """The last day each client attached to a leaving specialist is observed: the day before the
+    specialist left.
+
+    A client is *attached* when a specialist who left on day ``L`` served at least ``min_share`` of
+    her completed visits in the specialist's block in the ``before_days`` days before ``L`` (the
+    rule of the departures table, :func:`analysis.pilot.did.departures`).  When a specialist leaves, some of her clients leave the
+    salon with her on that day: a loss that is not the dropout after a visit of BG/NBD, falls on the
+    leaver's block only, and, when the departure is after ``since`` in a block of one group, passes
+    for a difference between the groups (on the sample with a departure in a control block after
+    the start, a null effect read as 40 %).  The pilot's likelihood therefore observes an attached
+    client only up to ``L - 1`` (right-censoring: what happens to her after the departure is the
+    departure's doing, not the care manager's).  Censoring at a time fixed by the staff table and the
+    client's visits before it keeps the likelihood of what is observed exact.
+
+    Returns
+    -------
+    Series indexed by client_id: a Timestamp (the earliest such day over the client's leavers).
+    """
+    empty = pd.Series([], dtype="datetime64[ns]", name="censor", index=pd.Index([], name="client_id"))
+    if staff is None or "left" not in staff or "specialist_id" not in staff or "specialist_id" not in visits:
+        return empty
+    v = visits
+    if "status" in v.columns:
+        v = v[(v["status"].isna() | (v["status"] == "done")).to_numpy(bool)]
+    st = staff.dropna(subset=["left"])
+    if not len(st):
+        return empty
+    date = pd.to_datetime(v["date"]).dt.normalize()
+    left = pd.Series(pd.to_datetime(st["left"]).dt.normalize().to_numpy(), index=st["specialist_id"].astype(str))
+    left = left[~left.index.duplicated()]
+    block_of = st.assign(sid=st["specialist_id"].astype(str)).drop_duplicates("sid").set_index("sid")["block"] \
+        if "block" in st else None
+    cid = v["client_id"].to_numpy()
+    sid = v["specialist_id"].astype(str).to_numpy()
+    blk = v["block"].astype(str).to_numpy() if "block" in v and block_of is not None else None
+    found = []
+    for s_id, L in left.items():
+        yr = ((date < L) & (date >= L - pd.Timedelta(days=before_days))).to_numpy().copy()
+        if blk is not None and s_id in block_of.index:
+            yr &= blk == str(block_of[s_id])
+        if not yr.any():
+            continue
+        d = pd.DataFrame({"c": cid[yr], "own": sid[yr] == s_id})
+        share = d.groupby("c")["own"].mean()
+        found.append(pd.Series(L, index=share.index[share >= min_share]))
+    if not found:
+        return empty
+    out = pd.concat(found).groupby(level=0).min() - pd.Timedelta(days=1)
+    out.index.name, out.name = "client_id", "censor"
+    return out
+
+
+def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_clients, censor=None) -> pd.DataFrame:
     """One row per client for the pilot likelihood (completed visits, same-day visits merged).
+
+    ``censor`` (optional, :func:`leaver_censoring`): the last day a client is observed; her visits
+    after it are dropped and her ``T`` ends there.
 
     Returns
     -------
@@ -73,8 +134,15 @@ def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_client
     date = pd.to_datetime(v["date"]).dt.normalize()
     keep = (date <= end).to_numpy()
     d = pd.DataFrame({"c": v["client_id"].to_numpy()[keep], "d": date.to_numpy()[keep]}).drop_duplicates()
+    if censor is not None and len(censor):
+        c_end = d["c"].map(censor)
+        d = d[~(c_end.notna() & (d["d"] > c_end)).to_numpy()]
     g = d.groupby("c", sort=True)["d"]
     first, last, n = g.min(), g.max(), g.size()
+    end_i = pd.Series(end, index=first.index)
+    if censor is not None and len(censor):
+        end_i = np.minimum(end_i, censor.reindex(first.index).fillna(end)).clip(lower=first)
+    since_i = np.minimum(pd.Series(since, index=first.index), end_i + pd.Timedelta(days=1))
     n_pre = d[d["d"] < since].groupby("c", sort=True).size().reindex(first.index, fill_value=0)
     last_pre = d[d["d"] < since].groupby("c", sort=True)["d"].max().reindex(first.index)
     is_new = first >= since
@@ -84,10 +152,10 @@ def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_client
         "pilot": pd.Series(first.index.isin(list(pilot_clients)), index=first.index),
         "x0": x0, "x1": x - x0,
         "tx": (last - first).dt.days / unit_days,
-        "T": (end - first).dt.days / unit_days,
+        "T": (end_i - first).dt.days / unit_days,
         "x_pre": np.where(is_new, np.nan, n_pre - 1.0),
         "tx_pre": np.where(is_new, np.nan, (last_pre - first).dt.days / unit_days),
-        "T_pre": np.where(is_new, np.nan, ((since - pd.Timedelta(days=1)) - first).dt.days / unit_days),
+        "T_pre": np.where(is_new, np.nan, ((since_i - pd.Timedelta(days=1)) - first).dt.days / unit_days),
     })
     out.index.name = "client_id"
     return out
@@ -291,6 +359,40 @@ def fit_baseline(rows: pd.DataFrame) -> dict:
         return fit_bgnbd(r).as_bgnbd_params()
 
 
+def score_and_hessian(lik: EffectLikelihood, theta, control: bool, h: float = 1e-3):
+    """Every client's score (central differences, ``(n, k)``) and the Hessian of the summed
+    log-likelihood at ``theta``."""
+    th = np.asarray(theta, float)
+    k = th.size
+    f = lambda t: lik.per_client(*_full(t, control))  # noqa: E731
+    f0 = f(th)
+    E = np.eye(k) * h
+    fp = [f(th + E[i]) for i in range(k)]
+    fm = [f(th - E[i]) for i in range(k)]
+    score = np.stack([(fp[i] - fm[i]) / (2 * h) for i in range(k)], 1)
+    H = np.empty((k, k))
+    for i in range(k):
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]).sum() / h ** 2
+        for j in range(i + 1, k):
+            H[i, j] = H[j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
+                                 + f(th - E[i] - E[j])).sum() / (4 * h * h)
+    return score, H
+
+
+def robust_se(lik: EffectLikelihood, fit: EffectFit, control: bool, h: float = 1e-3) -> float:
+    """Sandwich standard error of E, ``sqrt((H^-1 S'S H^-1)_EE)``: the spread of
+    :func:`bootstrap_effect`'s draws without drawing them (resampling within groups centres each
+    group's scores, which the fitted model's first-order conditions already do up to the time
+    effect).  NaN when the Hessian is singular."""
+    score, H = score_and_hessian(lik, fit.theta, control, h)
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        return float("nan")
+    v = (Hi @ (score.T @ score) @ Hi)[-1, -1]
+    return float(np.sqrt(v)) if v > 0 else float("nan")
+
+
 def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boot: int, rng,
                      h: float = 1e-3) -> np.ndarray:
     """E re-estimated on ``n_boot`` resamples of the clients, drawn within each group (each group
@@ -310,19 +412,7 @@ def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boo
     ndarray (n_boot,)
     """
     th = np.asarray(fit.theta, float)
-    k = th.size
-    f = lambda t: lik.per_client(*_full(t, control))  # noqa: E731
-    f0 = f(th)
-    E = np.eye(k) * h
-    fp = [f(th + E[i]) for i in range(k)]
-    fm = [f(th - E[i]) for i in range(k)]
-    score = np.stack([(fp[i] - fm[i]) / (2 * h) for i in range(k)], 1)              # (n, k)
-    H = np.empty((k, k))
-    for i in range(k):
-        H[i, i] = (fp[i] - 2 * f0 + fm[i]).sum() / h ** 2
-        for j in range(i + 1, k):
-            H[i, j] = H[j, i] = (f(th + E[i] + E[j]) - f(th + E[i] - E[j]) - f(th - E[i] + E[j])
-                                 + f(th - E[i] - E[j])).sum() / (4 * h * h)
+    score, H = score_and_hessian(lik, th, control, h)
     S = resampled_sums(lik.pilot, score, n_boot, int(rng.integers(2**32)))              # (B, k)
     step = np.linalg.solve(H, S.T).T
     return np.clip(th[-1] - step[:, -1], E_BOUNDS[0], 1.0)

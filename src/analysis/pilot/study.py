@@ -15,7 +15,7 @@ from . import did, structural
 from .power import PilotDesign, design
 from .groups import home_block
 
-__all__ = ["PilotAnalysis", "analyse", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
+__all__ = ["PilotAnalysis", "analyse", "conclusion", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
            "summary_note",
            "DAYS_PER_MONTH", "N_BOOT"]
 
@@ -63,6 +63,7 @@ class PilotAnalysis:
     departures: pd.DataFrame | None = None
     gini: pd.DataFrame | None = None
     more_months: int | None = None
+    n_censored: int = 0
     notes: list = field(default_factory=list)
 
     @property
@@ -71,6 +72,58 @@ class PilotAnalysis:
 
     def effect_quantiles(self) -> tuple:
         return simulate.quantiles(self.effect_draws) if self.measured else (np.nan,) * 3
+
+    @property
+    def conclusion(self) -> str | None:
+        """The page's conclusion, :func:`conclusion` of the two estimates (None when not measured)."""
+        return conclusion(self)
+
+
+#: The page's conclusions (catalogue ``pilot.conclusion.<code>``).
+CONCLUSIONS = ("gain", "loss", "no_change", "disagree")
+
+
+def _verdict(lo: float, hi: float) -> str:
+    """What one P10…P90 range of a gain says: ``gain`` (all above zero), ``loss`` (all below) or
+    ``unclear`` (it includes zero, or is not finite)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "unclear"
+    return "gain" if lo > 0 else "loss" if hi < 0 else "unclear"
+
+
+def conclusion(pa) -> str | None:
+    """What the pilot shows, from the **agreement** of the structural estimate and the model-free
+    difference-in-differences.
+
+    The rule (also on the page):
+
+    * the structural estimate says *gain* when its P10 is above zero (the whole P10…P90 range of E is
+      a cut of the dropout), *loss* when its P90 is below zero;
+    * the model-free difference-in-differences of the lapse rate (:mod:`analysis.pilot.did`) says
+      *gain* when its P90 is below zero (the pilot group's lapse rate fell against the control group's
+      over its whole range), *loss* when its P10 is above zero;
+    * ``gain`` / ``loss`` only when both say so; ``no_change`` when neither shows anything;
+      ``disagree`` otherwise (one shows a change the other does not, or they point opposite ways).
+
+    Only ``gain`` and ``loss`` are conclusions; with ``disagree`` the page says so and the summary
+    keeps the assumption (:func:`decision_note`).  Without the model-free comparison the structural
+    estimate cannot be checked: ``disagree`` unless it shows nothing either.  None when the pilot
+    was not measured.
+    """
+    if pa is None or not getattr(pa, "measured", False):
+        return None
+    p10, _, p90 = pa.effect_quantiles()
+    s = _verdict(p10, p90)
+    comp = getattr(pa, "comparison", None)
+    if comp is not None:
+        t = comp.table.set_index("outcome")
+        # a fall of the lapse rate is the gain: the model-free verdict on minus the change
+        d = _verdict(-float(t.loc["lapse_rate", "change_p90"]), -float(t.loc["lapse_rate", "change_p10"]))
+    else:
+        d = "unclear"
+    if s == d:
+        return "no_change" if s == "unclear" else s
+    return "disagree"
 
 
 def _done(v):
@@ -118,7 +171,11 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
 
     Measurement: structural E (:mod:`analysis.pilot.structural`) with a bootstrap by client; the
     model-free difference-in-differences, event study, departures and load evenness
-    (:mod:`analysis.pilot.did`).  Every part the data cannot support is left out with a Note.
+    (:mod:`analysis.pilot.did`).  Clients of a leaving specialist are censored at the departure in
+    the structural model and left out of the model-free comparison when the departure is less than a
+    year before ``since`` or later (:func:`analysis.pilot.structural.leaver_censoring`).  The page's
+    conclusion is :func:`conclusion`: a gain only when both estimates show it.  Every part the data
+    cannot support is left out with a Note.
     """
     seed = int(study.get("simulation.seed") or 0) if seed is None else int(seed)
     visits = tables.visits
@@ -188,9 +245,14 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
         return out
 
     rng = simulate.key_rng(seed, "pilot:bootstrap")
+    # clients of a leaving specialist: observed up to the departure (structural), left out of the
+    # model-free comparison when the departure falls in or near the compared periods
+    censor = structural.leaver_censoring(visits, getattr(tables, "staff", None)) \
+        if tables.has("visits", "specialist_id") else None
+    out.n_censored = int(len(censor)) if censor is not None else 0
     # ---- structural E
     try:
-        rows = structural.client_rows(visits, since, end, UNIT_DAYS[unit], pilot_clients)
+        rows = structural.client_rows(visits, since, end, UNIT_DAYS[unit], pilot_clients, censor=censor)
         base = structural.fit_baseline(rows)
         lik = structural.EffectLikelihood(rows["x0"], rows["x1"], rows["tx"], rows["T"], rows["pilot"], [base, base])
         fit = structural.fit_effect(lik, control=out.control)
@@ -203,7 +265,11 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     except (InputError, ValueError, np.linalg.LinAlgError) as exc:
         out.notes.append(Note("pilot.note.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
     # ---- model-free
-    vd = did.visit_days(visits, since, pilot_clients, end)
+    v_did = visits
+    if censor is not None and len(censor):
+        near = censor.index[censor >= since - pd.Timedelta(days=365)]
+        v_did = visits[~visits["client_id"].isin(near).to_numpy()]
+    vd = did.visit_days(v_did, since, pilot_clients, end)
     out.comparison = did.compare(vd, out.control, window, n_boot=min(n_boot, 300), rng=rng)
     if out.comparison.year_earlier is False and not out.control:
         out.notes.append(Note("pilot.note.no_year_earlier", {}, level="warning", topic="pilot"))
@@ -235,6 +301,7 @@ def figures(pa: PilotAnalysis) -> dict:
     if pa.measured:
         p10, p50, p90 = pa.effect_quantiles()
         out.update(effect_p10=p10, effect_median=p50, effect_p90=p90)
+        out["conclusion"] = pa.conclusion
         if pa.comparison is not None:
             out["new_client_return_change"] = pa.comparison.change("new_client_return")
             out["ticket_change"] = pa.comparison.change("ticket")
@@ -284,7 +351,9 @@ def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | No
 def decision_note(study, analysis) -> Note | None:
     """Why a measured pilot does *not* replace the assumed effect in the decision, or None when it does.
 
-    The measurement replaces the assumption only when it says more than the assumption does: its
+    The measurement replaces the assumption only when the structural estimate and the model-free
+    difference-in-differences agree (:func:`conclusion` is not ``disagree``: a gain the model-free
+    comparison does not see is not fed to the summary) and it says more than the assumption does: its
     P10…P90 range is no wider than the assumption's own range (``retention.care_manager_effect``
     high − low), and, with a control group, the two groups moved together before the start (the
     event study's pre-trend check).  Otherwise the summary keeps the assumption and says why: a wide
@@ -304,6 +373,9 @@ def decision_note(study, analysis) -> Note | None:
                     level="warning", topic="pilot")
     if pa.control and pa.event is not None and pa.event.pretrend_ok is False:
         return Note("pilot.summary.not_used_pretrend", {}, level="warning", topic="pilot")
+    if conclusion(pa) == "disagree":
+        return Note("pilot.summary.not_used_disagree", {"p10": p10, "median": p50, "p90": p90},
+                    level="warning", topic="pilot")
     return None
 
 
