@@ -333,6 +333,9 @@ def test_extend_decision_rules():
     assert summary.extend_decision(-0.01, 0.9, 0.8, 0.2) == "keep_measuring"   # the range reaches zero
     assert summary.extend_decision(0.05, 0.5, 0.8, 0.2) == "keep_measuring"
     assert summary.extend_decision(0.05, 0.1, 0.8, 0.2) == "do_not_extend"
+    # the structural estimate and the model-free difference-in-differences disagree: no "extend"
+    assert summary.extend_decision(0.05, 0.9, 0.8, 0.2, agreed=False) == "keep_measuring"
+    assert summary.extend_decision(0.05, 0.1, 0.8, 0.2, agreed=False) == "do_not_extend"
     assert set(summary.EXTEND) == {"extend", "do_not_extend", "keep_measuring"}
 
 

@@ -782,14 +782,17 @@ class PilotAdvice:
     since: object = None
 
 
-def extend_decision(effect_p10: float, prob_positive: float, recommend_prob: float, reject_prob: float) -> str:
+def extend_decision(effect_p10: float, prob_positive: float, recommend_prob: float, reject_prob: float,
+                    agreed: bool = True) -> str:
     """Whether to extend the role to the other blocks after a measured pilot: ``extend`` when the
-    whole measured range of the effect is above zero (P10 > 0) and the role pays off in at least
-    ``recommend_prob`` of the scenarios with the measured effect; ``do_not_extend`` when it pays off
-    in fewer than ``reject_prob``; otherwise ``keep_measuring``."""
+    pilot page concludes a gain (``agreed``: the structural estimate and the model-free
+    difference-in-differences both show it, :func:`analysis.pilot.conclusion`), the whole measured
+    range of the effect is above zero (P10 > 0) and the role pays off in at least ``recommend_prob``
+    of the scenarios with the measured effect; ``do_not_extend`` when it pays off in fewer than
+    ``reject_prob``; otherwise ``keep_measuring``."""
     if prob_positive < reject_prob:
         return "do_not_extend"
-    if effect_p10 > 0 and prob_positive >= recommend_prob:
+    if agreed and effect_p10 > 0 and prob_positive >= recommend_prob:
         return "extend"
     return "keep_measuring"
 
@@ -824,7 +827,8 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
         if pa.measured:
             p10, p50, p90 = pa.effect_quantiles()
             return PilotAdvice("extend", blocks, others, extend=extend_decision(
-                p10, prob_positive, float(study["summary.recommend_prob"]), float(study["summary.reject_prob"])),
+                p10, prob_positive, float(study["summary.recommend_prob"]), float(study["summary.reject_prob"]),
+                agreed=getattr(pa, "conclusion", None) == "gain"),
                 effect=(p10, p50, p90), since=pa.since)
         return PilotAdvice("running", blocks, others, months=pa.more_months, since=pa.since)
     if not (level == "pilot" or "hinges_on_retention" in (reasons or ())):
