@@ -362,9 +362,14 @@ def test_pilot_verdict_says_which_blocks_how_long_and_what_it_detects(pilot_stud
 def test_after_a_measured_pilot_the_summary_answers_whether_to_extend(pilot_study):
     study, tables = pilot_study
     since = pd.Timestamp("2025-03-01")
-    page = _pilot_page(since=since, blocks=["hair"], measured=True, effect_quantiles=lambda: (0.1, 0.2, 0.3))
+    page = _pilot_page(since=since, blocks=["hair"], measured=True, effect_quantiles=lambda: (0.1, 0.2, 0.3),
+                       conclusion="gain")
     a = summary.pilot_advice(study, "create", [], {}, page, tables, prob_positive=0.95)
     assert (a.kind, a.extend, a.others) == ("extend", "extend", ["nails"])
+    # the same range, but the page's two estimates disagree: keep measuring
+    disagree = _pilot_page(since=since, blocks=["hair"], measured=True, effect_quantiles=lambda: (0.1, 0.2, 0.3),
+                           conclusion="disagree")
+    assert summary.pilot_advice(study, "create", [], {}, disagree, tables, prob_positive=0.95).extend == "keep_measuring"
     text = summary.pilot_advice_text(a, study, "ru", 0.95)
     assert "Распространите" in text[0] and "Ногти" in text[0] and "20" in text[0]
     a = summary.pilot_advice(study, "do_not_create", [], {}, page, tables, prob_positive=0.05)
