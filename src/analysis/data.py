@@ -36,6 +36,7 @@ absent when the export lacks them (check with :meth:`Tables.has`).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -310,7 +311,8 @@ def load_tables(study) -> Tables:
             continue
         where = _rel(path, base)
         expect = _expected_headers(table, spec.get("columns") or {}, aliases)
-        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect)
+        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect,
+                                          _key_headers(table, spec.get("columns") or {}, aliases))
         if raw is None and table != "visits" and n_problems and all(p.message in _NO_ROWS for p in n_problems):
             notes.append(Note("data.optional_empty", {"file": where, "table": table}, topic="data"))
             frames[table] = None
@@ -502,12 +504,25 @@ def _expected_headers(table: str, mapping: dict, aliases: dict | None = None) ->
     return names, max(1, min(2, len(REQUIRED[table])))
 
 
+#: The column of a table that is distinct on (nearly) every row: read as plain text, not categories.
+_ROW_KEYS = {"visits": "visit_id", "clients": "client_id"}
+
+
+def _key_headers(table: str, mapping: dict, aliases: dict | None = None) -> frozenset:
+    """Header names (lower case) that would be read as the table's row key (:data:`_ROW_KEYS`)."""
+    key = _ROW_KEYS.get(table)
+    if key is None:
+        return frozenset()
+    names = {key} | {str(k).strip().lower() for k, v in mapping.items() if v == key}
+    return frozenset(names | {str(a).strip().lower() for a in (aliases or {}).get(key, [])})
+
+
 def _header_score(cells, expect) -> int:
     names, _ = expect
     return sum(1 for c in cells if str(c).strip().lower() in names or _norm(c) in names)
 
 
-def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataFrame | None, np.ndarray, list]:
+def _read_any(path: Path, where: str, sheet=None, expect=None, plain=frozenset()) -> tuple[pd.DataFrame | None, np.ndarray, list]:
     """Read a file as a frame of strings (CSV/XLSX) or typed columns (Parquet), with file row numbers.
 
     Title lines above the header (common in salon-system reports) are skipped: the header is the
@@ -524,7 +539,7 @@ def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataF
         return _read_parquet(raw, where)
     if raw[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(raw, where, sheet, expect)
-    return _read_csv(raw, where, expect)
+    return _read_csv(raw, where, expect, plain)
 
 
 _HEADER_ONLY = "has a header but no rows."
@@ -598,26 +613,34 @@ def _decode(raw: bytes) -> tuple[bytes, str] | None:
         return None
     if raw[:3] == b"\xef\xbb\xbf":
         return raw, "utf-8-sig"
-    try:
-        text = raw.decode("utf-8")
-        if not _cp1251_in_disguise(raw, text):
-            return raw, "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        raw.decode("cp1251")
-        return raw, "cp1251"
-    except UnicodeDecodeError:
-        return None
+    if _decodes(raw, "utf-8") and not _cp1251_in_disguise(raw):
+        return raw, "utf-8"
+    return (raw, "cp1251") if _decodes(raw, "cp1251") else None
 
 
-def _cp1251_in_disguise(raw: bytes, text: str) -> bool:
+def _decodes(raw: bytes, enc: str, chunk: int = 1 << 24) -> bool:
+    """Whether ``raw`` is valid ``enc``, decoded piece by piece (a whole large file as one Python string
+    would cost several times its size in memory)."""
+    if raw.isascii():
+        return True
+    dec = codecs.getincrementaldecoder(enc)()
+    view = memoryview(raw)
+    try:
+        for i in range(0, len(raw), chunk):
+            dec.decode(view[i:i + chunk], final=False)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _cp1251_in_disguise(raw: bytes) -> bool:
     """Windows-1251 bytes that happen to be valid UTF-8 ("Жё" is the bytes of "Ƹ"): every non-ASCII
     character of the UTF-8 reading is from a rarely used block (U+0180-U+07FF, not Cyrillic) and the
     cp1251 reading is all Cyrillic."""
-    if text.isascii():
-        return False
     head = raw[: 1 << 20]
+    if head.isascii():
+        return False
     odd = {c for c in set(head.decode("utf-8", errors="ignore")) if ord(c) > 127}
     if not odd or not all(0x180 <= ord(c) <= 0x7FF and not 0x400 <= ord(c) <= 0x4FF for c in odd):
         return False
@@ -666,7 +689,7 @@ def _find_header(lines: list[str], expect) -> tuple[int, str | None]:
     return 0, None
 
 
-def _read_csv(raw: bytes, where: str, expect=None):
+def _read_csv(raw: bytes, where: str, expect=None, plain=frozenset()):
     dec = _decode(raw)
     if dec is None:
         return None, np.array([]), [Problem(where, "cannot be read: binary content, not a text table "
@@ -683,16 +706,7 @@ def _read_csv(raw: bytes, where: str, expect=None):
     problems = []
     # Field count per record, and the file line where each record starts (header = line 1).
     if b'"' not in body:
-        arr = np.frombuffer(body, np.uint8)
-        nl = np.flatnonzero(arr == 10)
-        ends = nl if (len(arr) and arr[-1] == 10) else np.append(nl, len(arr))
-        starts = np.r_[0, nl + 1][: len(ends)]
-        dpos = np.flatnonzero(arr == ord(sep))
-        nsep = np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
-        length = ends - starts - (arr[np.maximum(ends - 1, 0)] == 13)
-        nonblank = np.flatnonzero(length > 0)
-        line_no = nonblank + 1
-        nfields = nsep[nonblank] + 1
+        line_no, nfields = _line_fields(body, sep)
     else:
         text = body.decode("utf-8" if enc == "utf-8-sig" else enc)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -720,7 +734,7 @@ def _read_csv(raw: bytes, where: str, expect=None):
                                 count=int(wrong.sum())))
     keep_lines = data_line[data_n <= expected]  # the C parser skips longer rows, pads shorter ones
     if not wrong.any():
-        df = _read_csv_arrow(raw, enc, sep, lines[h], header_at)
+        df = _read_csv_arrow(raw, enc, sep, lines[h], header_at, plain)
         if df is not None and len(df) == len(keep_lines):
             return df, keep_lines, problems
     try:
@@ -741,8 +755,45 @@ def _read_csv(raw: bytes, where: str, expect=None):
     return df.fillna(""), keep_lines, problems
 
 
-def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at: int = 1) -> pd.DataFrame | None:
-    """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas."""
+def _line_fields(body: bytes, sep: str, chunk: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
+    """(file line number, field count) of every non-blank line of an unquoted text, counted in pieces
+    of about ``chunk`` bytes that end on a line break (a byte mask of the whole file would cost its size
+    again for every character looked for)."""
+    arr = np.frombuffer(body, np.uint8)
+    n, pos, lines_before = len(arr), 0, 0
+    line_parts, field_parts = [], []
+    while pos < n:
+        stop = n
+        if pos + chunk < n:
+            j = body.find(b"\n", pos + chunk - 1)
+            stop = n if j < 0 else j + 1
+        a = arr[pos:stop]
+        nl = np.flatnonzero(a == 10)
+        ends = nl if a[-1] == 10 else np.append(nl, len(a))
+        starts = np.r_[0, nl + 1][: len(ends)]
+        seps = np.zeros(len(a) + 1, np.int32)
+        np.cumsum(a == ord(sep), out=seps[1:])
+        nsep = seps[ends] - seps[starts]
+        length = ends - starts - (a[np.maximum(ends - 1, 0)] == 13)
+        nonblank = np.flatnonzero(length > 0)
+        line_parts.append(nonblank + lines_before + 1)
+        field_parts.append(nsep[nonblank] + 1)
+        lines_before += len(ends)
+        pos = stop
+    if not line_parts:
+        return np.array([], np.int64), np.array([], np.int64)
+    return np.concatenate(line_parts).astype(np.int64), np.concatenate(field_parts).astype(np.int64)
+
+
+def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at: int = 1,
+                    plain=frozenset()) -> pd.DataFrame | None:
+    """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas.
+
+    Columns are read as categories (Arrow dictionaries: each distinct text once, a small integer per
+    row), which is what keeps a ten-million-row export within a few gigabytes: ids, names, blocks,
+    statuses, dates and amounts repeat.  Headers in ``plain`` (lower case; the table's own key such as
+    ``visit_id``, distinct on every row) are read as plain text.  The values are the same texts either
+    way; every conversion works on the distinct texts (see :func:`_distinct`)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -756,7 +807,9 @@ def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at:
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_at,
                                            encoding="utf8" if enc.startswith("utf-8") else enc),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={
+                n: pa.string() if (n.strip().lower() in plain or _norm(n) in plain) else
+                pa.dictionary(pa.int32(), pa.string()) for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
         return table.to_pandas()
     except Exception:  # noqa: BLE001 - anything odd: the pandas parser decides
@@ -964,14 +1017,27 @@ def _parse_slashed(u: pd.Series, day_first: bool) -> pd.Series:
     return out
 
 
-def _to_date(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray, dict | None]:
+def _to_date(s: pd.Series, fmt: str | None = None, codes: np.ndarray | None = None
+             ) -> tuple[pd.Series, np.ndarray, np.ndarray, dict | None]:
     """(datetime64[ns] at midnight, empty mask, unparseable mask, what was decided about day/month).
 
     With ``fmt`` (``data.<table>.date_format``) every value must match it.  Without it: ISO or
     dd.mm.yyyy; ``03/04/2024``-style dates are read day first when every value allows it, else month
     first when every value allows that.  The last item is None, or ``{"kind": "ambiguous" |
     "month_first", "example", "day_first", "month_first", "count"}`` for the caller's note.
+
+    With ``codes``, ``s`` holds a column's distinct values and ``codes`` the value of each row (see
+    :func:`_distinct`): the note's example and count are then those of the rows.
     """
+    def first_and_count(mask: pd.Series):
+        """(label of the first row where ``mask`` holds, number of such rows)."""
+        if codes is None:
+            return mask.idxmax(), int(mask.sum())
+        hit = np.zeros(len(s) + 1, bool)
+        hit[mask.index[mask.to_numpy(bool)]] = True
+        per_row = hit[codes]
+        return int(codes[np.argmax(per_row)]), int(per_row.sum())
+
     if pd.api.types.is_datetime64_any_dtype(s):
         d = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else pd.to_datetime(s)
         d = d.dt.normalize().astype("datetime64[ns]")
@@ -998,14 +1064,15 @@ def _to_date(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarra
                 got[slashed] = dm
                 differ = (dm != md) & md.notna()
                 if md.notna().all() and differ.any():
-                    i = differ.idxmax()
+                    i, count = first_and_count(differ)
                     info = {"kind": "ambiguous", "example": us[i], "day_first": dm[i].date().isoformat(),
-                            "month_first": md[i].date().isoformat(), "count": int(differ.sum())}
+                            "month_first": md[i].date().isoformat(), "count": count}
             else:
                 got[slashed] = md
-                i = (dm != md).idxmax()
+                i, _ = first_and_count(dm != md)
+                _, count = first_and_count(pd.Series(True, index=us.index))
                 info = {"kind": "month_first", "example": us[i], "day_first": "",
-                        "month_first": md[i].date().isoformat(), "count": int(len(us))}
+                        "month_first": md[i].date().isoformat(), "count": count}
         for f in _DATE_FORMATS:
             left = got.isna() & ~slashed
             if not left.any():
@@ -1082,6 +1149,34 @@ def spend_mask(visits: pd.DataFrame) -> np.ndarray:
     return (done & (visits["amount"] > 0)).to_numpy()
 
 
+def _distinct(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """``(distinct values, code of each row)`` of a categorical column (code -1: missing), else None.
+
+    Conversions and checks of a column read as categories run on its distinct values and are spread
+    back to the rows with :func:`_spread`: a million rows of a few hundred dates parse a few hundred
+    dates.  Every row-level figure (row numbers, counts, first examples) is taken after spreading."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return None
+    return pd.Series(s.cat.categories), s.cat.codes.to_numpy()
+
+
+def _spread(u, codes: np.ndarray):
+    """Per-row values of per-distinct ``u`` (a Series or an array; code -1 gives missing / False)."""
+    if isinstance(u, pd.Series):
+        arr = u.array
+        idx = np.where(codes < 0, -1, codes)
+        return pd.Series(arr.take(idx, allow_fill=True), name=u.name)
+    u = np.asarray(u)
+    return np.r_[u, np.zeros(1, u.dtype) if u.dtype == bool else np.full(1, np.nan)][codes]
+
+
+def _categorical(values: pd.Series, codes: np.ndarray) -> pd.Series:
+    """A categorical column whose row ``i`` is ``values[codes[i]]`` (``values`` may repeat or be missing)."""
+    new_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    rows = np.where(codes < 0, -1, np.r_[new_codes, -1][codes])
+    return pd.Series(pd.Categorical.from_codes(rows, categories=pd.Index(uniques)))
+
+
 def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: dict | None = None,
              values: dict | None = None, options: dict | None = None, salt: str = ""):
     """Typed tidy frame for ``table``, its file row numbers, every value problem and the notes.
@@ -1097,13 +1192,21 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
         if col not in df.columns:
             continue
         s = df[col].reset_index(drop=True)
+        dist = _distinct(s)   # (distinct texts, code per row) of a column read as categories
         if kind in CATEGORICAL and values.get(col):
             if kind != "status":  # status words go to _status; here the distinct values are renamed
-                t = _as_text(s)
+                t = _as_text(s if dist is None else dist[0])
                 rename = {u: values[col][u.lower()] for u in pd.unique(t.dropna()) if u.lower() in values[col]}
                 s = t.replace(rename) if rename else t
+                if dist is not None:
+                    s = _categorical(s, dist[1])
+                    dist = _distinct(s)
         if kind in ("id", "str"):
-            v = _as_text(s)
+            v = _as_text(s) if dist is None else _as_text(dist[0])
+            personal = looks_personal(v) if kind == "str" else None
+            if dist is not None:
+                personal = None if personal is None else _spread(personal, dist[1])
+                v = _spread(v, dist[1])
             if col in required:
                 empty = v.isna().to_numpy()
                 if empty.any():
@@ -1111,7 +1214,6 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                     what = "client id" if col == "client_id" else col.replace("_", " ")
                     problems.append(Problem(where, f"empty {what}.", column=col, rows=r, count=n))
             if kind == "str":
-                personal = looks_personal(v)
                 if personal.any() and options.get("mask_personal_values"):
                     v = v.where(~personal, pseudonymize(v, salt, 8, "masked-"))
                     notes.append(Note("data.personal_values_masked", {"file": where, "column": col},
@@ -1124,7 +1226,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                                             "with pseudonyms.", column=col, rows=r, count=n))
             out[col] = v
         elif kind in ("number", "fraction"):
-            v, empty, bad = _to_number(s)
+            if dist is None:
+                v, empty, bad = _to_number(s)
+            else:
+                v, empty, bad = (_spread(x, dist[1]) for x in _to_number(dist[0]))
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, f"not a number: {_examples(s, bad)}.", column=col, rows=r,
@@ -1156,7 +1261,11 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             out["_empty_" + col] = empty
         elif kind == "date":
             fmt = spec.get("date_format")
-            v, empty, bad, info = _to_date(s, fmt)
+            if dist is None:
+                v, empty, bad, info = _to_date(s, fmt)
+            else:
+                v, empty, bad, info = _to_date(dist[0], fmt, dist[1])
+                v, empty, bad = (_spread(x, dist[1]) for x in (v, empty, bad))
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 expected = (f"expected the date_format {fmt!r} set in study.yaml" if fmt else
@@ -1181,7 +1290,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                                         f"{EARLIEST.year} or more than a year ahead).", column=col, rows=r, count=n))
             out[col] = v
         elif kind == "status":
-            v, bad = _status(s, values.get(col))
+            if dist is None:
+                v, bad = _status(s, values.get(col))
+            else:
+                v, bad = (_spread(x, dist[1]) for x in _status(dist[0], values.get(col)))
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, "status not understood: "
