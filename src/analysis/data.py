@@ -226,14 +226,14 @@ def summarize(tables: Tables, lang: str = "en") -> dict:
     """What the ``check`` command prints: rows, clients, period, blocks, specialists, tables read,
     and the notes on how the data were read (worded from the catalogue of ``lang``)."""
     v = tables.visits
-    done = v[v["status"] == "done"] if "status" in v else v
+    done = (v["status"] == "done").to_numpy() if "status" in v else np.ones(len(v), bool)
     out = {
         "rows": int(len(v)),
-        "visits": int(len(done)),
+        "visits": int(done.sum()),
         "clients": int(v["client_id"].nunique()),
         "first_date": str(v["date"].min().date()) if len(v) else None,
         "last_date": str(v["date"].max().date()) if len(v) else None,
-        "revenue": round(float(done["amount"].sum()), 2),
+        "revenue": round(float(v["amount"].to_numpy(dtype="float64", na_value=np.nan)[done].sum()), 2),
         "blocks": sorted(map(str, v["block"].dropna().unique())) if "block" in v else [],
         "specialists": int(v["specialist_id"].nunique()) if "specialist_id" in v else 0,
         "tables": [f"{t} ({len(getattr(tables, t))} rows)" for t in TABLES if getattr(tables, t) is not None],
@@ -312,7 +312,7 @@ def load_tables(study) -> Tables:
         where = _rel(path, base)
         expect = _expected_headers(table, spec.get("columns") or {}, aliases)
         raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect,
-                                          _key_headers(table, spec.get("columns") or {}, aliases))
+                                          _category_headers(table, spec.get("columns") or {}, aliases))
         if raw is None and table != "visits" and n_problems and all(p.message in _NO_ROWS for p in n_problems):
             notes.append(Note("data.optional_empty", {"file": where, "table": table}, topic="data"))
             frames[table] = None
@@ -325,6 +325,7 @@ def load_tables(study) -> Tables:
             continue
         raw, rows = _drop_total_rows(raw, rows)
         df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt, aliases)
+        raw = None   # its columns live on in df, which _convert empties column by column
         problems += c_problems
         if cols_dropped:
             dropped[table] = cols_dropped
@@ -504,17 +505,20 @@ def _expected_headers(table: str, mapping: dict, aliases: dict | None = None) ->
     return names, max(1, min(2, len(REQUIRED[table])))
 
 
-#: The column of a table that is distinct on (nearly) every row: read as plain text, not categories.
-_ROW_KEYS = {"visits": "visit_id", "clients": "client_id"}
+#: Contract columns with about as many distinct values as rows (or clients): read as plain text.
+_MANY_DISTINCT = ("visit_id", "client_id")
 
 
-def _key_headers(table: str, mapping: dict, aliases: dict | None = None) -> frozenset:
-    """Header names (lower case) that would be read as the table's row key (:data:`_ROW_KEYS`)."""
-    key = _ROW_KEYS.get(table)
-    if key is None:
-        return frozenset()
-    names = {key} | {str(k).strip().lower() for k, v in mapping.items() if v == key}
-    return frozenset(names | {str(a).strip().lower() for a in (aliases or {}).get(key, [])})
+def _category_headers(table: str, mapping: dict, aliases: dict | None = None) -> frozenset:
+    """Header names (lower case) read as categories: those that become a contract column of ``table``
+    with few distinct values (dates, amounts, services, blocks, specialists, statuses ...).  Client and
+    visit ids, and columns outside the contract (names, phones), are read as plain text: as categories
+    they would cost more than they save."""
+    cols = {c for c in COLUMNS[table] if c not in _MANY_DISTINCT}
+    names = set(cols) | {str(k).strip().lower() for k, v in mapping.items() if v in cols}
+    names |= {str(a).strip().lower() for c, al in (aliases or {}).items() if c in cols for a in al}
+    clash = {str(k).strip().lower() for k, v in mapping.items() if v not in cols}
+    return frozenset(names - clash)
 
 
 def _header_score(cells, expect) -> int:
@@ -522,7 +526,8 @@ def _header_score(cells, expect) -> int:
     return sum(1 for c in cells if str(c).strip().lower() in names or _norm(c) in names)
 
 
-def _read_any(path: Path, where: str, sheet=None, expect=None, plain=frozenset()) -> tuple[pd.DataFrame | None, np.ndarray, list]:
+def _read_any(path: Path, where: str, sheet=None, expect=None, categories=frozenset()
+              ) -> tuple[pd.DataFrame | None, np.ndarray, list]:
     """Read a file as a frame of strings (CSV/XLSX) or typed columns (Parquet), with file row numbers.
 
     Title lines above the header (common in salon-system reports) are skipped: the header is the
@@ -532,14 +537,17 @@ def _read_any(path: Path, where: str, sheet=None, expect=None, plain=frozenset()
             raw = fh.read()
     except OSError as exc:
         return None, np.array([]), [Problem(where, f"cannot be read: {exc.strerror or exc}.")]
-    if len(raw.strip(b" \t\r\n\x00\xef\xbb\xbf")) == 0:
+    blank = b" \t\r\n\x00\xef\xbb\xbf"
+    if not raw[:4096].strip(blank) and not raw.strip(blank):   # (a large file is not copied to find out)
         return None, np.array([]), [Problem(where, _EMPTY)]
     suffix = path.suffix.lower()
     if raw[:4] == b"PAR1" or suffix == ".parquet":
         return _read_parquet(raw, where)
     if raw[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(raw, where, sheet, expect)
-    return _read_csv(raw, where, expect, plain)
+    box = [raw]   # _read_csv lets go of the bytes once it has counted the fields (a large file twice ...)
+    del raw
+    return _read_csv(box, where, expect, categories, path)
 
 
 _HEADER_ONLY = "has a header but no rows."
@@ -689,12 +697,19 @@ def _find_header(lines: list[str], expect) -> tuple[int, str | None]:
     return 0, None
 
 
-def _read_csv(raw: bytes, where: str, expect=None, plain=frozenset()):
+def _read_csv(raw, where: str, expect=None, categories=frozenset(), path: Path | None = None):
+    """A CSV / text table as text columns (see :func:`_read_any`).  ``raw`` is the file's bytes, or a
+    list holding them that this function empties (so that, with ``path``, the bytes can be let go while
+    Arrow reads the file itself)."""
+    if isinstance(raw, list):
+        raw = raw.pop()
     dec = _decode(raw)
     if dec is None:
         return None, np.array([]), [Problem(where, "cannot be read: binary content, not a text table "
                                             "(save it as CSV, XLSX or Parquet).")]
+    own_bytes = dec[0] is raw and dec[1] in ("utf-8", "cp1251")  # the file as it is (no BOM, not UTF-16)
     raw, enc = dec
+    dec = None
     body = raw[3:] if enc == "utf-8-sig" else raw
     text_head = body[:65536].decode(enc if enc != "utf-8-sig" else "utf-8", errors="replace")
     lines = [ln for ln in text_head.splitlines() if ln.strip()][:30]
@@ -734,9 +749,16 @@ def _read_csv(raw: bytes, where: str, expect=None, plain=frozenset()):
                                 count=int(wrong.sum())))
     keep_lines = data_line[data_n <= expected]  # the C parser skips longer rows, pads shorter ones
     if not wrong.any():
-        df = _read_csv_arrow(raw, enc, sep, lines[h], header_at, plain)
+        if own_bytes and path is not None:
+            del raw, body   # Arrow reads the file itself; the bytes are read again only to fall back
+            df = _read_csv_arrow(path, enc, sep, lines[h], header_at, categories)
+            raw = None
+        else:
+            df = _read_csv_arrow(raw, enc, sep, lines[h], header_at, categories)
         if df is not None and len(df) == len(keep_lines):
             return df, keep_lines, problems
+        if raw is None:
+            raw = path.read_bytes()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -785,15 +807,15 @@ def _line_fields(body: bytes, sep: str, chunk: int = 1 << 24) -> tuple[np.ndarra
     return np.concatenate(line_parts).astype(np.int64), np.concatenate(field_parts).astype(np.int64)
 
 
-def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at: int = 1,
-                    plain=frozenset()) -> pd.DataFrame | None:
+def _read_csv_arrow(raw, enc: str, sep: str, header_line: str, header_at: int = 1,
+                    categories=frozenset()) -> pd.DataFrame | None:
     """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas.
 
-    Columns are read as categories (Arrow dictionaries: each distinct text once, a small integer per
-    row), which is what keeps a ten-million-row export within a few gigabytes: ids, names, blocks,
-    statuses, dates and amounts repeat.  Headers in ``plain`` (lower case; the table's own key such as
-    ``visit_id``, distinct on every row) are read as plain text.  The values are the same texts either
-    way; every conversion works on the distinct texts (see :func:`_distinct`)."""
+    ``raw`` is the file's bytes or its path.  Headers in ``categories`` (lower case, see
+    :func:`_category_headers`) are read as categories (Arrow dictionaries: each distinct text once, a
+    small integer per row), which keeps a ten-million-row export within a few gigabytes: dates, amounts,
+    services, blocks, specialists and statuses repeat; the conversions then work on the distinct texts
+    (see :func:`_distinct`).  The texts are the same either way."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -803,15 +825,16 @@ def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at:
         if len(set(names)) != len(names):
             return None
         table = pacsv.read_csv(
-            io.BytesIO(raw),
+            str(raw) if isinstance(raw, Path) else io.BytesIO(raw),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_at,
                                            encoding="utf8" if enc.startswith("utf-8") else enc),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={
-                n: pa.string() if (n.strip().lower() in plain or _norm(n) in plain) else
-                pa.dictionary(pa.int32(), pa.string()) for n in names},
+                n: pa.dictionary(pa.int32(), pa.string()) if (n.strip().lower() in categories or
+                                                              _norm(n) in categories) else pa.string()
+                for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
-        return table.to_pandas()
+        return table.to_pandas(self_destruct=True, split_blocks=True)
     except Exception:  # noqa: BLE001 - anything odd: the pandas parser decides
         return None
 
@@ -1191,7 +1214,7 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
     for col, kind in COLUMNS[table].items():
         if col not in df.columns:
             continue
-        s = df[col].reset_index(drop=True)
+        s = df.pop(col).reset_index(drop=True)   # the text column goes once its typed one is made
         dist = _distinct(s)   # (distinct texts, code per row) of a column read as categories
         if kind in CATEGORICAL and values.get(col):
             if kind != "status":  # status words go to _status; here the distinct values are renamed
@@ -1312,12 +1335,14 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                                         column=col, rows=r, count=n))
             out[col] = m.where(m != "?")
     res = pd.DataFrame({k: v for k, v in out.items() if not k.startswith("_empty_")})
+    empties = {k: v for k, v in out.items() if k.startswith("_empty_")}
+    out = s = v = None   # the columns are in res now
     if table == "visits":
         if "status" not in res:
             res["status"] = "done"
         res["status"] = res["status"].fillna("done").astype("str")
         off = (res["status"] != "done").to_numpy()
-        amount_empty = out["_empty_amount"]
+        amount_empty = empties["_empty_amount"]
         need = amount_empty & ~off
         if need.any():
             r, n = _rows_of(need, rows)
@@ -1329,7 +1354,7 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             res.loc[off, "consumables_cost"] = 0.0
         if "visit_id" in res:
             vid = res["visit_id"]
-            dup = (vid.duplicated(keep=False) & vid.notna()).to_numpy()
+            dup = _repeated(vid)
             if dup.any():
                 r, n = _rows_of(dup, rows)
                 problems.append(Problem(where, f"duplicate visit ids: {_examples(vid, dup)}.", column="visit_id",
@@ -1363,6 +1388,24 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             problems.append(Problem(where, "membership 'end' is before 'start'.", column="end", rows=r, count=n))
     order = [c for c in COLUMNS[table] if c in res.columns]
     return res[order], rows, problems, notes
+
+
+def _repeated(s: pd.Series) -> np.ndarray:
+    """Rows whose value (not missing) is on another row too.  Arrow sorts the values first and
+    compares neighbours: ten million distinct ids are answered without a hash table of them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        present = pa.array(s.dropna())
+        if len(present) < 2:
+            return np.zeros(len(s), bool)
+        srt = pc.take(present, pc.sort_indices(present))
+        if not pc.any(pc.equal(srt.slice(1), srt.slice(0, len(srt) - 1))).as_py():
+            return np.zeros(len(s), bool)
+    except Exception:  # noqa: BLE001 - a type Arrow does not take: pandas decides
+        pass
+    return (s.duplicated(keep=False) & s.notna()).to_numpy()
 
 
 def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):
