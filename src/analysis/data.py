@@ -793,9 +793,8 @@ def _line_fields(body: bytes, sep: str, chunk: int = 1 << 24) -> tuple[np.ndarra
         nl = np.flatnonzero(a == 10)
         ends = nl if a[-1] == 10 else np.append(nl, len(a))
         starts = np.r_[0, nl + 1][: len(ends)]
-        seps = np.zeros(len(a) + 1, np.int32)
-        np.cumsum(a == ord(sep), out=seps[1:])
-        nsep = seps[ends] - seps[starts]
+        dpos = np.flatnonzero(a == ord(sep))
+        nsep = np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
         length = ends - starts - (a[np.maximum(ends - 1, 0)] == 13)
         nonblank = np.flatnonzero(length > 0)
         line_parts.append(nonblank + lines_before + 1)
