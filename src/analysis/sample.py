@@ -256,6 +256,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     first = np.r_[True, (v_client[1:] != v_client[:-1]) | (v_day[1:] != v_day[:-1])]
     v_client, v_day, v_rank = v_client[first], v_day[first], v_rank[first]   # merge same-day visits
     v_first = np.r_[True, v_client[1:] != v_client[:-1]]
+    del owner, u, order, rank, keep, rep_owner, rep_t, v_t, first   # large at millions of visits
 
     # ---- blocks --------------------------------------------------------------------------------
     pop = np.array([T["block_popularity"][b] for b in BLOCKS])
@@ -276,6 +277,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     cum = np.cumsum(w, 1) / w.sum(1, keepdims=True)
     v_block = (rng.random(v_client.size)[:, None] > cum).sum(1)
     v_block = np.minimum(v_block, len(BLOCKS) - 1)
+    del w, cum
     if pilot is not None:  # home blocks known: each group keeps its own number of repeat visits
         from .pilot.groups import home_blocks
 
@@ -367,6 +369,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     score = -np.abs(logp[v_block] - np.log(amount)[:, None]) / 0.35
     score = score + rng.gumbel(size=score.shape)
     v_service = svc_idx[v_block, np.argmax(score, 1)]
+    del score
     cshare = svc["consumables_share"].to_numpy()[v_service]
     consumables = np.round(amount * cshare)
     disc = rng.random(v_client.size) < T["discount_share"]
@@ -408,6 +411,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         "consumables_cost": co[o],
         "status": _take_str(status_names, st[o]),
     })
+    del cl, dy, bl, sp, sv, am, co, di, st
 
     # ---- memberships (sBG) ---------------------------------------------------------------------
     sb = T["sbg"]
