@@ -4,7 +4,7 @@
 
 Steps, each its own process (``python -m analysis ...``):
 
-1. **generate**: ``analysis sample DIR --clients N`` (N = 1,200,000 gives about 5M visit rows);
+1. **generate**: ``analysis sample DIR --clients N`` (N = 1,220,000 gives about 5M visit rows, 10M doubled);
 2. **check 5M**: ``analysis check DIR`` on it;
 3. **check 10M**: ``analysis check`` on a study whose visits are those 5M rows twice — the second
    copy with its own visit ids (``V…`` -> ``W…``) and its own clients (``C…`` -> ``D…``, in
@@ -76,7 +76,7 @@ def machine() -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--clients", type=int, default=1_200_000)
+    ap.add_argument("--clients", type=int, default=1_220_000)
     ap.add_argument("--keep", type=Path, help="keep the generated studies under this folder")
     args = ap.parse_args(argv)
     py = sys.executable

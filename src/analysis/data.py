@@ -833,7 +833,10 @@ def _read_csv_arrow(raw, enc: str, sep: str, header_line: str, header_at: int = 
                                                               _norm(n) in categories) else pa.string()
                 for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
-        return table.to_pandas(self_destruct=True, split_blocks=True)
+        df = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        pa.default_memory_pool().release_unused()   # Arrow's allocator hands the parse buffers back now
+        return df
     except Exception:  # noqa: BLE001 - anything odd: the pandas parser decides
         return None
 
@@ -1400,7 +1403,10 @@ def _repeated(s: pd.Series) -> np.ndarray:
         if len(present) < 2:
             return np.zeros(len(s), bool)
         srt = pc.take(present, pc.sort_indices(present))
-        if not pc.any(pc.equal(srt.slice(1), srt.slice(0, len(srt) - 1))).as_py():
+        repeated = pc.any(pc.equal(srt.slice(1), srt.slice(0, len(srt) - 1))).as_py()
+        del srt, present
+        pa.default_memory_pool().release_unused()
+        if not repeated:
             return np.zeros(len(s), bool)
     except Exception:  # noqa: BLE001 - a type Arrow does not take: pandas decides
         pass
