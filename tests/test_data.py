@@ -687,3 +687,110 @@ def test_yes_no_words_survive_yaml(tmp_path):
     d = make(tmp_path, {"visits.csv": "client_id,date,amount,status\nc1,2024-01-03,100,Yes\nc2,2024-01-04,,No\n"},
              "name: T\ndata:\n  visits:\n    values:\n      status: {Yes: done, No: no_show}\n")
     assert load(d).visits["status"].tolist() == ["done", "no_show"]
+
+
+# --------------------------------------------------------------------------- large exports
+# Columns are read as categories and converted on their distinct values (data._distinct); these
+# tests hold that path to the plain one: the same tables, the same problems and notes, row by row.
+
+
+def _as_plain(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({c: "str" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+
+
+def _convert_both_ways(text: str, table: str = "visits", spec=None, values=None):
+    raw = pd.read_csv(__import__("io").StringIO(text), dtype=str, keep_default_na=False)
+    rows = np.arange(len(raw)) + 2
+    cats = raw.astype("category")
+    got = data._convert(cats.copy(), table, "visits.csv", rows, spec, values)
+    want = data._convert(raw.copy(), table, "visits.csv", rows, spec, values)
+    return got, want
+
+
+VISITS_WITH_PROBLEMS = (
+    "client_id,date,amount,status,service,block,visit_id\n"
+    "c1,03/04/2024,1500,done,Cut,hair,v1\n"
+    "c2,05/04/2024,abc,пришел,Cut,hair,v2\n"
+    "c1,03/04/2024,-5,wat,Colour,hair,v3\n"
+    "c3,,inf,done,Call +7 916 123-45-67,hair,v3\n"
+    ",07/04/2024,1 500,отмена,Cut,nails,v4\n"
+    "c4,03/04/2024,,Неявка,Cut,,v5\n"
+)
+
+
+def test_categories_give_the_same_problems_notes_and_tables_as_text():
+    (g_df, g_rows, g_problems, g_notes), (w_df, w_rows, w_problems, w_notes) = _convert_both_ways(
+        VISITS_WITH_PROBLEMS)
+    assert g_problems == w_problems
+    assert len(w_problems) >= 6   # not a number, negative, non-finite, status, empty id, empty date, personal …
+    assert g_notes == w_notes
+    np.testing.assert_array_equal(g_rows, w_rows)
+    pd.testing.assert_frame_equal(_as_plain(g_df), _as_plain(w_df))
+
+
+def test_ambiguous_date_note_counts_rows_not_distinct_dates():
+    """Three rows share one ambiguous date: the note says 3 (rows), with the first row's value."""
+    text = ("client_id,date,amount\nc1,05/04/2024,1\nc2,03/04/2024,1\nc3,05/04/2024,1\nc4,05/04/2024,1\n"
+            "c5,10/04/2024,1\n")
+    (_, _, g_problems, g_notes), (_, _, w_problems, w_notes) = _convert_both_ways(text)
+    assert not g_problems and not w_problems
+    assert g_notes == w_notes
+    (note,) = [n for n in g_notes if n.code == "data.dates_ambiguous"]
+    assert note.n == 5 and note.fields["example"] == "05/04/2024"
+
+
+def test_month_first_note_counts_rows():
+    text = "client_id,date,amount\nc1,04/13/2024,1\nc2,04/13/2024,1\nc3,05/01/2024,1\n"
+    (_, _, _, g_notes), (_, _, _, w_notes) = _convert_both_ways(text)
+    assert g_notes == w_notes
+    (note,) = [n for n in g_notes if n.code == "data.dates_month_first"]
+    assert note.n == 3 and note.fields["example"] == "04/13/2024"
+
+
+def test_value_words_renamed_on_categories():
+    text = "client_id,date,amount,block\nc1,2024-01-01,1,Волосы\nc2,2024-01-02,1,Ногти\nc3,2024-01-03,1,волосы\n"
+    values = {"block": {"волосы": "hair", "ногти": "nails"}}
+    (g_df, _, g_p, _), (w_df, _, w_p, _) = _convert_both_ways(text, values=values)
+    assert g_p == w_p == []
+    assert list(g_df["block"]) == list(w_df["block"]) == ["hair", "nails", "hair"]
+
+
+def test_a_large_export_is_read_with_categories_and_plain_ids(tmp_path):
+    """The reader's types: repeated texts as categories, client and visit ids as text; the tidy
+    tables keep the contract's types."""
+    body = "".join(f"V{i},C{i % 7},2024-01-{1 + i % 28:02d},{100 + i % 5},hair,done\n" for i in range(200))
+    d = make(tmp_path, {"visits.csv": "visit_id,client_id,date,amount,block,status\n" + body})
+    raw, rows, probs = data._read_any(d / "visits.csv", "visits.csv", None, data._expected_headers("visits", {}),
+                                      data._category_headers("visits", {}))
+    assert not probs and len(raw) == 200 and rows[0] == 2
+    assert isinstance(raw["date"].dtype, pd.CategoricalDtype) and isinstance(raw["block"].dtype, pd.CategoricalDtype)
+    assert not isinstance(raw["client_id"].dtype, pd.CategoricalDtype)
+    assert not isinstance(raw["visit_id"].dtype, pd.CategoricalDtype)
+    v = load(d).visits
+    assert v["date"].dtype == "datetime64[ns]" and v["amount"].dtype == "float64"
+    assert v["block"].dtype == pd.Series(["x"]).dtype and v["amount"].sum() == sum(100 + i % 5 for i in range(200))
+
+
+def test_duplicate_visit_ids_found_by_sorting(tmp_path):
+    d = make(tmp_path, {"visits.csv": "visit_id,client_id,date,amount\nv2,c1,2024-01-01,1\nv1,c1,2024-01-02,1\n"
+                                      "v3,c2,2024-01-02,1\nv1,c3,2024-01-03,1\n"})
+    (p,) = problems(d)
+    assert p.column == "visit_id" and p.rows == (3, 5) and p.count == 2
+    np.testing.assert_array_equal(data._repeated(pd.Series(["a", None, "b", None])), [False] * 4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a,b", "a,b,c", "", "\r", "x", ",,,", "y;z"]), max_size=30),
+       st.booleans(), st.integers(1, 12))
+def test_fields_counted_in_pieces_as_in_one(lines, trailing_newline, chunk):
+    text = "\n".join(lines) + ("\n" if trailing_newline else "")
+    body = text.encode()
+    whole_no, whole_n = data._line_fields(body, ",", chunk=1 << 30)
+    piece_no, piece_n = data._line_fields(body, ",", chunk=chunk)
+    np.testing.assert_array_equal(piece_no, whole_no)
+    np.testing.assert_array_equal(piece_n, whole_n)
+    split = body.split(b"\n")
+    if trailing_newline and split and split[-1] == b"":
+        split = split[:-1]
+    expect = [(i + 1, ln.count(b",") + 1) for i, ln in enumerate(split) if ln.rstrip(b"\r") != b""]
+    assert list(zip(whole_no.tolist(), whole_n.tolist())) == expect

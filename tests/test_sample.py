@@ -107,3 +107,17 @@ def test_new_client_90_day_return_matches_bgnbd_truth():
     t = 90 / 7
     expected = 1 - (bg["alpha"] / (bg["alpha"] + t)) ** bg["r"]
     assert back.mean() == pytest.approx(expected, abs=0.02)
+
+
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"id": ["V1", "V2", "V3"], "day": pd.to_datetime(["2024-01-01", None, "2024-03-05"]),
+                  "amount": [1500, 0, 25], "who": ["Анна Смирнова", "", None]}),
+    pd.DataFrame({"id": ["a,b", 'say "hi"', "plain"], "n": [1, 2, 3]}),          # needs quotes: pandas writes
+    pd.DataFrame({"rate": [0.35, 0.1 + 0.2, 1e-12], "k": [1, 2, 3]}),            # fractions: pandas writes
+    pd.DataFrame({"when": pd.to_datetime(["2024-01-01 10:30", "2024-01-02 00:00"])}),  # a time of day: pandas writes
+], ids=["arrow", "quotes", "fractions", "times"])
+def test_csv_writer_writes_the_bytes_of_to_csv(tmp_path, frame):
+    path = tmp_path / "t.csv"
+    sample._write_csv(frame, path)
+    want = frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
+    assert path.read_bytes() == want.encode("utf-8")

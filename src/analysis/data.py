@@ -36,6 +36,7 @@ absent when the export lacks them (check with :meth:`Tables.has`).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -225,14 +226,14 @@ def summarize(tables: Tables, lang: str = "en") -> dict:
     """What the ``check`` command prints: rows, clients, period, blocks, specialists, tables read,
     and the notes on how the data were read (worded from the catalogue of ``lang``)."""
     v = tables.visits
-    done = v[v["status"] == "done"] if "status" in v else v
+    done = (v["status"] == "done").to_numpy() if "status" in v else np.ones(len(v), bool)
     out = {
         "rows": int(len(v)),
-        "visits": int(len(done)),
+        "visits": int(done.sum()),
         "clients": int(v["client_id"].nunique()),
         "first_date": str(v["date"].min().date()) if len(v) else None,
         "last_date": str(v["date"].max().date()) if len(v) else None,
-        "revenue": round(float(done["amount"].sum()), 2),
+        "revenue": round(float(v["amount"].to_numpy(dtype="float64", na_value=np.nan)[done].sum()), 2),
         "blocks": sorted(map(str, v["block"].dropna().unique())) if "block" in v else [],
         "specialists": int(v["specialist_id"].nunique()) if "specialist_id" in v else 0,
         "tables": [f"{t} ({len(getattr(tables, t))} rows)" for t in TABLES if getattr(tables, t) is not None],
@@ -310,7 +311,8 @@ def load_tables(study) -> Tables:
             continue
         where = _rel(path, base)
         expect = _expected_headers(table, spec.get("columns") or {}, aliases)
-        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect)
+        raw, rows, n_problems = _read_any(path, where, spec.get("sheet"), expect,
+                                          _category_headers(table, spec.get("columns") or {}, aliases))
         if raw is None and table != "visits" and n_problems and all(p.message in _NO_ROWS for p in n_problems):
             notes.append(Note("data.optional_empty", {"file": where, "table": table}, topic="data"))
             frames[table] = None
@@ -327,6 +329,7 @@ def load_tables(study) -> Tables:
             notes.append(Note("data.total_rows_dropped", {"file": where, "first": total_word},
                               n=len(rows_before) - len(rows), topic="data"))
         df, cols_dropped, c_problems = _columns(raw, table, where, spec.get("columns") or {}, salt, aliases)
+        raw = None   # its columns live on in df, which _convert empties column by column
         problems += c_problems
         if cols_dropped:
             dropped[table] = cols_dropped
@@ -506,12 +509,29 @@ def _expected_headers(table: str, mapping: dict, aliases: dict | None = None) ->
     return names, max(1, min(2, len(REQUIRED[table])))
 
 
+#: Contract columns with about as many distinct values as rows (or clients): read as plain text.
+_MANY_DISTINCT = ("visit_id", "client_id")
+
+
+def _category_headers(table: str, mapping: dict, aliases: dict | None = None) -> frozenset:
+    """Header names (lower case) read as categories: those that become a contract column of ``table``
+    with few distinct values (dates, amounts, services, blocks, specialists, statuses ...).  Client and
+    visit ids, and columns outside the contract (names, phones), are read as plain text: as categories
+    they would cost more than they save."""
+    cols = {c for c in COLUMNS[table] if c not in _MANY_DISTINCT}
+    names = set(cols) | {str(k).strip().lower() for k, v in mapping.items() if v in cols}
+    names |= {str(a).strip().lower() for c, al in (aliases or {}).items() if c in cols for a in al}
+    clash = {str(k).strip().lower() for k, v in mapping.items() if v not in cols}
+    return frozenset(names - clash)
+
+
 def _header_score(cells, expect) -> int:
     names, _ = expect
     return sum(1 for c in cells if str(c).strip().lower() in names or _norm(c) in names)
 
 
-def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataFrame | None, np.ndarray, list]:
+def _read_any(path: Path, where: str, sheet=None, expect=None, categories=frozenset()
+              ) -> tuple[pd.DataFrame | None, np.ndarray, list]:
     """Read a file as a frame of strings (CSV/XLSX) or typed columns (Parquet), with file row numbers.
 
     Title lines above the header (common in salon-system reports) are skipped: the header is the
@@ -521,14 +541,17 @@ def _read_any(path: Path, where: str, sheet=None, expect=None) -> tuple[pd.DataF
             raw = fh.read()
     except OSError as exc:
         return None, np.array([]), [Problem(where, f"cannot be read: {exc.strerror or exc}.")]
-    if len(raw.strip(b" \t\r\n\x00\xef\xbb\xbf")) == 0:
+    blank = b" \t\r\n\x00\xef\xbb\xbf"
+    if not raw[:4096].strip(blank) and not raw.strip(blank):   # (a large file is not copied to find out)
         return None, np.array([]), [Problem(where, _EMPTY)]
     suffix = path.suffix.lower()
     if raw[:4] == b"PAR1" or suffix == ".parquet":
         return _read_parquet(raw, where)
     if raw[:4] == b"PK\x03\x04" or suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(raw, where, sheet, expect)
-    return _read_csv(raw, where, expect)
+    box = [raw]   # _read_csv lets go of the bytes once it has counted the fields (a large file twice ...)
+    del raw
+    return _read_csv(box, where, expect, categories, path)
 
 
 _HEADER_ONLY = "has a header but no rows."
@@ -602,26 +625,34 @@ def _decode(raw: bytes) -> tuple[bytes, str] | None:
         return None
     if raw[:3] == b"\xef\xbb\xbf":
         return raw, "utf-8-sig"
-    try:
-        text = raw.decode("utf-8")
-        if not _cp1251_in_disguise(raw, text):
-            return raw, "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        raw.decode("cp1251")
-        return raw, "cp1251"
-    except UnicodeDecodeError:
-        return None
+    if _decodes(raw, "utf-8") and not _cp1251_in_disguise(raw):
+        return raw, "utf-8"
+    return (raw, "cp1251") if _decodes(raw, "cp1251") else None
 
 
-def _cp1251_in_disguise(raw: bytes, text: str) -> bool:
+def _decodes(raw: bytes, enc: str, chunk: int = 1 << 24) -> bool:
+    """Whether ``raw`` is valid ``enc``, decoded piece by piece (a whole large file as one Python string
+    would cost several times its size in memory)."""
+    if raw.isascii():
+        return True
+    dec = codecs.getincrementaldecoder(enc)()
+    view = memoryview(raw)
+    try:
+        for i in range(0, len(raw), chunk):
+            dec.decode(view[i:i + chunk], final=False)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _cp1251_in_disguise(raw: bytes) -> bool:
     """Windows-1251 bytes that happen to be valid UTF-8 ("Жё" is the bytes of "Ƹ"): every non-ASCII
     character of the UTF-8 reading is from a rarely used block (U+0180-U+07FF, not Cyrillic) and the
     cp1251 reading is all Cyrillic."""
-    if text.isascii():
-        return False
     head = raw[: 1 << 20]
+    if head.isascii():
+        return False
     odd = {c for c in set(head.decode("utf-8", errors="ignore")) if ord(c) > 127}
     if not odd or not all(0x180 <= ord(c) <= 0x7FF and not 0x400 <= ord(c) <= 0x4FF for c in odd):
         return False
@@ -670,12 +701,19 @@ def _find_header(lines: list[str], expect) -> tuple[int, str | None]:
     return 0, None
 
 
-def _read_csv(raw: bytes, where: str, expect=None):
+def _read_csv(raw, where: str, expect=None, categories=frozenset(), path: Path | None = None):
+    """A CSV / text table as text columns (see :func:`_read_any`).  ``raw`` is the file's bytes, or a
+    list holding them that this function empties (so that, with ``path``, the bytes can be let go while
+    Arrow reads the file itself)."""
+    if isinstance(raw, list):
+        raw = raw.pop()
     dec = _decode(raw)
     if dec is None:
         return None, np.array([]), [Problem(where, "cannot be read: binary content, not a text table "
                                             "(save it as CSV, XLSX or Parquet).")]
+    own_bytes = dec[0] is raw and dec[1] in ("utf-8", "cp1251")  # the file as it is (no BOM, not UTF-16)
     raw, enc = dec
+    dec = None
     body = raw[3:] if enc == "utf-8-sig" else raw
     text_head = body[:65536].decode(enc if enc != "utf-8-sig" else "utf-8", errors="replace")
     lines = [ln for ln in text_head.splitlines() if ln.strip()][:30]
@@ -687,16 +725,7 @@ def _read_csv(raw: bytes, where: str, expect=None):
     problems = []
     # Field count per record, and the file line where each record starts (header = line 1).
     if b'"' not in body:
-        arr = np.frombuffer(body, np.uint8)
-        nl = np.flatnonzero(arr == 10)
-        ends = nl if (len(arr) and arr[-1] == 10) else np.append(nl, len(arr))
-        starts = np.r_[0, nl + 1][: len(ends)]
-        dpos = np.flatnonzero(arr == ord(sep))
-        nsep = np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
-        length = ends - starts - (arr[np.maximum(ends - 1, 0)] == 13)
-        nonblank = np.flatnonzero(length > 0)
-        line_no = nonblank + 1
-        nfields = nsep[nonblank] + 1
+        line_no, nfields = _line_fields(body, sep)
     else:
         text = body.decode("utf-8" if enc == "utf-8-sig" else enc)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -724,9 +753,16 @@ def _read_csv(raw: bytes, where: str, expect=None):
                                 count=int(wrong.sum())))
     keep_lines = data_line[data_n <= expected]  # the C parser skips longer rows, pads shorter ones
     if not wrong.any():
-        df = _read_csv_arrow(raw, enc, sep, lines[h], header_at)
+        if own_bytes and path is not None:
+            del raw, body   # Arrow reads the file itself; the bytes are read again only to fall back
+            df = _read_csv_arrow(path, enc, sep, lines[h], header_at, categories)
+            raw = None
+        else:
+            df = _read_csv_arrow(raw, enc, sep, lines[h], header_at, categories)
         if df is not None and len(df) == len(keep_lines):
             return df, keep_lines, problems
+        if raw is None:
+            raw = path.read_bytes()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -745,8 +781,44 @@ def _read_csv(raw: bytes, where: str, expect=None):
     return df.fillna(""), keep_lines, problems
 
 
-def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at: int = 1) -> pd.DataFrame | None:
-    """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas."""
+def _line_fields(body: bytes, sep: str, chunk: int = 1 << 24) -> tuple[np.ndarray, np.ndarray]:
+    """(file line number, field count) of every non-blank line of an unquoted text, counted in pieces
+    of about ``chunk`` bytes that end on a line break (a byte mask of the whole file would cost its size
+    again for every character looked for)."""
+    arr = np.frombuffer(body, np.uint8)
+    n, pos, lines_before = len(arr), 0, 0
+    line_parts, field_parts = [], []
+    while pos < n:
+        stop = n
+        if pos + chunk < n:
+            j = body.find(b"\n", pos + chunk - 1)
+            stop = n if j < 0 else j + 1
+        a = arr[pos:stop]
+        nl = np.flatnonzero(a == 10)
+        ends = nl if a[-1] == 10 else np.append(nl, len(a))
+        starts = np.r_[0, nl + 1][: len(ends)]
+        dpos = np.flatnonzero(a == ord(sep))
+        nsep = np.searchsorted(dpos, ends) - np.searchsorted(dpos, starts)
+        length = ends - starts - (a[np.maximum(ends - 1, 0)] == 13)
+        nonblank = np.flatnonzero(length > 0)
+        line_parts.append(nonblank + lines_before + 1)
+        field_parts.append(nsep[nonblank] + 1)
+        lines_before += len(ends)
+        pos = stop
+    if not line_parts:
+        return np.array([], np.int64), np.array([], np.int64)
+    return np.concatenate(line_parts).astype(np.int64), np.concatenate(field_parts).astype(np.int64)
+
+
+def _read_csv_arrow(raw, enc: str, sep: str, header_line: str, header_at: int = 1,
+                    categories=frozenset()) -> pd.DataFrame | None:
+    """All columns as text with pyarrow's multi-threaded reader; None to fall back to pandas.
+
+    ``raw`` is the file's bytes or its path.  Headers in ``categories`` (lower case, see
+    :func:`_category_headers`) are read as categories (Arrow dictionaries: each distinct text once, a
+    small integer per row), which keeps a ten-million-row export within a few gigabytes: dates, amounts,
+    services, blocks, specialists and statuses repeat; the conversions then work on the distinct texts
+    (see :func:`_distinct`).  The texts are the same either way."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -756,13 +828,19 @@ def _read_csv_arrow(raw: bytes, enc: str, sep: str, header_line: str, header_at:
         if len(set(names)) != len(names):
             return None
         table = pacsv.read_csv(
-            io.BytesIO(raw),
+            str(raw) if isinstance(raw, Path) else io.BytesIO(raw),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=header_at,
                                            encoding="utf8" if enc.startswith("utf-8") else enc),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={
+                n: pa.dictionary(pa.int32(), pa.string()) if (n.strip().lower() in categories or
+                                                              _norm(n) in categories) else pa.string()
+                for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
-        return table.to_pandas()
+        df = table.to_pandas(self_destruct=True, split_blocks=True)
+        del table
+        pa.default_memory_pool().release_unused()   # Arrow's allocator hands the parse buffers back now
+        return df
     except Exception:  # noqa: BLE001 - anything odd: the pandas parser decides
         return None
 
@@ -971,14 +1049,27 @@ def _parse_slashed(u: pd.Series, day_first: bool) -> pd.Series:
     return out
 
 
-def _to_date(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray, dict | None]:
+def _to_date(s: pd.Series, fmt: str | None = None, codes: np.ndarray | None = None
+             ) -> tuple[pd.Series, np.ndarray, np.ndarray, dict | None]:
     """(datetime64[ns] at midnight, empty mask, unparseable mask, what was decided about day/month).
 
     With ``fmt`` (``data.<table>.date_format``) every value must match it.  Without it: ISO or
     dd.mm.yyyy; ``03/04/2024``-style dates are read day first when every value allows it, else month
     first when every value allows that.  The last item is None, or ``{"kind": "ambiguous" |
     "month_first", "example", "day_first", "month_first", "count"}`` for the caller's note.
+
+    With ``codes``, ``s`` holds a column's distinct values and ``codes`` the value of each row (see
+    :func:`_distinct`): the note's example and count are then those of the rows.
     """
+    def first_and_count(mask: pd.Series):
+        """(label of the first row where ``mask`` holds, number of such rows)."""
+        if codes is None:
+            return mask.idxmax(), int(mask.sum())
+        hit = np.zeros(len(s) + 1, bool)
+        hit[mask.index[mask.to_numpy(bool)]] = True
+        per_row = hit[codes]
+        return int(codes[np.argmax(per_row)]), int(per_row.sum())
+
     if pd.api.types.is_datetime64_any_dtype(s):
         d = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else pd.to_datetime(s)
         d = d.dt.normalize().astype("datetime64[ns]")
@@ -1005,14 +1096,15 @@ def _to_date(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.ndarra
                 got[slashed] = dm
                 differ = (dm != md) & md.notna()
                 if md.notna().all() and differ.any():
-                    i = differ.idxmax()
+                    i, count = first_and_count(differ)
                     info = {"kind": "ambiguous", "example": us[i], "day_first": dm[i].date().isoformat(),
-                            "month_first": md[i].date().isoformat(), "count": int(differ.sum())}
+                            "month_first": md[i].date().isoformat(), "count": count}
             else:
                 got[slashed] = md
-                i = (dm != md).idxmax()
+                i, _ = first_and_count(dm != md)
+                _, count = first_and_count(pd.Series(True, index=us.index))
                 info = {"kind": "month_first", "example": us[i], "day_first": "",
-                        "month_first": md[i].date().isoformat(), "count": int(len(us))}
+                        "month_first": md[i].date().isoformat(), "count": count}
         for f in _DATE_FORMATS:
             left = got.isna() & ~slashed
             if not left.any():
@@ -1089,6 +1181,34 @@ def spend_mask(visits: pd.DataFrame) -> np.ndarray:
     return (done & (visits["amount"] > 0)).to_numpy()
 
 
+def _distinct(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """``(distinct values, code of each row)`` of a categorical column (code -1: missing), else None.
+
+    Conversions and checks of a column read as categories run on its distinct values and are spread
+    back to the rows with :func:`_spread`: a million rows of a few hundred dates parse a few hundred
+    dates.  Every row-level figure (row numbers, counts, first examples) is taken after spreading."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return None
+    return pd.Series(s.cat.categories), s.cat.codes.to_numpy()
+
+
+def _spread(u, codes: np.ndarray):
+    """Per-row values of per-distinct ``u`` (a Series or an array; code -1 gives missing / False)."""
+    if isinstance(u, pd.Series):
+        arr = u.array
+        idx = np.where(codes < 0, -1, codes)
+        return pd.Series(arr.take(idx, allow_fill=True), name=u.name)
+    u = np.asarray(u)
+    return np.r_[u, np.zeros(1, u.dtype) if u.dtype == bool else np.full(1, np.nan)][codes]
+
+
+def _categorical(values: pd.Series, codes: np.ndarray) -> pd.Series:
+    """A categorical column whose row ``i`` is ``values[codes[i]]`` (``values`` may repeat or be missing)."""
+    new_codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    rows = np.where(codes < 0, -1, np.r_[new_codes, -1][codes])
+    return pd.Series(pd.Categorical.from_codes(rows, categories=pd.Index(uniques)))
+
+
 def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: dict | None = None,
              values: dict | None = None, options: dict | None = None, salt: str = ""):
     """Typed tidy frame for ``table``, its file row numbers, every value problem and the notes.
@@ -1103,14 +1223,22 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
     for col, kind in COLUMNS[table].items():
         if col not in df.columns:
             continue
-        s = df[col].reset_index(drop=True)
+        s = df.pop(col).reset_index(drop=True)   # the text column goes once its typed one is made
+        dist = _distinct(s)   # (distinct texts, code per row) of a column read as categories
         if kind in CATEGORICAL and values.get(col):
             if kind != "status":  # status words go to _status; here the distinct values are renamed
-                t = _as_text(s)
+                t = _as_text(s if dist is None else dist[0])
                 rename = {u: values[col][u.lower()] for u in pd.unique(t.dropna()) if u.lower() in values[col]}
                 s = t.replace(rename) if rename else t
+                if dist is not None:
+                    s = _categorical(s, dist[1])
+                    dist = _distinct(s)
         if kind in ("id", "str"):
-            v = _as_text(s)
+            v = _as_text(s) if dist is None else _as_text(dist[0])
+            personal = looks_personal(v) if kind == "str" else None
+            if dist is not None:
+                personal = None if personal is None else _spread(personal, dist[1])
+                v = _spread(v, dist[1])
             if col in required:
                 empty = v.isna().to_numpy()
                 if empty.any():
@@ -1118,7 +1246,6 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                     what = "client id" if col == "client_id" else col.replace("_", " ")
                     problems.append(Problem(where, f"empty {what}.", column=col, rows=r, count=n))
             if kind == "str":
-                personal = looks_personal(v)
                 if personal.any() and options.get("mask_personal_values"):
                     v = v.where(~personal, pseudonymize(v, salt, 8, "masked-"))
                     notes.append(Note("data.personal_values_masked", {"file": where, "column": col},
@@ -1131,7 +1258,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                                             "with pseudonyms.", column=col, rows=r, count=n))
             out[col] = v
         elif kind in ("number", "fraction"):
-            v, empty, bad = _to_number(s)
+            if dist is None:
+                v, empty, bad = _to_number(s)
+            else:
+                v, empty, bad = (_spread(x, dist[1]) for x in _to_number(dist[0]))
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, f"not a number: {_examples(s, bad)}.", column=col, rows=r,
@@ -1163,7 +1293,11 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             out["_empty_" + col] = empty
         elif kind == "date":
             fmt = spec.get("date_format")
-            v, empty, bad, info = _to_date(s, fmt)
+            if dist is None:
+                v, empty, bad, info = _to_date(s, fmt)
+            else:
+                v, empty, bad, info = _to_date(dist[0], fmt, dist[1])
+                v, empty, bad = (_spread(x, dist[1]) for x in (v, empty, bad))
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 expected = (f"expected the date_format {fmt!r} set in study.yaml" if fmt else
@@ -1188,7 +1322,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                                         f"{EARLIEST.year} or more than a year ahead).", column=col, rows=r, count=n))
             out[col] = v
         elif kind == "status":
-            v, bad = _status(s, values.get(col))
+            if dist is None:
+                v, bad = _status(s, values.get(col))
+            else:
+                v, bad = (_spread(x, dist[1]) for x in _status(dist[0], values.get(col)))
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, "status not understood: "
@@ -1207,12 +1344,14 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                                         column=col, rows=r, count=n))
             out[col] = m.where(m != "?")
     res = pd.DataFrame({k: v for k, v in out.items() if not k.startswith("_empty_")})
+    empties = {k: v for k, v in out.items() if k.startswith("_empty_")}
+    out = s = v = None   # the columns are in res now
     if table == "visits":
         if "status" not in res:
             res["status"] = "done"
         res["status"] = res["status"].fillna("done").astype("str")
         off = (res["status"] != "done").to_numpy()
-        amount_empty = out["_empty_amount"]
+        amount_empty = empties["_empty_amount"]
         need = amount_empty & ~off
         if need.any():
             r, n = _rows_of(need, rows)
@@ -1224,7 +1363,7 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             res.loc[off, "consumables_cost"] = 0.0
         if "visit_id" in res:
             vid = res["visit_id"]
-            dup = (vid.duplicated(keep=False) & vid.notna()).to_numpy()
+            dup = _repeated(vid)
             if dup.any():
                 r, n = _rows_of(dup, rows)
                 problems.append(Problem(where, f"duplicate visit ids: {_examples(vid, dup)}.", column="visit_id",
@@ -1258,6 +1397,27 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
             problems.append(Problem(where, "membership 'end' is before 'start'.", column="end", rows=r, count=n))
     order = [c for c in COLUMNS[table] if c in res.columns]
     return res[order], rows, problems, notes
+
+
+def _repeated(s: pd.Series) -> np.ndarray:
+    """Rows whose value (not missing) is on another row too.  Arrow sorts the values first and
+    compares neighbours: ten million distinct ids are answered without a hash table of them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        present = pa.array(s.dropna())
+        if len(present) < 2:
+            return np.zeros(len(s), bool)
+        srt = pc.take(present, pc.sort_indices(present))
+        repeated = pc.any(pc.equal(srt.slice(1), srt.slice(0, len(srt) - 1))).as_py()
+        del srt, present
+        pa.default_memory_pool().release_unused()
+        if not repeated:
+            return np.zeros(len(s), bool)
+    except Exception:  # noqa: BLE001 - a type Arrow does not take: pandas decides
+        pass
+    return (s.duplicated(keep=False) & s.notna()).to_numpy()
 
 
 def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):

@@ -256,6 +256,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     first = np.r_[True, (v_client[1:] != v_client[:-1]) | (v_day[1:] != v_day[:-1])]
     v_client, v_day, v_rank = v_client[first], v_day[first], v_rank[first]   # merge same-day visits
     v_first = np.r_[True, v_client[1:] != v_client[:-1]]
+    del owner, u, order, rank, keep, rep_owner, rep_t, v_t, first   # large at millions of visits
 
     # ---- blocks --------------------------------------------------------------------------------
     pop = np.array([T["block_popularity"][b] for b in BLOCKS])
@@ -276,6 +277,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     cum = np.cumsum(w, 1) / w.sum(1, keepdims=True)
     v_block = (rng.random(v_client.size)[:, None] > cum).sum(1)
     v_block = np.minimum(v_block, len(BLOCKS) - 1)
+    del w, cum
     if pilot is not None:  # home blocks known: each group keeps its own number of repeat visits
         from .pilot.groups import home_blocks
 
@@ -367,6 +369,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     score = -np.abs(logp[v_block] - np.log(amount)[:, None]) / 0.35
     score = score + rng.gumbel(size=score.shape)
     v_service = svc_idx[v_block, np.argmax(score, 1)]
+    del score
     cshare = svc["consumables_share"].to_numpy()[v_service]
     consumables = np.round(amount * cshare)
     disc = rng.random(v_client.size) < T["discount_share"]
@@ -408,6 +411,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
         "consumables_cost": co[o],
         "status": _take_str(status_names, st[o]),
     })
+    del cl, dy, bl, sp, sv, am, co, di, st
 
     # ---- memberships (sBG) ---------------------------------------------------------------------
     sb = T["sbg"]
@@ -572,6 +576,40 @@ def _integral_as_int(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**conv) if conv else df
 
 
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """``df`` as UTF-8 CSV: ``to_csv(index=False, lineterminator="\\n", date_format="%Y-%m-%d",
+    float_format="%.10g")``, byte for byte.
+
+    Tables of whole numbers, texts without separators or quotes and dates at midnight (every large
+    table of the sample) are written by Arrow's CSV writer without quoting, which writes exactly those
+    bytes without building the file as one Python string; anything else (fractions, a text that
+    needs quotes) is written by pandas."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        kinds = [df[c].dtype.kind if isinstance(df[c].dtype, np.dtype) else "T" for c in df.columns]
+        if all(k in "iuMT" for k in kinds) and all(isinstance(c, str) and c.isidentifier() for c in df.columns):
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            cols = []
+            for col, k in zip(table.columns, kinds):
+                if pa.types.is_timestamp(col.type):
+                    col = col.cast(pa.date32())          # safe cast: raises unless every time is midnight
+                elif k == "T" and not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+                                       or pa.types.is_null(col.type)):
+                    raise TypeError(col.type)
+                cols.append(col)
+            table = pa.table(cols, names=table.column_names)
+            with open(path, "wb") as fh:
+                fh.write((",".join(df.columns) + "\n").encode("utf-8"))
+                pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+            return
+    except Exception:  # noqa: BLE001 - a value Arrow will not write unquoted: pandas writes the file
+        pass
+    text = df.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
+    path.write_text(text, encoding="utf-8")
+
+
 def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
                  start: str = "2023-01-01", pilot_since: str | None = None, pilot_blocks=None,
                  pilot_effect: float = 0.0, hard=()) -> Path:
@@ -597,9 +635,7 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     out.mkdir(parents=True, exist_ok=True)
 
     def csv(df, name):
-        text = _integral_as_int(df).to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d",
-                                           float_format="%.10g")
-        (out / name).write_text(text, encoding="utf-8")
+        _write_csv(_integral_as_int(df), out / name)
 
     csv(d.visits, "visits.csv")
     csv(d.services, "services.csv")
