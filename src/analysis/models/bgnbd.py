@@ -38,27 +38,41 @@ MIN_CLIENTS = 20
 MIN_REPEATS = 5
 
 
-def aggregate_rows(*cols):
+def aggregate_rows(*cols, weights=None):
     """Merge identical rows of the given columns.
+
+    Parameters
+    ----------
+    *cols : array-like
+        Columns of equal length.
+    weights : array-like, optional
+        How many clients each input row stands for (default 1 each; e.g. a bootstrap resample's
+        counts).  Rows of weight 0 are left out.
 
     Returns
     -------
     uniq : list of ndarray
         One array per column, one element per distinct row.
     weight : ndarray
-        How many input rows each distinct row stands for.
+        How many input rows (or how much weight) each distinct row stands for.
     """
     df = pd.DataFrame({f"c{i}": np.asarray(c, float) for i, c in enumerate(cols)})
-    g = df.groupby(list(df.columns), sort=False).size()
+    names = list(df.columns)
+    if weights is None:
+        g = df.groupby(names, sort=False).size()
+    else:
+        w = np.broadcast_to(np.asarray(weights, float), (len(df),))
+        keep = w > 0
+        g = df.assign(_w=w)[keep].groupby(names, sort=False)["_w"].sum()
     idx = g.index.to_frame(index=False)
-    return [idx[c].to_numpy(float) for c in df.columns], g.to_numpy(float)
+    return [idx[c].to_numpy(float) for c in names], g.to_numpy(float)
 
 
 class _Data:
     """Aggregated (x, t_x, T) rows split into x == 0 and x > 0 for a fast likelihood."""
 
-    def __init__(self, x, tx, T):
-        (x, tx, T), w = aggregate_rows(x, tx, T)
+    def __init__(self, x, tx, T, weights=None):
+        (x, tx, T), w = aggregate_rows(x, tx, T, weights=weights)
         z = x == 0
         self.w0, self.T0 = w[z], T[z]
         pos = ~z
@@ -609,7 +623,7 @@ def _limit_note(variant, params, unit_days):
                 level="warning", topic="bgnbd")
 
 
-def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
+def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
     """Fit the BG/NBD model by maximum likelihood, falling back to its limit case at a boundary.
 
     Parameters
@@ -622,6 +636,10 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     variant : {"auto", "bgnbd", "same_dropout", "same_rate", "same_both"}
         ``auto`` (default): the full model when its fit is usable, else the best usable limit case.
         A name fits that member only.
+    weights : array-like, optional
+        How many clients each row stands for (whole numbers, e.g. the counts of a bootstrap
+        resample by client): the fit equals the fit on the rows repeated that many times, without
+        repeating them.  Rows of weight 0 are left out.
 
     Returns
     -------
@@ -655,13 +673,14 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     References: Fader, Hardie & Lee (2005), Marketing Science 24(2) 275-284; "A note on deriving the
     BG/NBD log-likelihood" (brucehardie.com/notes/004); Self & Liang (1987), JASA 82, 605-610.
     """
-    x, tx, T = _check_rfm(rfm)
-    data = _Data(x, tx, T)
+    x, tx, T = _check_rfm(rfm, weights)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
+    data = _Data(x, tx, T, weights=weights)
     unit_days = float(getattr(rfm, "attrs", {}).get("time_unit_days", 7.0) or 7.0)
-    rate = max(x.sum() / max(T.sum(), 1e-9), 1e-6)
+    rate = max((w @ x) / max(w @ T, 1e-9), 1e-6)
     if variant not in ("auto", *VARIANTS):
         raise ValueError(f"variant must be one of auto, {', '.join(VARIANTS)}. Got {variant!r} instead.")
-    n, n_rep = int(len(x)), int(x.sum())
+    n, n_rep = int(round(w.sum())), int(round(w @ x))
 
     def make(var, theta, se, ll, check, **kw):
         names = VARIANTS[var]
@@ -731,7 +750,7 @@ def _fit_variant_with_start(data, rate, x0):
     return _fit_variant("bgnbd", data, rate)
 
 
-def _check_rfm(rfm):
+def _check_rfm(rfm, weights=None):
     missing = [c for c in ("frequency", "recency", "T") if c not in rfm]
     if missing:
         raise InputError(Problem("rfm", f"needs columns frequency, recency, T; missing {', '.join(missing)}."))
@@ -744,12 +763,16 @@ def _check_rfm(rfm):
     if (x < 0).any() or (tx < 0).any() or (tx > T + 1e-9).any() or ((x == 0) & (tx > 0)).any():
         raise InputError(Problem("rfm", "needs 0 <= recency <= T, frequency >= 0 and recency = 0 "
                                  "when frequency = 0."))
-    if len(x) < MIN_CLIENTS:
+    w = np.ones_like(x) if weights is None else np.broadcast_to(np.asarray(weights, float), x.shape)
+    if w.shape != x.shape or not np.all(np.isfinite(w)) or (w < 0).any():
+        raise InputError(Problem("rfm", "weights must be one non-negative number per client."))
+    n = int(round(w.sum()))
+    if n < MIN_CLIENTS:
         raise InputError(Problem("visits", f"the BG/NBD model needs at least {MIN_CLIENTS} clients; "
-                                 f"got {len(x)}. Use a longer period or skip the model."))
-    if x.sum() < MIN_REPEATS:
+                                 f"got {n}. Use a longer period or skip the model."))
+    if w @ x < MIN_REPEATS:
         raise InputError(Problem("visits", f"the BG/NBD model needs repeat visits to estimate "
-                                 f"dropout; got {int(x.sum())} (at least {MIN_REPEATS} needed)."))
+                                 f"dropout; got {int(round(w @ x))} (at least {MIN_REPEATS} needed)."))
     return x, tx, T
 
 

@@ -97,7 +97,7 @@ def _negll_grad(theta, x, m, w):
     return -(w @ ll), -np.array([w @ gp, w @ gq, w @ gg])
 
 
-def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
+def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None) -> GammaGammaResult:
     """Fit the Gamma-Gamma model on clients with repeat visits.
 
     Parameters
@@ -105,6 +105,9 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
     rfm : DataFrame
         Columns ``frequency`` (x) and ``monetary_value`` (mean amount of the repeat visits, m);
         clients with ``x == 0`` or ``m <= 0`` are left out of the fit.
+    weights : array-like, optional
+        How many clients each row stands for (e.g. a bootstrap resample's counts); the fit equals
+        the fit on the rows repeated that many times.
 
     Raises
     ------
@@ -128,11 +131,13 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
             raise InputError(Problem("rfm", f"the Gamma-Gamma model needs column {c}."))
     x = np.asarray(rfm["frequency"], float)
     m = np.asarray(rfm["monetary_value"], float)
-    keep = (x > 0) & (m > 0) & np.isfinite(m)
-    if keep.sum() < MIN_CLIENTS:
+    wt = np.ones_like(x) if weights is None else np.broadcast_to(np.asarray(weights, float), x.shape)
+    keep = (x > 0) & (m > 0) & np.isfinite(m) & (wt > 0)
+    n_keep = int(round(wt[keep].sum()))
+    if n_keep < MIN_CLIENTS:
         raise InputError(Problem("visits", f"the Gamma-Gamma spend model needs at least {MIN_CLIENTS} "
-                                 f"clients with repeat visits and a positive amount; got {int(keep.sum())}."))
-    (xa, ma), w = aggregate_rows(x[keep], m[keep])
+                                 f"clients with repeat visits and a positive amount; got {n_keep}."))
+    (xa, ma), w = aggregate_rows(x[keep], m[keep], weights=wt[keep])
     # scale amounts to about 1 for the optimiser; gamma scales with the currency unit
     scale = float(np.median(ma))
 
@@ -159,7 +164,7 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
     summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": se})
     return GammaGammaResult(params=dict(zip(PARAMS, map(float, theta))),
                             se=dict(zip(PARAMS, map(float, se))), loglik=float(loglik),
-                            n=int(keep.sum()), converged=converged, summary=summary, check=check)
+                            n=n_keep, converged=converged, summary=summary, check=check)
 
 
 def simulate_gamma_gamma(params: dict, frequency, rng) -> np.ndarray:
