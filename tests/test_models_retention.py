@@ -317,3 +317,40 @@ def test_bootstrap_spend_interval_covers_truth():
         assert np.all(b.curves[:, 1] > 0)
     for k, h in hits.items():
         assert h >= 3, (k, hits)
+
+
+def _lapse_reference(visits, end, window_days, by):
+    """Lapse spans by a plain pandas groupby, visit by visit (the definition, slowly)."""
+    keys = ([by] if by else []) + ["client_id"]
+    v = visits[keys + ["date"]].dropna()
+    v = v.assign(date=pd.to_datetime(v["date"]).dt.normalize()).drop_duplicates()
+    v = v[v["date"] <= end].sort_values(keys + ["date"], kind="stable")
+    rows = []
+    for key, g in v.groupby(keys, sort=True, observed=True):
+        d = g["date"].tolist()
+        until, lapsed = d[-1], False
+        for i, day in enumerate(d):
+            nxt = d[i + 1] if i + 1 < len(d) else None
+            if (nxt - day).days > window_days if nxt is not None else (end - day).days > window_days:
+                until, lapsed = day, True
+                break
+        rows.append((*((key,) if isinstance(key, str) else key), d[0], float((until - d[0]).days), lapsed))
+    return pd.DataFrame(rows, columns=keys + ["first_visit", "duration_days", "lapsed"])
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+@pytest.mark.parametrize("by", [None, "block"])
+def test_lapse_durations_equal_the_definition(categorical, by):
+    from analysis.sample import generate
+
+    v = generate(clients=300, months=14, seed=5).visits
+    v = pd.concat([v, v.iloc[:50]])                       # repeated rows count once
+    if categorical:
+        v = v.assign(client_id=v["client_id"].astype("category"), block=v["block"].astype("category"))
+    end = pd.to_datetime(v["date"]).max().normalize() - pd.Timedelta(days=40)
+    got = lapse_durations(v, end, 60, by)
+    want = _lapse_reference(v, end, 60, by)
+    assert len(got) == len(want) > 100
+    for c in got.columns:
+        np.testing.assert_array_equal(got[c].astype(str if c in ("client_id", "block") else got[c].dtype).to_numpy(),
+                                      want[c].astype(str if c in ("client_id", "block") else got[c].dtype).to_numpy(), c)
