@@ -594,10 +594,10 @@ def model_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=Non
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                fit = fit_bgnbd(rows, x0=start, variant=a.bgnbd.variant, weights=wu)
+                fit = fit_bgnbd(rows, x0=start, variant=a.bgnbd.variant, weights=wu, se=False)
                 spend_u = su
                 if a.gamma_gamma is not None:
-                    gg = fit_gamma_gamma(rows, weights=wu)
+                    gg = fit_gamma_gamma(rows, weights=wu, se=False, start=a.gamma_gamma.params)
                     if not gg.usable:
                         continue
                     spend_u = gg.expected_spend(xu, mu)

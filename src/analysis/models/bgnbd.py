@@ -560,7 +560,7 @@ def _ey_family(variant, params, x, T, t, ks, nodes):
 # ============================================================================ fitting
 
 
-def _fit_variant(variant, data, rate):
+def _fit_variant(variant, data, rate, se=True):
     """Fit one member of the family from several starts.  Returns (theta, se, loglik, FitCheck)."""
     names = VARIANTS[variant]
     x, tx, T, w = data.all_rows()
@@ -602,7 +602,9 @@ def _fit_variant(variant, data, rate):
     check = FitCheck(converged=bool(res.success) or success, at_boundary=bool(bounds), finite=finite,
                      boundary_params=bounds, starts=tried, message=str(res.message))
     with np.errstate(all="ignore"):
-        if variant == "bgnbd" and finite:
+        if not se:
+            se = np.full(len(names), np.nan)
+        elif variant == "bgnbd" and finite:
             se, _ = hessian_se(lambda th: data.negll_grad(th)[1], theta)
         elif finite:
             se = _numeric_hessian(lambda th: _family_ll(variant, th, x, tx, T, w), theta)
@@ -623,7 +625,7 @@ def _limit_note(variant, params, unit_days):
                 level="warning", topic="bgnbd")
 
 
-def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
+def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None, se: bool = True) -> BGNBDResult:
     """Fit the BG/NBD model by maximum likelihood, falling back to its limit case at a boundary.
 
     Parameters
@@ -640,6 +642,9 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
         How many clients each row stands for (whole numbers, e.g. the counts of a bootstrap
         resample by client): the fit equals the fit on the rows repeated that many times, without
         repeating them.  Rows of weight 0 are left out.
+    se : bool
+        Compute standard errors (numerical Hessian); False leaves them NaN (bootstrap refits,
+        which need the estimates only).
 
     Returns
     -------
@@ -674,6 +679,7 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
     BG/NBD log-likelihood" (brucehardie.com/notes/004); Self & Liang (1987), JASA 82, 605-610.
     """
     x, tx, T = _check_rfm(rfm, weights)
+    want_se = bool(se)
     w = np.ones_like(x) if weights is None else np.asarray(weights, float)
     data = _Data(x, tx, T, weights=weights)
     unit_days = float(getattr(rfm, "attrs", {}).get("time_unit_days", 7.0) or 7.0)
@@ -691,17 +697,17 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
                            message=check.message, summary=summary, variant=var, check=check, **kw)
 
     if variant != "auto" and variant != "bgnbd":
-        return make(variant, *_fit_variant(variant, data, rate))
+        return make(variant, *_fit_variant(variant, data, rate, want_se))
     if x0 is not None:
         global_start = tuple(map(float, x0))
-        full = _fit_variant_with_start(data, rate, global_start)
+        full = _fit_variant_with_start(data, rate, global_start, want_se)
     else:
-        full = _fit_variant("bgnbd", data, rate)
+        full = _fit_variant("bgnbd", data, rate, want_se)
     theta, se, ll, check = full
     if variant == "bgnbd" or check.ok:
         res = make("bgnbd", theta, se, ll, check)
         if variant == "auto" and check.ok:
-            lim = _fit_variant("same_dropout", data, rate)
+            lim = _fit_variant("same_dropout", data, rate, want_se)
             if lim[3].finite:
                 lr, pv = lr_test(ll, lim[2], df=1, on_boundary=True)
                 res.comparison = {"lr": lr, "p_value": pv, "loglik_full": ll, "loglik_limit": lim[2],
@@ -712,7 +718,7 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
     # the full fit is not usable: the limit cases
     best = None
     for var in ("same_dropout", "same_rate", "same_both"):
-        th, s, l_, ch = _fit_variant(var, data, rate)
+        th, s, l_, ch = _fit_variant(var, data, rate, want_se)
         if not ch.ok:
             continue
         aic = 2 * len(th) - 2 * l_
@@ -733,7 +739,7 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None) -> BGNBDResult:
     return res
 
 
-def _fit_variant_with_start(data, rate, x0):
+def _fit_variant_with_start(data, rate, x0, se=True):
     """The full model from a caller's start first, then the default starts."""
     def obj(z):
         th = np.exp(z)
@@ -744,10 +750,10 @@ def _fit_variant_with_start(data, rate, x0):
     if res.success and not _boundaries("bgnbd", res.x, np.exp(res.x)):
         theta = np.exp(res.x)
         with np.errstate(all="ignore"):
-            se, _ = hessian_se(lambda th: data.negll_grad(th)[1], theta)
-        return theta, se, float(-res.fun), FitCheck(True, False, bool(np.isfinite(res.fun)), (), 1,
+            ses = hessian_se(lambda th: data.negll_grad(th)[1], theta)[0] if se else np.full(4, np.nan)
+        return theta, ses, float(-res.fun), FitCheck(True, False, bool(np.isfinite(res.fun)), (), 1,
                                                     str(res.message))
-    return _fit_variant("bgnbd", data, rate)
+    return _fit_variant("bgnbd", data, rate, se)
 
 
 def _check_rfm(rfm, weights=None):

@@ -97,7 +97,7 @@ def _negll_grad(theta, x, m, w):
     return -(w @ ll), -np.array([w @ gp, w @ gq, w @ gg])
 
 
-def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None) -> GammaGammaResult:
+def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None, se: bool = True, start=None) -> GammaGammaResult:
     """Fit the Gamma-Gamma model on clients with repeat visits.
 
     Parameters
@@ -108,6 +108,11 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None) -> GammaGammaResult:
     weights : array-like, optional
         How many clients each row stands for (e.g. a bootstrap resample's counts); the fit equals
         the fit on the rows repeated that many times.
+    se : bool
+        Compute standard errors (numerical Hessian); False leaves them NaN.
+    start : dict, optional
+        ``{p, q, gamma}`` in the data's currency (e.g. the full sample's estimate for a bootstrap
+        refit), tried before the other starts.
 
     Raises
     ------
@@ -147,11 +152,13 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None) -> GammaGammaResult:
         return f, gr * th
 
     starts = [np.log(np.asarray(x0, float)), np.log([4.0, 4.0, 3.0]), np.log([0.5, 2.0, 0.5])]
+    if start is not None:
+        starts.insert(0, np.log([start["p"], start["q"], start["gamma"] / scale]))
     res, tried, success = fit_multistart(obj, starts, interior=lambda z: not on_edge(z).any())
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         th = np.exp(res.x)
         theta = np.array([th[0], th[1], th[2] * scale])
-        se, _ = hessian_se(lambda t: _negll_grad(t, xa, ma, w)[1], theta)
+        ses = hessian_se(lambda t: _negll_grad(t, xa, ma, w)[1], theta)[0] if se else np.full(3, np.nan)
         loglik = -_negll_grad(theta, xa, ma, w)[0]
     edge = on_edge(res.x)
     bounds = tuple(f"{n}->{'inf' if e > 0 else '0'}" for n, e in zip(PARAMS, edge) if e)
@@ -161,9 +168,9 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None) -> GammaGammaResult:
     converged = check.converged
     if not check.ok:
         warnings.warn(f"Gamma-Gamma fit not usable: {check}", RuntimeWarning, stacklevel=2)
-    summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": se})
+    summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": ses})
     return GammaGammaResult(params=dict(zip(PARAMS, map(float, theta))),
-                            se=dict(zip(PARAMS, map(float, se))), loglik=float(loglik),
+                            se=dict(zip(PARAMS, map(float, ses))), loglik=float(loglik),
                             n=n_keep, converged=converged, summary=summary, check=check)
 
 
