@@ -682,3 +682,13 @@ def test_departure_draws_split_keeps_the_combined_variance():
     s = m0 + wgt * (refit - m0) + (1 - wgt) * sd0 * z
     assert s.mean() == pytest.approx(m, abs=2e-3)
     assert s.std() == pytest.approx(sd, rel=0.01)
+
+
+def test_effect_model_margin_is_the_gains_margin(cdnow_summary):
+    """The break-even's cheaper call gives the same margins as the full one, bit for bit."""
+    r = cdnow_summary.copy()
+    r.attrs["time_unit_days"] = 7.0
+    fit = R.fit_bgnbd(r)
+    em = R._EffectModel(r, fit, 30.0, 36, 7.0, 400.0, 25.0)
+    scales = [0.9, 0.5]
+    np.testing.assert_array_equal(em.margin(scales), em.gains(scales)[1])

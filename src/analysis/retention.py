@@ -398,24 +398,17 @@ class _EffectModel:
         # cohort k (k = 0..H-1) joins in the middle of month k and stays to the horizon's end
         self.tau = (self.H - np.arange(self.H) - 0.5) * DAYS_PER_MONTH / self.unit
 
-    def _base(self):
-        """Expected visits as today (scale 1) of the (x, T) rows and of the new cohorts, once."""
-        if not hasattr(self, "_g0"):
-            self._g0 = self.bgnbd.expected_visits_alive(self.t, self.x, self.T, np.array([1.0]))[:, 0]
-            self._n0 = (self.bgnbd.expected_visits_alive(self.tau, np.zeros_like(self.tau), np.zeros_like(self.tau),
-                                                         np.array([1.0]))[:, 0] if self.A > 0 else None)
-        return self._g0, self._n0
-
     def margin(self, scales):
-        """Margin over the horizon per scale (the second value of :meth:`gains`), with today's
-        expected visits computed once for all calls (the break-even search calls this often)."""
-        sc = np.asarray(scales, float)
-        g0, n0 = self._base()
+        """Margin over the horizon per scale: the second value of :meth:`gains` (the same numbers,
+        bit for bit), without the first-year figure and the visit totals the break-even search
+        does not use."""
+        sc = np.r_[1.0, np.asarray(scales, float)]
         G = self.bgnbd.expected_visits_alive(self.t, self.x, self.T, sc)
-        margin = self.pam @ (G - g0[:, None])
+        margin = self.pam @ (G[:, 1:] - G[:, [0]])
         if self.A > 0:
             N = self.bgnbd.expected_visits_alive(self.tau, np.zeros_like(self.tau), np.zeros_like(self.tau), sc)
-            margin = margin + (N - n0[:, None]).sum(axis=0) * self.A / 12.0 * self.m_new
+            dn = (N[:, 1:] - N[:, [0]]).sum(axis=0) * self.A / 12.0
+            margin = margin + dn * self.m_new
         return margin
 
     def gains(self, scales):
