@@ -437,8 +437,10 @@ def test_notebook_runs_on_bare_data_and_records_figures(tmp_path, lang):
     folder = _bare_study(tmp_path)
     res = tmp_path / "results.json"
     out = tmp_path / "out.ipynb"
+    over = {"data_check": {"regular_min_visit_days": 5}, "retention": {"lapse_window_days": 60}}
     pm.execute_notebook(str(ROOT / "notebooks" / "03_retention.ipynb"), str(out), kernel_name="python3",
-                        parameters={"study_dir": str(folder), "lang": lang, "results_path": str(res)},
+                        parameters={"study_dir": str(folder), "lang": lang, "results_path": str(res),
+                                    "overrides": json.dumps(over)},
                         progress_bar=False)
     fig = json.loads(res.read_text(encoding="utf-8"))["figures"]["retention"]
     for k in ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "time_unit_days",
@@ -451,6 +453,11 @@ def test_notebook_runs_on_bare_data_and_records_figures(tmp_path, lang):
     text = " ".join(str(o.get("data", {})) for c in nbformat.read(out, 4).cells if c.cell_type == "code"
                     for o in c.get("outputs", []))
     assert "specialist_id" in text                               # the departures part says why it is skipped
+    # the page's sentences follow the settings, in the page's language, with the method note on ranges
+    want = {"en": ("5 or more visit days", "more than 60 days", "Where the ranges come from"),
+            "ru": ("5 и больше дней с визитами", "длиннее 60 дн.", "Откуда берутся диапазоны")}[lang]
+    for phrase in want:
+        assert phrase in text, phrase
     assert not any(o.output_type == "error" for c in nbformat.read(out, 4).cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
 
