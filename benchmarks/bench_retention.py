@@ -1,8 +1,13 @@
 """Benchmark of the retention models: BG/NBD on CDNOW and on one million simulated clients.
 
     .venv/bin/python benchmarks/bench_retention.py [--clients 1000000] [--repeats 20] [--study-clients 200000]
+    .venv/bin/python benchmarks/bench_retention.py --analyse STUDY_DIR [--before SRC_DIR] [--runs 3]
 
 Prints the machine, versions and timings as a Markdown section for benchmarks/RESULTS.md.
+``--analyse`` instead measures the CPU seconds of ``retention.analyse`` on one study (each run a
+fresh process; the clock starts after the tables are read), alternating with the package at
+``SRC_DIR`` (e.g. an earlier commit unpacked with ``git archive COMMIT src | tar -x -C DIR``) when
+``--before`` is given: CPU seconds, which a loaded machine inflates far less than wall clock.
 Targets (issue "Retention and profit study"): CDNOW fit at least as fast as lifetimes 0.11.3
 (41 ms on a 2-core machine); one million clients in a few seconds.
 """
@@ -47,13 +52,50 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+_ANALYSE = """
+import sys, time
+from analysis import retention
+from analysis.data import load_tables
+from analysis.study import load_study
+study = load_study(sys.argv[1]); tables = load_tables(study)
+c0, w0 = time.process_time(), time.perf_counter()
+a = retention.analyse(study, tables)
+print(time.process_time() - c0, time.perf_counter() - w0, len(tables.visits), len(a.rfm))
+"""
+
+
+def analyse_cpu(study_dir, before=None, runs=3):
+    """CPU and wall seconds of ``retention.analyse`` per run, alternating ``before`` and this tree."""
+    import os
+
+    trees = ([("before", str(Path(before) / "src") if (Path(before) / "src").is_dir() else str(before))]
+             if before else []) + [("after", str(ROOT / "src"))]
+    rows = []
+    for i in range(runs):
+        for name, src in trees:
+            env = {**os.environ, "PYTHONPATH": src}
+            out = subprocess.run([sys.executable, "-c", _ANALYSE, str(study_dir)], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            cpu, wall, visits, clients = float(out[0]), float(out[1]), int(out[2]), int(out[3])
+            rows.append((name, i + 1, cpu, wall, visits, clients))
+            print(f"{name} run {i + 1}: {cpu:.2f} CPU-s, {wall:.1f} s wall ({visits:,} visits, {clients:,} clients)",
+                  flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
+    ap.add_argument("--analyse", help="study folder: CPU seconds of retention.analyse only")
+    ap.add_argument("--before", help="with --analyse: a src tree (or its parent) to alternate with")
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clients", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--study-clients", type=int, default=200_000,
                     help="clients of a generated sample study for the whole retention run (0 = skip)")
     args = ap.parse_args(argv)
+    if args.analyse:
+        analyse_cpu(args.analyse, args.before, args.runs)
+        return 0
 
     raw = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None,
                       names=["master_id", "client_id", "date", "cds", "amount"], dtype={"date": str})

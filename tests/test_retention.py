@@ -437,8 +437,10 @@ def test_notebook_runs_on_bare_data_and_records_figures(tmp_path, lang):
     folder = _bare_study(tmp_path)
     res = tmp_path / "results.json"
     out = tmp_path / "out.ipynb"
+    over = {"data_check": {"regular_min_visit_days": 5}, "retention": {"lapse_window_days": 60}}
     pm.execute_notebook(str(ROOT / "notebooks" / "03_retention.ipynb"), str(out), kernel_name="python3",
-                        parameters={"study_dir": str(folder), "lang": lang, "results_path": str(res)},
+                        parameters={"study_dir": str(folder), "lang": lang, "results_path": str(res),
+                                    "overrides": json.dumps(over)},
                         progress_bar=False)
     fig = json.loads(res.read_text(encoding="utf-8"))["figures"]["retention"]
     for k in ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_loglik", "time_unit_days",
@@ -451,6 +453,11 @@ def test_notebook_runs_on_bare_data_and_records_figures(tmp_path, lang):
     text = " ".join(str(o.get("data", {})) for c in nbformat.read(out, 4).cells if c.cell_type == "code"
                     for o in c.get("outputs", []))
     assert "specialist_id" in text                               # the departures part says why it is skipped
+    # the page's sentences follow the settings, in the page's language, with the method note on ranges
+    want = {"en": ("5 or more visit days", "more than 60 days", "Where the ranges come from"),
+            "ru": ("5 и больше дней с визитами", "длиннее 60 дн.", "Откуда берутся диапазоны")}[lang]
+    for phrase in want:
+        assert phrase in text, phrase
     assert not any(o.output_type == "error" for c in nbformat.read(out, 4).cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
 
@@ -600,3 +607,95 @@ def test_short_history_analyse_carries_the_effect_as_assumption(tmp_path):
     assert any(n.code == "retention.sufficiency.effect_is_assumption" for n in a.notes_for("sufficiency"))
     sc = R.scenarios(study, load_tables(study), draws(study, n=100), analysis=a)
     assert np.all(np.isnan(sc.incremental_margin_year))      # missing, never 0 (0 … 0)
+
+
+# ----------------------------------------------------------------------------- page figures (hand values)
+
+def _hand_analysis():
+    r = pd.DataFrame({"frequency": [0.0, 2.0, 1.0], "recency": [0.0, 4.0, 2.0], "T": [5.0, 6.0, 3.0],
+                      "monetary_value": [0.0, 10.0, 20.0]}, index=pd.Index(["a", "b", "c"], name="client_id"))
+    fit = R.BGNBDResult(params={"r": 1.0, "alpha": 2.0, "a": 1.0, "b": 3.0}, se={}, loglik=0.0, n=3, n_repeat=3)
+    clv = pd.DataFrame({"p_alive": [1.0, 0.4, 0.9], "clv": [5.0, 30.0, 15.0]}, index=r.index)
+    return R.RetentionAnalysis(rfm=r, time_unit="W", time_unit_days=7.0, calibration_end=None, margin_ratio=0.5,
+                               bgnbd=fit, clv=clv)
+
+
+def test_client_overview_hand_values():
+    ov = R.client_overview(_hand_analysis())
+    assert ov == pytest.approx({"clients": 3, "repeat_visits": 3.0, "returning_share": 2 / 3,
+                                "repeat_per_client": 1.0, "span_days": 21.0, "age_days": 35.0,
+                                "spend_median": 15.0})
+
+
+def test_visit_pace_hand_values():
+    p = R.visit_pace(_hand_analysis())
+    # rate r / alpha = 0.5 a week -> 0.5 * (365.25 / 12) / 7 a month; dropout a / (a + b)
+    assert p["visits_per_month"] == pytest.approx(0.5 * 365.25 / 12 / 7)
+    assert p["dropout"] == pytest.approx(0.25)
+    assert p["once_share"] == pytest.approx(1 / 3)
+    assert p["likely_gone"] == pytest.approx(0.5)       # of b (0.4) and c (0.9), one below 1/2
+    assert R.visit_pace(R.RetentionAnalysis(rfm=_hand_analysis().rfm, time_unit="W", time_unit_days=7.0,
+                                            calibration_end=None, margin_ratio=0.5)) is None
+
+
+def test_clv_summary_top_share():
+    a = _hand_analysis()
+    a.clv = pd.DataFrame({"clv": [100.0] + [10.0] * 19})
+    s = R.clv_summary(a)
+    # top 10% of 20 clients = 2 clients: 100 + 10 of a total 290
+    assert s == pytest.approx({"total": 290.0, "top_share": 110 / 290, "median": 10.0, "mean": 14.5})
+    a.clv = pd.DataFrame({"clv": [3.0, 1.0]})
+    assert R.clv_summary(a)["top_share"] == pytest.approx(0.75)   # at least one client
+
+
+def test_km_at_takes_last_step_before_the_day():
+    km = pd.DataFrame({"group": ["hair"] * 3 + ["nails"] * 2, "time_days": [0, 200, 400, 0, 365],
+                       "survival": [1.0, 0.6, 0.3, 1.0, 0.5]})
+    out = R.km_at(km, 365)
+    assert out["group"].tolist() == ["hair", "nails"] and out["share"].tolist() == [0.6, 0.5]
+
+
+def test_departures_by_block_and_membership_period():
+    by = pd.DataFrame({"specialist_id": ["s1", "s2", "s3"], "block": ["hair", "nails", "hair"],
+                       "attached_clients": [3, 5, 2], "revenue_year": [100.0, 400.0, 50.0]})
+    dep = R.DepartureInputs(None, None, by, 550.0, 0.5)
+    out = R.departures_by_block(dep)
+    assert out.to_dict("list") == {"block": ["nails", "hair"], "specialists": [1, 2], "attached_clients": [5, 5],
+                                   "revenue_year": [400.0, 150.0]}
+    assert R.membership_period(pd.DataFrame({"period": ["month", "month"]})) == "month"
+    assert R.membership_period(pd.DataFrame({"period": ["week"]})) == "week"
+    assert R.membership_period(pd.DataFrame({"period": ["month", "year"]})) == "period"
+
+
+def test_data_share_from_widths():
+    assert R.data_share(5.0, 4.0) == pytest.approx(0.36)        # 1 - 16/25: variances add
+    assert R.data_share(4.0, 4.0) == 0.0
+    assert R.data_share(0.0, 0.0) == 0.0
+    assert R.data_share(3.0, 4.0) == 0.0                        # never negative
+
+
+def test_departure_draws_split_keeps_the_combined_variance():
+    """Data part with a refit's share plus the assumption's part: the combined variance w se^2."""
+    from analysis.study import Uncertain
+
+    sh = R.AttachedShare(departures=3, attached=40, attached_gone=20, baseline=200, baseline_gone=40,
+                         share=0.375, se=0.1)
+    prior = Uncertain(0.1, 0.3, 0.5)
+    m, sd, wgt = sh.combine(prior)
+    m0, sd0, _ = R.AttachedShare(0, 0, 0, 0, 0, float("nan")).combine(prior)
+    rng = np.random.default_rng(0)
+    refit = rng.normal(sh.share, sh.se, 200_000)
+    z = rng.normal(0.0, 1.0, 200_000)
+    s = m0 + wgt * (refit - m0) + (1 - wgt) * sd0 * z
+    assert s.mean() == pytest.approx(m, abs=2e-3)
+    assert s.std() == pytest.approx(sd, rel=0.01)
+
+
+def test_effect_model_margin_is_the_gains_margin(cdnow_summary):
+    """The break-even's cheaper call gives the same margins as the full one, bit for bit."""
+    r = cdnow_summary.copy()
+    r.attrs["time_unit_days"] = 7.0
+    fit = R.fit_bgnbd(r)
+    em = R._EffectModel(r, fit, 30.0, 36, 7.0, 400.0, 25.0)
+    scales = [0.9, 0.5]
+    np.testing.assert_array_equal(em.margin(scales), em.gains(scales)[1])

@@ -127,3 +127,53 @@ def test_departure_revenue_on_keys_equals_grouping_ids(small):
     want = att.groupby(["specialist_id", "block"])["revenue_year"].sum()
     got = by.set_index(["specialist_id", "block"])["revenue_year"]
     np.testing.assert_allclose(got.reindex(want.index).to_numpy(), want.to_numpy(), rtol=1e-12)
+
+
+def _analysis(r, fit, gg, margin_ratio=0.4):
+    spend = gg.expected_spend(r["frequency"], r["monetary_value"])
+    return R.RetentionAnalysis(rfm=r, time_unit="W", time_unit_days=7.0, calibration_end=None,
+                               margin_ratio=margin_ratio, bgnbd=fit, gamma_gamma=gg,
+                               clv=pd.DataFrame({"spend_per_visit": spend}, index=r.index))
+
+
+def test_bootstrap_collapsed_equals_per_client(small):
+    """One bootstrap refit on collapsed rows with counts as weights: the same fits as on the
+    resampled clients, and the same effect curve as client by client with the refit models."""
+    _, r, fit, _ = small
+    gg = R.fit_gamma_gamma(r)
+    a = _analysis(r, fit, gg)
+    effects = np.array([0.0, 0.1, 0.3, 0.6])
+    H = 12
+    b = R.model_bootstrap(a, H, 1, np.random.default_rng(5), effects)
+    assert b.kept == 1
+    idx = np.random.default_rng(5).integers(0, len(r), len(r))     # the same resample, as rows
+    rb = r.iloc[idx]
+    rb.attrs = dict(r.attrs)
+    fit_b, gg_b = R.fit_bgnbd(rb), R.fit_gamma_gamma(rb)
+    row = b.params.iloc[0]
+    for k, v in fit_b.params.items():
+        assert row[f"bgnbd_{k}"] == pytest.approx(v, rel=1e-5), k
+    for k, v in gg_b.params.items():
+        assert row[f"gg_{k}"] == pytest.approx(v, rel=1e-5), k
+    # client by client with the bootstrap's own refit parameters
+    fit_k = R.BGNBDResult(params={k: row[f"bgnbd_{k}"] for k in fit_b.params}, se={}, loglik=0.0, n=0, n_repeat=0)
+    gg_k = R.GammaGammaResult(params={k: row[f"gg_{k}"] for k in gg_b.params}, se={}, loglik=0.0, n=0)
+    x, tx, T = (rb[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    m = gg_k.expected_spend(x, rb["monetary_value"].to_numpy(float)) * a.margin_ratio
+    pa = fit_k.p_alive(x, tx, T)
+    G = fit_k.expected_visits_alive(H * DAYS_PER_MONTH / 7.0, x, T, np.clip(1.0 - effects, 1e-9, 1.0))
+    want = np.maximum((pa * m) @ (G - G[:, [0]]), 0.0)
+    np.testing.assert_allclose(b.curves[0], want, rtol=1e-9, atol=1e-9)
+    assert R.effect_curves_bootstrap(a, H, 1, np.random.default_rng(5), effects) == pytest.approx(b.curves)
+
+
+def test_bootstrap_departure_share_by_client(small):
+    """The departures share of a refit is the excess share counted on the resampled clients."""
+    v, r, fit, _ = small
+    staff = generate(clients=600, months=18, seed=7).staff
+    sh = R.attached_leave_share(v, staff)
+    if sh is None:
+        pytest.skip("no measurable departure in this sample")
+    c = sh.clients
+    assert int(c["attached"].sum()) == sh.attached and int(c["baseline_gone"].sum()) == sh.baseline_gone
+    assert R._excess_share(sh.attached, sh.attached_gone, sh.baseline, sh.baseline_gone) == pytest.approx(sh.share)

@@ -42,7 +42,8 @@ __all__ = [
     "rfm", "fit_bgnbd", "fit_gamma_gamma", "fit_sbg", "BGNBDResult", "GammaGammaResult", "SBGResult",
     "lapse_durations", "km_curves", "membership_lifetimes", "membership_survival", "visits_outlook",
     "holdout_check",
-    "clv", "effect_curve", "gain_profile", "effect_curves_bootstrap", "breakeven_effect", "Sufficiency",
+    "clv", "effect_curve", "gain_profile", "effect_curves_bootstrap", "ModelBootstrap", "model_bootstrap",
+    "range_sources", "data_share", "breakeven_effect", "Sufficiency",
     "dropout_sufficiency", "MIN_REPEAT_CLIENTS", "MIN_GAPS", "MIN_SILENT_CLIENTS", "MIN_DROPOUT", "role_cost_year",
     "new_clients_per_year",
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
@@ -360,13 +361,16 @@ def visits_outlook(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, months: int = 12, e
 
 
 
-def _effect_rows(rfm_df, bgnbd, margin_per_visit):
-    """Aggregate clients by (x, T) with weights P(alive) and P(alive) * margin."""
+def _effect_rows(rfm_df, bgnbd, margin_per_visit, weights=None):
+    """Aggregate clients by (x, T) with weights P(alive) and P(alive) * margin (each times the
+    row's ``weights``: how many clients it stands for, default 1)."""
     x = rfm_df["frequency"].to_numpy(float)
     tx = rfm_df["recency"].to_numpy(float)
     T = rfm_df["T"].to_numpy(float)
     (xu, txu, Tu), pos = _collapse(x, tx, T)
     pa = bgnbd.p_alive(xu, txu, Tu)[pos]
+    if weights is not None:
+        pa = pa * np.asarray(weights, float)
     m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
     df = pd.DataFrame({"x": x, "T": T, "pa": pa, "pam": pa * m})
     g = df.groupby(["x", "T"], sort=False)[["pa", "pam"]].sum().reset_index()
@@ -381,10 +385,10 @@ class _EffectModel:
     """
 
     def __init__(self, rfm_df, bgnbd, margin_per_visit, horizon_months, time_unit_days,
-                 new_clients_per_year, new_client_margin):
+                 new_clients_per_year, new_client_margin, weights=None):
         self.bgnbd = bgnbd
         self.unit = time_unit_days or rfm_df.attrs.get("time_unit_days", 7.0)
-        self.x, self.T, self.pa, self.pam = _effect_rows(rfm_df, bgnbd, margin_per_visit)
+        self.x, self.T, self.pa, self.pam = _effect_rows(rfm_df, bgnbd, margin_per_visit, weights)
         self.H = int(horizon_months)
         self.years = self.H / 12.0
         self.t = self.H * DAYS_PER_MONTH / self.unit
@@ -393,6 +397,19 @@ class _EffectModel:
         self.m_new = float(new_client_margin or 0.0)
         # cohort k (k = 0..H-1) joins in the middle of month k and stays to the horizon's end
         self.tau = (self.H - np.arange(self.H) - 0.5) * DAYS_PER_MONTH / self.unit
+
+    def margin(self, scales):
+        """Margin over the horizon per scale: the second value of :meth:`gains` (the same numbers,
+        bit for bit), without the first-year figure and the visit totals the break-even search
+        does not use."""
+        sc = np.r_[1.0, np.asarray(scales, float)]
+        G = self.bgnbd.expected_visits_alive(self.t, self.x, self.T, sc)
+        margin = self.pam @ (G[:, 1:] - G[:, [0]])
+        if self.A > 0:
+            N = self.bgnbd.expected_visits_alive(self.tau, np.zeros_like(self.tau), np.zeros_like(self.tau), sc)
+            dn = (N[:, 1:] - N[:, [0]]).sum(axis=0) * self.A / 12.0
+            margin = margin + dn * self.m_new
+        return margin
 
     def gains(self, scales):
         """Per scale: (visits over the horizon, margin over the horizon, first-year margin of the
@@ -474,41 +491,150 @@ def gain_profile(analysis, horizon_months: int, effect: float) -> np.ndarray:
     return out
 
 
-def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=None) -> np.ndarray:
-    """The visit model's own uncertainty: :func:`effect_curve`'s ``incremental_margin_year`` after
-    refitting BG/NBD on ``refits`` resamples of the clients (with replacement; each client keeps
-    their margin per visit), (refits kept, len(effects)).  Resamples whose fit fails are dropped;
-    an empty array when the model was not fitted."""
+@dataclass
+class ModelBootstrap:
+    """The fitted models' own uncertainty: every model the retention figures rest on refitted
+    jointly on resamples of the salon's clients (the bootstrap by client, Efron & Tibshirani 1993,
+    ch. 6).
+
+    Attributes
+    ----------
+    effects : ndarray (G,)
+        The cuts of the dropout probability the curves are read at.
+    curves : ndarray (K, G)
+        :func:`effect_curve`'s ``incremental_margin_year`` of each kept refit (BG/NBD and, when the
+        analysis uses it, Gamma-Gamma refitted on the same resample).
+    params : DataFrame
+        One row per kept refit: ``bgnbd_*`` (the visit model's parameters), ``gg_p, gg_q,
+        gg_gamma`` (spend, NaN when the analysis uses the clients' own mean spend), ``sbg_alpha,
+        sbg_beta`` or ``sbg_theta`` (memberships; NaN without them), ``departure_share`` (the
+        share of attached clients who follow a leaving specialist, NaN when not measured).
+    refits : int
+        Resamples tried (``len(curves)`` of them kept; a resample whose visit- or spend-model refit
+        fails its contract is dropped).
+    """
+
+    effects: np.ndarray
+    curves: np.ndarray
+    params: pd.DataFrame
+    refits: int = 0
+
+    @property
+    def kept(self) -> int:
+        return int(len(self.curves))
+
+
+def _client_counts(rng, n):
+    """Counts of each of ``n`` clients in one resample with replacement (sum ``n``)."""
+    return np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+
+
+def model_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=None) -> ModelBootstrap:
+    """Refit the models on ``refits`` resamples of the clients, jointly: one resample of the
+    salon's clients (with replacement) per refit, and on it BG/NBD (visits), Gamma-Gamma (spend,
+    when the analysis uses it), sBG (the same clients' memberships) and the share of attached
+    clients who follow a leaving specialist (the same clients' departures).
+
+    A resample is one count per client (how often she was drawn); every fit takes those counts as
+    weights on the distinct (x, t_x, T, spend) rows instead of repeating the clients' rows, which
+    gives the same fit as the resampled table (:func:`~analysis.models.bgnbd.fit_bgnbd`'s
+    ``weights``).  Each refit's :func:`effect_curve` is computed on the collapsed rows with those
+    weights: P(alive) per distinct (x, t_x, T), expected spend per distinct (x, m), the quadrature
+    per distinct (x, T).  A client keeps her margin ratio; with Gamma-Gamma refitted, her spend per
+    visit follows the refit.  Clients who hold memberships but made no visit are resampled too
+    (the clients of the study are the union).
+
+    Returns
+    -------
+    ModelBootstrap
+        Empty (no curves) when the visit model was not fitted or ``refits`` is 0.
+    """
     a = analysis
     effects = np.linspace(0.0, 1.0, 51) if effects is None else np.asarray(effects, float)
+    empty = ModelBootstrap(effects, np.empty((0, len(effects))), pd.DataFrame(), int(max(refits, 0)))
     if a.bgnbd is None or a.clv is None or refits <= 0:
-        return np.empty((0, len(effects)))
-    spend = a.clv["spend_per_visit"].to_numpy(float)
-    m_visit = spend * a.margin_ratio
-    new_margin = float(np.mean(spend)) * a.margin_ratio if a.new_clients_per_year > 0 else 0.0
-    out = []
-    n = len(a.rfm)
+        return empty
+    r = a.rfm
+    n = len(r)
+    ids = pd.Index(r.index)
+    life = a.memberships if a.sbg is not None else None
+    extra = pd.Index([])
+    if life is not None:
+        extra = pd.Index(life["client_id"].unique()).difference(ids)
+    n_all = n + len(extra)
+    x, tx, T = (r[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    mv = r["monetary_value"].to_numpy(float)
+    spend0 = a.clv["spend_per_visit"].to_numpy(float)
+    (xu, txu, Tu, mu, su), pos = _collapse(x, tx, T, mv, spend0)
+    rows = pd.DataFrame({"frequency": xu, "recency": txu, "T": Tu, "monetary_value": mu}, copy=False)
+    rows.attrs = dict(r.attrs)
+    if life is not None:
+        where = ids.get_indexer(life["client_id"])
+        where = np.where(where >= 0, where, n + extra.get_indexer(life["client_id"]))
+    sh = a.departures.attached_share if a.departures is not None else None
+    by_client = getattr(sh, "clients", None)
+    if by_client is not None:
+        cw = ids.get_indexer(by_client["client_id"])
+    ratio = a.margin_ratio if np.isfinite(a.margin_ratio) else 0.0
+    # each refit is the analysis's own model (the same member of the BG/NBD family), started from its
+    # estimate: a resample moves the optimum a little, so one start usually suffices
+    start = tuple(a.bgnbd.params[k] for k in ("r", "alpha", "a", "b")) if a.bgnbd.variant == "bgnbd" else None
+    curves, params = [], []
     for _ in range(int(refits)):
-        idx = rng.integers(0, n, n)
-        rb = a.rfm.iloc[idx]
-        rb.attrs = dict(a.rfm.attrs)
+        cnt = _client_counts(rng, n_all)
+        wu = np.bincount(pos, weights=cnt[:n], minlength=len(xu))
+        row = {}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                fit = fit_bgnbd(rb)
+                fit = fit_bgnbd(rows, x0=start, variant=a.bgnbd.variant, weights=wu, se=False)
+                spend_u = su
+                if a.gamma_gamma is not None:
+                    gg = fit_gamma_gamma(rows, weights=wu, se=False, start=a.gamma_gamma.params)
+                    if not gg.usable:
+                        continue
+                    spend_u = gg.expected_spend(xu, mu)
+                    row.update(gg_p=gg.params["p"], gg_q=gg.params["q"], gg_gamma=gg.params["gamma"])
         except (InputError, ValueError, ArithmeticError):
             continue
         if not getattr(fit, "usable", True):   # fit contract: an unusable refit is never used
             continue
-        em = _EffectModel(rb, fit, m_visit[idx], horizon_months, a.time_unit_days, a.new_clients_per_year,
-                          new_margin)
+        row.update({f"bgnbd_{k}": v for k, v in fit.params.items()})
+        new_margin = (float(wu @ spend_u / wu.sum()) * ratio) if a.new_clients_per_year > 0 else 0.0
+        em = _EffectModel(rows, fit, spend_u * ratio, horizon_months, a.time_unit_days, a.new_clients_per_year,
+                          new_margin, weights=wu)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
-        if np.all(np.isfinite(margin)):
-            # a cut of the dropout probability never loses visits: a negative gain is the
-            # quadrature's noise on a degenerate refit
-            out.append(np.maximum(margin, 0.0) / em.years)
-    return np.array(out).reshape(len(out), len(effects))
+        if not np.all(np.isfinite(margin)):
+            continue
+        if life is not None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    sb = fit_sbg(life["periods"], life["churned"], weights=cnt[where])
+                row.update({f"sbg_{k}": v for k, v in sb.params.items()} if sb.check.ok else {})
+            except InputError:
+                pass
+        if by_client is not None:
+            wc = np.where(cw >= 0, cnt[np.maximum(cw, 0)], 1.0)
+            row["departure_share"] = _excess_share(*(wc @ by_client[c].to_numpy(float) for c in
+                                                     ("attached", "attached_gone", "baseline", "baseline_gone")))
+        # a cut of the dropout probability never loses visits: a negative gain is the
+        # quadrature's noise on a degenerate refit
+        curves.append(np.maximum(margin, 0.0) / em.years)
+        params.append(row)
+    cols = ([f"bgnbd_{k}" for k in a.bgnbd.params] + (["gg_p", "gg_q", "gg_gamma"] if a.gamma_gamma is not None else [])
+            + ([f"sbg_{k}" for k in a.sbg.params] if life is not None else [])
+            + (["departure_share"] if by_client is not None else []))
+    return ModelBootstrap(effects, np.array(curves).reshape(len(curves), len(effects)),
+                          pd.DataFrame(params, columns=cols, dtype=float), int(refits))
+
+
+def effect_curves_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=None) -> np.ndarray:
+    """The models' own uncertainty in the retention gain: :attr:`ModelBootstrap.curves` of
+    :func:`model_bootstrap` (BG/NBD and Gamma-Gamma refitted jointly on each resample of the
+    clients), (refits kept, len(effects)); an empty array when the visit model was not fitted."""
+    return model_bootstrap(analysis, horizon_months, refits, rng, effects).curves
 
 
 def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, cost_year: float,
@@ -541,7 +667,7 @@ def breakeven_effect(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit,
 
     def f(e):
         with np.errstate(all="ignore"):
-            return float(em.gains([max(1.0 - e, 1e-9)])[1][0] / em.years - cost_year)
+            return float(em.margin([max(1.0 - e, 1e-9)])[0] / em.years - cost_year)
 
     top = 1.0 - 1e-9
     lo, hi = f(0.0), f(top)
@@ -833,6 +959,9 @@ class AttachedShare:
     share: float
     se: float = float("nan")
     by_departure: pd.DataFrame = field(default=None, repr=False)
+    #: Per client (``client_id, attached, attached_gone, baseline, baseline_gone``: how many
+    #: departures counted her in each group), for the bootstrap by client (:func:`model_bootstrap`).
+    clients: pd.DataFrame = field(default=None, repr=False)
 
     def combine(self, prior) -> tuple[float, float, float]:
         """Precision-weighted combination of the assumption and the measurement.
@@ -869,7 +998,7 @@ def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_s
     st["left"] = pd.to_datetime(st["left"]).dt.normalize()
     st = st[(st["left"] > start + pd.Timedelta(days=30)) &
             (st["left"] + pd.Timedelta(days=followup_days) <= end)]
-    rows = []
+    rows, per_client = [], []
     for sid, L in zip(st["specialist_id"].astype(str), st["left"]):
         pre = v[v["date"] < L]
         att = attached_clients(pre, min_share, min_visits)
@@ -885,6 +1014,10 @@ def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_s
         b = others & active
         rows.append({"specialist_id": sid, "left": L, "attached": len(a), "attached_gone": len(a - back),
                      "baseline": len(b), "baseline_gone": len(b - back)})
+        for group, members in (("attached", a), ("baseline", b)):
+            ids = list(members)
+            per_client.append(pd.DataFrame({"client_id": ids, group: 1, f"{group}_gone":
+                                            [int(c not in back) for c in ids]}))
     if not rows:
         return None
     df = pd.DataFrame(rows)
@@ -892,12 +1025,25 @@ def attached_leave_share(visits: pd.DataFrame, staff: pd.DataFrame | None, min_s
     if na < min_attached or nb == 0:
         return None
     qa, qb = ka / na, kb / nb
-    share = max(0.0, (qa - qb) / (1.0 - qb)) if qb < 1 else float("nan")
+    share = _excess_share(na, ka, nb, kb)
+    cols = ["attached", "attached_gone", "baseline", "baseline_gone"]
+    clients = (pd.concat(per_client, ignore_index=True).fillna(0)
+               .groupby("client_id", sort=True, observed=True)[cols].sum().astype(int).reset_index())
     # delta method: var(qa)/(1-qb)^2 + var(qb) (1-qa)^2/(1-qb)^4
     se = (np.sqrt(qa * (1 - qa) / na / (1 - qb) ** 2 + qb * (1 - qb) / nb * (1 - qa) ** 2 / (1 - qb) ** 4)
           if qb < 1 else float("nan"))
     return AttachedShare(departures=len(df), attached=na, attached_gone=ka, baseline=nb,
-                         baseline_gone=kb, share=float(share), se=float(se), by_departure=df)
+                         baseline_gone=kb, share=float(share), se=float(se), by_departure=df, clients=clients)
+
+
+def _excess_share(na, ka, nb, kb) -> float:
+    """Share of attached clients who leave because their specialist left:
+    ``max(0, (q_att - q_base) / (1 - q_base))`` with ``q_att = ka / na``, ``q_base = kb / nb``
+    (NaN when a group is empty or every baseline client left)."""
+    if not (na > 0 and nb > 0):
+        return float("nan")
+    qa, qb = ka / na, kb / nb
+    return float(max(0.0, (qa - qb) / (1.0 - qb))) if qb < 1 else float("nan")
 
 
 @dataclass
@@ -981,12 +1127,33 @@ def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ra
                            revenue_attached_year=float(by["revenue_year"].sum()), margin_ratio=margin_ratio)
 
 
-def departure_draws(dep: DepartureInputs, draws):
-    """Scenario arrays (hazard per year, attached share, care-manager reduction) for ``draws``."""
+def departure_draws(dep: DepartureInputs, draws, refit_share=None):
+    """Scenario arrays (hazard per year, attached share, care-manager reduction) for ``draws``.
+
+    The measured share is combined with the study's assumption (:meth:`AttachedShare.combine`:
+    normal prior ``(m0, sd0)``, measurement ``(share, se)``, data weight ``w``).  Without
+    ``refit_share`` the combined normal is drawn on the assumption's own draws.  With
+    ``refit_share`` (the measured share of each scenario's bootstrap refit) the two sources are
+    drawn separately::
+
+        share_s = m0 + w (refit_share_s - m0) + (1 - w) (prior_s - m0)
+
+    the data's part varying with the refit, the assumption's with its draw ``prior_s``; since the
+    refit varies by about ``se`` and ``(1 - w) v0 = w se^2``, the variance is the combined one,
+    ``w^2 se^2 + (1 - w)^2 v0 = w se^2``.  Refits where the share is not measurable use the
+    measurement itself.
+    """
     hz = (dep.leave_rate.draws(draws.rng("retention.leave_rate"), draws.n) if dep.leave_rate
           else draws["retention.specialist_leave_rate_year"])
     sh = draws["retention.attached_leave_share"]
-    if dep.attached_share is not None:
+    if dep.attached_share is not None and refit_share is not None:
+        prior = draws.study["retention.attached_leave_share"]
+        m0, _, _ = AttachedShare(0, 0, 0, 0, 0, float("nan")).combine(prior)
+        _, _, w = dep.attached_share.combine(prior)
+        rs = np.asarray(refit_share, float)
+        rs = np.where(np.isfinite(rs), rs, dep.attached_share.share)
+        sh = np.clip(m0 + w * (rs - m0) + (1.0 - w) * (sh - m0), 0.0, 1.0)
+    elif dep.attached_share is not None:
         # the assumption's own draws, moved and narrowed to the combined estimate: ranks (and so
         # the scenario structure) are kept
         prior = draws.study["retention.attached_leave_share"]
@@ -1325,7 +1492,8 @@ class RetentionScenarios:
         return pd.DataFrame(rows)
 
 
-def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -> RetentionScenarios:
+def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
+              bootstrap: ModelBootstrap | None = None) -> RetentionScenarios:
     """Monte Carlo of the retention section, scenario by scenario with the study's shared draws.
 
     ``incremental_margin_year`` is the effect curve of :func:`effect_curve` read at each drawn
@@ -1347,16 +1515,29 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -
         margin_at_risk_avoided_year = (without - with) * (1 - e) * margin_ratio
 
     (``e`` = 0 when the visit model could not be fitted and the retention part counts nothing).
+
+    With ``bootstrap`` (:func:`model_bootstrap`) the fitted models are not taken as exact: scenario
+    ``s`` uses refit ``k[s]`` (drawn uniformly from the stream ``model_refit``, the one the summary
+    uses): its effect curve, and its measured departures share in place of the measurement (see
+    :func:`departure_draws`).  Without it the models are exact and only the assumptions vary.
     """
     a = analysis if analysis is not None else analyse(study, tables)
     n = draws.n
     eff = draws["retention.care_manager_effect"]
-    if a.effect is not None:
+    k = None
+    if bootstrap is not None and bootstrap.kept:
+        k = draws.rng("model_refit").integers(0, bootstrap.kept, n)
+    if a.effect is not None and k is not None:
+        inc = _interp_rows(np.clip(eff, 0.0, 1.0), bootstrap.effects, bootstrap.curves[k])
+    elif a.effect is not None:
         inc = np.interp(eff, a.effect["effect"], a.effect["incremental_margin_year"])
     else:
         inc = np.full(n, np.nan)
     if a.departures is not None:
-        hz, sh, red = departure_draws(a.departures, draws)
+        refit_share = None
+        if k is not None and "departure_share" in bootstrap.params:
+            refit_share = bootstrap.params["departure_share"].to_numpy(float)[k]
+        hz, sh, red = departure_draws(a.departures, draws, refit_share)
         without = -np.expm1(-np.asarray(hz, float)) * np.clip(sh, 0.0, 1.0) * a.departures.revenue_attached_year
         with_ = without * (1.0 - red)
         # the retention part already keeps the share `effect` of every client who would drop out,
@@ -1371,3 +1552,175 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None) -
                               revenue_at_risk_year_with=with_, margin_at_risk_avoided_year=avoided,
                               role_cost_year=np.asarray(role_cost_year(study, draws), float),
                               care_manager_effect=eff, notes=list(a.notes))
+
+
+def _interp_rows(x, grid, curves):
+    """Row ``s`` of ``curves`` (n, G) read at ``x[s]`` by linear interpolation on ``grid`` (G,)."""
+    grid = np.asarray(grid, float)
+    lo = (np.searchsorted(grid, x, side="right") - 1).clip(0, len(grid) - 2)
+    frac = np.clip((x - grid[lo]) / (grid[lo + 1] - grid[lo]), 0.0, 1.0)
+    rows = np.arange(len(x))
+    return curves[rows, lo] * (1 - frac) + curves[rows, lo + 1] * frac
+
+
+def data_share(width: float, width_fixed: float) -> float:
+    """Share of a range that comes from the data (the fitted models' own uncertainty), the rest
+    from the assumptions.
+
+    With ``width`` the P10–P90 width when the models are refitted per scenario and ``width_fixed``
+    the width with the models taken as exact, independent sources add their variances, so the
+    data's share of the variance is ``1 - (width_fixed / width)^2``, clipped to [0, 1]; 0 when the
+    range has no width.
+
+    >>> round(data_share(5.0, 4.0), 2)
+    0.36
+    """
+    if not (np.isfinite(width) and np.isfinite(width_fixed)) or width <= 0:
+        return 0.0
+    return float(min(1.0, max(0.0, 1.0 - (width_fixed / width) ** 2)))
+
+
+#: The figures whose range :func:`range_sources` splits into data and assumptions.
+RANGE_FIGURES = ("incremental_margin_year", "margin_at_risk_avoided_year")
+
+
+def range_sources(study, tables, draws, analysis: RetentionAnalysis,
+                  bootstrap: ModelBootstrap | None) -> pd.DataFrame:
+    """How much of each retention range comes from the data and how much from the assumptions.
+
+    The Monte Carlo is run twice on the same draws: with the models refitted per scenario
+    (``bootstrap``) and with the models taken as exact — the fitted effect curve, and the measured
+    departures share in place of every refit's (so its data part ``w (share - m0)`` is fixed, see
+    :func:`departure_draws`).  Per figure of :data:`RANGE_FIGURES`:
+
+    Returns
+    -------
+    DataFrame
+        ``figure``, ``p10, median, p90`` (models refitted: data and assumptions), ``p10_fixed,
+        median_fixed, p90_fixed`` (assumptions alone), ``data_share`` (:func:`data_share` of the two
+        widths), ``refits`` (refits kept).  Empty when there is no bootstrap.
+    """
+    if bootstrap is None or not bootstrap.kept:
+        return pd.DataFrame(columns=["figure", "p10", "median", "p90", "p10_fixed", "median_fixed",
+                                     "p90_fixed", "data_share", "refits"])
+    both = scenarios(study, tables, draws, analysis=analysis, bootstrap=bootstrap)
+    a = analysis
+    exact = ModelBootstrap(bootstrap.effects, np.empty((0, len(bootstrap.effects))), pd.DataFrame(), 1)
+    if a.effect is not None:
+        exact.curves = np.interp(bootstrap.effects, a.effect["effect"], a.effect["incremental_margin_year"])[None, :]
+    else:
+        exact.curves = np.zeros((1, len(bootstrap.effects)))
+    sh = a.departures.attached_share if a.departures is not None else None
+    if sh is not None:
+        exact.params = pd.DataFrame({"departure_share": [sh.share]})
+    fixed = scenarios(study, tables, draws, analysis=a, bootstrap=exact)
+    rows = []
+    for name in RANGE_FIGURES:
+        a, b = getattr(both, name), getattr(fixed, name)
+        if not (np.isfinite(a).any() and np.isfinite(b).any()):
+            continue
+        q = np.nanquantile(a, [0.1, 0.5, 0.9])
+        qf = np.nanquantile(b, [0.1, 0.5, 0.9])
+        rows.append({"figure": name, "p10": q[0], "median": q[1], "p90": q[2], "p10_fixed": qf[0],
+                     "median_fixed": qf[1], "p90_fixed": qf[2], "data_share": data_share(q[2] - q[0], qf[2] - qf[0]),
+                     "refits": bootstrap.kept})
+    return pd.DataFrame(rows)
+
+
+# ============================================================================ page figures
+#
+# The numbers the retention page shows beside its charts, computed here (not in the notebook) so
+# that they are tested; the page turns them into words.
+
+
+def client_overview(a: RetentionAnalysis) -> dict:
+    """The client base in a few numbers, from the RFM summary.
+
+    Returns
+    -------
+    dict
+        ``clients``; ``repeat_visits`` (sum of x); ``returning_share`` (share with x > 0);
+        ``repeat_per_client`` (mean x); ``span_days`` (median first-to-last visit days of the
+        returning clients); ``age_days`` (median days from the first visit to the calibration end);
+        ``spend_median`` (median spend per repeat visit day of the returning clients).  NaN where a
+        median has no clients.
+    """
+    r = a.rfm
+    rep = r["frequency"] > 0
+    med = lambda s: float(s.median()) if len(s) else float("nan")  # noqa: E731
+    return {"clients": int(len(r)), "repeat_visits": float(r["frequency"].sum()),
+            "returning_share": float(rep.mean()) if len(r) else float("nan"),
+            "repeat_per_client": float(r["frequency"].mean()) if len(r) else float("nan"),
+            "span_days": med(r.loc[rep, "recency"] * a.time_unit_days),
+            "age_days": med(r["T"] * a.time_unit_days),
+            "spend_median": med(r.loc[rep, "monetary_value"])}
+
+
+def visit_pace(a: RetentionAnalysis) -> dict | None:
+    """The visit model read for an owner (None without a usable fit).
+
+    Returns
+    -------
+    dict
+        ``visits_per_month`` (mean visits a month while a client stays: the model's rate per time
+        unit × days a month / days a unit); ``dropout`` (mean chance of stopping after a visit);
+        ``once_share`` (share of clients seen only once); ``likely_gone`` (share of returning
+        clients with P(alive) below 1/2; NaN without CLV).
+    """
+    if a.bgnbd is None:
+        return None
+    rep = (a.rfm["frequency"] > 0).to_numpy()
+    gone = (float((a.clv["p_alive"].to_numpy(float)[rep] < 0.5).mean()) if a.clv is not None and rep.any()
+            else float("nan"))
+    return {"visits_per_month": float(a.bgnbd.mean_rate * DAYS_PER_MONTH / a.time_unit_days),
+            "dropout": float(a.bgnbd.mean_dropout), "once_share": float((~rep).mean()) if rep.size else float("nan"),
+            "likely_gone": gone}
+
+
+def clv_summary(a: RetentionAnalysis, top: float = 0.1) -> dict | None:
+    """Total, median and mean CLV and the share of the total carried by the best ``top`` share of
+    clients (the first ``ceil(top × clients)``, at least one); None without CLV."""
+    if a.clv is None or not len(a.clv):
+        return None
+    c = np.sort(a.clv["clv"].to_numpy(float))[::-1]
+    k = max(1, int(np.ceil(top * len(c))))
+    total = float(c.sum())
+    return {"total": total, "top_share": float(c[:k].sum() / total) if total else float("nan"),
+            "median": float(np.median(c)), "mean": float(c.mean())}
+
+
+def km_at(km: pd.DataFrame, days: float = 365.0) -> pd.DataFrame:
+    """Per curve of :func:`km_curves`, the survival at ``days`` (the last step at or before it).
+
+    Returns
+    -------
+    DataFrame
+        ``group``, ``share``, in the curves' order.
+    """
+    return (km[km["time_days"] <= days].groupby("group", sort=False)["survival"].last()
+            .rename("share").reset_index())
+
+
+def first_year_margin(a: RetentionAnalysis, effect: float) -> float:
+    """First-year margin gained on today's clients at the cut ``effect`` (read off the effect curve);
+    NaN without it."""
+    if a.effect is None:
+        return float("nan")
+    return float(np.interp(effect, a.effect["effect"], a.effect["first_year_margin_current"]))
+
+
+def departures_by_block(dep: DepartureInputs) -> pd.DataFrame:
+    """The departures table per block: ``block, specialists, attached_clients, revenue_year``,
+    largest revenue first (per specialist when the visits have no block)."""
+    by = dep.by_specialist
+    if "block" in by.columns:
+        by = by.groupby("block", observed=True).agg(specialists=("specialist_id", "size"),
+                                                    attached_clients=("attached_clients", "sum"),
+                                                    revenue_year=("revenue_year", "sum")).reset_index()
+    return by.sort_values("revenue_year", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def membership_period(life: pd.DataFrame) -> str:
+    """``month`` or ``week`` when every membership is counted in that period, else ``period``."""
+    kinds = set(life["period"].dropna().astype(str))
+    return kinds.pop() if kinds in ({"month"}, {"week"}) else "period"

@@ -38,27 +38,41 @@ MIN_CLIENTS = 20
 MIN_REPEATS = 5
 
 
-def aggregate_rows(*cols):
+def aggregate_rows(*cols, weights=None):
     """Merge identical rows of the given columns.
+
+    Parameters
+    ----------
+    *cols : array-like
+        Columns of equal length.
+    weights : array-like, optional
+        How many clients each input row stands for (default 1 each; e.g. a bootstrap resample's
+        counts).  Rows of weight 0 are left out.
 
     Returns
     -------
     uniq : list of ndarray
         One array per column, one element per distinct row.
     weight : ndarray
-        How many input rows each distinct row stands for.
+        How many input rows (or how much weight) each distinct row stands for.
     """
     df = pd.DataFrame({f"c{i}": np.asarray(c, float) for i, c in enumerate(cols)})
-    g = df.groupby(list(df.columns), sort=False).size()
+    names = list(df.columns)
+    if weights is None:
+        g = df.groupby(names, sort=False).size()
+    else:
+        w = np.broadcast_to(np.asarray(weights, float), (len(df),))
+        keep = w > 0
+        g = df.assign(_w=w)[keep].groupby(names, sort=False)["_w"].sum()
     idx = g.index.to_frame(index=False)
-    return [idx[c].to_numpy(float) for c in df.columns], g.to_numpy(float)
+    return [idx[c].to_numpy(float) for c in names], g.to_numpy(float)
 
 
 class _Data:
     """Aggregated (x, t_x, T) rows split into x == 0 and x > 0 for a fast likelihood."""
 
-    def __init__(self, x, tx, T):
-        (x, tx, T), w = aggregate_rows(x, tx, T)
+    def __init__(self, x, tx, T, weights=None):
+        (x, tx, T), w = aggregate_rows(x, tx, T, weights=weights)
         z = x == 0
         self.w0, self.T0 = w[z], T[z]
         pos = ~z
@@ -546,7 +560,7 @@ def _ey_family(variant, params, x, T, t, ks, nodes):
 # ============================================================================ fitting
 
 
-def _fit_variant(variant, data, rate):
+def _fit_variant(variant, data, rate, se=True):
     """Fit one member of the family from several starts.  Returns (theta, se, loglik, FitCheck)."""
     names = VARIANTS[variant]
     x, tx, T, w = data.all_rows()
@@ -588,7 +602,9 @@ def _fit_variant(variant, data, rate):
     check = FitCheck(converged=bool(res.success) or success, at_boundary=bool(bounds), finite=finite,
                      boundary_params=bounds, starts=tried, message=str(res.message))
     with np.errstate(all="ignore"):
-        if variant == "bgnbd" and finite:
+        if not se:
+            se = np.full(len(names), np.nan)
+        elif variant == "bgnbd" and finite:
             se, _ = hessian_se(lambda th: data.negll_grad(th)[1], theta)
         elif finite:
             se = _numeric_hessian(lambda th: _family_ll(variant, th, x, tx, T, w), theta)
@@ -609,7 +625,7 @@ def _limit_note(variant, params, unit_days):
                 level="warning", topic="bgnbd")
 
 
-def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
+def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None, se: bool = True) -> BGNBDResult:
     """Fit the BG/NBD model by maximum likelihood, falling back to its limit case at a boundary.
 
     Parameters
@@ -622,6 +638,13 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     variant : {"auto", "bgnbd", "same_dropout", "same_rate", "same_both"}
         ``auto`` (default): the full model when its fit is usable, else the best usable limit case.
         A name fits that member only.
+    weights : array-like, optional
+        How many clients each row stands for (whole numbers, e.g. the counts of a bootstrap
+        resample by client): the fit equals the fit on the rows repeated that many times, without
+        repeating them.  Rows of weight 0 are left out.
+    se : bool
+        Compute standard errors (numerical Hessian); False leaves them NaN (bootstrap refits,
+        which need the estimates only).
 
     Returns
     -------
@@ -655,13 +678,15 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     References: Fader, Hardie & Lee (2005), Marketing Science 24(2) 275-284; "A note on deriving the
     BG/NBD log-likelihood" (brucehardie.com/notes/004); Self & Liang (1987), JASA 82, 605-610.
     """
-    x, tx, T = _check_rfm(rfm)
-    data = _Data(x, tx, T)
+    x, tx, T = _check_rfm(rfm, weights)
+    want_se = bool(se)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
+    data = _Data(x, tx, T, weights=weights)
     unit_days = float(getattr(rfm, "attrs", {}).get("time_unit_days", 7.0) or 7.0)
-    rate = max(x.sum() / max(T.sum(), 1e-9), 1e-6)
+    rate = max((w @ x) / max(w @ T, 1e-9), 1e-6)
     if variant not in ("auto", *VARIANTS):
         raise ValueError(f"variant must be one of auto, {', '.join(VARIANTS)}. Got {variant!r} instead.")
-    n, n_rep = int(len(x)), int(x.sum())
+    n, n_rep = int(round(w.sum())), int(round(w @ x))
 
     def make(var, theta, se, ll, check, **kw):
         names = VARIANTS[var]
@@ -672,17 +697,17 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
                            message=check.message, summary=summary, variant=var, check=check, **kw)
 
     if variant != "auto" and variant != "bgnbd":
-        return make(variant, *_fit_variant(variant, data, rate))
+        return make(variant, *_fit_variant(variant, data, rate, want_se))
     if x0 is not None:
         global_start = tuple(map(float, x0))
-        full = _fit_variant_with_start(data, rate, global_start)
+        full = _fit_variant_with_start(data, rate, global_start, want_se)
     else:
-        full = _fit_variant("bgnbd", data, rate)
+        full = _fit_variant("bgnbd", data, rate, want_se)
     theta, se, ll, check = full
     if variant == "bgnbd" or check.ok:
         res = make("bgnbd", theta, se, ll, check)
         if variant == "auto" and check.ok:
-            lim = _fit_variant("same_dropout", data, rate)
+            lim = _fit_variant("same_dropout", data, rate, want_se)
             if lim[3].finite:
                 lr, pv = lr_test(ll, lim[2], df=1, on_boundary=True)
                 res.comparison = {"lr": lr, "p_value": pv, "loglik_full": ll, "loglik_limit": lim[2],
@@ -693,7 +718,7 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     # the full fit is not usable: the limit cases
     best = None
     for var in ("same_dropout", "same_rate", "same_both"):
-        th, s, l_, ch = _fit_variant(var, data, rate)
+        th, s, l_, ch = _fit_variant(var, data, rate, want_se)
         if not ch.ok:
             continue
         aic = 2 * len(th) - 2 * l_
@@ -714,7 +739,7 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto") -> BGNBDResult:
     return res
 
 
-def _fit_variant_with_start(data, rate, x0):
+def _fit_variant_with_start(data, rate, x0, se=True):
     """The full model from a caller's start first, then the default starts."""
     def obj(z):
         th = np.exp(z)
@@ -725,13 +750,13 @@ def _fit_variant_with_start(data, rate, x0):
     if res.success and not _boundaries("bgnbd", res.x, np.exp(res.x)):
         theta = np.exp(res.x)
         with np.errstate(all="ignore"):
-            se, _ = hessian_se(lambda th: data.negll_grad(th)[1], theta)
-        return theta, se, float(-res.fun), FitCheck(True, False, bool(np.isfinite(res.fun)), (), 1,
+            ses = hessian_se(lambda th: data.negll_grad(th)[1], theta)[0] if se else np.full(4, np.nan)
+        return theta, ses, float(-res.fun), FitCheck(True, False, bool(np.isfinite(res.fun)), (), 1,
                                                     str(res.message))
-    return _fit_variant("bgnbd", data, rate)
+    return _fit_variant("bgnbd", data, rate, se)
 
 
-def _check_rfm(rfm):
+def _check_rfm(rfm, weights=None):
     missing = [c for c in ("frequency", "recency", "T") if c not in rfm]
     if missing:
         raise InputError(Problem("rfm", f"needs columns frequency, recency, T; missing {', '.join(missing)}."))
@@ -744,12 +769,16 @@ def _check_rfm(rfm):
     if (x < 0).any() or (tx < 0).any() or (tx > T + 1e-9).any() or ((x == 0) & (tx > 0)).any():
         raise InputError(Problem("rfm", "needs 0 <= recency <= T, frequency >= 0 and recency = 0 "
                                  "when frequency = 0."))
-    if len(x) < MIN_CLIENTS:
+    w = np.ones_like(x) if weights is None else np.broadcast_to(np.asarray(weights, float), x.shape)
+    if w.shape != x.shape or not np.all(np.isfinite(w)) or (w < 0).any():
+        raise InputError(Problem("rfm", "weights must be one non-negative number per client."))
+    n = int(round(w.sum()))
+    if n < MIN_CLIENTS:
         raise InputError(Problem("visits", f"the BG/NBD model needs at least {MIN_CLIENTS} clients; "
-                                 f"got {len(x)}. Use a longer period or skip the model."))
-    if x.sum() < MIN_REPEATS:
+                                 f"got {n}. Use a longer period or skip the model."))
+    if w @ x < MIN_REPEATS:
         raise InputError(Problem("visits", f"the BG/NBD model needs repeat visits to estimate "
-                                 f"dropout; got {int(x.sum())} (at least {MIN_REPEATS} needed)."))
+                                 f"dropout; got {int(round(w @ x))} (at least {MIN_REPEATS} needed)."))
     return x, tx, T
 
 

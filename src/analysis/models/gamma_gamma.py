@@ -97,7 +97,7 @@ def _negll_grad(theta, x, m, w):
     return -(w @ ll), -np.array([w @ gp, w @ gq, w @ gg])
 
 
-def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
+def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0), weights=None, se: bool = True, start=None) -> GammaGammaResult:
     """Fit the Gamma-Gamma model on clients with repeat visits.
 
     Parameters
@@ -105,6 +105,14 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
     rfm : DataFrame
         Columns ``frequency`` (x) and ``monetary_value`` (mean amount of the repeat visits, m);
         clients with ``x == 0`` or ``m <= 0`` are left out of the fit.
+    weights : array-like, optional
+        How many clients each row stands for (e.g. a bootstrap resample's counts); the fit equals
+        the fit on the rows repeated that many times.
+    se : bool
+        Compute standard errors (numerical Hessian); False leaves them NaN.
+    start : dict, optional
+        ``{p, q, gamma}`` in the data's currency (e.g. the full sample's estimate for a bootstrap
+        refit), tried before the other starts.
 
     Raises
     ------
@@ -128,11 +136,13 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
             raise InputError(Problem("rfm", f"the Gamma-Gamma model needs column {c}."))
     x = np.asarray(rfm["frequency"], float)
     m = np.asarray(rfm["monetary_value"], float)
-    keep = (x > 0) & (m > 0) & np.isfinite(m)
-    if keep.sum() < MIN_CLIENTS:
+    wt = np.ones_like(x) if weights is None else np.broadcast_to(np.asarray(weights, float), x.shape)
+    keep = (x > 0) & (m > 0) & np.isfinite(m) & (wt > 0)
+    n_keep = int(round(wt[keep].sum()))
+    if n_keep < MIN_CLIENTS:
         raise InputError(Problem("visits", f"the Gamma-Gamma spend model needs at least {MIN_CLIENTS} "
-                                 f"clients with repeat visits and a positive amount; got {int(keep.sum())}."))
-    (xa, ma), w = aggregate_rows(x[keep], m[keep])
+                                 f"clients with repeat visits and a positive amount; got {n_keep}."))
+    (xa, ma), w = aggregate_rows(x[keep], m[keep], weights=wt[keep])
     # scale amounts to about 1 for the optimiser; gamma scales with the currency unit
     scale = float(np.median(ma))
 
@@ -142,11 +152,13 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
         return f, gr * th
 
     starts = [np.log(np.asarray(x0, float)), np.log([4.0, 4.0, 3.0]), np.log([0.5, 2.0, 0.5])]
+    if start is not None:
+        starts.insert(0, np.log([start["p"], start["q"], start["gamma"] / scale]))
     res, tried, success = fit_multistart(obj, starts, interior=lambda z: not on_edge(z).any())
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         th = np.exp(res.x)
         theta = np.array([th[0], th[1], th[2] * scale])
-        se, _ = hessian_se(lambda t: _negll_grad(t, xa, ma, w)[1], theta)
+        ses = hessian_se(lambda t: _negll_grad(t, xa, ma, w)[1], theta)[0] if se else np.full(3, np.nan)
         loglik = -_negll_grad(theta, xa, ma, w)[0]
     edge = on_edge(res.x)
     bounds = tuple(f"{n}->{'inf' if e > 0 else '0'}" for n, e in zip(PARAMS, edge) if e)
@@ -156,10 +168,10 @@ def fit_gamma_gamma(rfm, x0=(1.0, 1.0, 1.0)) -> GammaGammaResult:
     converged = check.converged
     if not check.ok:
         warnings.warn(f"Gamma-Gamma fit not usable: {check}", RuntimeWarning, stacklevel=2)
-    summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": se})
+    summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": ses})
     return GammaGammaResult(params=dict(zip(PARAMS, map(float, theta))),
-                            se=dict(zip(PARAMS, map(float, se))), loglik=float(loglik),
-                            n=int(keep.sum()), converged=converged, summary=summary, check=check)
+                            se=dict(zip(PARAMS, map(float, ses))), loglik=float(loglik),
+                            n=n_keep, converged=converged, summary=summary, check=check)
 
 
 def simulate_gamma_gamma(params: dict, frequency, rng) -> np.ndarray:

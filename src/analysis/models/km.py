@@ -41,27 +41,54 @@ def lapse_durations(visits: pd.DataFrame, end=None, window_days: int = 90, by: s
     """
     keys = ([by] if by else []) + ["client_id"]
     v = visits[keys + ["date"]].dropna()
-    v = v.assign(date=pd.to_datetime(v["date"]).dt.normalize()).drop_duplicates()
-    end = pd.Timestamp(end) if end is not None else v["date"].max()
-    v = v[v["date"] <= end].sort_values(keys + ["date"], kind="stable")
-    if v.empty:
+    date = pd.to_datetime(v["date"]).dt.normalize()
+    end = pd.Timestamp(end) if end is not None else date.max()
+    keep = (date <= end).to_numpy(bool)
+    if not keep.any():
         return pd.DataFrame(columns=keys + ["first_visit", "duration_days", "lapsed"])
-    g = v.groupby(keys, sort=False, observed=True)
-    nxt = g["date"].shift(-1)
-    gap_days = (nxt - v["date"]).dt.days
-    to_end = (end - v["date"]).dt.days
-    lapse_here = np.where(nxt.isna(), to_end > window_days, gap_days > window_days)
-    v = v.assign(_lapse=lapse_here, _first=g["date"].transform("min"))
-    lapse_rows = v[v["_lapse"]].groupby(keys, sort=False, observed=True).head(1)
-    last = v.groupby(keys, sort=False, observed=True).tail(1)
-    out = last.set_index(keys)[["_first", "date"]].rename(columns={"date": "_until"})
-    out["lapsed"] = False
-    lr = lapse_rows.set_index(keys)
-    out.loc[lr.index, "_until"] = lr["date"]
-    out.loc[lr.index, "lapsed"] = True
-    out["duration_days"] = (out["_until"] - out["_first"]).dt.days.astype(float)
-    out = out.rename(columns={"_first": "first_visit"}).drop(columns="_until").reset_index()
-    return out[keys + ["first_visit", "duration_days", "lapsed"]]
+    # on integer codes and int64 nanoseconds: sort by (keys, date), one visit day per key, then each
+    # group's first day, first lapse and last day by position (no groupby, no MultiIndex)
+    rows = np.flatnonzero(keep)
+    d = date.to_numpy("datetime64[ns]")[rows].astype(np.int64)
+    codes = [_sorted_codes(v[k])[rows] for k in keys]
+    order = np.lexsort((d, *reversed(codes)))
+    d = d[order]
+    codes = [c[order] for c in codes]
+    new_key = np.zeros(len(d), bool)
+    new_key[0] = True
+    for c in codes:
+        new_key[1:] |= c[1:] != c[:-1]
+    uniq = new_key.copy()
+    uniq[1:] |= d[1:] != d[:-1]                   # visits on one day count once
+    d, new_key, order = d[uniq], new_key[uniq], order[uniq]
+    start = np.flatnonzero(new_key)
+    last = np.r_[start[1:] - 1, len(d) - 1]
+    gid = np.cumsum(new_key) - 1
+    day = 86_400 * 10**9
+    is_last = np.zeros(len(d), bool)
+    is_last[last] = True
+    gap = np.r_[(d[1:] - d[:-1]) // day, 0]
+    to_end = (end.value - d) // day
+    lapse = np.where(is_last, to_end > window_days, gap > window_days)
+    until = d[last].copy()
+    lapsed = np.zeros(len(start), bool)
+    at = np.flatnonzero(lapse)
+    g_at, first_at = np.unique(gid[at], return_index=True)
+    until[g_at] = d[at[first_at]]
+    lapsed[g_at] = True
+    src = rows[order[start]]
+    out = pd.DataFrame({k: v[k].iloc[src].reset_index(drop=True) for k in keys})
+    out["first_visit"] = pd.Series(d[start].astype("datetime64[ns]")).astype(date.dtype)
+    out["duration_days"] = ((until - d[start]) // day).astype(float)
+    out["lapsed"] = lapsed
+    return out
+
+
+def _sorted_codes(col: pd.Series) -> np.ndarray:
+    """Integer codes of a column, ordered like its sorted values (categories: their order)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(np.int64)
+    return pd.factorize(col, sort=True)[0].astype(np.int64)
 
 
 def km_curves(durations: pd.DataFrame, by: str | None = None, min_clients: int = 20) -> pd.DataFrame:

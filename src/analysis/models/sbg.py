@@ -126,7 +126,7 @@ def _negll_grad(theta, t, churned, w):
     return -ll, -np.array([ga, gb])
 
 
-def fit_sbg(lifetimes, churned, variant: str = "auto") -> SBGResult:
+def fit_sbg(lifetimes, churned, variant: str = "auto", weights=None) -> SBGResult:
     """Fit the sBG model by maximum likelihood; at a boundary, its limit case.
 
     Up to three starting points.  When the fit is not usable (not converged, not finite, or a
@@ -142,6 +142,9 @@ def fit_sbg(lifetimes, churned, variant: str = "auto") -> SBGResult:
         (``churned`` False), the periods completed so far (censored; >= 0).
     churned : array of bool
         True = the member has left.
+    weights : array-like, optional
+        How many members each row stands for (e.g. a bootstrap resample's counts); the fit equals
+        the fit on the rows repeated that many times.
 
     Raises
     ------
@@ -152,14 +155,18 @@ def fit_sbg(lifetimes, churned, variant: str = "auto") -> SBGResult:
     ch = np.asarray(churned, bool)
     if t.shape != ch.shape:
         raise InputError(Problem("memberships", "lifetimes and churned must have the same length."))
-    if len(t) < MIN_MEMBERS:
-        raise InputError(Problem("memberships", f"the sBG model needs at least {MIN_MEMBERS} members; got {len(t)}."))
+    wt = np.ones_like(t) if weights is None else np.broadcast_to(np.asarray(weights, float), t.shape)
+    if weights is not None:
+        t, ch, wt = t[wt > 0], ch[wt > 0], wt[wt > 0]
+    if wt.sum() < MIN_MEMBERS:
+        raise InputError(Problem("memberships", f"the sBG model needs at least {MIN_MEMBERS} members; "
+                                 f"got {int(round(wt.sum()))}."))
     if not np.all(np.isfinite(t)) or np.any(t != np.round(t)) or np.any(t < 0) or np.any(ch & (t < 1)):
         raise InputError(Problem("memberships", "lifetimes must be whole numbers of periods "
                                  "(>= 1 for members who left, >= 0 for active ones)."))
     if ch.sum() == 0:
         raise InputError(Problem("memberships", "the sBG model needs some members who left; none did."))
-    (ta, ca), w = aggregate_rows(t, ch.astype(float))
+    (ta, ca), w = aggregate_rows(t, ch.astype(float), weights=wt)
     ca = ca.astype(bool)
 
     def obj(lth):
@@ -183,7 +190,7 @@ def fit_sbg(lifetimes, churned, variant: str = "auto") -> SBGResult:
     bnd = bounds_of(res.x) if finite else ()
     check = FitCheck(converged=bool(res.success) or success, at_boundary=bool(bnd), finite=finite,
                      boundary_params=bnd, starts=tried, message=str(res.message))
-    n, n_ch = int(len(t)), int(ch.sum())
+    n, n_ch = int(round(wt.sum())), int(round(wt[ch].sum()))
     if check.ok or variant == "sbg":
         summary = pd.DataFrame({"parameter": PARAMS, "estimate": theta, "se": se})
         return SBGResult(params=dict(zip(PARAMS, map(float, theta))), se=dict(zip(PARAMS, map(float, se))),
