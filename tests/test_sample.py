@@ -121,3 +121,23 @@ def test_csv_writer_writes_the_bytes_of_to_csv(tmp_path, frame):
     sample._write_csv(frame, path)
     want = frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d", float_format="%.10g")
     assert path.read_bytes() == want.encode("utf-8")
+
+
+def test_generated_studies_are_named_apart_in_both_languages(tmp_path):
+    """The bundled sample keeps its name; any other generated study says what sets it apart, so the
+    studies of one portfolio page can be told apart, with a Russian name for Russian pages."""
+    import yaml
+
+    from analysis.sample import write_sample
+
+    def names(folder, **kw):
+        write_sample(tmp_path / folder, **kw)
+        s = yaml.safe_load((tmp_path / folder / "study.yaml").read_text(encoding="utf-8"))
+        return s["name"], s["name_ru"]
+
+    bundled = yaml.safe_load((Path(__file__).resolve().parents[1] / "data/sample/study.yaml").read_text(encoding="utf-8"))
+    a = names("a", clients=60, months=8, seed=1)
+    b = names("b", clients=60, months=8, seed=2)
+    assert a != b and a[0] != bundled["name"]
+    assert "60 clients" in a[0] and "8 months" in a[0] and "60 клиентов" in a[1]
+    assert bundled["name_ru"] and bundled["name"] == "Sample beauty & fitness centre"
