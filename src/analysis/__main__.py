@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a study.yaml value, dotted keys, YAML values (repeatable)")
     run.add_argument("--notebooks", metavar="DIR", help="run your own notebooks instead of the kit's")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="run the studies on a Dask cluster (pip install 'care-manager-kit[cluster]'); "
+                          "each study is one task on a worker, the reports come back into --out")
 
     check = sub.add_parser("check", help="validate a study's config and data only")
     check.add_argument("study", metavar="STUDY_DIR")
@@ -75,6 +78,7 @@ def _cmd_run(args) -> int:
         opts.notebooks_dir = Path(args.notebooks)
     if args.jobs:
         opts.jobs = max(1, args.jobs)
+    opts.scheduler = args.scheduler
     studies = args.studies or [default_study_dir()]
     code, _ = run_many(studies, opts)
     return code

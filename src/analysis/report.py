@@ -369,13 +369,18 @@ def _copy_earlier(final: Path, tmp: Path) -> None:
 
 
 _KERNEL_HOME: list[Path] = []
+_KERNEL_LOCK = threading.Lock()
 
 
 def _kernel_env() -> None:
     """A kernelspec pointing at this interpreter, visible only to this process and its children
     (``JUPYTER_PATH``), created once per process in a temporary folder removed at exit."""
-    if _KERNEL_HOME:
-        return
+    with _KERNEL_LOCK:  # one per process, also when a cluster worker runs two studies at once
+        if not _KERNEL_HOME:
+            _make_kernel_home()
+
+
+def _make_kernel_home() -> None:
     import atexit
 
     sweep_stale(Path(tempfile.gettempdir()), pattern="care-kit-jupyter-*")
