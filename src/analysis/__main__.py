@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=["en", "ru"], help="report language (default: the study's)")
     run.add_argument("--out", metavar="DIR", help="reports root (default: reports/)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
-                     help="notebooks run in parallel (default: number of cores)")
+                     help="notebooks run in parallel, shared by all studies of the call (default: number "
+                          "of cores); with --scheduler, per study on its worker (default: the worker's cores)")
     run.add_argument("--only", nargs="+", default=[], metavar="NAME",
                      help="run only these notebooks (e.g. retention staffing); other pages are kept")
     run.add_argument("--with-code", action="store_true", help="keep the code in the HTML (for consultants)")
@@ -79,6 +80,8 @@ def _cmd_run(args) -> int:
     if args.jobs:
         opts.jobs = max(1, args.jobs)
     opts.scheduler = args.scheduler
+    if args.scheduler and not args.jobs:
+        opts.jobs = 0  # on a cluster: as many notebooks at a time as the worker's machine has cores
     studies = args.studies or [default_study_dir()]
     code, _ = run_many(studies, opts)
     return code
