@@ -126,3 +126,23 @@ def test_archives_round_trip_and_refuse_escaping_members(tmp_path):
         with pytest.raises(ValueError, match="refused"):
             cluster.unpack(buf.getvalue(), tmp_path / "evil")
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_worker_task_sweeps_folders_of_a_killed_worker_and_answers_bad_input(tiny_study, tiny_notebooks, tmp_path):
+    """``remote_study`` in this process: a worker's temporary folder left by a killed task (its lock
+    file held by nobody) is removed, and bad input comes back as plain data naming the client's paths."""
+    import tempfile
+    from pathlib import Path
+
+    from analysis import report
+
+    left = Path(tempfile.mkdtemp(prefix="care-kit-cluster-"))
+    (left / "clients.csv").write_text("name,phone\nAnna,+7 900 000-00-00\n")
+    (left / report.LOCK_FILE).write_text("999999\n")  # nobody holds it: the task was killed
+    (tiny_study / "study.yaml").write_text("horizn_months: 12\n")
+    res = cluster.remote_study("tiny", str(tiny_study), str(tmp_path / "out" / "tiny"), cluster.pack(tiny_study),
+                               cluster.pack(tiny_notebooks), {"jobs": 1, "notebooks_dir": str(tiny_notebooks)})
+    assert not left.exists()
+    assert res["kind"] == "input"
+    text = " ".join(p["where"] + " " + p["message"] for p in res["problems"])
+    assert "horizon_months" in text and "care-kit-cluster-" not in text

@@ -79,30 +79,41 @@ def remote_study(name: str, client_dir: str, client_final: str, study_zip: bytes
     """Run one study on a worker; returns plain data: ``{"kind": "done", "zip": …, "title", "figures",
     "timings"}``, ``{"kind": "input", "problems": [...]}`` or ``{"kind": "notebook", "notebook", "ename",
     "evalue", "zip": the failed folder or None}``."""
-    from .report import run_study
-
+    # the study's exports (names, phones) are unpacked here: a worker killed in the middle leaves the
+    # folder behind, so it is locked as this process's and removed by the next task on this machine
+    sweep_stale(Path(tempfile.gettempdir()), pattern="care-kit-cluster-*")
     with tempfile.TemporaryDirectory(prefix="care-kit-cluster-") as tmp:
         tmp = Path(tmp).resolve()
-        study = unpack(study_zip, tmp / "in" / name)
-        nbs = project_root() / "notebooks" if notebooks_zip is None else unpack(notebooks_zip, tmp / "notebooks")
-        out = tmp / "out"
-        paths = {str(study): client_dir, str(out / name): client_final}
-        if notebooks_zip is not None and options.get("notebooks_dir"):
-            paths[str(nbs)] = options["notebooks_dir"]
-        opts = RunOptions(lang=options.get("lang"), out_root=out, jobs=max(1, int(options.get("jobs") or os.cpu_count() or 1)),
-                          only=list(options.get("only") or []), with_code=bool(options.get("with_code")),
-                          overrides=options.get("overrides") or {}, notebooks_dir=nbs, progress=False,
-                          path_names=paths)
+        lock = _own(tmp)
         try:
-            run = run_study(study, opts)
-        except InputError as exc:
-            return {"kind": "input", "problems": [_problem_data(p, paths) for p in exc.problems]}
-        except NotebookFailed as exc:
-            failed = out / f"{name}.failed"
-            return {"kind": "notebook", "notebook": exc.notebook, "ename": exc.ename, "evalue": exc.evalue,
-                    "zip": pack(failed) if failed.is_dir() else None}
-        return {"kind": "done", "zip": pack(out / name), "title": run.title, "figures": run.figures,
-                "timings": run.timings}
+            return _run_here(name, client_dir, client_final, study_zip, notebooks_zip, options, tmp)
+        finally:
+            lock.close()
+
+
+def _run_here(name, client_dir, client_final, study_zip, notebooks_zip, options, tmp: Path) -> dict:
+    from .report import run_study
+
+    study = unpack(study_zip, tmp / "in" / name)
+    nbs = project_root() / "notebooks" if notebooks_zip is None else unpack(notebooks_zip, tmp / "notebooks")
+    out = tmp / "out"
+    paths = {str(study): client_dir, str(out / name): client_final}
+    if notebooks_zip is not None and options.get("notebooks_dir"):
+        paths[str(nbs)] = options["notebooks_dir"]
+    opts = RunOptions(lang=options.get("lang"), out_root=out, jobs=max(1, int(options.get("jobs") or os.cpu_count() or 1)),
+                      only=list(options.get("only") or []), with_code=bool(options.get("with_code")),
+                      overrides=options.get("overrides") or {}, notebooks_dir=nbs, progress=False,
+                      path_names=paths)
+    try:
+        run = run_study(study, opts)
+    except InputError as exc:
+        return {"kind": "input", "problems": [_problem_data(p, paths) for p in exc.problems]}
+    except NotebookFailed as exc:
+        failed = out / f"{name}.failed"
+        return {"kind": "notebook", "notebook": exc.notebook, "ename": exc.ename, "evalue": exc.evalue,
+                "zip": pack(failed) if failed.is_dir() else None}
+    return {"kind": "done", "zip": pack(out / name), "title": run.title, "figures": run.figures,
+            "timings": run.timings}
 
 
 # ----------------------------------------------------------------------------- on the client
