@@ -58,7 +58,8 @@ screenshots: $(STAMP)
 	$(PY) scripts/screenshots.py
 
 # Cost against visits (generate / check / run of 100k, 1M and 5M-visit salons: CPU, wall, peak memory),
-# then the floor and the sample study.  BENCH_VISITS="100000 1000000" for a shorter run.
+# then the sample study against the plain papermill + nbconvert floor (alternating runs, median ratio) and
+# 8 copies of the sample in one call against one.  BENCH_VISITS="100000 1000000" for a shorter run.
 BENCH_VISITS ?= 100000 1000000 5000000
 benchmark: $(STAMP)
 	$(PY) benchmarks/bench_scale.py --visits $(BENCH_VISITS)

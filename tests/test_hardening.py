@@ -555,6 +555,56 @@ def test_killed_run_leaves_earlier_report_and_no_temporaries(earlier, tmp_path, 
         assert not _temporaries(root), "the next run removed the killed run's temporary folder"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find the run's kernels")
+def test_stopped_batch_keeps_studies_already_published(tmp_path):
+    """Two studies in one call share the kernels; the first is published while the second still runs.
+    SIGTERM then: the first study's new report stays, the second's earlier report is untouched, no
+    temporary folder and no kernel is left."""
+    studies = []
+    for name, stamp in (("alpha", "2024-01-03"), ("beta", "2024-01-04")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "visits.csv").write_text(f"client_id,date,amount\nc1,{stamp},1500\nc1,2024-02-10,1800\n"
+                                      "c2,2024-01-05,900\n", encoding="utf-8")
+        (d / "study.yaml").write_text(f"name: {name}\n", encoding="utf-8")
+        studies.append(d)
+    hold = ('import os, time, pathlib\nif os.environ.get("KIT_TEST_HOLD") == ctx.study.name:\n'
+            '    pathlib.Path(os.environ["KIT_TEST_MARK"]).write_text(str(os.getpid()))\n    time.sleep(600)\n')
+    nbs = tmp_path / "nbs"
+    make_notebook(nbs / "01_first.ipynb", hold + 'ctx.record("first", {"run": os.environ.get("KIT_TEST_RUN", "")})')
+    make_notebook(nbs / "05_summary.ipynb", 'ctx.record("summary", {"v": 1})')
+    root = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "analysis", "run", *map(str, studies), "--out", str(root), "--notebooks", str(nbs),
+           "--quiet", "--jobs", "2"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "KIT_TEST_RUN": "earlier"})
+    assert r.returncode == 0, r.stderr
+    before = _tree_digest(root / "beta")
+    mark = tmp_path / "held"
+    env = {**os.environ, "KIT_TEST_HOLD": "beta", "KIT_TEST_MARK": str(mark), "KIT_TEST_RUN": "second"}
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def alpha_published():
+        try:
+            return json.loads((root / "alpha" / "results.json").read_text())["figures"]["first"]["run"] == "second"
+        except (OSError, ValueError, KeyError):
+            return False
+
+    try:
+        assert _wait(lambda: (mark.exists() and alpha_published()) or proc.poll() is not None, 600)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert alpha_published(), "the study finished before the signal stays published"
+    assert _tree_digest(root / "beta") == before, "the earlier report of the stopped study changed"
+    assert not _temporaries(root) and not (root / "beta.failed").exists()
+    assert _wait(lambda: not _processes_with(str(mark)), 120), f"orphaned kernels: {_processes_with(str(mark))}"
+
+
 # =============================================================================== 7. offline in a browser
 
 

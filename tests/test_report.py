@@ -162,3 +162,51 @@ def test_reused_kernel_starts_each_notebook_empty(tiny_study, tmp_path):
     assert res["figures"]["b"]["sees_leak"] is False
     kept = nbformat.read(tmp_path / "r" / "tiny" / "notebooks" / "02_b.ipynb", as_version=4)
     assert not any("kit-reset" in c.metadata.get("tags", []) for c in kept.cells)
+
+
+def _pid_notebooks(folder: Path, fail_for: str = "") -> Path:
+    """Notebooks that record the process id of the kernel running them (and fail for one study)."""
+    guard = f'if ctx.study.name == {fail_for!r}:\n    raise RuntimeError("broken for this study")\n' if fail_for else ""
+    make_notebook(folder / "01_a.ipynb", guard + 'import os\nctx.record("a", {"pid": os.getpid()})')
+    make_notebook(folder / "02_b.ipynb", 'import os\nctx.record("b", {"pid": os.getpid()})')
+    make_notebook(folder / "03_c.ipynb", 'import os\nctx.record("c", {"pid": os.getpid()})')
+    make_notebook(folder / "05_summary.ipynb",
+                  'import os\nr = ctx.results()["figures"]\n'
+                  'ctx.record("summary", {"pid": os.getpid(), "saw": sorted(k for k in r if k != "summary")})')
+    return folder
+
+
+def _copy_study(src: Path, dest: Path, name: str) -> Path:
+    dest.mkdir()
+    (dest / "visits.csv").write_text((src / "visits.csv").read_text())
+    (dest / "study.yaml").write_text(f"name: {name}\ncurrency: RUB\nhorizon_months: 12\n")
+    return dest
+
+
+def test_studies_of_one_call_share_one_kernel_pool(tiny_study, tmp_path):
+    """Three studies, ``jobs=2``: every notebook of every study ran in one of the same two kernels
+    (one pool for the whole call), and each summary ran after its own study's sections."""
+    nbs = _pid_notebooks(tmp_path / "pid")
+    studies = [tiny_study] + [_copy_study(tiny_study, tmp_path / n, n.title()) for n in ("b2", "c3")]
+    code, runs = report.run_many(studies, _opts(tmp_path, nbs, lang="en"), report=lambda *_: None)
+    assert code == 0 and [r.code for r in runs] == [0, 0, 0]
+    pids = set()
+    for s in studies:
+        figures = json.loads((tmp_path / "reports" / s.name / "results.json").read_text())["figures"]
+        assert figures["summary"]["saw"] == ["a", "b", "c"]
+        pids |= {figures[k]["pid"] for k in ("a", "b", "c", "summary")}
+    assert 1 <= len(pids) <= 2, pids
+    assert not [p for p in (tmp_path / "reports").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failing_study_does_not_stop_the_others(tiny_study, tmp_path):
+    nbs = _pid_notebooks(tmp_path / "pid", fail_for="Broken")
+    broken = _copy_study(tiny_study, tmp_path / "broken", "Broken")
+    messages = []
+    code, runs = report.run_many([broken, tiny_study], _opts(tmp_path, nbs, lang="en"), report=messages.append)
+    assert code == 1 and [r.code for r in runs] == [1, 0]
+    assert (tmp_path / "reports" / "tiny" / "index.html").exists()
+    assert (tmp_path / "reports" / "broken.failed" / "notebooks" / "01_a.ipynb").exists()
+    assert not (tmp_path / "reports" / "broken").exists()
+    assert any("broken for this study" in m for m in messages)
+    assert not [p for p in (tmp_path / "reports").iterdir() if p.name.endswith(".tmp")]

@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=["en", "ru"], help="report language (default: the study's)")
     run.add_argument("--out", metavar="DIR", help="reports root (default: reports/)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
-                     help="notebooks run in parallel (default: number of cores)")
+                     help="notebooks run in parallel, shared by all studies of the call (default: number "
+                          "of cores); with --scheduler, per study on its worker (default: the worker's cores)")
     run.add_argument("--only", nargs="+", default=[], metavar="NAME",
                      help="run only these notebooks (e.g. retention staffing); other pages are kept")
     run.add_argument("--with-code", action="store_true", help="keep the code in the HTML (for consultants)")
@@ -36,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a study.yaml value, dotted keys, YAML values (repeatable)")
     run.add_argument("--notebooks", metavar="DIR", help="run your own notebooks instead of the kit's")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                     help="run the studies on a Dask cluster (pip install 'care-manager-kit[cluster]'); "
+                          "each study is one task on a worker, the reports come back into --out")
 
     check = sub.add_parser("check", help="validate a study's config and data only")
     check.add_argument("study", metavar="STUDY_DIR")
@@ -75,6 +79,9 @@ def _cmd_run(args) -> int:
         opts.notebooks_dir = Path(args.notebooks)
     if args.jobs:
         opts.jobs = max(1, args.jobs)
+    opts.scheduler = args.scheduler
+    if args.scheduler and not args.jobs:
+        opts.jobs = 0  # on a cluster: as many notebooks at a time as the worker's machine has cores
     studies = args.studies or [default_study_dir()]
     code, _ = run_many(studies, opts)
     return code

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
@@ -42,7 +41,7 @@ from .pages import references
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
-    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES",
+    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob",
 ]
 
 KERNEL_NAME = "care-kit"
@@ -73,6 +72,8 @@ class RunOptions:
     overrides: dict = field(default_factory=dict)
     notebooks_dir: Path = field(default_factory=lambda: project_root() / "notebooks")
     progress: bool = True
+    scheduler: str | None = None  # a Dask scheduler's address (tcp://HOST:PORT): run the studies there
+    path_names: dict = field(default_factory=dict)  # paths shown as others in the report (a cluster's copies)
 
 
 @dataclass
@@ -386,13 +387,18 @@ def _copy_earlier(final: Path, tmp: Path) -> None:
 
 
 _KERNEL_HOME: list[Path] = []
+_KERNEL_LOCK = threading.Lock()
 
 
 def _kernel_env() -> None:
     """A kernelspec pointing at this interpreter, visible only to this process and its children
     (``JUPYTER_PATH``), created once per process in a temporary folder removed at exit."""
-    if _KERNEL_HOME:
-        return
+    with _KERNEL_LOCK:  # one per process, also when a cluster worker runs two studies at once
+        if not _KERNEL_HOME:
+            _make_kernel_home()
+
+
+def _make_kernel_home() -> None:
     import atexit
 
     sweep_stale(Path(tempfile.gettempdir()), pattern="care-kit-jupyter-*")
@@ -821,119 +827,156 @@ def _check_covers(study: Study, tables) -> list[Problem]:
 
 
 def run_study(study_dir, opts: RunOptions, on_notebook_done=None) -> StudyRun:
-    """Run one study into ``opts.out_root / <folder name>``; see the module docstring."""
-    started = time.perf_counter()
-    study_dir = Path(study_dir)
-    name = study_dir.resolve().name
-    root = Path(opts.out_root)
-    final = root / name
-    run = StudyRun(study_dir=study_dir, name=name, out_dir=final)
-    _check_out(root, name)
-    nbs = notebooks_in(opts.notebooks_dir, opts.only)
-    n_kernels = max(1, min(opts.jobs, len(nbs)))
-    with _signals_stop_the_run():
-        pool = KernelPool(warm=n_kernels if nbs else 0)  # kernels import the kit while the data is checked
-        try:
-            return _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started)
-        finally:
-            pool.close()
+    """Run one study into ``opts.out_root / <folder name>``; see the module docstring.  Raises
+    :class:`InputError` (nothing was run) or :class:`NotebookFailed` (the folder ``<name>.failed``
+    keeps the executed notebooks)."""
+    from .scheduler import run_batch
+
+    outcome = run_batch([study_dir], opts, on_notebook_done=on_notebook_done)[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
-def _run_study(study_dir, opts, on_notebook_done, run, pool, nbs, started):
-    from . import data, privacy
+class StudyJob:
+    """One study of a run, in the stages the scheduler (:mod:`analysis.scheduler`) calls them:
 
-    name, final, root = run.name, run.out_dir, Path(opts.out_root)
-    study, tables = prepare(study_dir, opts)
-    lang = opts.lang or study.language
-    run.title = shown = _html.study_name(study, lang)  # name_ru on Russian pages
-    if not nbs:
-        raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
-                                 + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
-    sweep_stale(root)  # folders of killed runs; never one of a run in progress
-    cached = privacy.for_cache(tables)  # ids numbered, nothing outside the contract, before any write
-    left = privacy.personal_columns(cached)
-    if left:  # pragma: no cover - for_cache keeps none; a guard against a future change
-        raise RuntimeError(f"personal columns would be cached: {', '.join(left)}")
-    with _signals_deferred():  # the folder is marked as this run's before anything can interrupt
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root.resolve()))
-        lock = _own(tmp)
-    try:
+    * :meth:`setup` (a worker thread): validate config and data, then a temporary folder beside
+      the target, locked as this run's, with the cached tables in it;
+    * :meth:`notebook` (a worker thread, its kernel from the shared :class:`KernelPool`): execute one
+      notebook and export its page — the sections first (:meth:`sections`), the late notebooks
+      (:data:`LATE`: summary, role profile) once every section of this study is done (:meth:`late`);
+    * :meth:`finish` (a worker thread): index page, tables, references, manifest;
+    * :meth:`publish` (the main thread, signals deferred): the temporary folder swapped in;
+    * :meth:`keep_failed` / :meth:`discard` on failure: the folder kept as ``<name>.failed`` for a
+      failing notebook, else removed; the earlier report is never touched.
+    """
+
+    def __init__(self, study_dir, opts: RunOptions, nbs: list[Path]):
+        self.started = time.perf_counter()
+        self.dir = Path(study_dir)
+        self.opts = opts
+        self.nbs = list(nbs)
+        self.name = self.dir.resolve().name
+        self.root = Path(opts.out_root)
+        self.final = self.root / self.name
+        self.run = StudyRun(study_dir=self.dir, name=self.name, out_dir=self.final)
+        self.tmp: Path | None = None
+        self.lock = None
+        self.done: list = []
+
+    # -- stages
+
+    def setup(self) -> None:
+        from . import data, privacy
+
+        opts, name, root, final = self.opts, self.name, self.root, self.final
+        _check_out(root, name)
+        study, tables = prepare(self.dir, opts)
+        self.study = study
+        lang = self.lang = opts.lang or study.language
+        self.run.title = self.shown = _html.study_name(study, lang)  # name_ru on Russian pages
+        if not self.nbs:
+            raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
+                                     + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
+        sweep_stale(root)  # folders of killed runs; never one of a run in progress
+        cached = privacy.for_cache(tables)  # ids numbered, nothing outside the contract, before any write
+        del tables
+        left = privacy.personal_columns(cached)
+        if left:  # pragma: no cover - for_cache keeps none; a guard against a future change
+            raise RuntimeError(f"personal columns would be cached: {', '.join(left)}")
+        self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root.resolve()))
+        self.lock = _own(tmp)
         if opts.only and final.is_dir():  # a partial run updates the earlier report
             _copy_earlier(final, tmp)
-        work = tmp / "_work"
+        work = self.work = tmp / "_work"
         work.mkdir(exist_ok=True)
         data.write_cache(cached, work / "data")
-        results_path = tmp / "results.json"
-        params = {"study_dir": str(study_dir.resolve()), "lang": lang, "results_path": str(results_path),
-                  "data_dir": str(work / "data"), "overrides": json.dumps(opts.overrides, default=str,
-                                                                          sort_keys=True)}
-        executed_dir = tmp / "notebooks"
-        executed_dir.mkdir(exist_ok=True)
-        first = [p for p in nbs if not is_last(p)]
-        last = [p for p in nbs if is_last(p)]
+        del cached
+        self.results_path = tmp / "results.json"
+        self.params = {"study_dir": str(self.dir.resolve()), "lang": lang, "results_path": str(self.results_path),
+                       "data_dir": str(work / "data"), "overrides": json.dumps(opts.overrides, default=str,
+                                                                               sort_keys=True)}
+        self.executed_dir = tmp / "notebooks"
+        self.executed_dir.mkdir(exist_ok=True)
+        stems = sorted({p.stem for p in self.nbs} | {p.stem for p in self.executed_dir.glob("*.ipynb")})
+        self.pages = [(f"{stem}.html", section_of(Path(stem)), _title(section_of(Path(stem)), lang)) for stem in stems]
+        self.nav_pages = [(h, t) for h, _, t in self.pages]
+        self.footer = _html.footer(lang)
+        self.paths = {str(tmp): str(final.resolve()), **{str(k): str(v) for k, v in opts.path_names.items()}}
 
-        stems = sorted({p.stem for p in nbs} | {p.stem for p in executed_dir.glob("*.ipynb")})
-        pages = [(f"{stem}.html", section_of(Path(stem)), _title(section_of(Path(stem)), lang)) for stem in stems]
-        nav_pages = [(h, t) for h, _, t in pages]
-        footer = _html.footer(lang)
-        paths = {str(tmp): str(final.resolve())}
+    def sections(self) -> list[Path]:
+        return [p for p in self.nbs if not is_last(p)]
 
-        def one(p: Path):
-            t, nb = _execute(p, executed_dir / p.name, params, pool.get(), paths)
-            t0 = time.perf_counter()  # each page is exported as soon as its notebook is done
-            title = f"{_title(section_of(p), lang)} — {shown}"
-            page = export_html(nb, lang, title, _nav(nav_pages, f"{p.stem}.html", lang, shown), footer,
-                               opts.with_code)
-            (tmp / f"{p.stem}.html").write_text(page, encoding="utf-8")
-            if on_notebook_done:
-                on_notebook_done(p)
-            return p, t, time.perf_counter() - t0
+    def late(self) -> list[Path]:
+        return [p for p in self.nbs if is_last(p)]
 
-        jobs = max(1, min(opts.jobs, len(nbs)))
-        workers = ThreadPoolExecutor(jobs)  # the same threads (and kernels) for both groups
-        try:
-            done = [f.result() for f in [workers.submit(one, p) for p in first]]
-            done += [f.result() for f in [workers.submit(one, p) for p in last]]
-        except BaseException:
-            pool.close()  # notebooks still running fail at once instead of being waited for
-            workers.shutdown(wait=True, cancel_futures=True)
-            raise
-        workers.shutdown(wait=True)
+    def notebook(self, p: Path, km) -> tuple:
+        lang, shown = self.lang, self.shown
+        t, nb = _execute(p, self.executed_dir / p.name, self.params, km, self.paths)
+        t0 = time.perf_counter()  # each page is exported as soon as its notebook is done
+        title = f"{_title(section_of(p), lang)} — {shown}"
+        page = export_html(nb, lang, title, _nav(self.nav_pages, f"{p.stem}.html", lang, shown), self.footer,
+                           self.opts.with_code)
+        (self.tmp / f"{p.stem}.html").write_text(page, encoding="utf-8")
+        self.done.append((p, t, time.perf_counter() - t0))
+        return p
+
+    def finish(self) -> None:
+        run, tmp, study, lang, work = self.run, self.tmp, self.study, self.lang, self.work
+        order = {p: i for i, p in enumerate(self.nbs)}
+        done = sorted(self.done, key=lambda d: order.get(d[0], 0))
         run.timings = {p.stem: t for p, t, _ in done}
         run.timings["html_export"] = sum(e for _, _, e in done)
-        figures = results_mod.load(results_path).get("figures", {})
-        if not results_path.exists():
-            results_mod.record(results_path, "study", {"name": study.name}, study=study.name)
-        write_study_index(tmp, study, lang, pages, figures, _extra_links(tmp, lang))
+        figures = results_mod.load(self.results_path).get("figures", {})
+        if not self.results_path.exists():
+            results_mod.record(self.results_path, "study", {"name": study.name}, study=study.name)
+        write_study_index(tmp, study, lang, self.pages, figures, _extra_links(tmp, lang))
         _write_tables_xlsx(tmp, work, lang, study)
-        references.write(tmp / references.FILE, lang, _nav(nav_pages, references.FILE, lang, shown))
+        references.write(tmp / references.FILE, lang, _nav(self.nav_pages, references.FILE, lang, self.shown))
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
         shutil.rmtree(work, ignore_errors=True)
         for stale in tmp.glob("*.lock"):
             if stale.name != LOCK_FILE:
                 stale.unlink()
-        manifest = _manifest(study, opts, lang, run.timings, started)
+        manifest = _manifest(study, self.opts, lang, run.timings, self.started)
+        for old, new in self.opts.path_names.items():  # where the study is for the one who ran it
+            if manifest.get("study_dir") == str(old):
+                manifest["study_dir"] = str(new)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def publish(self) -> StudyRun:
+        """The finished folder swapped in (main thread; a signal waits until the swap is done)."""
         with _signals_deferred():
-            (tmp / LOCK_FILE).unlink()
-            _swap(tmp, final)
-    except NotebookFailed as exc:
+            (self.tmp / LOCK_FILE).unlink()
+            _swap(self.tmp, self.final)
+            self._release()
+        return self.run
+
+    def keep_failed(self, exc: "NotebookFailed") -> "NotebookFailed":
+        """The executed notebooks of a failed run kept in ``<name>.failed`` (no cached data)."""
         with _signals_deferred():
-            failed = root / f"{name}.failed"
+            failed = self.root / f"{self.name}.failed"
             shutil.rmtree(failed, ignore_errors=True)
-            shutil.rmtree(tmp / "_work", ignore_errors=True)
-            (tmp / LOCK_FILE).unlink(missing_ok=True)
-            tmp.rename(failed)
+            shutil.rmtree(self.tmp / "_work", ignore_errors=True)
+            (self.tmp / LOCK_FILE).unlink(missing_ok=True)
+            self.tmp.rename(failed)
+            self._release()
         exc.kept = failed / "notebooks" / exc.notebook if exc.kept else None
-        raise
-    except BaseException:
-        pool.close()  # no kernel left to write into the folder being removed
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        lock.close()
-    return run
+        return exc
+
+    def discard(self) -> None:
+        """The temporary folder removed (a failed or stopped run)."""
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
+        self.tmp = None if self.tmp is None or not self.tmp.exists() else self.tmp
 
 
 def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None) -> None:
@@ -957,8 +1000,12 @@ def _swap(tmp: Path, final: Path) -> None:
 
 
 def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[StudyRun]]:
-    """Run studies one after another (each uses ``opts.jobs`` for its notebooks); keep going past
-    a failing study, return the worst exit code.  Several studies also get ``<root>/index.html``."""
+    """Run studies with one scheduler for the whole call (:func:`analysis.scheduler.run_batch`): one
+    pool of ``opts.jobs`` kernels shared by every study, notebooks of all studies interleaved, each
+    study's folder swapped in as soon as that study is done.  Keeps going past a failing study and
+    returns the worst exit code.  Several studies also get ``<root>/index.html``.  With
+    ``opts.scheduler`` (``tcp://HOST:PORT``) the studies run on a Dask cluster instead
+    (:func:`analysis.cluster.run_on_cluster`)."""
     from tqdm import tqdm
 
     study_dirs = [Path(d) for d in study_dirs]
@@ -966,30 +1013,50 @@ def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[Stud
     n_nb = len(notebooks_in(opts.notebooks_dir, opts.only))
     bar = tqdm(total=n_nb * len(study_dirs), unit="notebook", disable=not opts.progress,
                file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def tick(job_name, n=1):
+        bar.set_description(job_name)
+        bar.update(n)
+
+    try:
+        if opts.scheduler:
+            from .cluster import run_on_cluster
+
+            outcomes = run_on_cluster(opts.scheduler, study_dirs, opts, on_study_done=lambda name: tick(name, n_nb))
+        else:
+            from .scheduler import run_batch
+
+            outcomes = run_batch(study_dirs, opts, on_progress=tick)
+    finally:
+        bar.close()
     runs: list[StudyRun] = []
     worst = 0
-    for d in study_dirs:
-        bar.set_description(d.resolve().name)
-        try:
-            run = run_study(d, opts, on_notebook_done=lambda p: bar.update(1))
-            runs.append(run)
-        except InputError as exc:
+    for d, out in zip(study_dirs, outcomes):
+        dead = StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name)
+        if isinstance(out, InputError):
             worst = max(worst, 2)
-            msg = "\n".join(f"  - {p}" for p in exc.problems)
-            report(f"{d}: bad input, nothing was run ({len(exc.problems)} problem"
-                   f"{'s' if len(exc.problems) > 1 else ''}):\n{msg}")
-            runs.append(StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name, 2, str(exc)))
-        except NotebookFailed as exc:
-            code = 2 if exc.ename == "InputError" else 1
+            msg = "\n".join(f"  - {p}" for p in out.problems)
+            report(f"{d}: bad input, nothing was run ({len(out.problems)} problem"
+                   f"{'s' if len(out.problems) > 1 else ''}):\n{msg}")
+            dead.code, dead.message = 2, str(out)
+        elif isinstance(out, NotebookFailed):
+            code = 2 if out.ename == "InputError" else 1
             worst = max(worst, code)
             if code == 2:
-                report(f"{d}: bad input in {exc.notebook}:\n  - {exc.evalue}")
+                report(f"{d}: bad input in {out.notebook}:\n  - {out.evalue}")
             else:
-                report(f"{d}: {exc.notebook} failed: {exc.ename}: {exc.evalue}\n"
-                       f"  The executed notebook with the failing cell is kept in {exc.kept}.\n"
+                report(f"{d}: {out.notebook} failed: {out.ename}: {out.evalue}\n"
+                       f"  The executed notebook with the failing cell is kept in {out.kept}.\n"
                        f"  Earlier reports were left as they were.")
-            runs.append(StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name, code, str(exc)))
-    bar.close()
+            dead.code, dead.message = code, str(out)
+        elif isinstance(out, BaseException):  # a study the cluster could not run (a worker died, …)
+            worst = max(worst, 1)
+            report(f"{d}: not run: {type(out).__name__}: {out}\n  Earlier reports were left as they were.")
+            dead.code, dead.message = 1, str(out)
+        else:
+            runs.append(out)
+            continue
+        runs.append(dead)
     if len(study_dirs) > 1:
         lang = opts.lang or "en"
         path = write_portfolio(Path(opts.out_root), runs, lang)
