@@ -535,3 +535,59 @@ def test_components_table_returns_codes_and_the_page_words_them():
     worded = pay.components_table(scheme, res.block, "ru")
     assert worded["component"].iloc[-1] == "итого"
     pd.testing.assert_frame_equal(coded.drop(columns="component"), worded.drop(columns="component"))
+
+
+# --------------------------------------------------------------------------- the component registry
+
+def test_every_registered_kind_implements_the_interface():
+    assert set(comp.COMPONENTS) == set(comp.COMPONENT_KINDS)
+    for kind, c in comp.COMPONENTS.items():
+        assert isinstance(c, comp.Component) and c.kind == kind
+        assert comp.COMPONENT_KINDS[kind] == (tuple(c.required), tuple(c.optional))
+        assert type(c).__doc__ and "Keys" in type(c).__doc__, kind
+        for method in ("normalise", "check", "pay", "describe"):
+            assert callable(getattr(c, method)), (kind, method)
+        if not c.bounds_total:
+            assert type(c).pay is not comp.Component.pay, kind
+        else:
+            assert callable(c.limit) and callable(c.binds)
+
+
+def test_a_new_kind_registered_is_validated_and_paid_through_the_registry(monkeypatch):
+    monkeypatch.setattr(comp, "COMPONENTS", dict(comp.COMPONENTS))
+    monkeypatch.setattr(comp, "COMPONENT_KINDS", dict(comp.COMPONENT_KINDS))
+
+    @comp.register_component
+    class PerClient(comp.Component):
+        """A fixed amount per client served: ``amount x clients`` a month.
+
+        Keys: ``amount`` (money per client, >= 0), ``clients`` (the base's name, default clients).
+        """
+
+        kind = "per_client"
+        required = ("amount",)
+        optional = ("base",)
+        defaults = {"base": "clients"}
+        shorthand_key = "amount"
+
+        def check(self, keys, problem):
+            if "amount" in keys and not (isinstance(keys["amount"], (int, float)) and keys["amount"] >= 0):
+                problem("amount", "a number >= 0")
+
+        def pay(self, c, bases):
+            return c["amount"] * np.maximum(bases.get(c["base"], self.kind), 0.0)
+
+    assert "per_client" in comp.COMPONENT_KINDS
+    s = scheme({"per_client": 100}, {"type": "fixed", "amount": 1000}, {"cap": 5000})
+    assert comp.validate_scheme(s) == []
+    assert comp.normalize_scheme(s)["components"][0] == {"type": "per_client", "amount": 100, "base": "clients"}
+    np.testing.assert_allclose(comp.pay(s, clients=np.array([0, 10, 80])), [1000, 2000, 5000])
+    inside = scheme({"max_of": [{"per_client": 100}, {"fixed": 1500}]})
+    np.testing.assert_allclose(comp.pay(inside, clients=np.array([10, 20])), [1500, 2000])
+    msgs = [p.message for p in comp.validate_scheme(scheme({"type": "per_client", "amount": -1, "extra": 1}))]
+    assert msgs == ["The component per_client in scheme 's' has unknown keys ['extra']. It takes: amount, base.",
+                    "The 'amount' of component per_client in scheme 's' must be a number >= 0. Got -1 instead."]
+    with pytest.raises(InputError, match="needs the base 'clients'"):
+        comp.pay(s, revenue=1.0)
+    unknown = [p.message for p in comp.validate_scheme(scheme({"type": "nope"}))]
+    assert unknown and "per_client" in unknown[0]

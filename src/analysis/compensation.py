@@ -42,6 +42,10 @@ in the study's currency):
 Every component is at least 0: a loss-making month pays no profit share, it does not claw back
 other pay.
 
+Each kind is a :class:`Component` subclass registered once in :data:`COMPONENTS` (its keys, their
+check, its pay, the codes that word it); validation, normalising, the pay and the components table
+dispatch through the registry, and :func:`register_component` adds a kind.
+
 References
 ----------
 The pay rules the salon systems implement, from their help centres (Phorest, Boulevard, Fresha, Vagaro,
@@ -62,6 +66,9 @@ from .errors import InputError, Problem
 __all__ = [
     "role_cost_params",
     "COMPONENT_KINDS",
+    "COMPONENTS",
+    "Component",
+    "register_component",
     "BASES",
     "SIMULATED_KPIS",
     "MONTHS",
@@ -91,18 +98,6 @@ __all__ = [
 WHERE = "study.yaml: compensation.schemes"
 MONTHS = 12  # months simulated per scenario: one year of monthly pay
 
-#: Component kinds and their keys: (required, optional).
-COMPONENT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "fixed": (("amount",), ()),
-    "own_services": (("rate",), ("deduct_consumables",)),
-    "revenue_share": (("rate",), ()),
-    "profit_share": (("rate",), ()),
-    "tiered": (("base", "brackets"), ("mode",)),
-    "max_of": (("components",), ()),
-    "kpi_bonus": (("kpi", "target", "amount"), ("direction",)),
-    "floor": (("amount",), ()),
-    "cap": (("amount",), ()),
-}
 #: The money bases a scheme can use; any other keyword passed to `pay` is a KPI value.
 BASES = ("revenue", "consumables", "staff_pay", "own_revenue", "own_consumables")
 #: KPIs the pay simulation provides (a study's bonus schemes may use only these).
@@ -111,6 +106,406 @@ _TIER_BASES = ("revenue", "profit", "own_revenue")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SCHEME_KEYS = {"name", "components", "en", "ru", "label"}
 _LABEL_KEYS = {"label", "en", "ru", "note"}  # free text allowed on a component
+
+
+# =========================================================================== components
+
+
+class Component:
+    """One kind of pay component: its keys, their check, its pay and the codes that word it.
+
+    A kind is registered once in :data:`COMPONENTS` (with :func:`register_component`); the generic
+    functions (:func:`validate_scheme`, :func:`normalize_scheme`, :func:`pay`,
+    :func:`components_table`, :func:`analysis.pages.pay.describe_component`) dispatch through it.
+
+    Attributes
+    ----------
+    kind : str
+        The name written in study.yaml (``type: fixed``).
+    required, optional : tuple of str
+        The component's keys.
+    defaults : dict
+        Values of optional keys left out, filled in by :meth:`normalise`.
+    shorthand_key : str or None
+        The key a bare value stands for in the short form (``{fixed: 50000}`` is
+        ``{fixed: {amount: 50000}}``); None when the kind has no short form.
+    nestable : bool
+        Whether the component may sit inside ``max_of``.
+    bounds_total : bool
+        True for components that bound the scheme's total (:meth:`limit`) instead of adding to it.
+    """
+
+    kind: str = ""
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    defaults: dict = {}
+    shorthand_key: str | None = None
+    nestable: bool = True
+    bounds_total: bool = False
+
+    def shorthand(self, body) -> dict | None:
+        """The keys of the short form ``{kind: body}`` when ``body`` is not a mapping; None when unreadable."""
+        if self.shorthand_key is not None and _is_number(body):
+            return {self.shorthand_key: body}
+        return None
+
+    def normalise(self, keys: dict) -> dict:
+        """The component's keys with the optional ones filled in (``keys`` already checked)."""
+        out = dict(keys)
+        for k, v in self.defaults.items():
+            out.setdefault(k, v)
+        return out
+
+    def check(self, keys: dict, problem) -> None:
+        """Check the values of the component's own keys (presence and unknown keys are checked
+        generically); report each bad value with ``problem(key, allowed)``, a component inside
+        this one with ``problem.nested(component)``."""
+
+    def pay(self, c: dict, bases) -> np.ndarray:
+        """The component's pay per month (>= 0) for the normalised component ``c``.
+
+        ``bases`` looks up the money bases and KPIs (``bases.get(name, who)``,
+        ``bases.profit(who)``, ``bases.shape``); it raises a clear error when one is missing.
+        """
+        raise NotImplementedError(self.kind)
+
+    def kpis(self, c: dict) -> set:
+        """Names of the KPIs the component needs."""
+        return set()
+
+    def parts(self, c: dict) -> list:
+        """The components this one is made of (itself when it is not a combination)."""
+        return [c]
+
+    def describe(self, c: dict) -> tuple[str, dict]:
+        """``(code, fields)`` for the words: the catalogue key ``compensation.component.{code}``
+        and its fields as ``{name: (form, value)}``, form one of ``money``, ``percent``, ``word``
+        (a catalogue key under ``compensation.component``), ``steps`` (tier brackets),
+        ``components`` (a list of components), ``kpi`` (a KPI name), ``direction``
+        (above / below), ``level`` (a KPI target)."""
+        return self.kind, {}
+
+
+#: The registered component kinds, in the order they are listed to the user.
+COMPONENTS: dict[str, Component] = {}
+#: Component kinds and their keys: (required, optional).
+COMPONENT_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def register_component(cls):
+    """Register a :class:`Component` subclass under its ``kind`` (usable as a class decorator)."""
+    COMPONENTS[cls.kind] = cls()
+    COMPONENT_KINDS[cls.kind] = (tuple(cls.required), tuple(cls.optional))
+    return cls
+
+
+def _check_amount(keys: dict, key: str, problem) -> None:
+    if key in keys and (not _is_number(keys[key]) or keys[key] < 0):
+        problem(key, "a number >= 0")
+
+
+def _check_rate(keys: dict, key: str, problem) -> None:
+    if key in keys and (not _is_number(keys[key]) or not 0 <= keys[key] <= 1):
+        problem(key, "in [0, 1]")
+
+
+def _check_choice(keys: dict, key: str, options, problem) -> None:
+    if key in keys and keys[key] not in options:
+        problem(key, "one of " + ", ".join(options))
+
+
+@register_component
+class Fixed(Component):
+    """A fixed monthly amount: a salary or a "director rate".
+
+    Keys: ``amount`` (money per month, >= 0).  Short form ``{fixed: 50000}``.
+    """
+
+    kind = "fixed"
+    required = ("amount",)
+    shorthand_key = "amount"
+
+    def check(self, keys, problem):
+        _check_amount(keys, "amount", problem)
+
+    def pay(self, c, bases):
+        return np.full(bases.shape, float(c["amount"]))
+
+    def describe(self, c):
+        return self.kind, {"amount": ("money", c["amount"])}
+
+
+@register_component
+class OwnServices(Component):
+    """Wage for the manager's own services as a working specialist.
+
+    Keys: ``rate`` (share in [0, 1]), ``deduct_consumables`` (none | before | after, default none).
+    Pays ``rate * own_revenue`` (none), ``rate * (own_revenue - own_consumables)`` (before) or
+    ``rate * own_revenue - own_consumables`` (after), money per month, at least 0.
+    """
+
+    kind = "own_services"
+    required = ("rate",)
+    optional = ("deduct_consumables",)
+    defaults = {"deduct_consumables": "none"}
+
+    def check(self, keys, problem):
+        _check_rate(keys, "rate", problem)
+        _check_choice(keys, "deduct_consumables", ("none", "before", "after"), problem)
+
+    def pay(self, c, bases):
+        rev = bases.get("own_revenue", self.kind)
+        mode = c["deduct_consumables"]
+        cons = bases.get("own_consumables", self.kind, default=None if mode != "none" else 0.0)
+        if mode == "before":
+            out = c["rate"] * (rev - cons)
+        elif mode == "after":
+            out = c["rate"] * rev - cons
+        else:
+            out = c["rate"] * rev
+        return np.maximum(out, 0.0)
+
+    def describe(self, c):
+        return self.kind, {"rate": ("percent", c["rate"]),
+                           "deduct": ("word", f"deduct.{c['deduct_consumables']}")}
+
+
+@register_component
+class RevenueShare(Component):
+    """A share of the covered block's revenue: ``rate * max(revenue, 0)`` a month.
+
+    Keys: ``rate`` (share in [0, 1]).  Short form ``{revenue_share: 0.02}``.
+    """
+
+    kind = "revenue_share"
+    required = ("rate",)
+    shorthand_key = "rate"
+
+    def check(self, keys, problem):
+        _check_rate(keys, "rate", problem)
+
+    def pay(self, c, bases):
+        return c["rate"] * np.maximum(bases.get("revenue", self.kind), 0.0)
+
+    def describe(self, c):
+        return self.kind, {"rate": ("percent", c["rate"])}
+
+
+@register_component
+class ProfitShare(RevenueShare):
+    """A share of the covered block's profit: ``rate * max(profit, 0)`` a month, block profit =
+    revenue - consumables - staff_pay (the specialists' pay, without this share).
+
+    Keys: ``rate`` (share in [0, 1]).  Short form ``{profit_share: 0.03}``.
+    """
+
+    kind = "profit_share"
+
+    def pay(self, c, bases):
+        return c["rate"] * np.maximum(bases.profit(self.kind), 0.0)
+
+
+@register_component
+class Tiered(Component):
+    """A tiered commission on a base (money per month): progressive (each slice at its bracket's
+    rate) or retroactive (the highest rate reached on the whole base).
+
+    Keys: ``base`` (revenue | profit | own_revenue), ``brackets`` (``[[from, rate], ...]``, from
+    in money >= 0 strictly increasing, rates in [0, 1]), ``mode`` (progressive | retroactive,
+    default progressive).
+    """
+
+    kind = "tiered"
+    required = ("base", "brackets")
+    optional = ("mode",)
+    defaults = {"mode": "progressive"}
+
+    def normalise(self, keys):
+        out = super().normalise(keys)
+        out["brackets"] = [[float(a), float(r)] for a, r in keys["brackets"]]
+        return out
+
+    def check(self, keys, problem):
+        _check_choice(keys, "base", _TIER_BASES, problem)
+        _check_choice(keys, "mode", ("progressive", "retroactive"), problem)
+        if "brackets" in keys:
+            br = keys["brackets"]
+            ok = isinstance(br, list) and br and all(
+                isinstance(b, (list, tuple)) and len(b) == 2 and all(_is_number(x) for x in b) for b in br)
+            if not ok:
+                problem("brackets", "a list of [from, rate] pairs like [[0, 0.40], [1000, 0.45]]")
+            else:
+                starts = [b[0] for b in br]
+                if starts[0] < 0 or any(b > a for a, b in zip(starts[1:], starts[:-1])) or \
+                        len(set(starts)) < len(starts):
+                    problem("brackets", "[from, rate] pairs with 'from' >= 0 and strictly increasing")
+                if any(not 0 <= b[1] <= 1 for b in br):
+                    problem("brackets", "[from, rate] pairs with every rate in [0, 1]")
+                elif keys.get("mode") == "retroactive" and any(b[1] < a[1] for a, b in zip(br, br[1:])):
+                    problem("brackets", "[from, rate] pairs with rates that never fall in retroactive mode "
+                                        "(a lower rate on the whole base would cut pay when sales grow)")
+
+    def pay(self, c, bases):
+        base = bases.profit(self.kind) if c["base"] == "profit" else bases.get(c["base"], self.kind)
+        return _tiered(np.maximum(base, 0.0), c["brackets"], c["mode"])
+
+    def describe(self, c):
+        mode = "retroactive" if c["mode"] == "retroactive" else "progressive"
+        return f"tiered.{mode}", {"base": ("word", f"base.{c['base']}"), "steps": ("steps", c["brackets"])}
+
+
+@register_component
+class MaxOf(Component):
+    """The larger of several components a month, e.g. a salary and a commission.
+
+    Keys: ``components`` (a non-empty list of components; no floor, cap or max_of inside).
+    Short form ``{max_of: [...]}``.
+    """
+
+    kind = "max_of"
+    required = ("components",)
+    nestable = False
+
+    def shorthand(self, body):
+        return {"components": body} if isinstance(body, list) else None
+
+    def normalise(self, keys):
+        out = super().normalise(keys)
+        out["components"] = [_normalize_component(c) for c in keys["components"]]
+        return out
+
+    def check(self, keys, problem):
+        if "components" in keys:
+            sub = keys["components"]
+            if not isinstance(sub, list) or not sub:
+                problem("components", "a non-empty list of components")
+            else:
+                for c in sub:
+                    problem.nested(c)
+
+    def pay(self, c, bases):
+        parts = [np.broadcast_to(_component(s, bases), bases.shape) for s in c["components"]]
+        return np.maximum.reduce(parts) if len(parts) > 1 else parts[0]
+
+    def kpis(self, c):
+        return {k for s in c["components"] for k in COMPONENTS[s["type"]].kpis(s)}
+
+    def parts(self, c):
+        return list(c["components"])
+
+    def describe(self, c):
+        return self.kind, {"parts": ("components", c["components"])}
+
+
+@register_component
+class KpiBonus(Component):
+    """A bonus paid in the months a KPI reaches its target.
+
+    Keys: ``kpi`` (a KPI name, e.g. ``repeat_retention``, passed to :func:`pay` by name),
+    ``target`` (in the KPI's units), ``amount`` (money per month, >= 0), ``direction``
+    (above | below, default above: pays when KPI >= target, or <= target).
+    """
+
+    kind = "kpi_bonus"
+    required = ("kpi", "target", "amount")
+    optional = ("direction",)
+    defaults = {"direction": "above"}
+
+    def check(self, keys, problem):
+        if "kpi" in keys and (not isinstance(keys["kpi"], str) or not _NAME.match(keys["kpi"])
+                              or keys["kpi"] in BASES):
+            problem("kpi", "the name of a KPI (letters, digits, _), not one of " + ", ".join(BASES))
+        if "target" in keys and not _is_number(keys["target"]):
+            problem("target", "a number")
+        _check_amount(keys, "amount", problem)
+        _check_choice(keys, "direction", ("above", "below"), problem)
+
+    def hit(self, c: dict, value) -> np.ndarray:
+        """Whether the KPI ``value`` reaches the target (elementwise)."""
+        return value >= c["target"] if c["direction"] == "above" else value <= c["target"]
+
+    def pay(self, c, bases):
+        value = bases.get(c["kpi"], f"kpi_bonus ({c['kpi']})")
+        return np.where(self.hit(c, value), float(c["amount"]), 0.0)
+
+    def kpis(self, c):
+        return {c["kpi"]}
+
+    def describe(self, c):
+        return self.kind, {"amount": ("money", c["amount"]), "kpi": ("kpi", c["kpi"]),
+                           "sign": ("direction", c["direction"]), "target": ("level", c["target"])}
+
+
+class _Bound(Component):
+    """A bound on the scheme's total (pays nothing itself)."""
+
+    required = ("amount",)
+    shorthand_key = "amount"
+    nestable = False
+    bounds_total = True
+
+    def check(self, keys, problem):
+        _check_amount(keys, "amount", problem)
+
+    def pay(self, c, bases):
+        return np.zeros(bases.shape)
+
+    def limit(self, total: np.ndarray, c: dict) -> np.ndarray:
+        """The total held by this bound."""
+        raise NotImplementedError(self.kind)
+
+    def binds(self, raw: np.ndarray, c: dict) -> np.ndarray:
+        """Where the bound changes the sum of the other components ``raw``."""
+        raise NotImplementedError(self.kind)
+
+    def describe(self, c):
+        return self.kind, {"amount": ("money", c["amount"])}
+
+
+@register_component
+class Floor(_Bound):
+    """The least the scheme pays a month: the total is raised to ``amount`` (money, >= 0).
+
+    Keys: ``amount``.  At most one per scheme, not inside max_of.
+    """
+
+    kind = "floor"
+
+    def limit(self, total, c):
+        return np.maximum(total, c["amount"])
+
+    def binds(self, raw, c):
+        return raw < c["amount"]
+
+
+@register_component
+class Cap(_Bound):
+    """The most the scheme pays a month: the total is cut to ``amount`` (money, >= 0).
+
+    Keys: ``amount``.  At most one per scheme, not inside max_of.
+    """
+
+    kind = "cap"
+
+    def limit(self, total, c):
+        return np.minimum(total, c["amount"])
+
+    def binds(self, raw, c):
+        return raw > c["amount"]
+
+
+class _Check:
+    """Reports bad values of one component: ``problem(key, allowed)``, ``problem.nested(comp)``."""
+
+    def __init__(self, keys: dict, cname: str, label: str, where: str, problems: list):
+        self.keys, self.cname, self.label, self.where, self.problems = keys, cname, label, where, problems
+
+    def __call__(self, key: str, allowed: str) -> None:
+        self.problems.append(Problem(self.where, f"The '{key}' of {self.cname} must be {allowed}. "
+                                                 f"Got {_fmt(self.keys[key])} instead."))
+
+    def nested(self, comp) -> None:
+        _check_component(comp, self.label, self.where, self.problems, nested=True)
 
 
 # =========================================================================== validation
@@ -136,7 +531,7 @@ def _component_form(comp) -> tuple[str | None, dict]:
         return None, {}
     if "type" in comp:
         return comp["type"], {k: v for k, v in comp.items() if k != "type"}
-    kinds = [k for k in comp if k in COMPONENT_KINDS]
+    kinds = [k for k in comp if k in COMPONENTS]
     if len(comp) == 1 and kinds:
         kind = kinds[0]
         body = comp[kind]
@@ -144,13 +539,8 @@ def _component_form(comp) -> tuple[str | None, dict]:
             body = {}
         if isinstance(body, dict):
             return kind, dict(body)
-        if kind in ("fixed", "floor", "cap") and _is_number(body):  # {fixed: 50000}
-            return kind, {"amount": body}
-        if kind in ("revenue_share", "profit_share") and _is_number(body):  # {profit_share: 0.03}
-            return kind, {"rate": body}
-        if kind == "max_of" and isinstance(body, list):
-            return kind, {"components": body}
-        return kind, {"__bad__": body}
+        keys = COMPONENTS[kind].shorthand(body)  # {fixed: 50000}, {profit_share: 0.03}, {max_of: [...]}
+        return kind, keys if keys is not None else {"__bad__": body}
     return None, {}
 
 
@@ -162,17 +552,9 @@ def _normalize(scheme: dict) -> dict:
 
 def _normalize_component(comp) -> dict:
     kind, keys = _component_form(comp)
-    out = {"type": kind, **keys}
-    if kind == "max_of":
-        out["components"] = [_normalize_component(c) for c in keys["components"]]
-    if kind == "own_services":
-        out.setdefault("deduct_consumables", "none")
-    if kind == "tiered":
-        out.setdefault("mode", "progressive")
-        out["brackets"] = [[float(a), float(r)] for a, r in keys["brackets"]]
-    if kind == "kpi_bonus":
-        out.setdefault("direction", "above")
-    return out
+    if kind not in COMPONENTS:
+        return {"type": kind, **keys}
+    return {"type": kind, **COMPONENTS[kind].normalise(keys)}
 
 
 def _is_number(v) -> bool:
@@ -216,7 +598,7 @@ def validate_scheme(scheme, where: str = WHERE) -> list[Problem]:
         kind = _check_component(comp, label, where, problems, nested=False)
         if kind:
             counts[kind] = counts.get(kind, 0) + 1
-    for kind in ("floor", "cap"):
+    for kind in [k for k, c in COMPONENTS.items() if c.bounds_total]:
         if counts.get(kind, 0) > 1:
             problems.append(Problem(where, f"Scheme {label} has {counts[kind]} '{kind}' components. "
                                            "At most one is allowed."))
@@ -226,7 +608,7 @@ def validate_scheme(scheme, where: str = WHERE) -> list[Problem]:
         if floor > cap:
             problems.append(Problem(where, f"Scheme {label} has a floor ({_fmt(floor)}) above its cap "
                                            f"({_fmt(cap)}). The floor must not exceed the cap."))
-    if set(counts) <= {"floor", "cap"} and counts:
+    if counts and all(COMPONENTS[k].bounds_total for k in counts):
         problems.append(Problem(where, f"Scheme {label} has only floor / cap components. "
                                        "Add at least one component that pays."))
     return problems
@@ -234,18 +616,19 @@ def validate_scheme(scheme, where: str = WHERE) -> list[Problem]:
 
 def _check_component(comp, label: str, where: str, problems: list, nested: bool) -> str | None:
     kind, keys = _component_form(comp)
-    kinds = ", ".join(COMPONENT_KINDS)
+    kinds = ", ".join(COMPONENTS)
     if kind is None:
         problems.append(Problem(where, f"A component of scheme {label} must be a mapping like "
                                        f"{{type: fixed, amount: 50000}} with type one of {kinds}. "
                                        f"Got {comp!r} instead."))
         return None
-    if kind not in COMPONENT_KINDS:
+    if kind not in COMPONENTS:
         problems.append(Problem(where, f"Component type {kind!r} in scheme {label} is unknown. "
                                        f"Allowed: {kinds}."))
         return None
+    component = COMPONENTS[kind]
     cname = f"component {kind} in scheme {label}"
-    if nested and kind in ("floor", "cap", "max_of"):
+    if nested and not component.nestable:
         problems.append(Problem(where, f"A {kind} cannot sit inside max_of (in scheme {label}). "
                                        "Put it next to the other components."))
         return None
@@ -253,7 +636,7 @@ def _check_component(comp, label: str, where: str, problems: list, nested: bool)
         problems.append(Problem(where, f"The {cname} must be a mapping of its keys. "
                                        f"Got {keys['__bad__']!r} instead."))
         return None
-    required, optional = COMPONENT_KINDS[kind]
+    required, optional = tuple(component.required), tuple(component.optional)
     for key in required:
         if key not in keys:
             problems.append(Problem(where, f"The {cname} needs '{key}'. "
@@ -262,65 +645,7 @@ def _check_component(comp, label: str, where: str, problems: list, nested: bool)
     if extra:
         problems.append(Problem(where, f"The {cname} has unknown keys {extra}. "
                                        f"It takes: {', '.join(required + optional)}."))
-
-    def bad(key, allowed):
-        problems.append(Problem(where, f"The '{key}' of {cname} must be {allowed}. "
-                                       f"Got {_fmt(keys[key])} instead."))
-
-    def amount(key):
-        if key in keys and (not _is_number(keys[key]) or keys[key] < 0):
-            bad(key, "a number >= 0")
-
-    def rate(key):
-        if key in keys and (not _is_number(keys[key]) or not 0 <= keys[key] <= 1):
-            bad(key, "in [0, 1]")
-
-    if kind in ("fixed", "floor", "cap"):
-        amount("amount")
-    elif kind in ("revenue_share", "profit_share"):
-        rate("rate")
-    elif kind == "own_services":
-        rate("rate")
-        if "deduct_consumables" in keys and keys["deduct_consumables"] not in ("none", "before", "after"):
-            bad("deduct_consumables", "one of none, before, after")
-    elif kind == "tiered":
-        if "base" in keys and keys["base"] not in _TIER_BASES:
-            bad("base", "one of " + ", ".join(_TIER_BASES))
-        if "mode" in keys and keys["mode"] not in ("progressive", "retroactive"):
-            bad("mode", "one of progressive, retroactive")
-        if "brackets" in keys:
-            br = keys["brackets"]
-            ok = isinstance(br, list) and br and all(
-                isinstance(b, (list, tuple)) and len(b) == 2 and all(_is_number(x) for x in b) for b in br)
-            if not ok:
-                bad("brackets", "a list of [from, rate] pairs like [[0, 0.40], [1000, 0.45]]")
-            else:
-                starts = [b[0] for b in br]
-                if starts[0] < 0 or any(b > a for a, b in zip(starts[1:], starts[:-1])) or \
-                        len(set(starts)) < len(starts):
-                    bad("brackets", "[from, rate] pairs with 'from' >= 0 and strictly increasing")
-                if any(not 0 <= b[1] <= 1 for b in br):
-                    bad("brackets", "[from, rate] pairs with every rate in [0, 1]")
-                elif keys.get("mode") == "retroactive" and any(b[1] < a[1] for a, b in zip(br, br[1:])):
-                    bad("brackets", "[from, rate] pairs with rates that never fall in retroactive mode "
-                                    "(a lower rate on the whole base would cut pay when sales grow)")
-    elif kind == "max_of":
-        sub = keys.get("components")
-        if "components" in keys:
-            if not isinstance(sub, list) or not sub:
-                bad("components", "a non-empty list of components")
-            else:
-                for c in sub:
-                    _check_component(c, label, where, problems, nested=True)
-    elif kind == "kpi_bonus":
-        if "kpi" in keys and (not isinstance(keys["kpi"], str) or not _NAME.match(keys["kpi"])
-                              or keys["kpi"] in BASES):
-            bad("kpi", "the name of a KPI (letters, digits, _), not one of " + ", ".join(BASES))
-        if "target" in keys and not _is_number(keys["target"]):
-            bad("target", "a number")
-        amount("amount")
-        if "direction" in keys and keys["direction"] not in ("above", "below"):
-            bad("direction", "one of above, below")
+    component.check(keys, _Check(keys, cname, label, where, problems))
     return kind
 
 
@@ -381,10 +706,7 @@ def scheme_kpis(scheme: dict) -> set[str]:
     """Names of the KPIs a scheme's bonuses need."""
     out = set()
     for c in _normalize(scheme)["components"]:
-        if c["type"] == "kpi_bonus":
-            out.add(c["kpi"])
-        if c["type"] == "max_of":
-            out |= {s["kpi"] for s in c["components"] if s["type"] == "kpi_bonus"}
+        out |= COMPONENTS[c["type"]].kpis(c)
     return out
 
 
@@ -434,18 +756,15 @@ def pay(scheme: dict, **bases) -> np.ndarray:
     shape = np.broadcast_shapes(*(a.shape for a in arrays.values())) if arrays else ()
     b = _Bases(scheme["name"], arrays, shape)
     total = np.zeros(shape)
-    floor = cap = None
+    bounds = {}
     for comp in scheme["components"]:
-        if comp["type"] == "floor":
-            floor = comp["amount"]
-        elif comp["type"] == "cap":
-            cap = comp["amount"]
+        if COMPONENTS[comp["type"]].bounds_total:
+            bounds[comp["type"]] = comp
         else:
             total = total + _component(comp, b)
-    if floor is not None:
-        total = np.maximum(total, floor)
-    if cap is not None:
-        total = np.minimum(total, cap)
+    for kind, component in COMPONENTS.items():  # floor, then cap
+        if kind in bounds:
+            total = component.limit(total, bounds[kind])
     return np.broadcast_to(total, shape).copy()
 
 
@@ -469,35 +788,8 @@ class _Bases:
 
 
 def _component(c: dict, b: _Bases) -> np.ndarray:
-    kind = c["type"]
-    if kind == "fixed":
-        return np.full(b.shape, float(c["amount"]))
-    if kind == "own_services":
-        rev = b.get("own_revenue", kind)
-        mode = c["deduct_consumables"]
-        cons = b.get("own_consumables", kind, default=None if mode != "none" else 0.0)
-        if mode == "before":
-            out = c["rate"] * (rev - cons)
-        elif mode == "after":
-            out = c["rate"] * rev - cons
-        else:
-            out = c["rate"] * rev
-        return np.maximum(out, 0.0)
-    if kind == "revenue_share":
-        return c["rate"] * np.maximum(b.get("revenue", kind), 0.0)
-    if kind == "profit_share":
-        return c["rate"] * np.maximum(b.profit(kind), 0.0)
-    if kind == "tiered":
-        base = b.profit(kind) if c["base"] == "profit" else b.get(c["base"], kind)
-        return _tiered(np.maximum(base, 0.0), c["brackets"], c["mode"])
-    if kind == "max_of":
-        parts = [np.broadcast_to(_component(s, b), b.shape) for s in c["components"]]
-        return np.maximum.reduce(parts) if len(parts) > 1 else parts[0]
-    if kind == "kpi_bonus":
-        value = b.get(c["kpi"], f"kpi_bonus ({c['kpi']})")
-        hit = value >= c["target"] if c["direction"] == "above" else value <= c["target"]
-        return np.where(hit, float(c["amount"]), 0.0)
-    raise AssertionError(kind)  # validated above
+    """Pay of one normalised component (not a bound), through the registry."""
+    return COMPONENTS[c["type"]].pay(c, b)
 
 
 def _tiered(x: np.ndarray, brackets, mode: str) -> np.ndarray:
@@ -943,7 +1235,7 @@ def components_table(scheme: dict, block: BlockMonths) -> pd.DataFrame:
     bases = block.bases()
     total = pay(scheme, **bases)
     rows = []
-    pays = [c for c in scheme["components"] if c["type"] not in ("floor", "cap")]
+    pays = [c for c in scheme["components"] if not COMPONENTS[c["type"]].bounds_total]
     raw = np.zeros_like(total)
     for c in pays:
         p = pay({"name": scheme["name"], "components": [c]}, **bases)
@@ -952,8 +1244,8 @@ def components_table(scheme: dict, block: BlockMonths) -> pd.DataFrame:
         rows.append({"component": c, "pay_median": q50,
                      "pay_p10": q10, "pay_p90": q90, "share": float(p.mean() / total.mean()) if total.mean() else np.nan})
     for c in scheme["components"]:
-        if c["type"] in ("floor", "cap"):
-            binds = raw < c["amount"] if c["type"] == "floor" else raw > c["amount"]
+        if COMPONENTS[c["type"]].bounds_total:
+            binds = COMPONENTS[c["type"]].binds(raw, c)
             rows.append({"component": c, "pay_median": np.nan,
                          "pay_p10": np.nan, "pay_p90": np.nan, "share": float(np.mean(binds))})
     q10, q50, q90 = np.quantile(total, [0.1, 0.5, 0.9])
@@ -966,14 +1258,13 @@ def bonus_months_share(scheme: dict, block: BlockMonths) -> dict:
     """For each KPI bonus of ``scheme``: ``{kpi: (target, share of simulated months it pays)}``."""
     out = {}
     for c in normalize_scheme(scheme)["components"]:
-        subs = c["components"] if c["type"] == "max_of" else [c]
-        for x in subs:
+        for x in COMPONENTS[c["type"]].parts(c):
             if x["type"] == "kpi_bonus":
                 v = block.kpis.get(x["kpi"])
                 if v is None:
                     raise InputError(Problem("compensation.pay", f"Component kpi_bonus ({x['kpi']}) of scheme "
                                              f"'{scheme['name']}' needs the KPI '{x['kpi']}', which the "
                                              f"simulation does not provide. Available: {', '.join(block.kpis)}."))
-                hit = v >= x["target"] if x["direction"] == "above" else v <= x["target"]
+                hit = COMPONENTS["kpi_bonus"].hit(x, v)
                 out[x["kpi"]] = (float(x["target"]), float(np.mean(hit)))
     return out

@@ -32,37 +32,38 @@ def describe_component(comp: dict, lang: str = "en", currency: str = "RUB") -> s
     >>> describe_component({"profit_share": 0.03}, "en")
     '3% of block profit'
     """
-    from ..compensation import _normalize_component
+    from ..compensation import COMPONENTS, _normalize_component
 
     c = _normalize_component(comp)
+    component = COMPONENTS.get(c["type"])
+    if component is None:
+        return c["type"]
+    code, fields = component.describe(c)
+    return say(f"compensation.component.{code}", lang,
+               **{name: _field(form, value, lang, currency) for name, (form, value) in fields.items()})
 
-    def money(x):
-        return i18n.money(x, currency, lang)
 
-    def w(key, **fields):
-        return say(f"compensation.component.{key}", lang, **fields)
-
-    kind = c["type"]
-    if kind in ("fixed", "floor", "cap"):
-        return w(kind, amount=money(c["amount"]))
-    if kind == "own_services":
-        return w("own_services", rate=_pct(c["rate"], lang), deduct=w(f"deduct.{c['deduct_consumables']}"))
-    if kind in ("revenue_share", "profit_share"):
-        return w(kind, rate=_pct(c["rate"], lang))
-    if kind == "tiered":
-        steps = " / ".join(w("step", rate=_pct(r, lang), amount=i18n.money(f, currency, lang, short=True))
-                           for f, r in c["brackets"])
-        mode = "retroactive" if c["mode"] == "retroactive" else "progressive"
-        return w(f"tiered.{mode}", base=w(f"base.{c['base']}"), steps=steps)
-    if kind == "max_of":
-        return w("max_of", parts="; ".join(describe_component(x, lang, currency) for x in c["components"]))
-    if kind == "kpi_bonus":
-        sign = "≥" if c["direction"] == "above" else "≤"
-        key = f"compensation.component.kpi.{c['kpi']}"
-        kpi = say(key, lang) if key in catalogue(lang) else c["kpi"]
-        target = _pct(c["target"], lang) if 0 <= c["target"] <= 1 else i18n.number(c["target"], lang, 2)
-        return w("kpi_bonus", amount=money(c["amount"]), kpi=kpi, sign=sign, target=target)
-    return kind
+def _field(form: str, value, lang: str, currency: str) -> str:
+    """One field of a component's words (see :meth:`analysis.compensation.Component.describe`)."""
+    if form == "money":
+        return i18n.money(value, currency, lang)
+    if form == "percent":
+        return _pct(value, lang)
+    if form == "word":
+        return say(f"compensation.component.{value}", lang)
+    if form == "steps":
+        return " / ".join(say("compensation.component.step", lang, rate=_pct(r, lang),
+                              amount=i18n.money(f, currency, lang, short=True)) for f, r in value)
+    if form == "components":
+        return "; ".join(describe_component(x, lang, currency) for x in value)
+    if form == "kpi":
+        key = f"compensation.component.kpi.{value}"
+        return say(key, lang) if key in catalogue(lang) else value
+    if form == "direction":
+        return "≥" if value == "above" else "≤"
+    if form == "level":
+        return _pct(value, lang) if 0 <= value <= 1 else i18n.number(value, lang, 2)
+    raise ValueError(f"Unknown field form {form!r}.")
 
 
 def components_table(scheme: dict, block, lang: str = "en", currency: str = "RUB") -> pd.DataFrame:
