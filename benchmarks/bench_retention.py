@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy
 
-from analysis import retention as R
+from analysis.sections import retention as R
 from analysis.models.bgnbd import aggregate_rows, simulate_bgnbd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,9 +54,9 @@ def cpu_model() -> str:
 
 _ANALYSE = """
 import sys, time
-from analysis import retention
-from analysis.data import load_tables
-from analysis.study import load_study
+from analysis.sections import retention
+from analysis.inputs.data import load_tables
+from analysis.inputs.study import load_study
 study = load_study(sys.argv[1]); tables = load_tables(study)
 c0, w0 = time.process_time(), time.perf_counter()
 a = retention.analyse(study, tables)
@@ -117,9 +117,9 @@ def main(argv=None):
     if args.study_clients:
         import tempfile
 
-        from analysis.data import load_tables
-        from analysis.simulate import draws
-        from analysis.study import load_study
+        from analysis.inputs.data import load_tables
+        from analysis.models.simulate import draws
+        from analysis.inputs.study import load_study
 
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run([sys.executable, "-m", "analysis", "sample", tmp, "--clients", str(args.study_clients),

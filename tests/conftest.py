@@ -28,7 +28,7 @@ def make_notebook(path: Path, body: str, *, en: str = "# English heading", ru: s
     m_ru = nbformat.v4.new_markdown_cell(ru)
     m_ru.metadata["tags"] = ["lang-ru"]
     code = nbformat.v4.new_code_cell(
-        "import analysis.notebook as nb\n"
+        "import analysis.pages.notebook as nb\n"
         "ctx = nb.open_study(study_dir, lang, results_path, data_dir, overrides)\n" + body)
     nb.cells = [p, m_en, m_ru, code]
     path.parent.mkdir(parents=True, exist_ok=True)

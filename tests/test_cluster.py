@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from analysis import cluster
+from analysis.run import cluster
 from conftest import ROOT
 
 distributed = pytest.importorskip("distributed")
@@ -134,7 +134,7 @@ def test_worker_task_sweeps_folders_of_a_killed_worker_and_answers_bad_input(tin
     import tempfile
     from pathlib import Path
 
-    from analysis import report
+    from analysis.run import report
 
     left = Path(tempfile.mkdtemp(prefix="care-kit-cluster-"))
     (left / "clients.csv").write_text("name,phone\nAnna,+7 900 000-00-00\n")

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from analysis import compensation as comp
-from analysis import pnl
-from analysis.data import Tables
+from analysis.sections import compensation as comp
+from analysis.sections import pnl
+from analysis.inputs.data import Tables
 from analysis.errors import InputError
-from analysis.simulate import draws
-from analysis.study import load_study
+from analysis.models.simulate import draws
+from analysis.inputs.study import load_study
 
 
 def scheme(*components, name="s"):

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import data
+from analysis.inputs import data
 from analysis.errors import InputError
-from analysis.study import load_study
+from analysis.inputs.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

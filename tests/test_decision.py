@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from analysis import decision
+from analysis.sections import decision
 
 
 def test_npv_hand_checked_case():

@@ -1,9 +1,9 @@
 """InputError is a ValueError, and the sites that catch ValueError to go on let bad input through."""
 import pytest
 
-from analysis import kpi, pnl
+from analysis.sections import kpi, pnl
 from analysis.errors import InputError, Problem
-from analysis.notebook import open_study
+from analysis.pages.notebook import open_study
 
 
 def test_repeat_retention_lets_input_errors_through(monkeypatch):

@@ -54,7 +54,7 @@ def test_families_match_their_members_only():
 
 
 def test_index_reads_the_declaration():
-    from analysis import report
+    from analysis.run import report
 
     assert [(s, k) for s, k, *_ in report.INDEX_FIGURES] == [(f.section, f.key) for f in F.index_figures()]
     for s, k, en, ru, kind in report.INDEX_FIGURES:
@@ -81,7 +81,7 @@ def test_table_formats_declared_figures_and_refuses_undeclared_ones():
 
 
 def test_results_record_carries_the_schema_version(tmp_path):
-    from analysis import results
+    from analysis.run import results
 
     path = tmp_path / "results.json"
     results.record(path, "summary", {"verdict": "pilot"}, study="x")
@@ -152,8 +152,8 @@ def _function(path: Path, name: str) -> ast.AST:
 
 #: record calls whose figures come from a package function: (section, call text) -> function
 FROM_FUNCTIONS = {
-    ("staffing", "fig"): (ROOT / "src/analysis/staffing.py", "figures"),
-    ("pilot", "pilot.figures(pa)"): (ROOT / "src/analysis/pilot/study.py", "figures"),
+    ("staffing", "fig"): (ROOT / "src/analysis/sections/staffing.py", "figures"),
+    ("pilot", "pilot.figures(pa)"): (ROOT / "src/analysis/sections/pilot/study.py", "figures"),
 }
 
 

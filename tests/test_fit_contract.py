@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import retention as R
+from analysis.sections import retention as R
 from analysis.codes import Missing, Note
 from analysis.models._mle import FitCheck, lr_test
 from analysis.models.bgnbd import BGNBDResult, _beta_nodes, _ey_hyp, fit_bgnbd, simulate_bgnbd

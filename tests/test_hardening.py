@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import report
+from analysis.run import report
 from analysis.errors import InputError
-from analysis.report import RunOptions, run_study
+from analysis.run.report import RunOptions, run_study
 from conftest import ROOT, SAMPLE, make_notebook
 
 SRC = ROOT / "src" / "analysis"
@@ -112,7 +112,7 @@ def test_only_starts_afresh_from_a_results_file_of_another_shape(tiny_study, tin
 
 
 def test_cached_keeps_results_in_memory_per_run(tmp_path):
-    from analysis.notebook import Context, open_study
+    from analysis.pages.notebook import Context, open_study
 
     ctx = open_study(SAMPLE)
     ctx.data_dir = tmp_path / "run1" / "_work" / "data"
@@ -178,8 +178,8 @@ def _personal_hits(folder: Path, strings) -> list[str]:
 
 
 def test_ids_are_numbered_in_order_of_first_appearance():
-    from analysis import data, privacy
-    from analysis.study import load_study
+    from analysis.inputs import data, privacy
+    from analysis.inputs.study import load_study
 
     tables = data.load_tables(load_study(SAMPLE))
     numbered = privacy.for_cache(tables)
@@ -747,8 +747,8 @@ def _fresh(tmp_path, name: str) -> Path:
 
 def _loads_or_input_error(study_dir: Path, overrides=None):
     """Load the study and its data: a result, or InputError; anything else fails the test."""
-    from analysis import data
-    from analysis.study import load_study
+    from analysis.inputs import data
+    from analysis.inputs.study import load_study
 
     before = _tree_digest(study_dir)
     try:
@@ -843,7 +843,7 @@ def test_fuzz_xlsx_bytes(tmp_path, raw):
 
 def _schema_keys(types=None) -> list[str]:
     """Dotted keys of the schema (of the leaf ``types`` given), with the parts of uncertain ones."""
-    from analysis.study import _leaves, schema
+    from analysis.inputs.study import _leaves, schema
 
     keys = []
     for path, spec in _leaves(schema()):
@@ -899,7 +899,7 @@ def test_fuzz_set_exits_0_or_2(tiny_study, pairs, capsys):
 @example(entries=[("horizon_months", ".nan")], junk=None).via("issue 14")
 @example(entries=[("horizon_months", ".inf")], junk=None).via("issue 14")
 def test_fuzz_study_yaml(tmp_path, entries, junk):
-    from analysis import report as rep
+    from analysis.run import report as rep
 
     _count("study.yaml")
     d = _fresh(tmp_path, "fuzz-yaml")

@@ -5,7 +5,7 @@ import datetime as dt
 
 from hypothesis import given, strategies as st
 
-from analysis import i18n
+from analysis.pages import i18n
 
 NB = "\u00a0"
 

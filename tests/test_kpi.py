@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import kpi
-from analysis.data import Tables, load_tables
-from analysis.study import load_study
+from analysis.sections import kpi
+from analysis.inputs.data import Tables, load_tables
+from analysis.inputs.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -1,10 +1,10 @@
 """Block names and settings in the report's words (issue 13: Russian pages fully Russian)."""
 import pytest
 
-from analysis.notebook import open_study
+from analysis.pages.notebook import open_study
 from analysis.pages.labels import BUILTIN_BLOCKS, block_label, setting_text
 from analysis.pages.words import has
-from analysis.study import Uncertain, load_study
+from analysis.inputs.study import Uncertain, load_study
 
 
 @pytest.mark.parametrize("block, ru", [("hair", "Волосы"), ("nails", "Ногти"), ("Cosmetology", "Косметология"),

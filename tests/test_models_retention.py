@@ -290,7 +290,7 @@ def test_bootstrap_spend_interval_covers_truth():
     """Simulated clients from known BG/NBD and Gamma-Gamma parameters: the bootstrap by client
     (visits and spend refitted jointly) gives a P5–P95 interval of the spend parameters that
     covers the truth in most seeds (nominal 90%)."""
-    from analysis import retention as R
+    from analysis.sections import retention as R
 
     truth_v = {"r": 0.6, "alpha": 3.0, "a": 0.8, "b": 4.0}
     truth_s = {"p": 6.0, "q": 4.0, "gamma": 15.0}
@@ -341,7 +341,7 @@ def _lapse_reference(visits, end, window_days, by):
 @pytest.mark.parametrize("categorical", [False, True])
 @pytest.mark.parametrize("by", [None, "block"])
 def test_lapse_durations_equal_the_definition(categorical, by):
-    from analysis.sample import generate
+    from analysis.inputs.sample import generate
 
     v = generate(clients=300, months=14, seed=5).visits
     v = pd.concat([v, v.iloc[:50]])                       # repeated rows count once

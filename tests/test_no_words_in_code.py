@@ -21,9 +21,9 @@ NOT_MIGRATED: set[str] = set()
 
 #: Cyrillic here is data, not words for the reader.
 DATA = {
-    "src/analysis/data.py": "column names and status words of Russian salon exports",
-    "src/analysis/sample.py": "names of the made-up sample's clients and staff",
-    "src/analysis/template.py": "the commented study.yaml the kit writes for a Russian study",
+    "src/analysis/inputs/data.py": "column names and status words of Russian salon exports",
+    "src/analysis/inputs/sample.py": "names of the made-up sample's clients and staff",
+    "src/analysis/inputs/template.py": "the commented study.yaml the kit writes for a Russian study",
 }
 
 

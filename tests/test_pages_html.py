@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import report
+from analysis.run import report
 from analysis.pages import html as H
 from analysis.pages.words import say
 
@@ -88,7 +88,7 @@ def test_section_titles_come_from_the_catalogues():
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_index_in_the_language_with_the_russian_name(tmp_path, lang):
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
 
     (tmp_path / "study.yaml").write_text("name: Salon <Rose>\nname_ru: Салон «Роза»\n", encoding="utf-8")
     study = load_study(tmp_path)
@@ -112,8 +112,8 @@ def test_pages_follow_non_default_settings(tmp_path, lang):
     say 60 and 5 wherever the defaults (90, 3) would have been written."""
     import html as std_html
 
-    from analysis.report import RunOptions, run_study
-    from analysis.study import parse_overrides
+    from analysis.run.report import RunOptions, run_study
+    from analysis.inputs.study import parse_overrides
 
     root = Path(__file__).resolve().parents[1]
     opts = RunOptions(lang=lang, out_root=tmp_path / "reports", jobs=1, only=["data_check"], progress=False,
@@ -138,7 +138,7 @@ def test_pages_follow_non_default_settings(tmp_path, lang):
 
 
 def run_study_study(opts):
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
 
     root = Path(__file__).resolve().parents[1]
     return load_study(root / "data" / "sample", opts.overrides)

@@ -16,7 +16,7 @@ nails and cosmetology at 30 %, 55 % and 78 % of the period):
   concludes ``disagree`` and the summary is not fed a gain.
 * power: the design's detectable effect for a 6-month pilot (sample seed 11, 2 500 clients, assumed
   effect 0.3: "half the blocks") is found by fitting the estimator on simulated pilots
-  (:func:`analysis.pilot.power.simulated_power`); at that effect 40 further simulated pilots
+  (:func:`analysis.sections.pilot.power.simulated_power`); at that effect 40 further simulated pilots
   (seed 2), each measured with the page's rule (bootstrap P10 above zero), show it in 34 of 40
   (0.85; 0.825 with check seed 3; 0.875 and 0.825 with sample seed 12).  Before the calibration the
   design claimed 80 % where 60–70 % was found.  The binomial SD at 40 pilots is 6 points; the test
@@ -32,11 +32,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import pilot, sample, simulate
+from analysis.sections import pilot
+
+from analysis.inputs import sample
+
+from analysis.models import simulate
 from analysis.models import bgnbd
 from analysis.pages import words
-from analysis.pilot import did, power, structural
-from analysis.report import RunOptions, prepare
+from analysis.sections.pilot import did, power, structural
+from analysis.run.report import RunOptions, prepare
 
 SINCE = "2024-03-01"
 BLOCKS = ["hair", "nails"]
@@ -201,7 +205,7 @@ def test_difference_in_differences_of_a_known_shift():
 
 
 def test_resampling_keeps_group_sizes_in_every_chunk():
-    from analysis.pilot.resample import resampled_sums
+    from analysis.sections.pilot.resample import resampled_sums
 
     groups = np.r_[np.zeros(250, bool), np.ones(130, bool)]
     A = np.stack([np.ones(380), groups.astype(float), np.arange(380.0)], 1)
@@ -429,7 +433,7 @@ def test_the_conclusion_follows_the_agreement_of_both_estimates():
     assert c(_measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03))) == "disagree"   # opposite ways
     assert c(SimpleNamespace(measured=False)) is None
     # a disagreement is not fed to the summary as a gain, and is said in words
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
     import tempfile
     from pathlib import Path
 
@@ -446,7 +450,7 @@ def test_the_conclusion_follows_the_agreement_of_both_estimates():
 
 
 def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_path):
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
 
     (tmp_path / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.05, mode: 0.15, high: 0.30}}\n")
     study = load_study(tmp_path)
@@ -464,7 +468,7 @@ def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_pa
 
 def test_pilot_blocks_absent_from_the_data_are_an_input_error(tmp_path):
     from analysis.errors import InputError
-    from analysis.report import RunOptions, prepare
+    from analysis.run.report import RunOptions, prepare
 
     out = sample.write_sample(tmp_path / "s", clients=300, months=6, seed=1)
     with open(out / "study.yaml", "a", encoding="utf-8") as fh:

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import pnl
-from analysis.data import Tables
+from analysis.sections import pnl
+from analysis.inputs.data import Tables
 from analysis.errors import InputError
-from analysis.study import load_study
+from analysis.inputs.study import load_study
 
 _DIR = tempfile.mkdtemp()
 
@@ -166,7 +166,7 @@ def test_repeat_retention_from_the_data_by_hand():
 
 
 def test_margin_agrees_with_kpi_visit_margin():
-    from analysis import kpi
+    from analysis.sections import kpi
 
     t = small_tables()
     v = t.visits.assign(service=["cut", "cut", "nail", "cut", "cut", "nail", "wrap", "cut"])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import data, presets
+from analysis.inputs import data, presets
 from analysis.errors import InputError
-from analysis.study import load_study
+from analysis.inputs.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORTS = ROOT / "tests" / "fixtures" / "exports"

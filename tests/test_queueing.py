@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import queueing
-from analysis.queueing import (erlang_b, erlang_b_recursive, erlang_c, mean_wait, queue_summary,
+from analysis.models import queueing
+from analysis.models.queueing import (erlang_b, erlang_b_recursive, erlang_c, mean_wait, queue_summary,
                                share_within)
 
 

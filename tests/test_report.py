@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import report
+from analysis.run import report
 from analysis.errors import InputError
-from analysis.report import NotebookFailed, RunOptions, filter_language, run_study
+from analysis.run.report import NotebookFailed, RunOptions, filter_language, run_study
 from conftest import make_notebook
 
 

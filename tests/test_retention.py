@@ -1,4 +1,4 @@
-"""analysis.retention: RFM on CDNOW, CLV, the care-manager effect, departures and the study run."""
+"""analysis.sections.retention: RFM on CDNOW, CLV, the care-manager effect, departures and the study run."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -10,14 +10,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import retention as R
+from analysis.sections import retention as R
 from analysis.codes import Missing, Note
-from analysis.data import Tables
+from analysis.inputs.data import Tables
 from analysis.errors import InputError
 from analysis.models.bgnbd import BGNBDResult, simulate_bgnbd
-from analysis.simulate import draws
+from analysis.models.simulate import draws
 from analysis.pages import words
-from analysis.study import load_study
+from analysis.inputs.study import load_study
 
 from conftest import CDNOW, SAMPLE
 
@@ -160,7 +160,8 @@ def test_breakeven_solves_gain_equals_cost(cdnow_rfm):
 
 def test_role_cost_fallback_and_from_staffing(tmp_path):
     # the summary's one role cost less what it replaces, a year (issue 11): not one salary
-    from analysis import data, summary
+    from analysis.inputs import data
+    from analysis.sections import summary
 
     st = load_study(_bare_study(tmp_path))
     cost = R.role_cost_year(st)
@@ -287,7 +288,7 @@ def test_attached_leave_share_recovers_truth(truth):
 
 
 def test_attached_share_combines_with_assumption():
-    from analysis.study import Uncertain
+    from analysis.inputs.study import Uncertain
     prior = Uncertain(0.3, 0.45, 0.6)
     m0 = 0.45
     sd0 = np.sqrt((0.3**2 + 0.45**2 + 0.6**2 - 0.3 * 0.45 - 0.3 * 0.6 - 0.45 * 0.6) / 18)
@@ -387,7 +388,7 @@ def test_too_little_data_is_a_note_not_a_crash(tmp_path):
 def sample_analysis():
     if not (SAMPLE / "visits.csv").exists():
         pytest.skip("sample study not generated")
-    from analysis.data import load_tables
+    from analysis.inputs.data import load_tables
     study = load_study(SAMPLE)
     tables = load_tables(study)
     return study, tables, R.analyse(study, tables)
@@ -567,7 +568,7 @@ def test_sample_without_staff_table_uses_assumptions(sample_analysis):
 def test_generator_same_dropout_is_recovered_by_the_limit_case():
     """The sample generator's homogeneous-dropout knob: the kit falls back to one dropout chance
     for all and recovers the generator's r, alpha and p = a / (a + b) (within 3 SE)."""
-    from analysis import sample
+    from analysis.inputs import sample
     d = sample.generate(clients=2000, months=24, seed=5, truth=sample.hard_case_truth(("same_dropout",)))
     m = R.fit_bgnbd(R.rfm(d.visits, None, "W"))
     assert m.variant == "same_dropout" and m.usable and m.full_check.at_boundary
@@ -578,7 +579,7 @@ def test_generator_same_dropout_is_recovered_by_the_limit_case():
 
 
 def test_generator_hard_cases_change_the_tables():
-    from analysis import sample
+    from analysis.inputs import sample
     base = sample.generate(clients=200, months=12, seed=1)
     solo = sample.harden(base, ("one_specialist",), 1)
     assert solo.visits["specialist_id"].nunique() == 1 and len(solo.staff) == 1 and solo.memberships.empty
@@ -597,9 +598,9 @@ def test_generator_hard_cases_change_the_tables():
 
 def test_short_history_analyse_carries_the_effect_as_assumption(tmp_path):
     """8 months of a 60-client salon: no zero range as a finding, the effect stays the assumption."""
-    from analysis import sample
+    from analysis.inputs import sample
     folder = sample.write_sample(tmp_path / "short", clients=60, months=8, seed=6, hard=("short_history",))
-    from analysis.data import load_tables
+    from analysis.inputs.data import load_tables
     study = load_study(folder)
     a = R.analyse(study, load_tables(study))
     assert not a.sufficiency.measurable and a.effect is None
@@ -676,7 +677,7 @@ def test_data_share_from_widths():
 
 def test_departure_draws_split_keeps_the_combined_variance():
     """Data part with a refit's share plus the assumption's part: the combined variance w se^2."""
-    from analysis.study import Uncertain
+    from analysis.inputs.study import Uncertain
 
     sh = R.AttachedShare(departures=3, attached=40, attached_gone=20, baseline=200, baseline_gone=40,
                          share=0.375, se=0.1)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import retention as R
+from analysis.sections import retention as R
 from analysis.models.bgnbd import fit_bgnbd
-from analysis.sample import generate
+from analysis.inputs.sample import generate
 
 DAYS_PER_MONTH = R.DAYS_PER_MONTH
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import sample
+from analysis.inputs import sample
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "sample"
@@ -128,7 +128,7 @@ def test_generated_studies_are_named_apart_in_both_languages(tmp_path):
     studies of one portfolio page can be told apart, with a Russian name for Russian pages."""
     import yaml
 
-    from analysis.sample import write_sample
+    from analysis.inputs.sample import write_sample
 
     def names(folder, **kw):
         write_sample(tmp_path / folder, **kw)

@@ -7,12 +7,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import simulate, staffing
-from analysis.data import Tables
+from analysis.models import simulate
+
+from analysis.sections import staffing
+from analysis.inputs.data import Tables
 from analysis.errors import InputError
 from analysis.pages import words
-from analysis.staffing import ClientProfile, client_profile, evaluate, handoffs
-from analysis.study import Uncertain, load_study, schema
+from analysis.sections.staffing import ClientProfile, client_profile, evaluate, handoffs
+from analysis.inputs.study import Uncertain, load_study, schema
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -480,8 +482,9 @@ def test_size_for_answer_adds_people_until_the_target_is_met_by_hand():
 
 
 def test_care_managers_meet_the_answer_target_in_every_scenario(tmp_path):
-    from analysis import sample, simulate
-    from analysis.data import load_tables
+    from analysis.inputs import sample
+    from analysis.models import simulate
+    from analysis.inputs.data import load_tables
 
     d = sample.write_sample(tmp_path / "s", clients=400, months=12, seed=5)
     # many requests that take long: the answer time, not the hours, sets the count

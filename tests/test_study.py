@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.errors import InputError
-from analysis.study import Uncertain, load_study, parse_overrides, schema
+from analysis.inputs.study import Uncertain, load_study, parse_overrides, schema
 
 
 def _study(tmp_path, text, overrides=None):
@@ -72,7 +72,7 @@ def test_overrides_parse_yaml_values():
 
 
 def test_every_default_has_a_source_and_both_languages():
-    from analysis.study import _leaves
+    from analysis.inputs.study import _leaves
 
     for path, spec in _leaves(schema()):
         key = ".".join(path)
@@ -85,7 +85,7 @@ def test_every_default_has_a_source_and_both_languages():
 
 
 def test_russian_assumptions_show_the_russian_source(tmp_path):
-    from analysis.study import _get
+    from analysis.inputs.study import _get
 
     s = _study(tmp_path, "horizon_months: 24\n")
     spec = _get(schema(), ("staffing", "payroll_tax_rate"))
@@ -105,7 +105,7 @@ def test_russian_assumptions_show_the_russian_source(tmp_path):
 
 
 def test_source_of_falls_back_to_english_without_source_ru(tmp_path, monkeypatch):
-    import analysis.study as st
+    import analysis.inputs.study as st
 
     tree = st.schema()
     del tree["staffing"]["payroll_tax_rate"]["source_ru"]
@@ -120,7 +120,7 @@ def test_defaults_validate_against_their_own_schema(tmp_path):
 
 
 def test_chosen_scheme_must_exist(tmp_path):
-    from analysis.report import _check_chosen_scheme
+    from analysis.run.report import _check_chosen_scheme
 
     (tmp_path / "study.yaml").write_text("care_manager:\n  scheme: sorce\n")
     problems = _check_chosen_scheme(load_study(tmp_path))

@@ -6,7 +6,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from analysis import tables_xlsx
+from analysis.pages import tables_xlsx
 from analysis.pages.words import say
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -101,7 +101,7 @@ def test_a_table_longer_than_a_sheet_holds_is_cut_and_the_contents_say_so(tmp_pa
     import openpyxl
     import pandas as pd
 
-    from analysis import tables_xlsx
+    from analysis.pages import tables_xlsx
 
     monkeypatch.setattr(tables_xlsx, "MAX_SHEET_ROWS", 50)
     (tmp_path / "t").mkdir()
@@ -141,7 +141,7 @@ def test_no_raw_codes_in_cells_and_sheets_in_page_order(tmp_path):
 
 
 def test_block_names_of_the_study_win(tmp_path):
-    from analysis.study import load_study
+    from analysis.inputs.study import load_study
 
     study_dir = tmp_path / "s"
     study_dir.mkdir()

@@ -1,8 +1,8 @@
 """``new DIR``: a ready-to-fill study folder whose study.yaml documents every assumption."""
 from __future__ import annotations
 
-from analysis.study import _leaves, load_study, schema
-from analysis.template import TEMPLATES, write_template
+from analysis.inputs.study import _leaves, load_study, schema
+from analysis.inputs.template import TEMPLATES, write_template
 
 
 def test_new_folder_loads_and_documents_every_key(tmp_path):
@@ -37,7 +37,7 @@ def test_new_refuses_to_overwrite(run_cli, tmp_path):
 
 
 def test_new_writes_only_what_must_be_filled(tmp_path):
-    from analysis.template import OPTIONAL
+    from analysis.inputs.template import OPTIONAL
 
     out = write_template(tmp_path / "salon")
     assert sorted(p.name for p in out.iterdir()) == ["study.yaml", "visits.csv"]
@@ -47,7 +47,7 @@ def test_new_writes_only_what_must_be_filled(tmp_path):
 
 
 def test_a_new_folder_with_an_empty_optional_table_passes_check(run_cli, tmp_path):
-    from analysis.template import OPTIONAL
+    from analysis.inputs.template import OPTIONAL
 
     out = write_template(tmp_path / "salon")
     with open(out / "visits.csv", "a", encoding="utf-8") as fh:
@@ -85,7 +85,7 @@ def test_russian_name_is_validated(tmp_path):
 def test_study_names_helper_for_generators():
     import pytest
 
-    from analysis.template import study_names
+    from analysis.inputs.template import study_names
 
     assert study_names("Sample", "Образец") == {"name": "Sample", "name_ru": "Образец"}
     assert study_names("Sample") == {"name": "Sample"}

@@ -9,9 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import compensation, data, decision, pnl, sample, simulate, staffing, summary
-from analysis.data import Tables
-from analysis.study import load_study
+from analysis.sections import compensation, decision, pnl, staffing, summary
+
+from analysis.inputs import data, sample
+
+from analysis.models import simulate
+from analysis.inputs.data import Tables
+from analysis.inputs.study import load_study
 
 from conftest import ROOT
 
@@ -252,7 +256,7 @@ def test_summary_page_says_the_settings(small_salon, tmp_path):
 
 
 def test_a_users_zero_stays_zero(monkeypatch, tmp_path):
-    from analysis import retention
+    from analysis.sections import retention
 
     seen = {}
     real = retention.departure_inputs
@@ -273,7 +277,7 @@ def test_a_users_zero_stays_zero(monkeypatch, tmp_path):
 
 
 def test_gain_profile_adds_up_to_the_effect_curve_and_overlap_is_removed(tmp_path):
-    from analysis import retention
+    from analysis.sections import retention
 
     study = load_study(ROOT / "data" / "sample", {"simulation": {"n_draws": 200}})
     tables = data.load_tables(study)
@@ -390,9 +394,9 @@ def test_assumed_ranges_are_words_not_raw_dashes(pilot_study):
 
 
 def test_reversed_verdict_thresholds_are_an_input_error(tmp_path):
-    from analysis import sample
+    from analysis.inputs import sample
     from analysis.errors import InputError
-    from analysis.report import RunOptions, prepare
+    from analysis.run.report import RunOptions, prepare
 
     out = sample.write_sample(tmp_path / "s", clients=200, months=6, seed=3)
     with open(out / "study.yaml", "a", encoding="utf-8") as fh:
@@ -405,7 +409,7 @@ def test_reversed_verdict_thresholds_are_an_input_error(tmp_path):
 
 
 def test_retention_break_even_prices_the_summary_role_cost(small_salon):
-    from analysis import retention
+    from analysis.sections import retention
 
     for setup in ("none", "specialist_managers"):
         study = load_study(small_salon, {"staffing": {"current_setup": setup}})

@@ -66,8 +66,8 @@ def test_note_text_formats_fields():
 ])
 def test_a_dropped_total_row_is_said(tmp_path, export, n, word):
     """Total lines at the end of an export are left out, and a note says so in both languages."""
-    from analysis import data
-    from analysis.study import load_study
+    from analysis.inputs import data
+    from analysis.inputs.study import load_study
 
     (tmp_path / "visits.csv").write_text(export, encoding="utf-8")
     (tmp_path / "study.yaml").write_text(
@@ -81,8 +81,8 @@ def test_a_dropped_total_row_is_said(tmp_path, export, n, word):
 
 
 def test_no_note_without_a_total_row(tmp_path):
-    from analysis import data
-    from analysis.study import load_study
+    from analysis.inputs import data
+    from analysis.inputs.study import load_study
 
     (tmp_path / "visits.csv").write_text("client_id,date,amount\nc1,2024-01-05,1500\nTotalis,2024-01-06,700\n",
                                          encoding="utf-8")

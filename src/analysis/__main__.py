@@ -9,13 +9,13 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import InputError
+from analysis.errors import InputError
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from analysis import __version__
 
     p = argparse.ArgumentParser(prog="python -m analysis",
                                 description="Care-manager study kit: turn a salon's exports into reports.")
@@ -66,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args) -> int:
-    from .notebook import default_study_dir
-    from .report import RunOptions, project_root, run_many
-    from .study import parse_overrides
+    from analysis.pages.notebook import default_study_dir
+    from analysis.run.report import RunOptions, project_root, run_many
+    from analysis.inputs.study import parse_overrides
 
     overrides = parse_overrides(args.sets)
     opts = RunOptions(lang=args.lang, overrides=overrides, only=args.only, with_code=args.with_code,
@@ -88,9 +88,9 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from . import data
-    from .report import RunOptions, prepare
-    from .study import parse_overrides
+    from analysis.inputs import data
+    from analysis.run.report import RunOptions, prepare
+    from analysis.inputs.study import parse_overrides
 
     study, tables = prepare(args.study, RunOptions(overrides=parse_overrides(args.sets)))
     summary = data.summarize(tables) if hasattr(data, "summarize") else {"visits": len(tables.visits)}
@@ -103,7 +103,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_sample(args) -> int:
-    from . import sample
+    from analysis.inputs import sample
 
     kwargs = {"clients": args.clients, "months": args.months}
     if args.seed is not None:
@@ -112,7 +112,7 @@ def _cmd_sample(args) -> int:
         kwargs.update(pilot_since=args.pilot_since, pilot_effect=args.pilot_effect or 0.0,
                       pilot_blocks=[b.strip() for b in (args.pilot_blocks or "").split(",") if b.strip()])
     elif args.pilot_blocks is not None or args.pilot_effect is not None:
-        from .errors import Problem
+        from analysis.errors import Problem
 
         raise InputError(Problem("--pilot-since", "is needed with --pilot-blocks and --pilot-effect "
                                  "(the pilot's first day, e.g. --pilot-since 2024-03-01)."))
@@ -130,7 +130,7 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_new(args) -> int:
-    from . import template
+    from analysis.inputs import template
 
     out = template.write_template(args.out)
     print(f"New study folder: {out}\nFill in the CSV files (or put your exports there and map their columns "

@@ -69,6 +69,6 @@ class Band:
 
     def text(self, fmt: Callable[[float], str], lang: str = "en") -> str:
         """``median (P10 … P90)`` in the report's words, each figure written by ``fmt``."""
-        from .pages.words import say
+        from analysis.pages.words import say
 
         return say("common.range", lang, median=fmt(self.median), p10=fmt(self.p10), p90=fmt(self.p90))

@@ -3,7 +3,7 @@
 A :class:`Figure` says where a figure lives (``section`` and ``key`` under ``figures`` in
 ``results.json``), what it means (its label in the word catalogues, ``summary.figure.<section>.<key>``),
 its unit and how a page formats it.  ``results.json`` (the notebooks' ``ctx.record``), the index cards
-(:func:`index_rows`, read by :mod:`analysis.report`), the summary's table of the other sections'
+(:func:`index_rows`, read by :mod:`analysis.run.report`), the summary's table of the other sections'
 figures and the figures sheet of ``tables.xlsx`` (:func:`table`) all read this declaration;
 ``tests/test_figures.py`` checks that every recorded figure is declared and that every index figure is
 present in the sample's ``results.json``.
@@ -260,7 +260,7 @@ def label_fields(study=None) -> dict:
 def label(fig: Figure, lang: str = "en", study=None, **placeholders) -> str:
     """The figure's label in ``lang`` (its ``{fields}`` from the study's settings and the key's
     placeholders)."""
-    from .pages.words import catalogue, fields_of, say
+    from analysis.pages.words import catalogue, fields_of, say
 
     text = catalogue("en")[fig.label_key]
     fields = {**label_fields(study), **placeholders}
@@ -275,8 +275,8 @@ def format_value(fig: Figure, value, lang: str = "en", currency: str = "RUB") ->
 
 def format_as(f: str, value, lang: str = "en", currency: str = "RUB") -> str:
     """``value`` written in the format ``f`` (one of :data:`FORMATS`; ``text`` and ``raw`` as given)."""
-    from . import i18n
-    from .pages.words import has, say
+    from analysis.pages import i18n
+    from analysis.pages.words import has, say
 
     if value is None:
         return "–"
@@ -297,7 +297,7 @@ def format_as(f: str, value, lang: str = "en", currency: str = "RUB") -> str:
 
 def index_rows(study=None) -> list[tuple]:
     """The index cards' figures as ``(section, key, label_en, label_ru, kind)`` (the shape
-    :mod:`analysis.report` reads), labels from the catalogues with the study's settings (the kit's
+    :mod:`analysis.run.report` reads), labels from the catalogues with the study's settings (the kit's
     defaults without a study)."""
     kinds = {"num2": "num1", "raw": "text"}
     return [(f.section, f.key, label(f, "en", study), label(f, "ru", study), kinds.get(f.format, f.format))

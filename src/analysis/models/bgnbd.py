@@ -27,9 +27,9 @@ import pandas as pd
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
-from ..errors import InputError, Problem
-from ..codes import Note
-from ._mle import FitCheck, fit_multistart, hessian_se, lr_test, on_edge
+from analysis.errors import InputError, Problem
+from analysis.codes import Note
+from analysis.models._mle import FitCheck, fit_multistart, hessian_se, lr_test, on_edge
 
 __all__ = ["BGNBDResult", "fit_bgnbd", "simulate_bgnbd", "aggregate_rows", "VARIANTS", "FitCheck"]
 
@@ -632,7 +632,7 @@ def fit_bgnbd(rfm, x0=None, variant: str = "auto", weights=None, se: bool = True
     ----------
     rfm : DataFrame
         Columns ``frequency`` (x, repeat visits), ``recency`` (t_x) and ``T``, as from
-        :func:`analysis.retention.rfm` (its ``attrs["time_unit_days"]`` words the notes; default 7).
+        :func:`analysis.sections.retention.rfm` (its ``attrs["time_unit_days"]`` words the notes; default 7).
     x0 : sequence of 4 floats, optional
         Starting values (r, alpha, a, b), tried first.
     variant : {"auto", "bgnbd", "same_dropout", "same_rate", "same_both"}

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from ..errors import InputError, Problem
-from ._mle import FitCheck, fit_multistart, hessian_se, on_edge
-from .bgnbd import aggregate_rows
+from analysis.errors import InputError, Problem
+from analysis.models._mle import FitCheck, fit_multistart, hessian_se, on_edge
+from analysis.models.bgnbd import aggregate_rows
 
 __all__ = ["GammaGammaResult", "fit_gamma_gamma", "simulate_gamma_gamma"]
 
@@ -60,7 +60,7 @@ class GammaGammaResult:
     def has_mean(self) -> bool:
         """Whether the model has a finite mean spend (q > 1).  With q <= 1 the Gamma mixing of the
         clients' spend rates puts so much weight near zero that the mean spend is infinite: the
-        kit then uses the observed mean spend instead (see :func:`analysis.retention.analyse`)."""
+        kit then uses the observed mean spend instead (see :func:`analysis.sections.retention.analyse`)."""
         return self.params["q"] > 1.0
 
     @property

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._mle import FitCheck
+from analysis.models._mle import FitCheck
 
 __all__ = ["lapse_durations", "km_curves"]
 

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma
 
-from ..codes import Note
-from ..errors import InputError, Problem
-from ._mle import FitCheck, fit_multistart, hessian_se, lr_test, on_edge
-from .bgnbd import aggregate_rows
+from analysis.codes import Note
+from analysis.errors import InputError, Problem
+from analysis.models._mle import FitCheck, fit_multistart, hessian_se, lr_test, on_edge
+from analysis.models.bgnbd import aggregate_rows
 
 __all__ = ["SBGResult", "fit_sbg", "simulate_sbg"]
 

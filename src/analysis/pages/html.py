@@ -1,6 +1,6 @@
 """The HTML around the notebooks: page frame, navigation, a study's index, the portfolio page.
 
-Everything is rendered by jinja2 templates in ``analysis/templates/shell/`` with autoescape on;
+Everything is rendered by jinja2 templates in ``analysis/pages/templates/shell/`` with autoescape on;
 styles and scripts are files beside them (``kit.css``, ``shell/shell.css``, ``shell/sort.js``);
 every word comes from the catalogues (``page.*`` keys).  The notebooks' own pages go through
 nbconvert's ``care`` template, which receives the navigation and footer made here.
@@ -19,9 +19,9 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from .. import i18n
-from .labels import study_name
-from .words import has, say
+from analysis.pages import i18n
+from analysis.pages.labels import study_name
+from analysis.pages.words import has, say
 
 __all__ = ["SECTIONS", "section_title", "section_titles", "nav", "footer", "page", "kit_css", "shell_css",
            "sort_js", "verdict_block", "write_study_index", "write_portfolio", "extra_links",
@@ -35,7 +35,7 @@ MONEY_KINDS = ("money",)
 
 
 def _templates():
-    return resources.files("analysis") / "templates"
+    return resources.files("analysis.pages") / "templates"
 
 
 @lru_cache(maxsize=None)
@@ -89,7 +89,7 @@ def nav(pages, current: str, lang: str, brand: str) -> Markup:
 
 def footer(lang: str) -> Markup:
     """The line at the foot of every notebook page (escaped, safe HTML)."""
-    from .. import __version__
+    from analysis import __version__
 
     return Markup.escape(say("page.footer", lang, version=__version__))
 
@@ -107,8 +107,9 @@ def page(title: str, body, lang: str, nav_html="", footer_text: str = "") -> str
 
 def verdict_block(study, lang: str, fig: dict) -> dict | None:
     """The verdict for the top of index.html: its level in words and the next steps."""
-    from .. import figures, summary
-    from ..codes import Note
+    from analysis import figures
+    from analysis.sections import summary
+    from analysis.codes import Note
 
     level = fig.get("verdict")
     if not level:
@@ -119,7 +120,7 @@ def verdict_block(study, lang: str, fig: dict) -> dict | None:
 
 
 def _value_text(value, kind: str, lang: str, currency: str, study=None) -> str:
-    from .. import figures
+    from analysis import figures
 
     if kind == "text" and isinstance(value, str) and study is not None:
         value = _scheme_text(value, lang, study)
@@ -128,7 +129,7 @@ def _value_text(value, kind: str, lang: str, currency: str, study=None) -> str:
 
 def _scheme_text(value: str, lang: str, study) -> str:
     """A recorded pay-scheme code (``source``) as its name; other texts as they are."""
-    from .labels import setting_text
+    from analysis.pages.labels import setting_text
 
     try:
         known = value in (study.get("compensation.schemes") or {})
@@ -139,7 +140,7 @@ def _scheme_text(value: str, lang: str, study) -> str:
 
 def write_study_index(out: Path, study, lang: str, pages, figures: dict, extra_links=()) -> Path:
     """``index.html``: the verdict, then each section with its headline figures and a link to its page."""
-    from .. import figures as figs
+    from analysis import figures as figs
 
     cur = study.currency
     cards = []
@@ -186,7 +187,7 @@ def portfolio_totals(runs, columns, lang: str) -> list[dict]:
 
 def write_portfolio(root: Path, runs, lang: str, index_rows=None) -> Path:
     """``<root>/index.html`` comparing several studies side by side (sortable columns)."""
-    from .. import figures as figs
+    from analysis import figures as figs
 
     rows_spec = index_rows if index_rows is not None else figs.index_rows()
     cols = [(s, k, en, ru, kind) for s, k, en, ru, kind in rows_spec
@@ -226,14 +227,14 @@ def write_portfolio(root: Path, runs, lang: str, index_rows=None) -> Path:
 
 def i18n_figure(value, kind: str, lang: str, currency: str) -> str:
     """A figure in the format ``kind`` (see :func:`analysis.figures.format_as`)."""
-    from .. import figures
+    from analysis import figures
 
     return figures.format_as(kind, value, lang, currency)
 
 
 def extra_links(folder, lang: str) -> list[tuple[str, str]]:
     """Links under the index's cards: the workbook, the references, the figures and the run record."""
-    from . import references
+    from analysis.pages import references
 
     return [("tables.xlsx", say("page.link.tables", lang)),
             (references.FILE, say("refs.title", lang)),

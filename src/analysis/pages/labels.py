@@ -13,8 +13,8 @@ import datetime as dt
 import math
 import re
 
-from .. import i18n
-from .words import catalogue, say
+from analysis.pages import i18n
+from analysis.pages.words import catalogue, say
 
 __all__ = ["block_label", "block_labels", "setting_text", "study_name", "BUILTIN_BLOCKS"]
 
@@ -115,7 +115,7 @@ def setting_text(key: str, value, lang: str = "en", currency: str = "RUB", spec:
     key : str
         Dotted key (``staffing.current_setup``).
     value
-        The resolved value (a number, an :class:`~analysis.study.Uncertain`, a choice, a list).
+        The resolved value (a number, an :class:`~analysis.inputs.study.Uncertain`, a choice, a list).
     spec : dict, optional
         The key's schema leaf (its ``type`` picks percent or number).
     study : Study, optional
@@ -166,7 +166,7 @@ def _scheme_label(name: str, lang: str, study) -> str:
     if study is None:
         return str(name)
     try:
-        from .. import compensation
+        from analysis.sections import compensation
 
         return compensation.scheme_label(compensation.scheme_of(study, name), lang)
     except Exception:  # an unknown scheme is reported by the pay page; here show its name

@@ -1,21 +1,21 @@
 """Pay schemes in words: a scheme's name, its components in plain words, the components table.
 
-The calculations (:mod:`analysis.compensation`) return schemes and components as data; this module
+The calculations (:mod:`analysis.sections.compensation`) return schemes and components as data; this module
 words them in the report's language from the catalogues (keys ``compensation.component.*``).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from .. import i18n
-from .words import catalogue, say
+from analysis.pages import i18n
+from analysis.pages.words import catalogue, say
 
 __all__ = ["scheme_label", "describe_component", "components_table"]
 
 
 def scheme_label(scheme: dict, lang: str = "en") -> str:
     """A scheme's name for the reader: its ``label`` (text or ``{en, ru}``), else its name."""
-    from .. import compensation
+    from analysis.sections import compensation
 
     return compensation.scheme_label(scheme, lang)
 
@@ -32,7 +32,7 @@ def describe_component(comp: dict, lang: str = "en", currency: str = "RUB") -> s
     >>> describe_component({"profit_share": 0.03}, "en")
     '3% of block profit'
     """
-    from ..compensation import COMPONENTS, _normalize_component
+    from analysis.sections.compensation import COMPONENTS, _normalize_component
 
     c = _normalize_component(comp)
     component = COMPONENTS.get(c["type"])
@@ -44,7 +44,7 @@ def describe_component(comp: dict, lang: str = "en", currency: str = "RUB") -> s
 
 
 def _field(form: str, value, lang: str, currency: str) -> str:
-    """One field of a component's words (see :meth:`analysis.compensation.Component.describe`)."""
+    """One field of a component's words (see :meth:`analysis.sections.compensation.Component.describe`)."""
     if form == "money":
         return i18n.money(value, currency, lang)
     if form == "percent":
@@ -67,8 +67,8 @@ def _field(form: str, value, lang: str, currency: str) -> str:
 
 
 def components_table(scheme: dict, block, lang: str = "en", currency: str = "RUB") -> pd.DataFrame:
-    """:func:`analysis.compensation.components_table` with its ``component`` column in words."""
-    from .. import compensation
+    """:func:`analysis.sections.compensation.components_table` with its ``component`` column in words."""
+    from analysis.sections import compensation
 
     t = compensation.components_table(scheme, block)
     t["component"] = [say("compensation.component.total", lang) if c == compensation.TOTAL

@@ -1,12 +1,12 @@
 """Words and tables of the pilot page (``notebooks/07_pilot.ipynb``), from the numbers and
-:class:`analysis.codes.Note` codes of :mod:`analysis.pilot`; every text comes from the catalogues."""
+:class:`analysis.codes.Note` codes of :mod:`analysis.sections.pilot`; every text comes from the catalogues."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from . import words
-from .labels import block_label
+from analysis.pages import words
+from analysis.pages.labels import block_label
 
 __all__ = ["PilotWords"]
 

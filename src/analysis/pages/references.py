@@ -12,7 +12,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from .words import say
+from analysis.pages.words import say
 
 __all__ = ["GROUPS", "ids", "href", "page", "write", "FILE"]
 
@@ -62,7 +62,7 @@ def _groups(lang: str) -> list[dict]:
 def page(lang: str = "en", css: str | None = None, nav: str = "") -> str:
     """The whole ``references.html`` (template ``shell/references.html.j2``; no script, no network
     request).  ``css`` defaults to the kit's style."""
-    from . import html as pages_html
+    from analysis.pages import html as pages_html
 
     env = pages_html._env()
     css = css if css is not None else pages_html.kit_css() + "\n" + pages_html.shell_css()

@@ -1,0 +1,327 @@
+"""What a report notebook needs in one object: the study, its tables, the language and formatting.
+
+A notebook starts with::
+
+    ctx = analysis.pages.notebook.open_study(study_dir, lang=lang, results_path=results_path,
+                                       data_dir=data_dir, overrides=overrides)
+
+and then calls the calculation modules with ``ctx.tables`` / ``ctx.study``, shows results with
+``ctx.table`` and ``ctx.say`` (text in the report's language, numbers formatted), and ends with
+``ctx.record("section", {...})``.  Nothing here computes a result; it only displays and records.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.pages import i18n
+
+from analysis.run import results
+from analysis.inputs.study import Study, load_study
+
+__all__ = ["Context", "open_study", "COLLAPSE_ROWS"]
+
+#: Tables longer than this are folded under a line that opens them (``<details>``).
+COLLAPSE_ROWS = 25
+
+_MEMO: dict = {}  # (run's data_dir, name) -> result of Context.cached, for this kernel's life
+
+
+class Context:
+    """A study opened for a report notebook.
+
+    Attributes
+    ----------
+    study : Study
+    lang : str
+        ``en`` or ``ru``.
+    currency : str
+    results_path : Path or None
+        Where ``record`` writes; None keeps figures in memory only (``ctx.figures``).
+    """
+
+    def __init__(self, study: Study, lang: str | None = None, results_path=None, data_dir=None):
+        self.study = study
+        self.lang = lang or study.language
+        self.currency = study.currency
+        self.results_path = Path(results_path) if results_path else None
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.figures: dict = {}
+        self._tables = None
+
+    # ---------------------------------------------------------------- data
+    @property
+    def tables(self):
+        """The study's tables (read once; from the runner's validated cache when given)."""
+        if self._tables is None:
+            from analysis.inputs import data
+
+            if self.data_dir is not None and self.data_dir.exists():
+                self._tables = data.read_cache(self.data_dir)
+            else:
+                self._tables = data.load_tables(self.study)
+        return self._tables
+
+    def results(self) -> dict:
+        """Figures recorded so far by this study's notebooks (``results.json``)."""
+        if self.results_path is None:
+            return {"study": self.study.name, "figures": self.figures}
+        return results.load(self.results_path)
+
+    # ---------------------------------------------------------------- language
+    def t(self, en: str, ru: str) -> str:
+        """The text in the report's language."""
+        return i18n.tr(self.lang, en, ru)
+
+    def money(self, x, decimals: int = 0, short: bool = False) -> str:
+        return i18n.money(x, self.currency, self.lang, decimals, short)
+
+    def pct(self, x, decimals: int = 0) -> str:
+        return i18n.percent(x, self.lang, decimals)
+
+    def num(self, x, decimals: int = 0) -> str:
+        return i18n.number(x, self.lang, decimals)
+
+    def date(self, d) -> str:
+        return i18n.date(d, self.lang)
+
+    def range3(self, p10, p50, p90, kind: str = "money", decimals: int = 0) -> str:
+        """``median (P10 … P90)`` formatted as money, percent or number."""
+        f = {"money": lambda v: self.money(v, decimals), "pct": lambda v: self.pct(v, decimals),
+             "num": lambda v: self.num(v, decimals)}[kind]
+        from analysis.pages.words import say
+
+        return f"{f(p50)} ({say('common.range_word', self.lang)} {f(p10)} … {f(p90)})"
+
+    # ---------------------------------------------------------------- display
+    def say(self, en: str, ru: str | None = None) -> None:
+        """Show a paragraph of Markdown in the report's language."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(ru if (self.lang == "ru" and ru is not None) else en))
+
+    def note(self, en: str, ru: str) -> None:
+        """Show a highlighted note (a section skipped, an assumption to check)."""
+        from IPython.display import HTML, display
+
+        display(HTML(f'<div class="kit-note">{html.escape(self.t(en, ru))}</div>'))
+
+    def field_text(self, name: str, value) -> str:
+        """A note's field as the reader sees it: money for amounts (``total``, ``amount``, ``*_money``),
+        dates for dates, grouped numbers for other numbers, text as it is."""
+        import datetime as _dt
+        import numbers
+
+        if isinstance(value, bool) or value is None:
+            return str(value)
+        if isinstance(value, (_dt.date, pd.Timestamp)):
+            return self.date(value)
+        if isinstance(value, numbers.Number):
+            if name in ("total", "amount") or name.endswith("_money"):
+                return self.money(value)
+            return self.num(value, 0 if float(value).is_integer() else 2)
+        return str(value)
+
+    def show_notes(self, notes) -> None:
+        """Show :class:`analysis.codes.Note` codes as highlighted notes in the report's language."""
+        from analysis.pages.words import note_text
+
+        for n_ in notes:
+            text = note_text(n_, self.lang, self.field_text)
+            self.note(text, text)
+
+    def headline(self, items) -> None:
+        """Show big figures in a row: ``[(label, value_text), ...]``."""
+        from IPython.display import HTML, display
+
+        cells = "".join(
+            f'<div class="kit-kpi"><div class="kit-kpi-value">{html.escape(str(v))}</div>'
+            f'<div class="kit-kpi-label">{html.escape(str(k))}</div></div>' for k, v in items)
+        display(HTML(f'<div class="kit-kpis">{cells}</div>'))
+
+    def format_table(self, df: pd.DataFrame, money=(), pct=(), num=(), decimals=None,
+                     labels: dict | None = None, index: bool = False) -> pd.DataFrame:
+        """Return a copy of ``df`` with money / percent / number columns formatted as text and
+        columns renamed by ``labels`` (``{col: (en, ru)}`` or ``{col: text}``)."""
+        decimals = decimals or {}
+        out = df.copy()
+        for c in money:
+            if c in out:
+                out[c] = [self.money(v, decimals.get(c, 0)) for v in out[c]]
+        for c in pct:
+            if c in out:
+                out[c] = [self.pct(v, decimals.get(c, 0)) for v in out[c]]
+        for c in num:
+            if c in out:
+                out[c] = [self.num(v, decimals.get(c, 0)) for v in out[c]]
+        if labels:
+            ren = {c: (self.t(*v) if isinstance(v, (tuple, list)) else v) for c, v in labels.items()}
+            out = out.rename(columns=ren)
+            if out.index.name in ren:
+                out.index.name = ren[out.index.name]
+        return out
+
+    def table(self, df: pd.DataFrame, money=(), pct=(), num=(), decimals=None,
+              labels: dict | None = None, index: bool = False, caption: str | None = None,
+              collapsed: bool | None = None) -> None:
+        """Show a table, numbers formatted for the report's language.  A long table (over
+        ``COLLAPSE_ROWS`` rows, or ``collapsed=True``) is folded under a line that opens it."""
+        from IPython.display import HTML, display
+
+        from analysis.pages.words import say
+
+        out = self.format_table(df, money, pct, num, decimals, labels)
+        # text columns read from the left; figures (formatted or numeric) line up on the right
+        text_cols = [j + 1 + int(index) for j, c in enumerate(df.columns) if j
+                     and c not in (*money, *pct, *num) and not pd.api.types.is_numeric_dtype(df[c])]
+        classes = ["kit-table"] + [f"kit-text-{j}" for j in text_cols if j <= 8]
+        body = out.to_html(index=index, escape=True, classes=" ".join(classes), border=0, na_rep="–")
+        cap = f'<div class="kit-caption">{html.escape(caption)}</div>' if caption else ""
+        box = f'<div class="kit-table-wrap">{cap}{body}</div>'
+        if collapsed or (collapsed is None and len(out) > COLLAPSE_ROWS):
+            head = caption or say("page.table.show", self.lang, n=len(out))
+            box = (f'<details class="kit-details"><summary>{html.escape(head)}</summary>'
+                   f'<div class="kit-table-wrap">{body}</div></details>')
+        display(HTML(box))
+
+    def assumptions_table(self, section: str | None = None) -> pd.DataFrame:
+        """The assumptions of ``section`` (all when None): values in words (choices named, money
+        with its currency, shares as percentages) and sources in the report's words."""
+        from analysis.pages.labels import setting_text
+        from analysis.pages.words import say
+        from analysis.inputs.study import schema
+
+        df = self.study.assumptions(section, self.lang)
+        tree = schema()
+
+        def spec(key):
+            node = tree
+            for part in key.split("."):
+                node = node.get(part, {}) if isinstance(node, dict) else {}
+            return node
+
+        values = [setting_text(k, self.study.get(k), self.lang, self.currency, spec(k), self.study)
+                  for k in df["key"]]
+        sources = [say("page.source.study_file", self.lang) if s == "study.yaml" else
+                   say("page.source.set", self.lang) if s == "--set" else
+                   say("common.default_prefix", self.lang) + s.removeprefix("default: ")
+                   for s in df["source"]]
+        return df.assign(value=values, source=sources)
+
+    def assumptions(self, section: str | None, extra: pd.DataFrame | None = None) -> None:
+        """Show the section's assumptions (all when None), folded under one line, with their values,
+        sources and a link to the references page; ``extra`` rows (description, value, source) come
+        first — figures measured in the data, for the summary."""
+        from IPython.display import HTML, display
+
+        from analysis.pages import references
+        from analysis.pages.words import say
+
+        df = self.assumptions_table(section)
+        if extra is not None:
+            df = pd.concat([extra.assign(key=extra.get("key", "")), df], ignore_index=True)
+        if df.empty:
+            return
+        out = self.format_table(df[["description", "value", "source", "key"]], labels={
+            "description": say("page.assumptions.description", self.lang),
+            "value": say("page.assumptions.value", self.lang),
+            "source": say("page.assumptions.source", self.lang),
+            "key": say("page.assumptions.key", self.lang)})
+        body = out.to_html(index=False, escape=True, classes="kit-table kit-assumptions", border=0, na_rep="–")
+        head = say("page.assumptions.summary", self.lang, n=len(out))
+        link = (f'<p class="kit-caption"><a href="{references.href()}">'
+                f'{html.escape(say("refs.link", self.lang))}</a></p>')
+        display(HTML(f'<details class="kit-details"><summary>{html.escape(head)}</summary>'
+                     f'{link}<div class="kit-table-wrap">{body}</div></details>'))
+
+    def cached(self, name: str, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, computed once per run and kernel: a later notebook of the same run
+        that asks for the same ``name`` in the same kernel gets the stored result (the summary reuses
+        the sections' fits when it runs where they ran, and fits them again otherwise: under a second).
+
+        Results live in this kernel's memory only, keyed by the run (its ``data_dir``): nothing is
+        written to disk, so nothing a report folder carries (a copied or received one included) is
+        ever loaded back, let alone run as code.  Outside the runner (no ``data_dir``) it simply
+        calls ``fn``."""
+        if self.data_dir is None:
+            return fn(*args, **kwargs)
+        run = str(self.data_dir.resolve())
+        key = (run, name)
+        if key in _MEMO:
+            return _MEMO[key]
+        value = fn(*args, **kwargs)
+        for old in [k for k in _MEMO if k[0] != run]:  # a kernel serves one run; drop any other
+            del _MEMO[old]
+        _MEMO[key] = value
+        return value
+
+    # ---------------------------------------------------------------- results
+    def export(self, section: str, name: str, df: pd.DataFrame) -> None:
+        """Keep a table for ``tables.xlsx`` (numbers unformatted, one sheet per section)."""
+        if self.data_dir is None:
+            return
+        folder = self.data_dir.parent / "tables"
+        folder.mkdir(parents=True, exist_ok=True)
+        out = df.copy()
+        if not isinstance(out.index, pd.RangeIndex):
+            out = out.reset_index()
+        out.columns = [str(c) for c in out.columns]
+        for c in out.columns:
+            kind = out[c].dtype.kind
+            if kind not in "biufcmM":  # text, periods, categories, mixed: written as text
+                out[c] = out[c].astype(str)
+        out.to_parquet(folder / f"{section}__{name}.parquet")
+
+    def record(self, section: str, figures: dict) -> dict:
+        """Record headline figures under ``section`` in ``results.json`` (and ``self.figures``)."""
+        self.figures.setdefault(section, {}).update(results._clean(figures))
+        if self.results_path is not None:
+            results.record(self.results_path, section, figures, study=self.study.name)
+        return self.figures[section]
+
+
+def open_study(study_dir=None, lang: str | None = None, results_path=None, data_dir=None,
+               overrides=None) -> Context:
+    """Open a study for a notebook.
+
+    Parameters
+    ----------
+    study_dir : path, optional
+        The study folder; default the bundled sample (``data/sample``).
+    lang : {"en", "ru"}, optional
+        Report language; default the study's ``language``.
+    results_path : path, optional
+        ``results.json`` to record figures in.
+    data_dir : path, optional
+        Folder of validated tables the runner wrote (Parquet); read instead of the exports.
+    overrides : dict or JSON str, optional
+        Values that replace study.yaml's (as ``--set`` gives them).
+    """
+    if not study_dir:
+        study_dir = default_study_dir()
+    if isinstance(overrides, str):
+        overrides = json.loads(overrides) if overrides.strip() else {}
+    study = load_study(study_dir, overrides or {})
+    _house_style()
+    return Context(study, lang or None, results_path or None, data_dir or None)
+
+
+def default_study_dir() -> Path:
+    """The bundled sample study: ``$CARE_KIT_SAMPLE`` or ``<project>/data/sample``."""
+    env = os.environ.get("CARE_KIT_SAMPLE")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "data" / "sample"
+
+
+def _house_style() -> None:
+    try:
+        from analysis.pages import plots
+
+        plots.use_house_style()
+    except ImportError:  # plots not importable (no matplotlib backend): numbers still work
+        pass

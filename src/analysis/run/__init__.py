@@ -1,0 +1,1 @@
+"""Running studies: the papermill runner, its kernel pool, the command line, results.json."""

@@ -1,0 +1,1 @@
+"""One module per question the kit answers: staffing, retention, pay, pilot, decision."""

@@ -1,0 +1,386 @@
+"""The pilot section for one study: the design always, the measurement when ``care_manager.since``
+is set.  Numbers and :class:`analysis.codes.Note` codes only; the page words them."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.models import simulate
+from analysis.codes import Note
+from analysis.errors import InputError
+from analysis.sections.pilot import did, structural
+from analysis.sections.pilot.power import PilotDesign, design
+from analysis.sections.pilot.groups import home_block
+
+__all__ = ["PilotAnalysis", "analyse", "conclusion", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
+           "summary_note",
+           "DAYS_PER_MONTH", "N_BOOT"]
+
+DAYS_PER_MONTH = 365.25 / 12
+N_BOOT = 400
+UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}
+
+
+@dataclass
+class PilotAnalysis:
+    """Everything the pilot page shows.
+
+    Attributes
+    ----------
+    since : Timestamp or None
+        First day of the pilot (None: no pilot yet, design only).
+    blocks : list or None
+        Pilot blocks; None = every block (no control group).
+    control : bool
+        Whether there is a control group (some clients homed outside the pilot blocks).
+    elapsed_months : float
+        Months of data from ``since`` to the end of the data.
+    design : PilotDesign or None
+    fit : structural.EffectFit or None
+        The structural estimate of E; ``effect_draws`` its bootstrap (``n_boot`` resamples).
+    comparison : did.Comparison or None
+    event : did.EventStudy or None
+    departures, gini : DataFrame or None
+    notes : list of Note
+    """
+
+    since: pd.Timestamp | None = None
+    blocks: list | None = None
+    control: bool = False
+    elapsed_months: float = 0.0
+    end: pd.Timestamp | None = None
+    n_pilot: int = 0
+    n_control: int = 0
+    design: PilotDesign | None = None
+    fit: structural.EffectFit | None = None
+    effect_draws: np.ndarray | None = None
+    n_boot: int = 0
+    comparison: did.Comparison | None = None
+    event: did.EventStudy | None = None
+    departures: pd.DataFrame | None = None
+    gini: pd.DataFrame | None = None
+    more_months: int | None = None
+    n_censored: int = 0
+    notes: list = field(default_factory=list)
+
+    @property
+    def measured(self) -> bool:
+        return self.effect_draws is not None
+
+    def effect_quantiles(self) -> tuple:
+        return simulate.quantiles(self.effect_draws) if self.measured else (np.nan,) * 3
+
+    @property
+    def conclusion(self) -> str | None:
+        """The page's conclusion, :func:`conclusion` of the two estimates (None when not measured)."""
+        return conclusion(self)
+
+
+#: The page's conclusions (catalogue ``pilot.conclusion.<code>``).
+CONCLUSIONS = ("gain", "loss", "no_change", "disagree")
+
+
+def _verdict(lo: float, hi: float) -> str:
+    """What one P10…P90 range of a gain says: ``gain`` (all above zero), ``loss`` (all below) or
+    ``unclear`` (it includes zero, or is not finite)."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "unclear"
+    return "gain" if lo > 0 else "loss" if hi < 0 else "unclear"
+
+
+def conclusion(pa) -> str | None:
+    """What the pilot shows, from the **agreement** of the structural estimate and the model-free
+    difference-in-differences.
+
+    The rule (also on the page):
+
+    * the structural estimate says *gain* when its P10 is above zero (the whole P10…P90 range of E is
+      a cut of the dropout), *loss* when its P90 is below zero;
+    * the model-free difference-in-differences of the lapse rate (:mod:`analysis.sections.pilot.did`) says
+      *gain* when its P90 is below zero (the pilot group's lapse rate fell against the control group's
+      over its whole range), *loss* when its P10 is above zero;
+    * ``gain`` / ``loss`` only when both say so; ``no_change`` when neither shows anything;
+      ``disagree`` otherwise (one shows a change the other does not, or they point opposite ways).
+
+    Only ``gain`` and ``loss`` are conclusions; with ``disagree`` the page says so and the summary
+    keeps the assumption (:func:`decision_note`).  Without the model-free comparison the structural
+    estimate cannot be checked: ``disagree`` unless it shows nothing either.  None when the pilot
+    was not measured.
+    """
+    if pa is None or not getattr(pa, "measured", False):
+        return None
+    p10, _, p90 = pa.effect_quantiles()
+    s = _verdict(p10, p90)
+    comp = getattr(pa, "comparison", None)
+    if comp is not None:
+        t = comp.table.set_index("outcome")
+        # a fall of the lapse rate is the gain: the model-free verdict on minus the change
+        d = _verdict(-float(t.loc["lapse_rate", "change_p90"]), -float(t.loc["lapse_rate", "change_p10"]))
+    else:
+        d = "unclear"
+    if s == d:
+        return "no_change" if s == "unclear" else s
+    return "disagree"
+
+
+def _done(v):
+    if "status" in v.columns:
+        return v[(v["status"].isna() | (v["status"] == "done")).to_numpy(bool)]
+    return v
+
+
+def design_inputs(visits: pd.DataFrame, end, unit: str = "W") -> dict:
+    """What the design simulates from, as of ``end``: the BG/NBD fit (``params``), today's clients
+    (``rfm_now``) and their home blocks (``home_now``, "all" without a block column), new clients a
+    month over the last twelve months (``new_per_month``) and the blocks they start in
+    (``new_home``, shares), and ``unit_days``."""
+    from analysis.models.bgnbd import fit_bgnbd
+    from analysis.sections.retention import rfm
+
+    end = pd.Timestamp(end).normalize()
+    v = _done(visits)
+    v = v[pd.to_datetime(v["date"]).dt.normalize() <= end]
+    r = rfm(v, end, unit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        params = fit_bgnbd(r).as_bgnbd_params()
+    has_block = "block" in v.columns and v["block"].notna().any()
+    vv = v if has_block else v.assign(block="all")
+    home = home_block(vv, end + pd.Timedelta(days=1)).reindex(r.index).astype(str)
+    date = pd.to_datetime(vv["date"]).dt.normalize()
+    first = vv.assign(d=date).sort_values("d").groupby("client_id", observed=True).first()
+    recent = first[first["d"] > end - pd.Timedelta(days=365)]
+    span_months = min(12.0, max((end - date.min()).days, 1) / DAYS_PER_MONTH)
+    return {"params": params, "rfm_now": r[["frequency", "recency", "T"]], "home_now": home,
+            "new_per_month": len(recent) / span_months,
+            "new_home": recent["block"].astype(str).value_counts(normalize=True), "unit_days": UNIT_DAYS[unit]}
+
+
+def _design(study, visits, end, unit, current, seed):
+    """Pilot design from the data up to ``end`` (today for a new pilot, ``since`` for a running one)."""
+    eff = study["retention.care_manager_effect"]
+    mode = float(getattr(eff, "mode", eff))
+    return design(**design_inputs(visits, end, unit), assumed_effect=mode, seed=seed, current=current)
+
+
+def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> PilotAnalysis:
+    """Design the pilot and, when ``care_manager.since`` is set, measure it.
+
+    Measurement: structural E (:mod:`analysis.sections.pilot.structural`) with a bootstrap by client; the
+    model-free difference-in-differences, event study, departures and load evenness
+    (:mod:`analysis.sections.pilot.did`).  Clients of a leaving specialist are censored at the departure in
+    the structural model and left out of the model-free comparison when the departure is less than a
+    year before ``since`` or later (:func:`analysis.sections.pilot.structural.leaver_censoring`).  The page's
+    conclusion is :func:`conclusion`: a gain only when both estimates show it.  Every part the data
+    cannot support is left out with a Note.
+    """
+    seed = int(study.get("simulation.seed") or 0) if seed is None else int(seed)
+    visits = tables.visits
+    unit = study.get("retention.time_unit") or "W"
+    window = int(study.get("retention.lapse_window_days") or 90)
+    dates = pd.to_datetime(_done(visits)["date"]).dt.normalize()
+    end, start = dates.max(), dates.min()
+    since = study.get("care_manager.since")
+    blocks = study.get("care_manager.pilot_blocks")
+    blocks = None if blocks in (None, "all") else list(blocks)
+    has_block = tables.has("visits", "block")
+    out = PilotAnalysis(end=end)
+
+    def design_from_today():
+        try:
+            out.design = _design(study, visits, end, unit, None, seed)
+            out.notes.extend(out.design.notes)
+        except (InputError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+            # a salon too small or too young to simulate from: said on the page, never an error
+            out.notes.append(Note("pilot.note.design_failed", {}, level="warning", topic="design"))
+        return out
+
+    if since is None:
+        return design_from_today()
+    since = pd.Timestamp(since).normalize()
+    out.since = since
+    if not start < since <= end:
+        out.notes.append(Note("pilot.note.since_outside", {"since": since.date(), "first": start.date(),
+                                                           "last": end.date()}, level="warning", topic="pilot"))
+        return design_from_today()
+    if blocks is not None and not has_block:
+        out.notes.append(Note("pilot.note.no_blocks", {}, level="warning", topic="pilot"))
+        blocks = None
+    vv = visits if has_block else visits.assign(block="all")
+    home = home_block(vv, since)
+    unknown = [b for b in (blocks or []) if b not in set(home.dropna())]
+    if unknown:
+        out.notes.append(Note("pilot.note.unknown_blocks", {"blocks": ", ".join(map(str, unknown)),
+                                                            "known": ", ".join(sorted(map(str, set(home.dropna()))))},
+                              level="warning", topic="pilot"))
+    pilot_clients = home.index[home.isin(blocks)] if blocks is not None else home.index
+    out.blocks = blocks
+    out.n_pilot = len(pilot_clients)
+    out.n_control = len(home) - out.n_pilot
+    out.control = blocks is not None and out.n_control > 0 and out.n_pilot > 0
+    if blocks is not None and not out.control:
+        out.notes.append(Note("pilot.note.no_control", {}, level="warning", topic="pilot"))
+    if not out.control:
+        out.notes.append(Note("pilot.note.before_after_only", {}, level="warning", topic="pilot"))
+    out.elapsed_months = float((end - since).days + 1) / DAYS_PER_MONTH
+    try:
+        out.design = _design(study, visits, since - pd.Timedelta(days=1), unit,
+                             blocks if out.control else "all", seed)
+    except (InputError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+        out.notes.append(Note("pilot.note.design_failed", {}, level="warning", topic="design"))
+    if out.design is not None:
+        out.notes += out.design.notes
+        need = out.design.months_needed
+        if need is not None and need > out.elapsed_months:
+            out.more_months = int(np.ceil(need - out.elapsed_months))
+            out.notes.append(Note("pilot.note.too_recent", {"months": out.more_months, "needed": need},
+                                  n=out.more_months, level="warning", topic="pilot"))
+    if out.elapsed_months < 1:
+        out.notes.append(Note("pilot.note.too_short", {}, level="warning", topic="pilot"))
+        return out
+    if out.n_pilot == 0:  # no client homed in the pilot blocks (noted above): nothing to measure
+        return out
+
+    rng = simulate.key_rng(seed, "pilot:bootstrap")
+    # clients of a leaving specialist: observed up to the departure (structural), left out of the
+    # model-free comparison when the departure falls in or near the compared periods
+    censor = structural.leaver_censoring(visits, getattr(tables, "staff", None)) \
+        if tables.has("visits", "specialist_id") else None
+    out.n_censored = int(len(censor)) if censor is not None else 0
+    # ---- structural E
+    try:
+        rows = structural.client_rows(visits, since, end, UNIT_DAYS[unit], pilot_clients, censor=censor)
+        base = structural.fit_baseline(rows)
+        lik = structural.EffectLikelihood(rows["x0"], rows["x1"], rows["tx"], rows["T"], rows["pilot"], [base, base])
+        fit = structural.fit_effect(lik, control=out.control)
+        out.fit = fit
+        if np.isfinite(fit.se):
+            out.effect_draws = structural.bootstrap_effect(lik, fit, out.control, n_boot, rng)
+            out.n_boot = n_boot
+        else:
+            out.notes.append(Note("pilot.note.not_identified", {}, level="warning", topic="effect"))
+    except (InputError, ValueError, np.linalg.LinAlgError) as exc:
+        out.notes.append(Note("pilot.note.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
+    # ---- model-free
+    v_did = visits
+    if censor is not None and len(censor):
+        near = censor.index[censor >= since - pd.Timedelta(days=365)]
+        v_did = visits[~visits["client_id"].isin(near).to_numpy()]
+    vd = did.visit_days(v_did, since, pilot_clients, end)
+    out.comparison = did.compare(vd, out.control, window, n_boot=min(n_boot, 300), rng=rng)
+    if out.comparison.year_earlier is False and not out.control:
+        out.notes.append(Note("pilot.note.no_year_earlier", {}, level="warning", topic="pilot"))
+    out.event = did.event_study(vd, out.control, window, n_boot=min(n_boot, 300), rng=rng)
+    if tables.has("visits", "specialist_id"):
+        out.departures = did.departures(visits, getattr(tables, "staff", None), since, blocks or [], window)
+        if has_block:
+            out.gini = did.load_gini(visits, since, blocks or [])
+    return out
+
+
+def figures(pa: PilotAnalysis) -> dict:
+    """``figures.pilot`` for results.json; the effect keys only when the pilot was measured."""
+    d = pa.design
+    det = d.detectable_effect if d is not None else None
+    out = {
+        "detectable_effect": det if det is not None and det < 1.0 else None,
+        "months_needed": d.months_needed if d is not None else None,
+        "design": d.recommended if d is not None else None,
+    }
+    if d is not None and d.months_needed is None:
+        out["months_needed_note"] = "pilot.note.not_within"
+    if det is not None and not det < 1.0:   # no effect up to 100 % is shown in 6 months
+        out["detectable_effect_note"] = "pilot.headline.over_all"
+    if pa.since is not None:
+        out["pretrend_ok"] = pa.event.pretrend_ok if pa.event is not None else None
+        if pa.more_months is not None:
+            out["more_months_needed"] = pa.more_months
+    if pa.measured:
+        p10, p50, p90 = pa.effect_quantiles()
+        out.update(effect_p10=p10, effect_median=p50, effect_p90=p90)
+        out["conclusion"] = pa.conclusion
+        if pa.comparison is not None:
+            out["new_client_return_change"] = pa.comparison.change("new_client_return")
+            out["ticket_change"] = pa.comparison.change("ticket")
+    return out
+
+
+@dataclass
+class EffectDistribution:
+    """The measured effect as a distribution the summary's Monte Carlo can draw from.
+
+    ``draws`` are the bootstrap estimates of E; :meth:`sample` resamples them.
+    """
+
+    draws: np.ndarray
+    p10: float
+    median: float
+    p90: float
+    since: pd.Timestamp
+    control: bool
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """``n`` values of E (resampled bootstrap draws, clipped to [-1, 1]), reproducible by seed."""
+        rng = simulate.key_rng(seed, "pilot:effect")
+        return np.clip(rng.choice(self.draws, size=int(n), replace=True), -1.0, 1.0)
+
+
+#: The narrowest P10…P90 range of a measured effect that may stand in for the assumption when the
+#: assumption itself is a single number (width 0): ten percentage points.
+MIN_DECISION_WIDTH = 0.10
+
+def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | None:
+    """The measured care-manager effect for the summary, or None when the study has no measured
+    pilot (then the summary keeps the assumed ``retention.care_manager_effect``).
+
+    ``analysis`` is the page's :class:`PilotAnalysis`, or a callable returning it (called only when
+    the study has a pilot, so the summary can pass its cached copy lazily)."""
+    if study.get("care_manager.since") is None:
+        return None
+    pa = analysis() if callable(analysis) else analysis
+    pa = pa if pa is not None else analyse(study, tables)
+    if not pa.measured or decision_note(study, pa) is not None:
+        return None
+    p10, p50, p90 = pa.effect_quantiles()
+    return EffectDistribution(np.asarray(pa.effect_draws, float), p10, p50, p90, pa.since, pa.control)
+
+
+def decision_note(study, analysis) -> Note | None:
+    """Why a measured pilot does *not* replace the assumed effect in the decision, or None when it does.
+
+    The measurement replaces the assumption only when the structural estimate and the model-free
+    difference-in-differences agree (:func:`conclusion` is not ``disagree``: a gain the model-free
+    comparison does not see is not fed to the summary) and it says more than the assumption does: its
+    P10…P90 range is no wider than the assumption's own range (``retention.care_manager_effect``
+    high − low), and, with a control group, the two groups moved together before the start (the
+    event study's pre-trend check).  Otherwise the summary keeps the assumption and says why: a wide
+    measured range on a short or small pilot, or a failed pre-trend, is not evidence to act on.
+    """
+    pa = analysis
+    if pa is None or not pa.measured:
+        return None
+    p10, p50, p90 = pa.effect_quantiles()
+    eff = study["retention.care_manager_effect"]
+    assumed_width = float(getattr(eff, "high", eff)) - float(getattr(eff, "low", eff))
+    width = float(p90) - float(p10)
+    if not (np.isfinite(width) and width <= max(assumed_width, MIN_DECISION_WIDTH)):
+        return Note("pilot.summary.not_used_wide", {"p10": p10, "median": p50, "p90": p90,
+                                                    "low": float(getattr(eff, "low", eff)),
+                                                    "high": float(getattr(eff, "high", eff))},
+                    level="warning", topic="pilot")
+    if pa.control and pa.event is not None and pa.event.pretrend_ok is False:
+        return Note("pilot.summary.not_used_pretrend", {}, level="warning", topic="pilot")
+    if conclusion(pa) == "disagree":
+        return Note("pilot.summary.not_used_disagree", {"p10": p10, "median": p50, "p90": p90},
+                    level="warning", topic="pilot")
+    return None
+
+
+def summary_note(measured: EffectDistribution) -> Note:
+    """What the summary tells the reader when it used the measured effect (fields: ``since`` a date,
+    ``median``, ``p10``, ``p90`` fractions)."""
+    return Note("pilot.summary.used_measured", {"since": measured.since, "median": measured.median,
+                                                "p10": measured.p10, "p90": measured.p90}, topic="pilot")
