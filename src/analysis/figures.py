@@ -210,6 +210,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("pilot", "new_client_return_change", "fraction", "pct", when="pilot_measured"),
     _f("pilot", "ticket_change", "fraction", "pct", when="pilot_measured"),
     _f("pilot", "pretrend_ok", "flag", "raw", when="pilot"),
+    _f("pilot", "conclusion", "code", "raw", when="pilot_measured"),
     _f("pilot", "more_months_needed", "months", "num", when="pilot"),
     _f("pilot", "months_needed_note", "code", "raw", when="missing"),
     _f("pilot", "detectable_effect_note", "code", "raw", when="missing"),
