@@ -922,3 +922,110 @@ def test_fuzz_study_yaml(tmp_path, entries, junk):
 def test_zz_report_fuzz_counts():
     """Prints how many fuzz cases ran in this session (``pytest -s`` shows it)."""
     print("fuzz cases run:", FUZZ_COUNTS, "total", sum(FUZZ_COUNTS.values()))
+
+
+# --------------------------------------------------------------- every --set value reaches every JSON file
+
+def test_plain_gives_json_for_every_yaml_and_numpy_type():
+    import datetime as dt
+
+    import numpy as np
+
+    from analysis.inputs.study import json_text, plain, read_yaml
+
+    assert plain(read_yaml("2023-12-31")) == "2023-12-31"
+    assert plain(read_yaml("2023-12-31 10:30:00")) == "2023-12-31T10:30:00"
+    assert plain(dt.datetime(2024, 6, 1)) == "2024-06-01"  # midnight: the date it names
+    assert plain(read_yaml("!!set {b: null, a: null}")) == ["a", "b"]
+    assert plain(read_yaml("!!binary aGk=")) == "hi"
+    assert plain({2024: (1, np.int64(2)), read_yaml("2024-01-01"): np.float64(0.5)}) == {"2024": [1, 2],
+                                                                                           "2024-01-01": 0.5}
+    assert plain(np.array([1, 2])) == [1, 2] and plain(np.bool_(True)) is True
+    assert plain(float("nan"), strict=True) == "nan" and plain(float("-inf"), strict=True) == "-inf"
+    assert json.loads(json_text({"a": {1, 2}, "b": float("inf"), "c": dt.date(2024, 2, 29)})) == {
+        "a": [1, 2], "b": "inf", "c": "2024-02-29"}
+
+
+def test_results_record_takes_dates_sets_and_numpy(tmp_path):
+    import datetime as dt
+
+    import numpy as np
+
+    from analysis.run import results
+
+    results.record(tmp_path / "results.json", "pilot", {"since": dt.date(2024, 6, 1), "blocks": {"nails", "hair"},
+                                                          "n": np.int64(3), "x": np.float64("nan")})
+    got = json.loads((tmp_path / "results.json").read_text())["figures"]["pilot"]
+    assert got == {"since": "2024-06-01", "blocks": ["hair", "nails"], "n": 3, "x": None}
+
+
+def _set_through_every_stage(study_dir: Path, out: Path, pairs) -> int:
+    """What ``run`` does with ``--set`` values, up to (not including) the kernels: parse, validate, the
+    notebook parameters read back as a notebook reads them, results.json, manifest.json.  Returns 2 for
+    an input error, 0 when every stage took the values; anything else propagates (an exit 1)."""
+    from analysis.inputs.study import parse_overrides
+    from analysis.pages.notebook import open_study
+    from analysis.run import results
+    from analysis.run.report import StudyJob
+
+    try:
+        opts = RunOptions(out_root=out, progress=False, jobs=1, overrides=parse_overrides(pairs))
+        job = StudyJob(study_dir, opts, [Path("01_first.ipynb")])
+        job.setup()
+    except InputError as exc:
+        assert exc.problems
+        return 2
+    try:
+        params = job.params
+        ctx = open_study(params["study_dir"], params["lang"], params["results_path"], params["data_dir"],
+                         params["overrides"])
+        for key in job.study.given:
+            assert ctx.study.get(key) == job.study.get(key), key  # the notebook sees what was validated
+        results.record(params["results_path"], "first", {"set": opts.overrides})
+        job.finish()
+        manifest = json.loads((job.tmp / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["parameters"]["overrides"] == json.loads(json.dumps(manifest["parameters"]["overrides"]))
+        json.loads((job.tmp / "results.json").read_text(encoding="utf-8"))
+    finally:
+        job.discard()
+    return 0
+
+
+SET_VALUES = st.one_of(
+    st.dates().map(str), st.datetimes().map(str), st.datetimes().map(lambda d: d.isoformat()),
+    st.sampled_from(["2024-02-01", "2024-02-01T12:00:00Z", "2030-01-01", "1999-12-31", "2024-01-03", "2024-03-20",
+                     "!!set {hair: null}", "!!binary aGk=", "!!timestamp 2024-02-01", "[2024-02-01, 2024-03-01]",
+                     "{2024-02-01: 1}", "{1: a}", "!!omap [{a: 1}]", "!!pairs [{a: 1}]", ".nan", ".inf", "~",
+                     "'2024-02-01'", "yes", "12:30:00", "1e6", "[hair]", "{low: 2024-01-01, mode: 1, high: 2}"]),
+    VALUES)
+SET_KEYS = st.one_of(st.sampled_from(["care_manager.since", "care_manager.pilot_blocks", "care_manager.covers",
+                                      "retention.calibration_end", "name", "compensation.schemes"]),
+                     st.sampled_from(_schema_keys({"date", "list", "mapping", "any", "str"})), KEYS)
+
+
+@settings(max_examples=60, **FUZZ)
+@given(pairs=st.lists(st.tuples(SET_KEYS, SET_VALUES), min_size=1, max_size=3))
+@example(pairs=[("care_manager.since", "2024-02-01")]).via("trial1 finding 1")
+@example(pairs=[("care_manager.since", "2030-01-01")]).via("trial1 finding 1")
+@example(pairs=[("care_manager.since", "2024-02-01 10:00:00")])
+@example(pairs=[("compensation.schemes", "!!set {a: null}")])
+def test_fuzz_set_values_of_every_yaml_type_reach_the_json_files(tiny_study, tmp_path, pairs):
+    """Exit 0 or 2, never 1: a ``--set`` value of any YAML type (dates, datetimes, sets, binary, NaN…)
+    is either refused before anything runs or carried through every file the run writes."""
+    _count("--set through the run")
+    out = tmp_path / "reports"
+    out.mkdir(exist_ok=True)
+    assert _set_through_every_stage(tiny_study, out, [f"{k}={v}" for k, v in pairs]) in (0, 2)
+
+
+def test_since_outside_the_data_is_an_input_error_naming_the_key_and_the_range(tiny_study, tmp_path):
+    from analysis.inputs.study import parse_overrides
+    from analysis.run.report import prepare
+
+    for day in ("2030-01-01", "2024-01-03", "2023-06-01"):
+        with pytest.raises(InputError) as info:
+            prepare(tiny_study, RunOptions(overrides=parse_overrides([f"care_manager.since={day}"])))
+        text = str(info.value)
+        assert "--set: care_manager.since" in text and "2024-01-03" in text and "2024-03-20" in text, text
+    study, _ = prepare(tiny_study, RunOptions(overrides=parse_overrides(["care_manager.since=2024-02-01"])))
+    assert str(study.get("care_manager.since")) == "2024-02-01"

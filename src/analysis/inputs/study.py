@@ -31,6 +31,8 @@ __all__ = [
     "load_study",
     "schema",
     "parse_overrides",
+    "plain",
+    "json_text",
     "STUDY_FILE",
 ]
 
@@ -226,7 +228,8 @@ def _coerce(spec: dict, value, key: str, problems: list[Problem], origin: str = 
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(str(value))
+            text = str(value).strip()
+            return dt.date.fromisoformat(text) if len(text) <= 10 else dt.datetime.fromisoformat(text).date()
         except ValueError:
             return bad(f"must be a date like 2024-06-30. Got {_short(value)} instead.")
     if typ == "blocks":  # "all" or a list of block names
@@ -323,10 +326,65 @@ def parse_overrides(pairs) -> dict:
         if node is None or (isinstance(node.get(parts[-1]), dict) and node[parts[-1]]):
             problems.append(Problem(f"--set: {'.'.join(parts)}", "is given both as a value and as a section."))
             continue
-        node[parts[-1]] = value
+        node[parts[-1]] = plain(value)
     if problems:
         raise InputError(problems)
     return out
+
+
+def plain(value, strict: bool = False):
+    """``value`` in the types JSON carries: what a YAML value (a ``--set`` or study.yaml) or a
+    calculation may hold, made safe for manifest.json, notebook parameters and results.json.
+
+    Dates and datetimes become ISO text (read back by the ``date`` settings), sets and tuples lists
+    (a set sorted, so the file is the same bytes on every run), bytes text, numpy numbers and arrays
+    Python numbers and lists, mapping keys text; anything else its text.  With ``strict``, a NaN or
+    infinite number becomes its text too (JSON has no such number); otherwise it stays a float, which
+    Python's ``json`` writes and reads back.
+    """
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) or not strict else str(value)  # np.float64 too
+    if isinstance(value, dt.datetime):
+        return value.isoformat() if value.time() != dt.time() or value.tzinfo else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {_plain_key(k): plain(v, strict) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        items = [plain(v, strict) for v in value]
+        return sorted(items, key=lambda v: (type(v).__name__, repr(v)))
+    if isinstance(value, (list, tuple)):
+        return [plain(v, strict) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays, pandas objects
+        try:
+            return plain(value.tolist(), strict)
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "isoformat") and callable(value.isoformat):  # pandas Timestamp, numpy datetime
+        try:
+            return str(value.isoformat())
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+def _plain_key(key) -> str:
+    out = plain(key, strict=True)
+    return out if isinstance(out, str) else json_text(out)
+
+
+def json_text(value, **kw) -> str:
+    """``value`` as JSON text, whatever YAML or numpy type it holds (see :func:`plain`); standard
+    JSON (no NaN)."""
+    import json
+
+    return json.dumps(plain(value, strict=True), allow_nan=False, **kw)
 
 
 def _deep_merge(base: dict, extra: dict) -> dict:

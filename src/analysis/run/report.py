@@ -35,7 +35,7 @@ from analysis import __version__
 from analysis.run import results as results_mod
 from analysis import figures as _figures
 from analysis.errors import InputError, Problem
-from analysis.inputs.study import Study, load_study
+from analysis.inputs.study import Study, json_text, load_study, plain
 from analysis.pages import html as _html
 from analysis.pages import references
 
@@ -689,6 +689,44 @@ def _input_files(study: Study) -> list[Path]:
     return sorted(p for p in Path(study.dir).iterdir() if p.is_file())
 
 
+def _inputs_sha256(study: Study) -> dict:
+    files = {}
+    for p in _input_files(study):
+        try:
+            files[str(Path(p).relative_to(study.dir))] = _sha256(p)
+        except ValueError:
+            files[str(p)] = _sha256(p)
+    return files
+
+
+def _check_same_settings(final: Path, study: Study, opts: RunOptions, lang: str) -> None:
+    """``--only`` keeps the earlier report's other pages; they must have been computed with this run's
+    settings (``--set`` values, ``--lang``) and inputs (study.yaml and the data files, by hash), as its
+    manifest.json records them — else the report would contradict itself.  Raises InputError saying
+    what differs and to run every page."""
+    try:
+        earlier = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+        params, hashes = earlier["parameters"], earlier["inputs_sha256"]
+        then = {"--set": params.get("overrides") or {}, "--lang": params.get("lang"), "inputs": hashes}
+    except (OSError, ValueError, KeyError, TypeError):
+        then = None
+    now = {"--set": plain(opts.overrides, strict=True), "--lang": lang, "inputs": _inputs_sha256(study)}
+    if then is None:
+        differ = "its manifest.json is missing or unreadable, so its settings are unknown"
+    else:
+        names = {"--set": "the --set values", "--lang": "the language",
+                 "inputs": "study.yaml or the data files"}
+        changed = [k for k in now if json_text(now[k], sort_keys=True) != json_text(then[k], sort_keys=True)]
+        if not changed:
+            return
+        differ = "its other pages were computed with different " + " and ".join(names[k] for k in changed)
+        if "--set" in changed:
+            differ += (f" (then: {json_text(then['--set'], sort_keys=True, ensure_ascii=False)}; "
+                       f"now: {json_text(now['--set'], sort_keys=True, ensure_ascii=False)})")
+    raise InputError(Problem("--only", f"would keep pages of the earlier report in {final}, but {differ}. "
+                             "Run every page (leave out --only) so the whole report uses one set of settings."))
+
+
 def _manifest(study: Study, opts: RunOptions, lang: str, timings: dict, started: float) -> dict:
     versions = {}
     for pkg in _PACKAGES:
@@ -696,18 +734,14 @@ def _manifest(study: Study, opts: RunOptions, lang: str, timings: dict, started:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             pass
-    files = {}
-    for p in _input_files(study):
-        try:
-            files[str(Path(p).relative_to(study.dir))] = _sha256(p)
-        except ValueError:
-            files[str(p)] = _sha256(p)
+    files = _inputs_sha256(study)
     return {
         "kit_version": __version__,
         "study": study.name,
         "study_dir": str(Path(study.dir).resolve()),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "parameters": {"lang": lang, "only": opts.only, "with_code": opts.with_code, "overrides": opts.overrides},
+        "parameters": {"lang": lang, "only": opts.only, "with_code": opts.with_code,
+                       "overrides": plain(opts.overrides, strict=True)},
         "inputs_sha256": files,
         "python": platform.python_version(),
         "packages": versions,
@@ -879,6 +913,8 @@ class StudyJob:
         if not self.nbs:
             raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
                                      + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
+        if opts.only and final.is_dir():  # kept pages must come from the same settings and data
+            _check_same_settings(final, study, opts, lang)
         sweep_stale(root)  # folders of killed runs; never one of a run in progress
         cached = privacy.for_cache(tables)  # ids numbered, nothing outside the contract, before any write
         del tables
@@ -895,8 +931,7 @@ class StudyJob:
         del cached
         self.results_path = tmp / "results.json"
         self.params = {"study_dir": str(self.dir.resolve()), "lang": lang, "results_path": str(self.results_path),
-                       "data_dir": str(work / "data"), "overrides": json.dumps(opts.overrides, default=str,
-                                                                               sort_keys=True)}
+                       "data_dir": str(work / "data"), "overrides": json.dumps(plain(opts.overrides), sort_keys=True)}
         self.executed_dir = tmp / "notebooks"
         self.executed_dir.mkdir(exist_ok=True)
         stems = sorted({p.stem for p in self.nbs} | {p.stem for p in self.executed_dir.glob("*.ipynb")})
@@ -944,7 +979,7 @@ class StudyJob:
         for old, new in self.opts.path_names.items():  # where the study is for the one who ran it
             if manifest.get("study_dir") == str(old):
                 manifest["study_dir"] = str(new)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        (tmp / "manifest.json").write_text(json_text(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
     def publish(self) -> StudyRun:
         """The finished folder swapped in (main thread; a signal waits until the swap is done)."""

@@ -19,13 +19,22 @@ __all__ = ["record", "load", "figure"]
 
 
 def _clean(value):
-    """JSON-safe number: numpy scalars -> float/int, NaN/inf -> None."""
+    """JSON-safe number: numpy scalars -> float/int, NaN/inf -> None; dates, sets and the other
+    values YAML or numpy may give -> their JSON form (:func:`analysis.inputs.study.plain`)."""
+    from analysis.inputs.study import plain
+
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(plain(k, strict=True)): _clean(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)) or getattr(value, "ndim", 0):  # a set, a numpy array
+        value = plain(value)
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
+    if not isinstance(value, (int, float)) and not hasattr(value, "dtype"):  # a date, bytes, a path...
+        value = plain(value)
+        if not isinstance(value, (int, float)):
+            return _clean(value)
     try:
         f = float(value)
     except (TypeError, ValueError):
