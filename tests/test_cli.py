@@ -58,3 +58,37 @@ def test_input_error_raised_inside_a_notebook_exits_2(run_cli, tiny_study, tmp_p
                   "from analysis.errors import InputError\nraise InputError('visits.csv: no block column to split by')")
     r = run_cli("run", tiny_study, "--out", tmp_path / "out", "--notebooks", nbs, "--quiet")
     assert r.returncode == 2 and "no block column" in r.stdout
+
+
+def test_run_with_a_date_set_exits_0_and_records_it(run_cli, tiny_study, tiny_notebooks, tmp_path):
+    """trial1 finding 1: an unquoted date given by ``--set`` (YAML reads a date) crashed the manifest
+    after every notebook had run (exit 1, no report)."""
+    out = tmp_path / "out"
+    r = run_cli("run", tiny_study, "--out", out, "--notebooks", tiny_notebooks, "--set", "care_manager.since=2024-02-01",
+                "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    man = json.loads((out / "tiny" / "manifest.json").read_text())
+    assert man["parameters"]["overrides"] == {"care_manager": {"since": "2024-02-01"}}
+
+
+def test_run_with_since_after_the_data_exits_2_before_any_notebook(run_cli, tiny_study, tmp_path):
+    nbs = tmp_path / "marker"
+    make_notebook(nbs / "01_mark.ipynb", f"open({str(tmp_path / 'ran')!r}, 'w').close()")
+    r = run_cli("run", tiny_study, "--out", tmp_path / "out", "--notebooks", nbs,
+                "--set", "care_manager.since=2030-01-01", "--quiet")
+    text = r.stdout + r.stderr
+    assert r.returncode == 2, text
+    assert "care_manager.since" in text and "2024-01-03" in text and "2024-03-20" in text and "Traceback" not in text
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "out" / "tiny").exists()
+
+
+def test_only_with_a_changed_set_exits_2_and_keeps_the_report(run_cli, tiny_study, tiny_notebooks, tmp_path):
+    """trial1 finding 9: ``--only`` with another ``--set`` than the kept pages were made with."""
+    out = tmp_path / "out"
+    base = ("run", tiny_study, "--out", out, "--notebooks", tiny_notebooks, "--quiet", "--lang", "en")
+    assert run_cli(*base, "--set", "horizon_months=24").returncode == 0
+    page = (out / "tiny" / "05_summary.html").read_bytes()
+    r = run_cli(*base, "--only", "summary", "--set", "horizon_months=36")
+    assert r.returncode == 2 and "leave out --only" in r.stdout + r.stderr and "Traceback" not in r.stderr
+    assert (out / "tiny" / "05_summary.html").read_bytes() == page
+    assert run_cli(*base, "--only", "summary", "--set", "horizon_months=24").returncode == 0

@@ -117,14 +117,45 @@ def test_bad_input_runs_nothing(tiny_study, tiny_notebooks, tmp_path):
 
 
 def test_only_reruns_one_notebook_and_keeps_the_rest(tiny_study, tiny_notebooks, tmp_path):
-    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en"))
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en", overrides={"horizon_months": 24}))
     out = tmp_path / "reports" / "tiny"
+    (out / "results.json").write_text(json.dumps({"study": "Tiny salon", "figures": {"second": {"clients": -1}}}))
     run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en", only=["first"],
                                 overrides={"horizon_months": 24}))
     res = json.loads((out / "results.json").read_text())
-    assert res["figures"]["first"]["horizon"] == 24
-    assert res["figures"]["second"]["clients"] == 3  # kept from the full run
+    assert res["figures"]["first"]["horizon"] == 24  # run again
+    assert res["figures"]["second"]["clients"] == -1  # kept from the earlier run, not run again
     assert (out / "02_second.html").exists()
+
+
+@pytest.mark.parametrize("change", ["set", "lang", "study.yaml", "data", "no manifest"])
+def test_only_refuses_to_keep_pages_made_with_other_settings(tiny_study, tiny_notebooks, tmp_path, change):
+    """trial1 finding 9: ``--only summary`` after a ``--set`` change kept pages computed with the old
+    value, and the report contradicted itself.  Every difference from the earlier run's manifest is
+    refused before anything runs, and the earlier report is left as it was."""
+    run_study(tiny_study, _opts(tmp_path, tiny_notebooks, lang="en", overrides={"horizon_months": 24}))
+    out = tmp_path / "reports" / "tiny"
+    kw = {"lang": "en", "overrides": {"horizon_months": 24}}
+    if change == "set":
+        kw["overrides"] = {"horizon_months": 36}
+    elif change == "lang":
+        kw["lang"] = "ru"
+    elif change == "study.yaml":
+        (tiny_study / "study.yaml").write_text("name: Tiny salon\ncurrency: RUB\nhorizon_months: 18\n")
+    elif change == "data":
+        with open(tiny_study / "visits.csv", "a") as fh:
+            fh.write("c4,2024-03-21,700\n")
+    else:
+        (out / "manifest.json").unlink()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(InputError) as info:
+        run_study(tiny_study, _opts(tmp_path, tiny_notebooks, only=["first"], **kw))
+    text = str(info.value)
+    assert "--only" in text and "leave out --only" in text, text
+    if change == "set":
+        assert '"horizon_months": 24' in text and '"horizon_months": 36' in text
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list(tmp_path.joinpath("reports").glob(".tiny.*"))
 
 
 def test_portfolio_lists_every_study(tiny_study, tiny_notebooks, tmp_path):
