@@ -1009,6 +1009,7 @@ SET_KEYS = st.one_of(st.sampled_from(["care_manager.since", "care_manager.pilot_
 @example(pairs=[("care_manager.since", "2030-01-01")]).via("trial1 finding 1")
 @example(pairs=[("care_manager.since", "2024-02-01 10:00:00")])
 @example(pairs=[("compensation.schemes", "!!set {a: null}")])
+@example(pairs=[("compensation.schemes", "&a [*a]")])
 def test_fuzz_set_values_of_every_yaml_type_reach_the_json_files(tiny_study, tmp_path, pairs):
     """Exit 0 or 2, never 1: a ``--set`` value of any YAML type (dates, datetimes, sets, binary, NaN…)
     is either refused before anything runs or carried through every file the run writes."""

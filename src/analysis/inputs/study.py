@@ -326,13 +326,17 @@ def parse_overrides(pairs) -> dict:
         if node is None or (isinstance(node.get(parts[-1]), dict) and node[parts[-1]]):
             problems.append(Problem(f"--set: {'.'.join(parts)}", "is given both as a value and as a section."))
             continue
-        node[parts[-1]] = plain(value)
+        try:
+            node[parts[-1]] = plain(value)
+        except (ValueError, RecursionError):  # an alias to itself (&a [*a]) or nesting too deep
+            problems.append(Problem(f"--set: {'.'.join(parts)}", f"is a value that contains itself or nests too "
+                                    f"deep. Got {_short(raw)} instead."))
     if problems:
         raise InputError(problems)
     return out
 
 
-def plain(value, strict: bool = False):
+def plain(value, strict: bool = False, _inside: frozenset = frozenset()):
     """``value`` in the types JSON carries: what a YAML value (a ``--set`` or study.yaml) or a
     calculation may hold, made safe for manifest.json, notebook parameters and results.json.
 
@@ -341,6 +345,11 @@ def plain(value, strict: bool = False):
     Python numbers and lists, mapping keys text; anything else its text.  With ``strict``, a NaN or
     infinite number becomes its text too (JSON has no such number); otherwise it stays a float, which
     Python's ``json`` writes and reads back.
+
+    Raises
+    ------
+    ValueError
+        A list or mapping that contains itself (YAML ``&a [*a]``).
     """
     if value is None or isinstance(value, (bool, str, int)):
         return value
@@ -350,13 +359,16 @@ def plain(value, strict: bool = False):
         return value.isoformat() if value.time() != dt.time() or value.tzinfo else value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {_plain_key(k): plain(v, strict) for k, v in value.items()}
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in _inside:
+            raise ValueError("a value that contains itself")
+        inside = _inside | {id(value)}
+        if isinstance(value, dict):
+            return {_plain_key(k): plain(v, strict, inside) for k, v in value.items()}
+        return [plain(v, strict, inside) for v in value]
     if isinstance(value, (set, frozenset)):
         items = [plain(v, strict) for v in value]
         return sorted(items, key=lambda v: (type(v).__name__, repr(v)))
-    if isinstance(value, (list, tuple)):
-        return [plain(v, strict) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
     if isinstance(value, Path):
