@@ -714,8 +714,8 @@ def _check_same_settings(final: Path, study: Study, opts: RunOptions, lang: str)
     if then is None:
         differ = "its manifest.json is missing or unreadable, so its settings are unknown"
     else:
-        names = {"--set": "the --set values", "--lang": "the language",
-                 "inputs": "study.yaml or the data files"}
+        names = {"--set": "--set values", "--lang": "language",
+                 "inputs": "study.yaml or data files"}
         changed = [k for k in now if json_text(now[k], sort_keys=True) != json_text(then[k], sort_keys=True)]
         if not changed:
             return
