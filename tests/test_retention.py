@@ -781,3 +781,19 @@ def test_covered_block_too_small_to_fit_is_said_as_on_the_summary(sample_analysi
     fig = R.page_figures(a, cov.analysis, sc)
     assert np.isnan(fig["incremental_margin_year_median"]) and np.isnan(fig["breakeven_uplift"])
     assert "breakeven_uplift_reason" in fig
+
+
+@pytest.mark.parametrize("cost, key", [(120000.0, "effect.cost_positive"), (-494305.8, "effect.cost_saves"),
+                                       (0.0, "effect.cost_zero"), (-0.2, "effect.cost_zero")])
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_role_cost_sentence_reads_right_for_a_cost_a_saving_and_nothing(cost, key, lang):
+    """The role's cost less what it replaces is never said as a negative cost: a saving is said as a
+    saving (a positive amount), zero as costing the same."""
+    k, fields = R.role_cost_sentence(cost)
+    assert k == key
+    assert all(v > 0 for v in fields.values())
+    text = words.say(f"retention_page.{k}", lang, **{f: f"{v:,.0f}" for f, v in fields.items()},
+                     **({"breakeven": "…"} if k == "effect.cost_positive" else {}))
+    assert "-" not in text and "−" not in text
+    if fields:
+        assert f"{abs(cost):,.0f}" in text

@@ -49,7 +49,7 @@ __all__ = [
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
-    "CoveredRetention", "covered_analysis", "page_figures",
+    "CoveredRetention", "covered_analysis", "page_figures", "role_cost_sentence",
 ]
 
 DAYS_PER_YEAR = 365.25
@@ -1830,3 +1830,15 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         "role_cost_year": d.role_cost_year if d is not None else nan,
         **{f"{k}_reason": v.code for k, v in missing.items()},
     }
+
+
+def role_cost_sentence(cost_year: float) -> tuple[str, dict]:
+    """The page's sentence on the role's cost less what it replaces (:func:`role_cost_year`), as a
+    catalogue key (under ``retention_page.``) and its fields: ``effect.cost_positive`` (a cost, which
+    retention must earn: ``cost``), ``effect.cost_saves`` (the role replaces more than it costs:
+    ``saving``, a positive amount) or ``effect.cost_zero`` (less than half a unit of money either way)."""
+    if not abs(cost_year) >= 0.5:
+        return "effect.cost_zero", {}
+    if cost_year > 0:
+        return "effect.cost_positive", {"cost": float(cost_year)}
+    return "effect.cost_saves", {"saving": float(-cost_year)}
