@@ -797,3 +797,14 @@ def test_role_cost_sentence_reads_right_for_a_cost_a_saving_and_nothing(cost, ke
     assert "-" not in text and "−" not in text
     if fields:
         assert f"{abs(cost):,.0f}" in text
+
+
+def test_page_figures_without_a_covered_analysis_are_missing_never_the_salons(sample_analysis):
+    """When the covered blocks' analysis could not be computed, the decision figures are missing
+    with the summary's reason; the salon-wide model parameters are still recorded."""
+    study, tables, a = sample_analysis
+    fig = R.page_figures(a, None, None)
+    for k in _DECISION:
+        assert np.isnan(fig[k]), k
+    assert fig["breakeven_uplift_reason"] == fig["incremental_margin_year_reason"] == "summary.note.retention_left_out"
+    assert fig["bgnbd_r"] == a.bgnbd.params["r"]

@@ -1807,8 +1807,9 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         warnings.simplefilter("ignore", RuntimeWarning)      # no visit model: the margin kept is NaN
         kept = simulate.summarize(sc.incremental_margin_year, "incremental_margin_year")
     missing = dict(d.missing) if d is not None else {}
-    if d is None:
-        missing["breakeven_uplift"] = Note("summary.note.retention_zero", {}, level="warning", topic="summary")
+    if d is None:      # the analysis could not be computed on these clients (covered_analysis' note)
+        left_out = Note("summary.note.retention_left_out", {}, level="warning", topic="summary")
+        missing = {"breakeven_uplift": left_out, "incremental_margin_year": left_out}
     return {
         "bgnbd_r": bg.get("r", nan),
         "bgnbd_alpha": bg.get("alpha", nan),
@@ -1819,7 +1820,7 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         "bgnbd_mean_dropout": models.bgnbd.mean_dropout if models.bgnbd is not None else nan,
         "bgnbd_loglik": models.bgnbd.loglik if models.bgnbd is not None else nan,
         "bgnbd_limit_case": float(models.bgnbd.variant != "bgnbd") if models.bgnbd is not None else nan,
-        "dropout_measurable": float(d.sufficiency.measurable) if d is not None and d.sufficiency is not None else 0.0,
+        "dropout_measurable": float(d.sufficiency.measurable) if d is not None and d.sufficiency is not None else nan,
         "time_unit_days": models.time_unit_days,
         "regulars_margin_share": models.regulars_margin_share,
         **kept,
