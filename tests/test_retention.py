@@ -700,3 +700,111 @@ def test_effect_model_margin_is_the_gains_margin(cdnow_summary):
     em = R._EffectModel(r, fit, 30.0, 36, 7.0, 400.0, 25.0)
     scales = [0.9, 0.5]
     np.testing.assert_array_equal(em.margin(scales), em.gains(scales)[1])
+
+
+# ----------------------------------------------------------------------------- the covered blocks (care_manager.covers)
+
+_DECISION = ("incremental_margin_year_p10", "incremental_margin_year_median", "incremental_margin_year_p90",
+             "breakeven_uplift", "revenue_at_risk_year_without", "revenue_at_risk_year_with",
+             "margin_at_risk_avoided_year", "role_cost_year")
+
+
+def _same(x, y):
+    return (np.isnan(x) and np.isnan(y)) or x == pytest.approx(y, rel=1e-12, abs=1e-9)
+
+
+def test_page_records_the_covered_blocks_figures_the_summary_uses(sample_analysis):
+    """Two of the sample's five blocks covered: the retention page's decision figures are those of
+    the summary's own inputs (its covered clients, its localised study), not the whole salon's."""
+    from analysis.sections import summary
+    study, tables, a = sample_analysis
+    blocks = sorted(tables.visits["block"].astype(str).unique())
+    assert len(blocks) == 5
+    covers = blocks[:2]
+    st = load_study(SAMPLE, {"care_manager": {"covers": covers}})
+    cov = R.covered_analysis(st, tables)
+    assert cov.narrowed and cov.blocks == covers
+    prep = summary.prepare(st, tables)
+    # the same clients as the summary's
+    assert set(cov.analysis.rfm.index) == set(prep.retention.rfm.index)
+    assert len(cov.analysis.rfm) < len(a.rfm)
+    dr = draws(st, n=200)
+    page = R.page_figures(a, cov.analysis, R.scenarios(cov.study, cov.tables, dr, analysis=cov.analysis))
+    theirs = R.page_figures(a, prep.retention, R.scenarios(prep.study, prep.tables, dr, analysis=prep.retention))
+    for k in _DECISION:
+        assert _same(page[k], theirs[k]), k
+    whole = R.page_figures(a, a, R.scenarios(study, tables, draws(study, n=200), analysis=a))
+    assert page["incremental_margin_year_median"] < whole["incremental_margin_year_median"]
+    assert page["revenue_at_risk_year_without"] < whole["revenue_at_risk_year_without"]
+    # the model parameters shown are still the salon's
+    assert page["bgnbd_r"] == whole["bgnbd_r"]
+    # the page's notes about parts counted as zero are the summary's
+    codes = {"summary.note.retention_zero", "summary.note.departures_zero", "summary.note.retention_left_out"}
+    assert [n.code for n in cov.notes] == [n.code for n in prep.notes if n.code in codes]
+
+
+def test_page_figures_unchanged_without_covers(sample_analysis):
+    """covers unset: the decision's analysis is the salon's, and the recorded figures are the ones
+    the page recorded before (the salon's scenarios, read directly)."""
+    study, tables, a = sample_analysis
+    cov = R.covered_analysis(study, tables, analysis=a)
+    assert not cov.narrowed and cov.analysis is a and cov.tables is tables and cov.notes == []
+    dr = draws(study, n=200)
+    sc = R.scenarios(cov.study, cov.tables, dr, analysis=cov.analysis)
+    fig = R.page_figures(a, cov.analysis, sc)
+    ref = R.scenarios(study, tables, dr, analysis=a)
+    q = np.nanquantile(ref.incremental_margin_year, [0.1, 0.5, 0.9])
+    assert [fig["incremental_margin_year_p10"], fig["incremental_margin_year_median"],
+            fig["incremental_margin_year_p90"]] == pytest.approx(list(q))
+    assert fig["revenue_at_risk_year_without"] == pytest.approx(np.nanmedian(ref.revenue_at_risk_year_without))
+    assert fig["margin_at_risk_avoided_year"] == pytest.approx(np.median(ref.margin_at_risk_avoided_year))
+    assert fig["breakeven_uplift"] == a.breakeven_effect and fig["role_cost_year"] == a.role_cost_year
+
+
+def test_covered_block_too_small_to_fit_is_said_as_on_the_summary(sample_analysis):
+    """A covered block with a handful of clients: no visit model, the page's figures are missing
+    (never the salon's), and the page says so with the summary's own note."""
+    import dataclasses
+    from analysis.sections import summary
+    study, tables, a = sample_analysis
+    v = tables.visits
+    small = v["block"].astype(str) == "spa"
+    few = v.loc[small, "client_id"].drop_duplicates().iloc[:8]
+    tables2 = dataclasses.replace(tables, visits=v[~small | v["client_id"].isin(few)])
+    st = load_study(SAMPLE, {"care_manager": {"covers": ["spa"]}})
+    cov = R.covered_analysis(st, tables2)
+    prep = summary.prepare(st, tables2)
+    codes = [n.code for n in cov.notes]
+    assert "summary.note.retention_zero" in codes or "summary.note.retention_left_out" in codes
+    assert codes == [n.code for n in prep.notes if n.code in set(codes)]
+    sc = R.scenarios(cov.study, cov.tables, draws(st, n=50), analysis=cov.analysis) if cov.analysis else None
+    fig = R.page_figures(a, cov.analysis, sc)
+    assert np.isnan(fig["incremental_margin_year_median"]) and np.isnan(fig["breakeven_uplift"])
+    assert "breakeven_uplift_reason" in fig
+
+
+@pytest.mark.parametrize("cost, key", [(120000.0, "effect.cost_positive"), (-494305.8, "effect.cost_saves"),
+                                       (0.0, "effect.cost_zero"), (-0.2, "effect.cost_zero")])
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_role_cost_sentence_reads_right_for_a_cost_a_saving_and_nothing(cost, key, lang):
+    """The role's cost less what it replaces is never said as a negative cost: a saving is said as a
+    saving (a positive amount), zero as costing the same."""
+    k, fields = R.role_cost_sentence(cost)
+    assert k == key
+    assert all(v > 0 for v in fields.values())
+    text = words.say(f"retention_page.{k}", lang, **{f: f"{v:,.0f}" for f, v in fields.items()},
+                     **({"breakeven": "…"} if k == "effect.cost_positive" else {}))
+    assert "-" not in text and "−" not in text
+    if fields:
+        assert f"{abs(cost):,.0f}" in text
+
+
+def test_page_figures_without_a_covered_analysis_are_missing_never_the_salons(sample_analysis):
+    """When the covered blocks' analysis could not be computed, the decision figures are missing
+    with the summary's reason; the salon-wide model parameters are still recorded."""
+    study, tables, a = sample_analysis
+    fig = R.page_figures(a, None, None)
+    for k in _DECISION:
+        assert np.isnan(fig[k]), k
+    assert fig["breakeven_uplift_reason"] == fig["incremental_margin_year_reason"] == "summary.note.retention_left_out"
+    assert fig["bgnbd_r"] == a.bgnbd.params["r"]

@@ -49,6 +49,7 @@ __all__ = [
     "attached_clients", "LeaveRate", "leave_rate", "AttachedShare", "attached_leave_share",
     "DepartureInputs", "departure_inputs", "departure_draws",
     "RetentionAnalysis", "analyse", "RetentionScenarios", "scenarios",
+    "CoveredRetention", "covered_analysis", "page_figures", "role_cost_sentence",
 ]
 
 DAYS_PER_YEAR = 365.25
@@ -1724,3 +1725,121 @@ def membership_period(life: pd.DataFrame) -> str:
     """``month`` or ``week`` when every membership is counted in that period, else ``period``."""
     kinds = set(life["period"].dropna().astype(str))
     return kinds.pop() if kinds in ({"month"}, {"week"}) else "period"
+
+
+# ============================================================================ the covered blocks
+
+
+@dataclass
+class CoveredRetention:
+    """The retention analysis that feeds the decision: the one of the clients of the blocks the care
+    manager covers (``care_manager.covers``), built exactly as the summary builds it.
+
+    ``blocks`` is None when every block is covered (then ``analysis`` is the salon's and ``study`` and
+    ``tables`` the ones given); otherwise the covered blocks, ``study`` the study with its money
+    defaults in its currency and ``tables`` the covered blocks' tables (the summary's
+    :func:`analysis.sections.summary.covered_tables`).  ``analysis`` is None when it could not be
+    computed on them; ``notes`` says, in the summary's own codes (``summary.note.*``), which parts the
+    decision counts as zero.
+    """
+
+    study: object
+    tables: object
+    blocks: list | None = None
+    analysis: RetentionAnalysis | None = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def narrowed(self) -> bool:
+        return self.blocks is not None
+
+
+def covered_analysis(study, tables, analysis: RetentionAnalysis | None = None) -> CoveredRetention:
+    """The retention analysis of the covered blocks' clients, as :func:`analysis.sections.summary.prepare`
+    computes it: ``analysis`` (the salon's) when every block is covered, else :func:`analyse` on the
+    localised study (:func:`analysis.sections.pnl.localise`) and the covered blocks' tables.  The notes
+    are the summary's: ``retention_left_out`` (with its reason) when the analysis fails,
+    ``retention_zero`` without a fitted effect, ``departures_zero`` without departures inputs."""
+    from analysis.sections import pnl, summary
+
+    loc = pnl.localise(study, tables)
+    covered = summary.covered_tables(tables, loc)
+    if covered is tables:
+        out = CoveredRetention(study, tables)
+        a = analysis
+    else:
+        covers = loc["care_manager.covers"]
+        out = CoveredRetention(loc, covered, blocks=[str(b) for b in covers])
+        a = None
+    try:
+        out.analysis = a if a is not None else analyse(out.study, out.tables)
+    except (ValueError, KeyError, ArithmeticError, InputError) as exc:
+        out.notes.append(Note("summary.note.retention_left_out", {"reason": str(exc)}, level="warning",
+                              topic="summary"))
+        return out
+    if out.analysis.effect is None:
+        out.notes.append(Note("summary.note.retention_zero", {}, level="warning", topic="summary"))
+    if out.analysis.departures is None:
+        out.notes.append(Note("summary.note.departures_zero", {}, level="warning", topic="summary"))
+    return out
+
+
+def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
+                 sc: RetentionScenarios | None) -> dict:
+    """The retention page's figures for results.json.  ``models`` is the salon-wide analysis (the
+    fitted model parameters the page shows); ``decision`` the covered blocks' (:func:`covered_analysis`)
+    and ``sc`` its scenarios: margin kept, revenue at risk, margin saved, role cost and break-even
+    are the ones the decision uses (NaN without ``decision`` or ``sc``).  A figure that could not be computed is NaN, with its reason's
+    code beside it (``<figure>_reason``)."""
+    from analysis.models import simulate
+
+    bg = models.bgnbd.params if models.bgnbd is not None else {}
+    nan = float("nan")
+    d = decision if sc is not None else None
+    if sc is None:
+        sc = RetentionScenarios(n=1, incremental_margin_year=np.full(1, nan), revenue_at_risk_year_without=np.full(1, nan),
+                                revenue_at_risk_year_with=np.full(1, nan), margin_at_risk_avoided_year=np.full(1, nan),
+                                role_cost_year=np.full(1, nan), care_manager_effect=np.full(1, nan))
+    has_risk = bool(np.isfinite(sc.revenue_at_risk_year_without).any())
+    risk_without = simulate.quantiles(sc.revenue_at_risk_year_without) if has_risk else (nan,) * 3
+    risk_with = simulate.quantiles(sc.revenue_at_risk_year_with) if has_risk else (nan,) * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # no visit model: the margin kept is NaN
+        kept = simulate.summarize(sc.incremental_margin_year, "incremental_margin_year")
+    missing = dict(d.missing) if d is not None else {}
+    if d is None:      # the analysis could not be computed on these clients (covered_analysis' note)
+        left_out = Note("summary.note.retention_left_out", {}, level="warning", topic="summary")
+        missing = {"breakeven_uplift": left_out, "incremental_margin_year": left_out}
+    return {
+        "bgnbd_r": bg.get("r", nan),
+        "bgnbd_alpha": bg.get("alpha", nan),
+        "bgnbd_a": bg.get("a", nan),
+        "bgnbd_b": bg.get("b", nan),
+        "bgnbd_p": bg.get("p", nan),
+        "bgnbd_lambda": bg.get("lambda", nan),
+        "bgnbd_mean_dropout": models.bgnbd.mean_dropout if models.bgnbd is not None else nan,
+        "bgnbd_loglik": models.bgnbd.loglik if models.bgnbd is not None else nan,
+        "bgnbd_limit_case": float(models.bgnbd.variant != "bgnbd") if models.bgnbd is not None else nan,
+        "dropout_measurable": float(d.sufficiency.measurable) if d is not None and d.sufficiency is not None else nan,
+        "time_unit_days": models.time_unit_days,
+        "regulars_margin_share": models.regulars_margin_share,
+        **kept,
+        "breakeven_uplift": d.breakeven_effect if d is not None else nan,
+        "revenue_at_risk_year_without": risk_without[1],
+        "revenue_at_risk_year_with": risk_with[1],
+        "margin_at_risk_avoided_year": float(np.median(sc.margin_at_risk_avoided_year)),
+        "role_cost_year": d.role_cost_year if d is not None else nan,
+        **{f"{k}_reason": v.code for k, v in missing.items()},
+    }
+
+
+def role_cost_sentence(cost_year: float) -> tuple[str, dict]:
+    """The page's sentence on the role's cost less what it replaces (:func:`role_cost_year`), as a
+    catalogue key (under ``retention_page.``) and its fields: ``effect.cost_positive`` (a cost, which
+    retention must earn: ``cost``), ``effect.cost_saves`` (the role replaces more than it costs:
+    ``saving``, a positive amount) or ``effect.cost_zero`` (less than half a unit of money either way)."""
+    if not abs(cost_year) >= 0.5:
+        return "effect.cost_zero", {}
+    if cost_year > 0:
+        return "effect.cost_positive", {"cost": float(cost_year)}
+    return "effect.cost_saves", {"saving": float(-cost_year)}
