@@ -111,6 +111,27 @@ _STAFF_PLAN = [
     ("fitness", "trainer", 4, 30000),
 ]
 
+#: Clients at which the sample centre has the full staff of :data:`_STAFF_PLAN`.
+_STAFF_FULL_CLIENTS = 3000
+#: Fewest specialists per block in a smaller centre: one can leave and the block still works.
+_STAFF_MIN_PER_BLOCK = 2
+
+
+def _staff_plan(clients: int) -> list:
+    """The staff plan for a centre of ``clients``: :data:`_STAFF_PLAN` from
+    :data:`_STAFF_FULL_CLIENTS` clients on; a smaller centre has fewer specialists per block in
+    proportion (at least :data:`_STAFF_MIN_PER_BLOCK`) and a block's fixed payroll scaled by the
+    same factor (part-time pay), so that its fixed costs follow its clients as its revenue does."""
+    size = clients / _STAFF_FULL_CLIENTS
+    if size >= 1:
+        return list(_STAFF_PLAN)
+    out = []
+    for block, role, count, fixed in _STAFF_PLAN:
+        people = max(_STAFF_MIN_PER_BLOCK, int(round(count * size)))
+        out.append((block, role, people, float(round(count * fixed * size / people))))
+    return out
+
+
 _FIRST_F = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Екатерина", "Татьяна", "Ирина", "Светлана",
             "Юлия", "Дарья", "Алина", "Ксения", "Виктория", "Полина", "Анастасия", "Марина", "Вера"]
 _FIRST_M = ["Александр", "Дмитрий", "Сергей", "Андрей", "Алексей", "Максим", "Иван", "Михаил", "Павел"]
@@ -200,7 +221,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     # ---- staff ------------------------------------------------------------------------------
     staff_rows = []
     k = 0
-    for block, role, count, fixed in _STAFF_PLAN:
+    for block, role, count, fixed in _staff_plan(n):
         for j in range(count):
             k += 1
             staff_rows.append({"specialist_id": f"S{k:02d}", "block": block, "role": role,
