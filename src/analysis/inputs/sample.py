@@ -113,23 +113,21 @@ _STAFF_PLAN = [
 
 #: Clients at which the sample centre has the full staff of :data:`_STAFF_PLAN`.
 _STAFF_FULL_CLIENTS = 3000
-#: Fewest specialists per block in a smaller centre: one can leave and the block still works.
-_STAFF_MIN_PER_BLOCK = 2
+#: Fewest specialists per block in a smaller centre: a block where a specialist leaves keeps one
+#: working until the replacement comes; the other blocks can run with one.
+_STAFF_MIN_PER_BLOCK = {"hair": 2, "nails": 2, "cosmetology": 2}
 
 
 def _staff_plan(clients: int) -> list:
     """The staff plan for a centre of ``clients``: :data:`_STAFF_PLAN` from
     :data:`_STAFF_FULL_CLIENTS` clients on; a smaller centre has fewer specialists per block in
-    proportion (at least :data:`_STAFF_MIN_PER_BLOCK`) and a block's fixed payroll scaled by the
-    same factor (part-time pay), so that its fixed costs follow its clients as its revenue does."""
+    proportion to its clients (at least :data:`_STAFF_MIN_PER_BLOCK`, else one), each on the same
+    full-time fixed pay, so that its fixed payroll follows its clients as its revenue does."""
     size = clients / _STAFF_FULL_CLIENTS
     if size >= 1:
         return list(_STAFF_PLAN)
-    out = []
-    for block, role, count, fixed in _STAFF_PLAN:
-        people = max(_STAFF_MIN_PER_BLOCK, int(round(count * size)))
-        out.append((block, role, people, float(round(count * fixed * size / people))))
-    return out
+    return [(block, role, max(_STAFF_MIN_PER_BLOCK.get(block, 1), int(round(count * size))), fixed)
+            for block, role, count, fixed in _STAFF_PLAN]
 
 
 _FIRST_F = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Екатерина", "Татьяна", "Ирина", "Светлана",
