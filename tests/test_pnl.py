@@ -179,3 +179,24 @@ def test_margin_agrees_with_kpi_visit_margin():
     margin = kpi.visit_margin(tables, s)
     in_window = v["date"].dt.to_period("M").isin(df["month"])
     assert (df["revenue"] - df["consumables"] - df["commission"]).sum() == pytest.approx(margin[in_window].sum())
+
+
+def test_money_scale_note_names_its_real_basis(tmp_path):
+    """Bare USD visits (no staff, no specialists): the defaults are scaled by the mean visit
+    amount, and the note says so, not "the salon's own specialists' pay"."""
+    from analysis.inputs.data import Tables
+    from analysis.inputs.study import load_study
+    from analysis.pages import words
+    from analysis.sections import pnl
+
+    visits = pd.DataFrame({"client_id": ["a", "b", "a"], "date": pd.to_datetime(["2024-01-02", "2024-01-05", "2024-02-02"]),
+                           "amount": [40.0, 60.0, 50.0]})
+    study = load_study(tmp_path, {"currency": "USD"})
+    local = pnl.localise(study, Tables(visits=visits))
+    note = pnl.money_scale_note(local)
+    assert note.code == "pnl.money_scale.visit_amount"
+    assert note.fields["scale"] == pytest.approx(50.0 / study["economics.reference_visit_amount"])
+    for lang in ("en", "ru"):
+        text = words.say(note.code, lang, **{**note.fields, "scale": "0.011"})
+        assert "USD" in text and "{" not in text
+    assert pnl.money_scale_note(pnl.localise(load_study(tmp_path), Tables(visits=visits))) is None  # RUB: nothing scaled

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -70,7 +71,7 @@ def test_sample_tables_follow_the_contract():
     share = (v.loc[done, "consumables_cost"] / v.loc[done, "amount"]).to_numpy()
     assert share.min() >= 0.07 and share.max() <= 0.16
     assert d.staff["left"].notna().sum() in (2, 3)
-    assert 20 <= len(d.staff) <= 30
+    assert 2 * len(sample.BLOCKS) <= len(d.staff) <= 30   # staff for its size (a 500-client centre)
     m = d.memberships
     assert (m["end"].isna() | (m["end"] > m["start"])).all()
 
@@ -141,3 +142,29 @@ def test_generated_studies_are_named_apart_in_both_languages(tmp_path):
     assert a != b and a[0] != bundled["name"]
     assert "60 clients" in a[0] and "8 months" in a[0] and "60 клиентов" in a[1]
     assert bundled["name_ru"] and bundled["name"] == "Sample beauty & fitness centre"
+
+
+@pytest.mark.parametrize("clients", [45, 300, 800, 1500])
+def test_a_small_generated_salon_has_staff_for_its_size(clients):
+    """A small centre used to get the full staff of a 3,000-client one (28 people on fixed pay);
+    now its specialists follow its clients (each on the same full-time pay), with at least one per
+    block and two where a specialist leaves."""
+    full = sample.generate(clients=3000, months=6, seed=3).staff
+    d = sample.generate(clients=clients, months=18, seed=3)
+    working = lambda s: s[s["left"].isna()].groupby("block").size()  # noqa: E731
+    expected = {b: max(sample._STAFF_MIN_PER_BLOCK.get(b, 1), round(n * clients / 3000))
+                for b, n in working(full).items()}
+    assert working(d.staff).to_dict() == expected
+    assert set(d.staff["monthly_fixed_pay"]) <= set(full["monthly_fixed_pay"])
+
+
+@pytest.mark.parametrize("clients", [800, 1500])
+def test_a_generated_salon_of_some_size_earns_before_the_role(tmp_path, clients):
+    """With the full staff an 800-client centre lost money in every block; now its blocks earn."""
+    from analysis.inputs.data import Tables
+    from analysis.inputs.study import load_study
+    from analysis.sections import pnl
+
+    d = sample.generate(clients=clients, months=18, seed=3)
+    base = pnl.baseline(Tables(visits=d.visits, staff=d.staff, services=d.services), load_study(tmp_path))
+    assert base.profit_month > 0

@@ -380,7 +380,7 @@ def test_notebook_follows_the_house_rules():
         if c.cell_type == "code":
             assert not c.outputs and c.execution_count is None
             assert "def " not in c.source and "class " not in c.source
-    assert 'ctx.assumptions("staffing")' in "".join(c.source for c in nb.cells)
+    assert 'ctx.assumptions("staffing"' in "".join(c.source for c in nb.cells)
     assert 'ctx.record("staffing"' in nb.cells[-1].source
 
 
@@ -512,3 +512,58 @@ def test_care_managers_meet_the_answer_target_in_every_scenario(tmp_path):
         within = staffing.share_within(lam, avail / p["request_min"], c, 2.0)
         mask = e.care_managers_bound == "answer_time"
         assert ((within[mask] >= share) == ok_expected).all()
+
+
+# ---------------------------------------------------------------------------- today's setup from staff.csv
+
+@pytest.mark.parametrize("role, kind", [
+    ("Управляющая салоном", None), ("General manager", None), ("Director", None), ("Владелец", None),
+    ("Sales manager", None), ("Менеджер по закупкам", None), ("Care manager", None),
+    ("Менеджер сопровождения", None), ("stylist", None),
+    ("Block manager", "manager"), ("Менеджер по работе с клиентами", "manager"), ("менеджер", "manager"),
+    ("Client manager", "manager"),
+    ("Администратор", "administrator"), ("Reception", "administrator"), ("front desk", "administrator"),
+])
+def test_role_kind_counts_only_client_managers(role, kind):
+    assert staffing.role_kind(role) == kind
+
+
+def _staff(roles, pays):
+    n = len(roles)
+    return pd.DataFrame({"specialist_id": [f"S{i}" for i in range(n)], "block": ["management"] * n,
+                         "role": roles, "monthly_fixed_pay": pays, "left": pd.NaT})
+
+
+def test_a_director_is_not_a_block_manager_and_a_conflict_is_named(tmp_path):
+    """The trial's salon: a salon director and two administrators in staff.csv; a setup stated
+    otherwise is overridden by staff.csv with a note naming both."""
+    staff = _staff(["Управляющая салоном", "Администратор", "Администратор"], [90000, 45000, 45000])
+    t = Tables(visits=salon(30, 6), staff=staff)
+    agree = staffing.today_setup(load_study(tmp_path, {"staffing": {"current_setup": "administrators"}}), t)
+    assert (agree.setup, agree.source, agree.people, agree.payroll_month) == ("administrators", "staff", 2, 90000.0)
+    assert agree.notes() == []
+    other = staffing.today_setup(load_study(tmp_path, {"staffing": {"current_setup": "specialist_managers"}}), t)
+    assert other.setup == "administrators" and other.conflict
+    (note,) = other.notes()
+    assert note.fields["staff"] == "administrators" and note.fields["stated"] == "specialist_managers"
+    for lang in ("en", "ru"):
+        assert words.has(note.code) and "{" not in words.say(note.code, lang, 2, count="2", staff="a", stated="b")
+    # only the director: nobody manages clients in staff.csv, the stated setup stands
+    alone = staffing.today_setup(load_study(tmp_path, {"staffing": {"current_setup": "none"}}),
+                                 Tables(visits=t.visits, staff=staff.iloc[:1]))
+    assert (alone.setup, alone.source) == ("none", "study")
+
+
+def test_stated_administrators_scale_with_the_salon(tmp_path):
+    """Administrators stated but not in staff.csv: their number is active clients a month /
+    clients_per_administrator, so the replaced pay grows with the salon (it was one person whatever
+    the size)."""
+    study = load_study(tmp_path, {"simulation": {"n_draws": 200},
+                                  "staffing": {"current_setup": "administrators", "clients_per_administrator": 150}})
+    small, big = Tables(visits=salon(30)), Tables(visits=salon(300))
+    ts, tb = staffing.today_setup(study, small), staffing.today_setup(study, big)
+    assert ts.people == pytest.approx(30 / 150) and tb.people == pytest.approx(300 / 150)
+    d = simulate.draws(study)
+    cs = staffing.scenarios(study, small, d).cost_specialists_month
+    cb = staffing.scenarios(study, big, d).cost_specialists_month
+    np.testing.assert_allclose(cb, 10 * cs)  # admin_share x salary x people x (1 + tax), people x 10

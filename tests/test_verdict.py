@@ -469,12 +469,15 @@ def test_administrators_today_are_costed_by_their_pay(tmp_path):
     expected = d["staffing.administrator_client_share"] * 90000.0 * (1 + d["staffing.payroll_tax_rate"])
     np.testing.assert_allclose(ev.monthly["staff_saving_month"], expected)
     assert (ev.monthly["staff_saving_month"] > 0).any()
-    # stated in study.yaml without pay in staff.csv: one administrator at the salary assumption
+    # stated in study.yaml without pay in staff.csv: administrators by the salon's size (active
+    # clients a month / clients per administrator) at the salary assumption
     study = load_study(tmp_path, {"simulation": {"n_draws": 200}, "staffing": {"current_setup": "administrators"}})
     prep = summary.prepare(study, t)
     d = simulate.draws(prep.study)
     ev = summary.evaluate(prep, d)
-    expected = (d["staffing.administrator_client_share"] * d["staffing.administrator_salary_month"]
+    people = staffing.client_profile(t.visits).clients_month / study["staffing.clients_per_administrator"]
+    assert prep.today.people == pytest.approx(people)
+    expected = (d["staffing.administrator_client_share"] * d["staffing.administrator_salary_month"] * people
                 * (1 + d["staffing.payroll_tax_rate"]))
     np.testing.assert_allclose(ev.monthly["staff_saving_month"], expected)
     # not `none`: administrators' pay moves the answer, nothing does under `none`

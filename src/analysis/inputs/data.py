@@ -94,11 +94,18 @@ STATUS_WORDS = {
 }
 
 #: Words in staff.csv's ``role`` (lower case, substrings; Russian by their stem) that name today's
-#: client management (``staffing.today_setup``); a care manager's role is never one of them.
+#: client management (``staffing.role_kind``); a care manager's role is never one of them, nor is a
+#: manager whose role also names one of ``not_client_manager`` (directors, owners, general / salon
+#: managers, sales, purchasing, office managers …).
 ROLE_WORDS = {
-    "manager": ("manager", "менеджер", "управляющ"),
+    "manager": ("manager", "менеджер"),
     "administrator": ("admin", "администратор", "reception", "ресепшн", "front desk"),
     "care_manager": ("care", "сопровожд"),
+    "not_client_manager": ("director", "директор", "owner", "владел", "управляющ", "general", "генеральн",
+                           "salon manager", "studio manager", "store manager", "branch manager", "office",
+                           "офис", "sales", "продаж", "закуп", "purchas", "procure", "снабж", "marketing",
+                           "маркет", "smm", "finance", "финанс", "бухгалт", "hr ", "кадр",
+                           "персонал", "operations", "операцион"),
 }
 
 _PERSONAL = re.compile(

@@ -111,6 +111,25 @@ _STAFF_PLAN = [
     ("fitness", "trainer", 4, 30000),
 ]
 
+#: Clients at which the sample centre has the full staff of :data:`_STAFF_PLAN`.
+_STAFF_FULL_CLIENTS = 3000
+#: Fewest specialists per block in a smaller centre: a block where a specialist leaves keeps one
+#: working until the replacement comes; the other blocks can run with one.
+_STAFF_MIN_PER_BLOCK = {"hair": 2, "nails": 2, "cosmetology": 2}
+
+
+def _staff_plan(clients: int) -> list:
+    """The staff plan for a centre of ``clients``: :data:`_STAFF_PLAN` from
+    :data:`_STAFF_FULL_CLIENTS` clients on; a smaller centre has fewer specialists per block in
+    proportion to its clients (at least :data:`_STAFF_MIN_PER_BLOCK`, else one), each on the same
+    full-time fixed pay, so that its fixed payroll follows its clients as its revenue does."""
+    size = clients / _STAFF_FULL_CLIENTS
+    if size >= 1:
+        return list(_STAFF_PLAN)
+    return [(block, role, max(_STAFF_MIN_PER_BLOCK.get(block, 1), int(round(count * size))), fixed)
+            for block, role, count, fixed in _STAFF_PLAN]
+
+
 _FIRST_F = ["Анна", "Мария", "Елена", "Ольга", "Наталья", "Екатерина", "Татьяна", "Ирина", "Светлана",
             "Юлия", "Дарья", "Алина", "Ксения", "Виктория", "Полина", "Анастасия", "Марина", "Вера"]
 _FIRST_M = ["Александр", "Дмитрий", "Сергей", "Андрей", "Алексей", "Максим", "Иван", "Михаил", "Павел"]
@@ -200,7 +219,7 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     # ---- staff ------------------------------------------------------------------------------
     staff_rows = []
     k = 0
-    for block, role, count, fixed in _STAFF_PLAN:
+    for block, role, count, fixed in _staff_plan(n):
         for j in range(count):
             k += 1
             staff_rows.append({"specialist_id": f"S{k:02d}", "block": block, "role": role,

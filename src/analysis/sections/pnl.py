@@ -28,7 +28,7 @@ import pandas as pd
 from analysis.errors import InputError, Problem
 
 __all__ = ["Baseline", "monthly_pnl", "baseline", "covered_blocks", "membership_fees",
-           "MIN_MONTHS_FOR_CV", "MONEY_DEFAULTS", "specialist_pay_month", "money_scale", "localise"]
+           "MIN_MONTHS_FOR_CV", "MONEY_DEFAULTS", "specialist_pay_month", "money_scale", "money_scale_note", "localise"]
 
 MIN_MONTHS_FOR_CV = 6  # complete months needed to estimate month-to-month variation
 _COLS = ["revenue", "consumables", "commission", "fixed_pay", "staff_pay", "profit"]
@@ -432,6 +432,21 @@ def money_scale(tables, study) -> tuple[float, str]:
     if len(amount):
         return float(amount.mean()) / float(study["economics.reference_visit_amount"]), "visit_amount"
     return float("nan"), "unknown"
+
+
+def money_scale_note(study):
+    """The note that says by how much, and on what basis, a localised study's money defaults were
+    scaled: code ``pnl.money_scale.<source>`` (``specialist_pay``, ``visit_amount`` or
+    ``study``), fields ``defaults_currency``, ``currency`` and ``scale``; None when nothing was
+    scaled (same currency, a factor of 1, or not localised)."""
+    from analysis.codes import Note
+
+    source = getattr(study, "money_scale_source", None)
+    k = getattr(study, "money_scale", None)
+    if source not in ("specialist_pay", "visit_amount", "study") or k is None or k == 1:
+        return None
+    return Note(f"pnl.money_scale.{source}", {"defaults_currency": study["economics.money_defaults_currency"],
+                                             "currency": study.currency, "scale": float(k)}, topic="money")
 
 
 def _scale_scheme(scheme: dict, k: float) -> dict:

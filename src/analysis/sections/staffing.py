@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.codes import Note
 from analysis.models import queueing
 from analysis.inputs.data import ROLE_WORDS
 from analysis.errors import InputError, Problem
@@ -67,7 +68,7 @@ __all__ = [
     "cheaper_ranges", "growth", "tornado_table",
     "StaffingAnalysis", "analyse", "StaffingScenarios", "scenarios",
     "erlang_c", "mean_wait", "share_within",
-    "SETUPS", "TodaySetup", "today_setup", "role_params",
+    "SETUPS", "TodaySetup", "today_setup", "role_kind", "role_params",
 ]
 
 erlang_c = queueing.erlang_c
@@ -286,9 +287,28 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
 # What a salon can have today for client management (staffing.current_setup).
 SETUPS = ("specialist_managers", "administrators", "none")
 
-# Roles in staff.csv that mean client management today (lower-case substrings, en / ru): data.ROLE_WORDS.
+# Roles in staff.csv that mean client management today (lower-case substrings, en / ru).  Only a
+# manager of clients or of a block counts as a client manager: a director, owner, general / salon
+# manager or a sales / purchasing / office manager does not manage clients
+# and is left out; administrators and reception are administrators.
 _MANAGER_ROLES = ROLE_WORDS["manager"]
+_NOT_CLIENT_MANAGER = ROLE_WORDS["not_client_manager"]
 _ADMIN_ROLES = ROLE_WORDS["administrator"]
+
+
+def role_kind(role) -> str | None:
+    """What a staff.csv ``role`` says about client management today: ``"manager"`` (a client or
+    block manager), ``"administrator"`` (administrator, reception, front desk) or None (anything
+    else: specialists, care managers, directors, owners, general / salon managers, sales or
+    purchasing managers)."""
+    r = str(role or "").strip().lower()
+    if not r or any(c in r for c in ROLE_WORDS["care_manager"]):
+        return None
+    if any(w in r for w in _ADMIN_ROLES):
+        return "administrator"
+    if any(w in r for w in _MANAGER_ROLES) and not any(x in r for x in _NOT_CLIENT_MANAGER):
+        return "manager"
+    return None
 
 
 @dataclass
@@ -301,32 +321,67 @@ class TodaySetup:
         None when neither staff.csv roles nor study.yaml say it (unknown).
     source : {"staff", "study", None}
         staff.csv roles, ``staffing.current_setup`` in study.yaml, or nothing.
-    people : int
-        Client managers / administrators found in staff.csv (0 when stated in study.yaml).
+    people : float
+        Client managers / administrators found in staff.csv; for administrators stated in
+        study.yaml, an estimate from the salon's size (active clients a month /
+        ``staffing.clients_per_administrator``, a fraction for part-time); else 0.
     payroll_month : float or None
         Their monthly fixed pay from staff.csv before payroll tax (None when not in the data:
-        the cost is then modelled from ``staffing.specialist_manager_salary_month``).
+        the cost is then modelled from the salary assumptions).
+    stated : str or None
+        ``staffing.current_setup`` as stated (study.yaml or ``--set``), also when staff.csv decided.
     """
 
     setup: str | None
     source: str | None
-    people: int = 0
+    people: float = 0
     payroll_month: float | None = None
+    stated: str | None = None
 
     @property
     def known(self) -> bool:
         return self.setup is not None
+
+    @property
+    def conflict(self) -> bool:
+        """True when staff.csv's roles decided a setup other than the one stated."""
+        return self.source == "staff" and self.stated is not None and self.stated != self.setup
+
+    def notes(self) -> list:
+        """Codes for the reader: the conflict between staff.csv and the stated setup, if any."""
+        if not self.conflict:
+            return []
+        return [Note("staffing.setup.conflict", {"staff": self.setup, "stated": self.stated,
+                                                 "people": self.people}, n=self.people,
+                     level="warning", topic="setup")]
+
+
+def _active_clients_month(study: Study, tables) -> float:
+    """Mean active clients a month over the recent months (as :func:`client_profile` counts them)."""
+    visits = getattr(tables, "visits", None)
+    if visits is None or not len(visits):
+        return 0.0
+    try:
+        return float(client_profile(visits, study["care_manager.covers"],
+                                    int(study["staffing.active_window_months"])).clients_month)
+    except Exception:  # noqa: BLE001 -- a profile that cannot be built leaves the estimate at one person
+        return 0.0
 
 
 def today_setup(study: Study, tables=None) -> TodaySetup:
     """Today's client management, from the salon's own facts.
 
     1. ``staff.csv`` rows still employed (no ``left`` date) in the covered blocks whose ``role``
-       names a manager (``manager``, ``менеджер``, ``управляющий`` …): ``specialist_managers``,
-       paid their ``monthly_fixed_pay``; else rows naming an administrator: ``administrators``.
-    2. Else ``staffing.current_setup`` as stated in study.yaml.
+       names a client or block manager (:func:`role_kind`; directors, owners, general / salon,
+       sales or purchasing managers are not client management): ``specialist_managers``, paid
+       their ``monthly_fixed_pay``; else rows naming an administrator: ``administrators``.  When
+       the stated ``staffing.current_setup`` says otherwise, staff.csv is used and
+       :meth:`TodaySetup.notes` names both.
+    2. Else ``staffing.current_setup`` as stated in study.yaml; for ``administrators`` their
+       number is estimated from the salon's active clients (``staffing.clients_per_administrator``).
     3. Else unknown (``setup`` None): the kit does not guess.
     """
+    stated = study["staffing.current_setup"]
     staff = getattr(tables, "staff", None) if tables is not None else None
     if staff is not None and "role" in staff and staff["role"].notna().any():
         s = staff
@@ -335,18 +390,19 @@ def today_setup(study: Study, tables=None) -> TodaySetup:
         covers = study["care_manager.covers"]
         if covers != "all" and "block" in s:
             s = s[s["block"].astype(str).isin([str(b) for b in covers]) | s["block"].isna()]
-        role = s["role"].fillna("").astype(str).str.lower()
-        for setup, words in (("specialist_managers", _MANAGER_ROLES), ("administrators", _ADMIN_ROLES)):
-            hit = role.apply(lambda r: any(w in r for w in words)
-                             and not any(c in r for c in ROLE_WORDS["care_manager"]))
+        kind = s["role"].map(role_kind)
+        for setup, k in (("specialist_managers", "manager"), ("administrators", "administrator")):
+            hit = kind == k
             if hit.any():
                 pay = None
                 if "monthly_fixed_pay" in s and s.loc[hit, "monthly_fixed_pay"].notna().any():
                     pay = float(s.loc[hit, "monthly_fixed_pay"].astype(float).fillna(0.0).sum())
-                return TodaySetup(setup, "staff", int(hit.sum()), pay)
-    stated = study["staffing.current_setup"]
+                return TodaySetup(setup, "staff", int(hit.sum()), pay, stated)
     if stated is not None:
-        return TodaySetup(stated, "study")
+        people = 0
+        if stated == "administrators":
+            people = _active_clients_month(study, tables) / float(study["staffing.clients_per_administrator"])
+        return TodaySetup(stated, "study", people, None, stated)
     return TodaySetup(None, None)
 
 
@@ -611,7 +667,7 @@ def evaluate(profile: ClientProfile, p: dict, target_answer_min: float = 15.0,
                     else np.broadcast_to(float(payroll_today_month) * gross, shape))
     elif current_setup == "administrators" and "admin_share" in p:
         admin_pay = (np.broadcast_to(float(payroll_today_month), shape) if payroll_today_month is not None
-                     else float(admin_people or 1) * p["salary_admin"])
+                     else float(admin_people if admin_people is not None else 1) * p["salary_admin"])
         cost_now = p["admin_share"] * admin_pay * gross
     else:
         cost_now = np.zeros(shape)
