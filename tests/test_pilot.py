@@ -301,6 +301,40 @@ def test_recent_pilot_says_how_many_more_months(studies):
     assert fig["months_needed"] is not None or "pilot.note.not_within" in {n.code for n in pa.notes}
 
 
+def test_months_since_the_start_are_calendar_months():
+    cm = pilot.study.calendar_months
+    assert cm("2024-06-01", "2024-06-30") == 1.0          # all of June: one month, not 30 / 30.44
+    assert cm("2024-02-01", "2024-02-29") == 1.0
+    assert cm("2024-01-15", "2024-03-14") == 2.0
+    assert cm("2024-06-01", "2024-06-15") == pytest.approx(15 / 30)
+    assert cm("2024-06-01", "2024-05-31") == 0.0
+
+
+def test_a_one_month_pilot_is_a_month_and_its_months_needed_are_always_given(studies):
+    from analysis.sections import summary
+
+    # the data end on 2024-12-31; a pilot from 1 December has one full calendar month, 2 December less
+    _, _, pa = _analyse(studies["recent"])
+    assert pa.elapsed_months == 1.0 and "pilot.note.too_short" not in {n.code for n in pa.notes}
+    _, _, pa2 = _analyse(studies["recent"], {"care_manager": {"since": "2024-12-02"}})
+    assert pa2.elapsed_months < 1 and "pilot.note.too_short" in {n.code for n in pa2.notes}
+    for p in (pa, pa2):
+        fig = pilot.figures(p)
+        assert "more_months_needed" in fig
+        if fig["more_months_needed"] is None:       # a code saying why, never a silent gap
+            assert fig["more_months_needed_note"] in ("pilot.note.not_within", "pilot.note.design_failed")
+        else:
+            assert isinstance(fig["more_months_needed"], int) and fig["more_months_needed"] >= 0
+    # the summary's sentence for a running pilot never prints a dash for the months
+    study, _ = prepare(studies["recent"], RunOptions())
+    for months in (None, 4):
+        adv = summary.PilotAdvice("running", ["hair"], ["nails"], months=months, since=pd.Timestamp("2024-12-01"))
+        for lang in ("en", "ru"):
+            text = " ".join(summary.pilot_advice_text(adv, study, lang))
+            assert "–" not in text, text
+            assert (str(power.MAX_MONTHS) if months is None else "4") in text, text
+
+
 def test_bare_visits_design_before_after_only(tmp_path, studies):
     v = pd.read_csv(studies["none"] / "visits.csv")
     d = tmp_path / "bare"

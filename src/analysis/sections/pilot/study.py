@@ -17,7 +17,7 @@ from analysis.sections.pilot.groups import home_block
 
 __all__ = ["PilotAnalysis", "analyse", "conclusion", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
            "summary_note",
-           "DAYS_PER_MONTH", "N_BOOT"]
+           "DAYS_PER_MONTH", "N_BOOT", "calendar_months"]
 
 DAYS_PER_MONTH = 365.25 / 12
 N_BOOT = 400
@@ -63,6 +63,7 @@ class PilotAnalysis:
     departures: pd.DataFrame | None = None
     gini: pd.DataFrame | None = None
     more_months: int | None = None
+    more_months_note: str | None = None
     n_censored: int = 0
     notes: list = field(default_factory=list)
 
@@ -124,6 +125,22 @@ def conclusion(pa) -> str | None:
     if s == d:
         return "no_change" if s == "unclear" else s
     return "disagree"
+
+
+def calendar_months(since, end) -> float:
+    """Calendar months of data from ``since`` to ``end`` (both days included): whole months counted
+    on the calendar (1 June … 30 June is 1.0; 15 January … 14 March is 2.0), the part month left over
+    as its days over the length of that month.  Not days / 30.44, which calls a full June "less than a
+    month"."""
+    s = pd.Timestamp(since).normalize()
+    e = pd.Timestamp(end).normalize() + pd.Timedelta(days=1)     # first day not in the data
+    if e <= s:
+        return 0.0
+    m = (e.year - s.year) * 12 + e.month - s.month
+    while s + pd.DateOffset(months=m) > e:
+        m -= 1
+    anchor, nxt = s + pd.DateOffset(months=m), s + pd.DateOffset(months=m + 1)
+    return float(m + (e - anchor).days / (nxt - anchor).days)
 
 
 def _done(v):
@@ -225,7 +242,7 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
         out.notes.append(Note("pilot.note.no_control", {}, level="warning", topic="pilot"))
     if not out.control:
         out.notes.append(Note("pilot.note.before_after_only", {}, level="warning", topic="pilot"))
-    out.elapsed_months = float((end - since).days + 1) / DAYS_PER_MONTH
+    out.elapsed_months = calendar_months(since, end)
     try:
         out.design = _design(study, visits, since - pd.Timedelta(days=1), unit,
                              blocks if out.control else "all", seed)
@@ -234,10 +251,15 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     if out.design is not None:
         out.notes += out.design.notes
         need = out.design.months_needed
-        if need is not None and need > out.elapsed_months:
-            out.more_months = int(np.ceil(need - out.elapsed_months))
-            out.notes.append(Note("pilot.note.too_recent", {"months": out.more_months, "needed": need},
-                                  n=out.more_months, level="warning", topic="pilot"))
+        if need is None:                 # not within the months simulated: no number to give
+            out.more_months_note = "pilot.note.not_within"
+        else:
+            out.more_months = max(int(np.ceil(need - out.elapsed_months - 1e-9)), 0)
+            if out.more_months > 0:
+                out.notes.append(Note("pilot.note.too_recent", {"months": out.more_months, "needed": need},
+                                      n=out.more_months, level="warning", topic="pilot"))
+    else:
+        out.more_months_note = "pilot.note.design_failed"
     if out.elapsed_months < 1:
         out.notes.append(Note("pilot.note.too_short", {}, level="warning", topic="pilot"))
         return out
@@ -296,8 +318,10 @@ def figures(pa: PilotAnalysis) -> dict:
         out["detectable_effect_note"] = "pilot.headline.over_all"
     if pa.since is not None:
         out["pretrend_ok"] = pa.event.pretrend_ok if pa.event is not None else None
-        if pa.more_months is not None:
-            out["more_months_needed"] = pa.more_months
+        # a number (0 once the pilot has run long enough), else the code of why there is none
+        out["more_months_needed"] = pa.more_months
+        if pa.more_months is None:
+            out["more_months_needed_note"] = pa.more_months_note or "pilot.note.design_failed"
     if pa.measured:
         p10, p50, p90 = pa.effect_quantiles()
         out.update(effect_p10=p10, effect_median=p50, effect_p90=p90)
