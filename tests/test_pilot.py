@@ -286,6 +286,13 @@ def test_every_block_piloted_is_before_after_against_a_year_earlier(studies):
     assert not pa.control and fig["pretrend_ok"] is None
     assert pa.comparison.year_earlier
     assert "pilot.note.before_after_only" in {n.code for n in pa.notes}
+    # the design's own error: the same estimate at made-up starts before the real one, on data
+    # that end before it, and the range widened by its spread
+    pl = pa.placebo
+    assert pl.available and "pilot.note.placebo" in {n.code for n in pa.notes}
+    assert all(s < e < pa.since for s, e in zip(pl.starts, pl.ends))
+    p10, _, p90 = pa.effect_quantiles()
+    assert p90 - p10 >= 2 * 1.28 * pl.spread * 0.8          # at least about the placebo spread's own range
 
 
 def test_recent_pilot_says_how_many_more_months(studies):
@@ -347,6 +354,13 @@ def test_bare_visits_design_before_after_only(tmp_path, studies):
                                   encoding="utf-8")
     _, _, pa = _analyse(d)
     assert "pilot.note.no_blocks" in {n.code for n in pa.notes} and not pa.control
+    # a before/after pilot with too little data before it to check at made-up starts: no range is
+    # given (the summary keeps the assumption), rather than one the salon's trends could make up
+    (d / "study.yaml").write_text("name: Bare\ncare_manager:\n  since: 2023-07-01\n", encoding="utf-8")
+    study, tables, pa = _analyse(d)
+    assert not pa.measured and "pilot.note.placebo_unavailable" in {n.code for n in pa.notes}
+    assert "effect_median" not in pilot.figures(pa)
+    assert pilot.effect_for_decision(study, tables, pa) is None
 
 
 def test_pilot_start_outside_the_data_is_noted_and_the_design_shown(studies):

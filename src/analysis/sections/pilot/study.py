@@ -11,16 +11,19 @@ import pandas as pd
 from analysis.models import simulate
 from analysis.codes import Note
 from analysis.errors import InputError
-from analysis.sections.pilot import did, structural
+from analysis.sections.pilot import did, placebo, structural
 from analysis.sections.pilot.power import PilotDesign, design
 from analysis.sections.pilot.groups import home_block
 
 __all__ = ["PilotAnalysis", "analyse", "conclusion", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
            "summary_note",
-           "DAYS_PER_MONTH", "N_BOOT", "calendar_months"]
+           "DAYS_PER_MONTH", "N_BOOT", "calendar_months",
+           "before_after_draws"]
 
 DAYS_PER_MONTH = 365.25 / 12
 N_BOOT = 400
+#: Full bootstrap refits (baseline and E) that measure the baseline's error without a control group.
+N_REFIT = 20
 UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}
 
 
@@ -44,6 +47,10 @@ class PilotAnalysis:
     comparison : did.Comparison or None
     event : did.EventStudy or None
     departures, gini : DataFrame or None
+    placebo : placebo.Placebo or None
+        The same estimate at made-up starts before ``since`` (:mod:`.placebo`).  Without a control
+        group ``effect_draws`` are widened by its spread, and not given at all when it could not be
+        computed.
     notes : list of Note
     """
 
@@ -64,6 +71,7 @@ class PilotAnalysis:
     gini: pd.DataFrame | None = None
     more_months: int | None = None
     more_months_note: str | None = None
+    placebo: placebo.Placebo | None = None
     n_censored: int = 0
     notes: list = field(default_factory=list)
 
@@ -183,6 +191,17 @@ def _design(study, visits, end, unit, current, seed):
     return design(**design_inputs(visits, end, unit), assumed_effect=mode, seed=seed, current=current)
 
 
+def before_after_draws(rows, fit, draws, pl, rng):
+    """The draws of E of a design without a control group, with its two errors the score bootstrap
+    leaves out: the baseline's sampling error (:func:`structural.baseline_refit_sd`, ``N_REFIT`` full
+    refits) and the design's own error, the placebo spread (:func:`placebo.widen`).  None when the
+    placebo could not be computed: nothing then separates the care manager from the salon's trends."""
+    if not pl.available:
+        return None
+    d = structural.with_baseline_error(draws, fit.effect, structural.baseline_refit_sd(rows, fit, False, N_REFIT, rng))
+    return placebo.widen(d, pl, rng)
+
+
 def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> PilotAnalysis:
     """Design the pilot and, when ``care_manager.since`` is set, measure it.
 
@@ -286,6 +305,27 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
             out.notes.append(Note("pilot.note.not_identified", {}, level="warning", topic="effect"))
     except (InputError, ValueError, np.linalg.LinAlgError) as exc:
         out.notes.append(Note("pilot.note.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
+    # ---- placebo in time: the design's own error (true effect 0 before the start)
+    if out.fit is not None:
+        out.placebo = placebo.placebo(visits, since, end, UNIT_DAYS[unit], blocks, out.control, censor=censor)
+        if not out.control and out.measured:
+            # before/after only: nothing separates the care manager from the salon's own trends but
+            # this check, so the range carries its error, and without it no range is given
+            pl = out.placebo
+            out.effect_draws = before_after_draws(rows, out.fit, out.effect_draws, pl, rng)
+            if pl.available:
+                est = np.asarray(pl.estimates, float)
+                est = est[np.isfinite(est)]
+                out.notes.append(Note("pilot.note.placebo", {"n": int(est.size),
+                                                             "low": int(round(100 * est.min())),
+                                                             "high": int(round(100 * est.max())),
+                                                             "spread": int(round(100 * pl.spread))},
+                                      level="info" if pl.small else "warning", topic="effect"))
+            else:
+                out.n_boot = 0
+                out.notes.append(Note("pilot.note.placebo_unavailable",
+                                      {"months": int(round(placebo.MIN_PRE_DAYS / DAYS_PER_MONTH))},
+                                      level="warning", topic="effect"))
     # ---- model-free
     v_did = visits
     if censor is not None and len(censor):
