@@ -281,7 +281,7 @@ def test_study_with_pilot_measures_it(studies):
 
 
 def test_every_block_piloted_is_before_after_against_a_year_earlier(studies):
-    _, _, pa = _analyse(studies["all"])
+    study, tables, pa = _analyse(studies["all"])
     fig = pilot.figures(pa)
     assert not pa.control and fig["pretrend_ok"] is None
     assert pa.comparison.year_earlier
@@ -293,6 +293,8 @@ def test_every_block_piloted_is_before_after_against_a_year_earlier(studies):
     assert all(s < e < pa.since for s, e in zip(pl.starts, pl.ends))
     p10, _, p90 = pa.effect_quantiles()
     assert p90 - p10 >= 2 * 1.28 * pl.spread * 0.8          # at least about the placebo spread's own range
+    # a before/after range whose placebo spread is not small does not reach the summary
+    assert pl.small or pilot.effect_for_decision(study, tables, pa) is None, (pl.spread, p10, p90)
 
 
 def test_recent_pilot_says_how_many_more_months(studies):
