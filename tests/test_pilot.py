@@ -295,6 +295,8 @@ def test_every_block_piloted_is_before_after_against_a_year_earlier(studies):
     assert p90 - p10 >= 2 * 1.28 * pl.spread * 0.8          # at least about the placebo spread's own range
     # a before/after range whose placebo spread is not small does not reach the summary
     assert pl.small or pilot.effect_for_decision(study, tables, pa) is None, (pl.spread, p10, p90)
+    for note in pa.notes:                                       # every note words in both languages
+        assert words.note_text(note, "en") and words.note_text(note, "ru")
 
 
 def test_recent_pilot_says_how_many_more_months(studies):
@@ -361,6 +363,7 @@ def test_bare_visits_design_before_after_only(tmp_path, studies):
     (d / "study.yaml").write_text("name: Bare\ncare_manager:\n  since: 2023-07-01\n", encoding="utf-8")
     study, tables, pa = _analyse(d)
     assert not pa.measured and "pilot.note.placebo_unavailable" in {n.code for n in pa.notes}
+    assert all(words.note_text(n, "ru") for n in pa.notes)
     assert "effect_median" not in pilot.figures(pa)
     assert pilot.effect_for_decision(study, tables, pa) is None
 

@@ -316,7 +316,7 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
             if pl.available:
                 est = np.asarray(pl.estimates, float)
                 est = est[np.isfinite(est)]
-                out.notes.append(Note("pilot.note.placebo", {"n": int(est.size),
+                out.notes.append(Note("pilot.note.placebo", {"count": int(est.size),
                                                              "low": int(round(100 * est.min())),
                                                              "high": int(round(100 * est.max())),
                                                              "spread": int(round(100 * pl.spread))},
