@@ -214,6 +214,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("pilot", "more_months_needed", "months", "num", when="pilot"),
     _f("pilot", "months_needed_note", "code", "raw", when="missing"),
     _f("pilot", "detectable_effect_note", "code", "raw", when="missing"),
+    _f("pilot", "more_months_needed_note", "code", "raw", when="missing"),
 )
 
 

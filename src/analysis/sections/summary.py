@@ -982,6 +982,11 @@ def pilot_advice_text(advice: PilotAdvice, study: Study, lang: str = "en", prob_
                          months=i18n.number(advice.months, lang) if advice.months is not None else "–")
         return [text, words.say("summary.pilot.how", lang)]
     if k == "running":
+        if advice.months is None:   # not within the months simulated, or no design: no number to give
+            from analysis.sections.pilot.power import MAX_MONTHS
+            return [words.say("pilot.summary.running_not_within", lang,
+                              blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
+                              since=i18n.date(advice.since, lang), months=i18n.number(MAX_MONTHS, lang))]
         return [words.say("summary.pilot.running", lang, blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
                           since=i18n.date(advice.since, lang),
                           months=i18n.number(advice.months, lang) if advice.months is not None else "–")]

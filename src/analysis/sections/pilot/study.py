@@ -11,16 +11,19 @@ import pandas as pd
 from analysis.models import simulate
 from analysis.codes import Note
 from analysis.errors import InputError
-from analysis.sections.pilot import did, structural
+from analysis.sections.pilot import did, placebo, structural
 from analysis.sections.pilot.power import PilotDesign, design
 from analysis.sections.pilot.groups import home_block
 
 __all__ = ["PilotAnalysis", "analyse", "conclusion", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
            "summary_note",
-           "DAYS_PER_MONTH", "N_BOOT"]
+           "DAYS_PER_MONTH", "N_BOOT", "calendar_months",
+           "before_after_draws"]
 
 DAYS_PER_MONTH = 365.25 / 12
 N_BOOT = 400
+#: Full bootstrap refits (baseline and E) that measure the baseline's error without a control group.
+N_REFIT = 20
 UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}
 
 
@@ -44,6 +47,10 @@ class PilotAnalysis:
     comparison : did.Comparison or None
     event : did.EventStudy or None
     departures, gini : DataFrame or None
+    placebo : placebo.Placebo or None
+        The same estimate at made-up starts before ``since`` (:mod:`.placebo`).  Without a control
+        group ``effect_draws`` are widened by its spread, and not given at all when it could not be
+        computed.
     notes : list of Note
     """
 
@@ -63,6 +70,8 @@ class PilotAnalysis:
     departures: pd.DataFrame | None = None
     gini: pd.DataFrame | None = None
     more_months: int | None = None
+    more_months_note: str | None = None
+    placebo: placebo.Placebo | None = None
     n_censored: int = 0
     notes: list = field(default_factory=list)
 
@@ -126,6 +135,22 @@ def conclusion(pa) -> str | None:
     return "disagree"
 
 
+def calendar_months(since, end) -> float:
+    """Calendar months of data from ``since`` to ``end`` (both days included): whole months counted
+    on the calendar (1 June … 30 June is 1.0; 15 January … 14 March is 2.0), the part month left over
+    as its days over the length of that month.  Not days / 30.44, which calls a full June "less than a
+    month"."""
+    s = pd.Timestamp(since).normalize()
+    e = pd.Timestamp(end).normalize() + pd.Timedelta(days=1)     # first day not in the data
+    if e <= s:
+        return 0.0
+    m = (e.year - s.year) * 12 + e.month - s.month
+    while s + pd.DateOffset(months=m) > e:
+        m -= 1
+    anchor, nxt = s + pd.DateOffset(months=m), s + pd.DateOffset(months=m + 1)
+    return float(m + (e - anchor).days / (nxt - anchor).days)
+
+
 def _done(v):
     if "status" in v.columns:
         return v[(v["status"].isna() | (v["status"] == "done")).to_numpy(bool)]
@@ -164,6 +189,17 @@ def _design(study, visits, end, unit, current, seed):
     eff = study["retention.care_manager_effect"]
     mode = float(getattr(eff, "mode", eff))
     return design(**design_inputs(visits, end, unit), assumed_effect=mode, seed=seed, current=current)
+
+
+def before_after_draws(rows, fit, draws, pl, rng):
+    """The draws of E of a design without a control group, with its two errors the score bootstrap
+    leaves out: the baseline's sampling error (:func:`structural.baseline_refit_sd`, ``N_REFIT`` full
+    refits) and the design's own error, the placebo spread (:func:`placebo.widen`).  None when the
+    placebo could not be computed: nothing then separates the care manager from the salon's trends."""
+    if not pl.available:
+        return None
+    d = structural.with_baseline_error(draws, fit.effect, structural.baseline_refit_sd(rows, fit, False, N_REFIT, rng))
+    return placebo.widen(d, pl, rng)
 
 
 def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> PilotAnalysis:
@@ -225,7 +261,7 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
         out.notes.append(Note("pilot.note.no_control", {}, level="warning", topic="pilot"))
     if not out.control:
         out.notes.append(Note("pilot.note.before_after_only", {}, level="warning", topic="pilot"))
-    out.elapsed_months = float((end - since).days + 1) / DAYS_PER_MONTH
+    out.elapsed_months = calendar_months(since, end)
     try:
         out.design = _design(study, visits, since - pd.Timedelta(days=1), unit,
                              blocks if out.control else "all", seed)
@@ -234,10 +270,15 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     if out.design is not None:
         out.notes += out.design.notes
         need = out.design.months_needed
-        if need is not None and need > out.elapsed_months:
-            out.more_months = int(np.ceil(need - out.elapsed_months))
-            out.notes.append(Note("pilot.note.too_recent", {"months": out.more_months, "needed": need},
-                                  n=out.more_months, level="warning", topic="pilot"))
+        if need is None:                 # not within the months simulated: no number to give
+            out.more_months_note = "pilot.note.not_within"
+        else:
+            out.more_months = max(int(np.ceil(need - out.elapsed_months - 1e-9)), 0)
+            if out.more_months > 0:
+                out.notes.append(Note("pilot.note.too_recent", {"months": out.more_months, "needed": need},
+                                      n=out.more_months, level="warning", topic="pilot"))
+    else:
+        out.more_months_note = "pilot.note.design_failed"
     if out.elapsed_months < 1:
         out.notes.append(Note("pilot.note.too_short", {}, level="warning", topic="pilot"))
         return out
@@ -264,6 +305,27 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
             out.notes.append(Note("pilot.note.not_identified", {}, level="warning", topic="effect"))
     except (InputError, ValueError, np.linalg.LinAlgError) as exc:
         out.notes.append(Note("pilot.note.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
+    # ---- placebo in time: the design's own error (true effect 0 before the start)
+    if out.fit is not None:
+        out.placebo = placebo.placebo(visits, since, end, UNIT_DAYS[unit], blocks, out.control, censor=censor)
+        if not out.control and out.measured:
+            # before/after only: nothing separates the care manager from the salon's own trends but
+            # this check, so the range carries its error, and without it no range is given
+            pl = out.placebo
+            out.effect_draws = before_after_draws(rows, out.fit, out.effect_draws, pl, rng)
+            if pl.available:
+                est = np.asarray(pl.estimates, float)
+                est = est[np.isfinite(est)]
+                out.notes.append(Note("pilot.note.placebo", {"count": int(est.size),
+                                                             "low": int(round(100 * est.min())),
+                                                             "high": int(round(100 * est.max())),
+                                                             "spread": int(round(100 * pl.spread))},
+                                      level="info" if pl.small else "warning", topic="effect"))
+            else:
+                out.n_boot = 0
+                out.notes.append(Note("pilot.note.placebo_unavailable",
+                                      {"months": int(round(placebo.MIN_PRE_DAYS / DAYS_PER_MONTH))},
+                                      level="warning", topic="effect"))
     # ---- model-free
     v_did = visits
     if censor is not None and len(censor):
@@ -296,8 +358,10 @@ def figures(pa: PilotAnalysis) -> dict:
         out["detectable_effect_note"] = "pilot.headline.over_all"
     if pa.since is not None:
         out["pretrend_ok"] = pa.event.pretrend_ok if pa.event is not None else None
-        if pa.more_months is not None:
-            out["more_months_needed"] = pa.more_months
+        # a number (0 once the pilot has run long enough), else the code of why there is none
+        out["more_months_needed"] = pa.more_months
+        if pa.more_months is None:
+            out["more_months_needed_note"] = pa.more_months_note or "pilot.note.design_failed"
     if pa.measured:
         p10, p50, p90 = pa.effect_quantiles()
         out.update(effect_p10=p10, effect_median=p50, effect_p90=p90)
