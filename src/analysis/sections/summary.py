@@ -687,7 +687,13 @@ def _enough_months(prep: Prepared) -> bool:
 def _enough_data(prep: Prepared) -> bool:
     """Enough complete months, a P&L and client profile, **and** a fitted visit model: without it
     the retention gain is counted as zero and the NPV would be a guess, not an answer."""
-    return _enough_months(prep) and prep.retention is not None
+    return _enough_months(prep) and _model_fitted(prep)
+
+
+def _model_fitted(prep: Prepared) -> bool:
+    """The visit model gave the retention gain's curve (``retention.effect``); without it the gain
+    is counted as zero (note ``summary.note.retention_zero``)."""
+    return prep.retention is not None and getattr(prep.retention, "effect", None) is not None
 
 
 def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verdict:
@@ -710,7 +716,7 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
     reasons = []
     if not _enough_months(prep):
         reasons.append("short_data")
-    elif prep.retention is None:
+    elif not _model_fitted(prep):
         reasons.append("model_not_fitted")
     if not setup_known:
         reasons.append("setup_unknown")
