@@ -124,8 +124,13 @@ def test_verdict_agrees_with_the_pay_page_and_shows_no_npv_without_data(grid_run
         assert _prefix("summary.no_npv") in page
         assert words.say("summary.headline.npv", "en") not in page
         assert words.say("summary.figure.summary.npv_median", "en") not in index
+        # nothing that reads as an answer: no per-setup table, no "create the role"
+        assert words.say("verdict.level.create", "en") not in page
+        assert words.say("summary.alternatives.caption", "en").split("{")[0][:40] not in page
     else:
         assert "npv_median" in summ
+        # no payback within the horizon is null, never a -1
+        assert summ["payback_month"] is None or summ["payback_month"] >= 1
 
 
 def test_membership_fees_count_as_revenue(grid_run):

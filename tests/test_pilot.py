@@ -507,21 +507,19 @@ def test_the_conclusion_follows_the_agreement_of_both_estimates():
         assert words.has(f"pilot.conclusion_short.{code}")
 
 
-def test_a_measured_effect_replaces_the_assumption_only_when_it_says_more(tmp_path):
+def test_a_measured_effect_replaces_the_assumption_whenever_the_page_concludes(tmp_path):
     from analysis.inputs.study import load_study
 
     (tmp_path / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.05, mode: 0.15, high: 0.30}}\n")
     study = load_study(tmp_path)
-    # narrower than the assumption's 25 points: used
+    # the page concludes a gain: used, even when its range is wider than the kit's assumed one
     assert pilot.decision_note(study, _measured(0.10, 0.20, 0.30)) is None
-    # wider (a short pilot in a small salon): kept out, and said why
-    wide = pilot.decision_note(study, _measured(0.12, 0.42, 0.73))
-    assert wide.code == "pilot.summary.not_used_wide" and words.has(wide.code)
-    # the groups moved apart before the start: kept out
-    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3, pretrend_ok=False)).code == \
-        "pilot.summary.not_used_pretrend"
-    # without a control group there is no pre-trend to check
-    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3, control=False, pretrend_ok=None)) is None
+    assert pilot.decision_note(study, _measured(0.12, 0.42, 0.73)) is None
+    # without a control group and nothing shown: the page concludes no change, used as well
+    assert pilot.decision_note(study, _measured(-0.3, 0.0, 0.3, control=False, pretrend_ok=None)) is None
+    # the page says the estimates disagree: kept out, with the page's reason
+    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01)))
+    assert note.code == "pilot.summary.not_used_disagree"
 
 
 def test_pilot_blocks_absent_from_the_data_are_an_input_error(tmp_path):

@@ -247,8 +247,9 @@ def test_summary_page_says_the_settings(small_salon, tmp_path):
     assert "back within 60 days" in text and "back within 90 days" not in text
     assert "5+ visit days" in text
     assert "fewer than 4 complete months" in text and "one of the 2 assumptions" in text
-    assert "of 200 scenarios" in text
     fig = json.loads(results.read_text(encoding="utf-8"))["figures"]["summary"]
+    # the 60-client salon's visit model gives no gain curve: not enough data, so no scenarios are shown
+    assert ("of 200 scenarios" in text) == (fig["verdict"] != "not_enough_data")
     assert fig["verdict"] in decision.VERDICTS and fig["verdict"] != "create"
     for key in ("checks_failed", "role_cost_month_p10", "role_cost_month_median", "role_cost_month_p90"):
         assert key in fig
@@ -525,3 +526,112 @@ def test_tornado_doubles_its_draws_until_the_decisive_order_is_stable(small_salo
         assert list(half["key"].head(k)) == list(tor["key"].head(k))
     # the first n scenarios of a longer run are the scenarios of a run of n
     np.testing.assert_array_equal(summary._first(d, 100)["summary.ramp_months"], d["summary.ramp_months"][:100])
+
+
+# ----------------------------------------------------------------------------- trial 1: the summary's words and rules
+
+
+def test_least_favourable_end_is_the_lower_npv_whatever_the_sign():
+    # r01: median -3.21M, the effect's ends give -2.67M and -3.9M: the least favourable is -3.9M
+    assert summary.least_favourable_npv(-2_666_690, -3_900_000) == -3_900_000
+    assert summary.least_favourable_npv(-3_900_000, -2_666_690) == -3_900_000
+    assert summary.least_favourable_npv(1_000, 5_000) == 1_000
+
+
+def test_a_default_is_decisive_only_when_its_ends_change_the_sign(small_salon):
+    from types import SimpleNamespace
+
+    study = load_study(small_salon, {"summary": {"decisive_inputs": 3},
+                                     "retention": {"care_manager_effect": {"low": 0.05, "mode": 0.15, "high": 0.3}}})
+    prep = SimpleNamespace(study=study)
+    tor = pd.DataFrame({"key": ["retention.care_manager_effect", "staffing.productive_share", "summary.setup_cost"],
+                        "base": [-3.2e6] * 3, "npv_at_low": [-3.9e6, -3.5e6, 1e5],
+                        "npv_at_high": [-2.6e6, -2.9e6, -3.3e6]})
+    # the effect is stated (not a default); productive_share never flips the sign; setup_cost does
+    assert summary.decisive_defaults(prep, tor) == ["summary.setup_cost"]
+    # no single assumption changes the sign: no default is decisive
+    assert summary.decisive_defaults(prep, tor.assign(npv_at_low=[-3.9e6, -3.5e6, -3.0e6])) == []
+    assert summary.decisive_defaults(prep, tor.iloc[:0]) == []
+
+
+def test_no_fitted_visit_model_is_not_enough_data():
+    from types import SimpleNamespace
+
+    study = {"summary.min_complete_months": 6}
+    fitted = SimpleNamespace(study=study, baseline=SimpleNamespace(n_months=12), profile=object(),
+                             retention=SimpleNamespace(effect=pd.DataFrame({"x": [1.0]})))
+    assert summary._enough_data(fitted)
+    assert not summary._enough_data(SimpleNamespace(**{**vars(fitted), "retention": None}))
+    # the retention analysis ran but gave no gain curve (the 14-client study): not an answer either
+    assert not summary._enough_data(SimpleNamespace(**{**vars(fitted), "retention": SimpleNamespace(effect=None)}))
+
+
+def test_the_setup_source_says_set_for_a_command_line_value(small_salon, tmp_path):
+    from types import SimpleNamespace
+
+    over = {"staffing": {"current_setup": "administrators"}}
+    study = load_study(small_salon, over)
+    prep = SimpleNamespace(study=study, today=staffing.today_setup(study))
+    assert summary.setup_source(prep) == "set"
+    from analysis.pages import words
+    assert "--set" in words.say("summary.setup.today.set", "en", setup="x")
+    assert "study.yaml" not in words.say("summary.setup.today.set", "ru", setup="x")
+    # the same value in study.yaml stays "study"
+    import shutil
+    copy = shutil.copytree(small_salon, tmp_path / "salon")
+    cfg = yaml.safe_load((copy / "study.yaml").read_text(encoding="utf-8")) or {}
+    cfg.setdefault("staffing", {})["current_setup"] = "administrators"
+    (copy / "study.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    study = load_study(copy)
+    assert summary.setup_source(SimpleNamespace(study=study, today=staffing.today_setup(study))) == "study"
+
+
+def test_measured_pilot_words_follow_the_page(pilot_study):
+    study, tables = pilot_study
+    since = pd.Timestamp("2025-03-01")
+    # the page does not conclude: no chance is quoted "with the measured effect"
+    page = _pilot_page(since=since, blocks=["hair"], measured=True, effect_quantiles=lambda: (-0.93, -0.01, 0.99),
+                       conclusion="disagree")
+    a = summary.pilot_advice(study, "confirm_inputs", [], {}, page, tables, prob_positive=0.0, measured_used=False)
+    assert not a.used and a.extend == "keep_measuring"
+    for lang in ("en", "ru"):
+        text = summary.pilot_advice_text(a, study, lang, 0.0)[0]
+        assert "0%" not in text.replace(" ", "") and "0 %" not in text
+    # a negative effect is a rise, never "a cut by -62%"
+    neg = _pilot_page(since=since, blocks=None, measured=True, effect_quantiles=lambda: (-0.89, -0.51, -0.18),
+                      conclusion="loss")
+    a = summary.pilot_advice(study, "do_not_create", [], {}, neg, tables, prob_positive=0.0)
+    assert a.others == [] and a.extend == "do_not_extend"
+    en = summary.pilot_advice_text(a, study, "en", 0.0)[0]
+    assert "rise of the dropout probability by 51%" in en and "cut of the dropout probability by" not in en
+    # every block already has the role: no advice to extend to "other blocks"
+    assert "other blocks" not in en and "extend" not in en.lower()
+    ru = summary.pilot_advice_text(a, study, "ru", 0.0)[0]
+    assert "рост" in ru and "Не распространяйте" not in ru
+
+
+def test_running_pilot_with_unknown_months_says_so_in_words(pilot_study):
+    study, tables = pilot_study
+    page = _pilot_page(since=pd.Timestamp("2024-06-01"), blocks=["hair"], more_months=None)
+    a = summary.pilot_advice(study, "pilot", [], {}, page, tables)
+    assert a.kind == "running" and a.months is None
+    for lang in ("en", "ru"):
+        text = summary.pilot_advice_text(a, study, lang)[0]
+        assert "–" not in text and "36" in text
+
+
+def test_a_design_out_of_reach_is_not_called_uncomputed(pilot_study):
+    study, tables = pilot_study
+    fig = {"design": "half", "detectable_effect": None, "months_needed": None}
+    a = summary.pilot_advice(study, "pilot", ["hinges_on_retention"], fig, _pilot_page(), tables)
+    assert a.kind == "plan_out_of_reach" and a.blocks == ["hair", "nails"]
+    for lang in ("en", "ru"):
+        text = summary.pilot_advice_text(a, study, lang)[0]
+        assert text != words_say("summary.pilot.plan_unavailable", lang) and "36" in text
+    # no design at all is still "could not be computed"
+    assert summary.pilot_advice(study, "pilot", [], {}, None, tables).kind == "plan_unavailable"
+
+
+def words_say(key, lang):
+    from analysis.pages import words
+    return words.say(key, lang)

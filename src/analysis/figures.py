@@ -101,6 +101,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("summary", "role_cost_month_median", "money", "money", index=True),
     _f("summary", "npv_median", "money", "money", index=True, when="decided"),
     _f("summary", "prob_positive", "fraction", "prob", index=True, when="decided"),
+    # null (not -1) when the role does not pay back within the horizon
     _f("summary", "payback_month", "months", "month", index=True, when="decided"),
     _f("summary", "decision_breakeven_effect", "fraction", "pct", index=True, when="decided"),
     _f("summary", "verdict_reasons", "codes", "raw"),
@@ -280,6 +281,8 @@ def format_as(f: str, value, lang: str = "en", currency: str = "RUB") -> str:
     from analysis.pages import i18n
     from analysis.pages.words import has, say
 
+    if f == "month" and (value is None or value < 0):   # null: no payback within the horizon
+        return say("summary.headline.no_payback", lang)
     if value is None:
         return "–"
     if f == "money":

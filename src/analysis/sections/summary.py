@@ -550,7 +550,9 @@ def tornado(prep: Prepared, d: Draws, keys=None) -> pd.DataFrame:
     bars come out in the same order, with the same keys, at two successive sizes; the larger run is
     returned.  Its number of scenarios is ``df.attrs["n_draws"]``."""
     d = d.on(prep.study)
-    keys = keys if keys is not None else d.uncertain_keys()
+    fixed = set(getattr(d, "_fixed", None) or {})
+    # a key the draws already fix (the pilot's measured effect) is not an assumption to move
+    keys = keys if keys is not None else [key for key in d.uncertain_keys() if key not in fixed]
     k = max(int(prep.study["summary.decisive_inputs"]), 1)
     n = min(int(prep.study["summary.tornado_min_draws"]), d.n)
     prev = None
@@ -630,10 +632,22 @@ def role_cost_check(role_cost_month: float, block_profit_month: float, study: St
 
 def decisive_defaults(prep: Prepared, tor: pd.DataFrame) -> list[str]:
     """Keys among the ``summary.decisive_inputs`` largest tornado swings that the study did not
-    state (kit defaults)."""
+    state (kit defaults) **and** that can change the answer: set to the low or the high end of its
+    range, the median NPV changes sign (``npv_at_low`` / ``npv_at_high`` against ``base``).  When no
+    single assumption changes the sign, no default is decisive: a default that cannot flip the
+    answer is not worth stopping the owner for."""
     k = int(prep.study["summary.decisive_inputs"])
-    top = list(tor["key"].head(k)) if len(tor) else []
-    return [key for key in top if key not in prep.study.given]
+    if not len(tor):
+        return []
+    top = tor.head(k)
+    out = []
+    for r in top.itertuples():
+        if r.key in prep.study.given:
+            continue
+        base = float(r.base)
+        if any(np.sign(float(x)) != np.sign(base) for x in (r.npv_at_low, r.npv_at_high)):
+            out.append(r.key)
+    return out
 
 
 @dataclass
@@ -664,10 +678,22 @@ class Verdict:
         return [c.code for c in self.checks if not c.passed]
 
 
-def _enough_data(prep: Prepared) -> bool:
+def _enough_months(prep: Prepared) -> bool:
     base = prep.baseline
     return (base is not None and prep.profile is not None
             and int(base.n_months) >= int(prep.study["summary.min_complete_months"]))
+
+
+def _enough_data(prep: Prepared) -> bool:
+    """Enough complete months, a P&L and client profile, **and** a fitted visit model: without it
+    the retention gain is counted as zero and the NPV would be a guess, not an answer."""
+    return _enough_months(prep) and _model_fitted(prep)
+
+
+def _model_fitted(prep: Prepared) -> bool:
+    """The visit model gave the retention gain's curve (``retention.effect``); without it the gain
+    is counted as zero (note ``summary.note.retention_zero``)."""
+    return prep.retention is not None and getattr(prep.retention, "effect", None) is not None
 
 
 def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verdict:
@@ -679,11 +705,19 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
     setup_known = prep.today is not None and prep.today.known
     prob = ev.result.prob_positive
     eff = study[EFFECT_KEY]
-    low_effect = (evaluate(prep, d.fixed(EFFECT_KEY, eff.low)).median_npv()
-                  if isinstance(eff, Uncertain) and prep.retention is not None else ev.median_npv())
+    measured = (getattr(d, "_fixed", None) or {}).get(EFFECT_KEY)
+    if measured is not None and np.ndim(measured) and prep.retention is not None:
+        # the pilot's measured effect stands in: its own low end (P10) is the test
+        low_effect = evaluate(prep, d.fixed(EFFECT_KEY, float(np.quantile(measured, 0.1)))).median_npv()
+    elif isinstance(eff, Uncertain) and prep.retention is not None and measured is None:
+        low_effect = evaluate(prep, d.fixed(EFFECT_KEY, eff.low)).median_npv()
+    else:
+        low_effect = ev.median_npv()
     reasons = []
-    if not _enough_data(prep):
+    if not _enough_months(prep):
         reasons.append("short_data")
+    elif not _model_fitted(prep):
+        reasons.append("model_not_fitted")
     if not setup_known:
         reasons.append("setup_unknown")
     if failed:
@@ -703,6 +737,8 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
         months = int(prep.baseline.n_months) if prep.baseline is not None else 0
         steps.append(Note("verdict.next.more_data", {"months": months,
                                                      "min_months": int(study["summary.min_complete_months"])}))
+    if "model_not_fitted" in reasons:
+        steps.append(Note("verdict.next.model_not_fitted", {}))
     if not setup_known:
         steps.append(Note("verdict.next.state_setup", {}))
     shares = {"management_payroll_vs_revenue": "management_payroll_max_revenue_share",
@@ -771,6 +807,10 @@ class PilotAdvice:
     effect : tuple or None
         The measured effect (P10, median, P90).
     since : date or None
+    used : bool
+        For ``extend``: the summary's scenarios use the measured effect (the pilot page concluded
+        a gain, a loss or no change, :func:`analysis.sections.pilot.decision_note`).  When False the
+        chances on the page are the assumed effect's, so none is quoted "with the measured effect".
     """
 
     kind: str
@@ -781,6 +821,7 @@ class PilotAdvice:
     extend: str | None = None
     effect: tuple | None = None
     since: object = None
+    used: bool = True
 
 
 def extend_decision(effect_p10: float, prob_positive: float, recommend_prob: float, reject_prob: float,
@@ -806,7 +847,7 @@ def _blocks_of(tables) -> list:
 
 
 def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysis=None, tables=None,
-                 prob_positive: float = float("nan")) -> PilotAdvice | None:
+                 prob_positive: float = float("nan"), measured_used: bool = True) -> PilotAdvice | None:
     """The pilot part of the verdict, from ``figures.pilot`` (``design``, ``detectable_effect``,
     ``months_needed``) and the pilot page's :class:`analysis.sections.pilot.PilotAnalysis` (``analysis``:
     the designs' blocks, a running or measured pilot).
@@ -827,6 +868,9 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
         others = [b for b in all_blocks if blocks is not None and b not in blocks]
         if pa.measured:
             p10, p50, p90 = pa.effect_quantiles()
+            if not measured_used:   # the page does not conclude: no chance "with the measured effect"
+                return PilotAdvice("extend", blocks, others, extend="keep_measuring", effect=(p10, p50, p90),
+                                   since=pa.since, used=False)
             return PilotAdvice("extend", blocks, others, extend=extend_decision(
                 p10, prob_positive, float(study["summary.recommend_prob"]), float(study["summary.reject_prob"]),
                 agreed=getattr(pa, "conclusion", None) == "gain"),
@@ -837,13 +881,16 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
     fig = pilot_figures or {}
     design = fig.get("design")
     table = getattr(getattr(pa, "design", None), "table", None)
-    if design is None or fig.get("detectable_effect") is None:
+    if design is None:
         return PilotAdvice("plan_unavailable")
     blocks = None
     if table is not None and design in set(table["option"]):
         b = table.set_index("option").loc[design, "blocks"]
         blocks = list(b) if b is not None and not (isinstance(b, float) and np.isnan(b)) else None
     others = [x for x in all_blocks if blocks is not None and x not in blocks]
+    if fig.get("detectable_effect") is None:
+        # the design exists, but no pilot within the longest one simulated shows the assumed effect
+        return PilotAdvice("plan_out_of_reach", blocks, others, None, MAX_MONTHS)
     detectable, months = float(fig["detectable_effect"]), fig.get("months_needed")
     if blocks is None or design == "everyone":
         return PilotAdvice("plan_everyone", None, [], detectable, months)
@@ -976,24 +1023,53 @@ def pilot_advice_text(advice: PilotAdvice, study: Study, lang: str = "en", prob_
     k = advice.kind
     if k == "plan_unavailable":
         return [words.say("summary.pilot.plan_unavailable", lang), words.say("summary.pilot.how", lang)]
+    if k == "plan_out_of_reach":
+        return [words.say("summary.pilot.plan_out_of_reach", lang,
+                          blocks=names(advice.blocks, "summary.pilot.everyone_blocks"), assumed=assumed,
+                          months=i18n.number(advice.months, lang)), words.say("summary.pilot.how", lang)]
     if k.startswith("plan"):
         text = words.say(f"summary.pilot.{k}", lang, blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
                          detectable=pct(advice.detectable), assumed=assumed,
                          months=i18n.number(advice.months, lang) if advice.months is not None else "–")
         return [text, words.say("summary.pilot.how", lang)]
     if k == "running":
-        if advice.months is None:   # not within the months simulated, or no design: no number to give
-            from analysis.sections.pilot.power import MAX_MONTHS
-            return [words.say("pilot.summary.running_not_within", lang,
-                              blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
-                              since=i18n.date(advice.since, lang), months=i18n.number(MAX_MONTHS, lang))]
-        return [words.say("summary.pilot.running", lang, blocks=names(advice.blocks, "summary.pilot.everyone_blocks"),
-                          since=i18n.date(advice.since, lang),
-                          months=i18n.number(advice.months, lang) if advice.months is not None else "–")]
+        from analysis.sections.pilot.power import MAX_MONTHS
+
+        blocks = names(advice.blocks, "summary.pilot.everyone_blocks")
+        if advice.months is None:   # never a placeholder: say that the months are unknown
+            return [words.say("summary.pilot.running_unknown", lang, blocks=blocks, since=i18n.date(advice.since, lang),
+                              max_months=i18n.number(MAX_MONTHS, lang))]
+        return [words.say("summary.pilot.running", lang, blocks=blocks, since=i18n.date(advice.since, lang),
+                          months=i18n.number(advice.months, lang))]
     p10, p50, p90 = advice.effect
-    return [words.say(f"summary.pilot.extend.{advice.extend}", lang,
-                      others=names(advice.others, "summary.pilot.no_other_blocks"),
-                      median=pct(p50), p10=pct(p10), p90=pct(p90),
-                      prob=i18n.probability(prob_positive, lang) if prob_positive is not None else "–"),
+    measured = words.say("summary.pilot.measured." + ("raised" if p50 < 0 else "cut"), lang,
+                         median=pct(p50), p10=pct(p10), p90=pct(p90), rise=pct(abs(p50)))
+    # no other blocks to extend to (the pilot covers every block): keep / stop, not extend
+    group = "extend" if advice.others else "extend_all"
+    code = "not_used" if not advice.used else advice.extend
+    prob = (i18n.probability(prob_positive, lang)
+            if prob_positive is not None and np.isfinite(prob_positive) else None)
+    if prob is None and code != "not_used":
+        code = "not_used"
+    return [words.say(f"summary.pilot.{group}.{code}", lang, others=names(advice.others, "summary.pilot.no_other_blocks"),
+                      measured=measured, **({"prob": prob} if code != "not_used" else {})),
             words.say("summary.pilot.extend.rule", lang, recommend=i18n.percent(float(study["summary.recommend_prob"]), lang),
                       reject=i18n.percent(float(study["summary.reject_prob"]), lang))]
+
+
+def setup_source(prep: Prepared) -> str | None:
+    """Where today's setup came from, for the words: ``staff`` (roles in staff.csv), ``study``
+    (study.yaml), ``set`` (the command line's ``--set``, :meth:`analysis.inputs.study.Study.source_of`)
+    or None when unknown."""
+    today = prep.today
+    if today is None or not today.known:
+        return None
+    if today.source == "study" and prep.study.source_of("staffing.current_setup") == "--set":
+        return "set"
+    return today.source
+
+
+def least_favourable_npv(npv_at_low: float, npv_at_high: float) -> float:
+    """The median NPV at an assumption's least favourable end: the end that gives the lower NPV,
+    whichever of its low and high values that is and whatever the sign of the median."""
+    return float(min(npv_at_low, npv_at_high))

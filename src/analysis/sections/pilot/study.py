@@ -392,9 +392,6 @@ class EffectDistribution:
         return np.clip(rng.choice(self.draws, size=int(n), replace=True), -1.0, 1.0)
 
 
-#: The narrowest P10…P90 range of a measured effect that may stand in for the assumption when the
-#: assumption itself is a single number (width 0): ten percentage points.
-MIN_DECISION_WIDTH = 0.10
 
 def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | None:
     """The measured care-manager effect for the summary, or None when the study has no measured
@@ -415,32 +412,32 @@ def effect_for_decision(study, tables, analysis=None) -> EffectDistribution | No
 def decision_note(study, analysis) -> Note | None:
     """Why a measured pilot does *not* replace the assumed effect in the decision, or None when it does.
 
-    The measurement replaces the assumption only when the structural estimate and the model-free
-    difference-in-differences agree (:func:`conclusion` is not ``disagree``: a gain the model-free
-    comparison does not see is not fed to the summary) and it says more than the assumption does: its
-    P10…P90 range is no wider than the assumption's own range (``retention.care_manager_effect``
-    high − low), and, with a control group, the two groups moved together before the start (the
-    event study's pre-trend check).  Otherwise the summary keeps the assumption and says why: a wide
-    measured range on a short or small pilot, or a failed pre-trend, is not evidence to act on.
+    One rule, the pilot page's: the page owns the conclusion (:func:`conclusion`) and the summary
+    consumes it.  When the page concludes ``gain``, ``loss`` or ``no_change`` the summary uses the
+    measured distribution of the effect (a measurement from the salon's own pilot beats a kit
+    default, however wide its range: the range travels into the scenarios).  When the page concludes
+    ``disagree`` (the structural estimate and the model-free difference-in-differences do not say
+    the same thing) the summary keeps the assumption and gives the page's own reason.  Without a
+    control group (every block in the pilot: before/after only) the measurement is used only when
+    the placebo starts before ``since`` show the design's own error is small
+    (:attr:`analysis.sections.pilot.placebo.Placebo.small`); otherwise the assumption stays.
+    ``study`` is kept for the callers' signature.
     """
     pa = analysis
     if pa is None or not pa.measured:
         return None
     p10, p50, p90 = pa.effect_quantiles()
-    eff = study["retention.care_manager_effect"]
-    assumed_width = float(getattr(eff, "high", eff)) - float(getattr(eff, "low", eff))
-    width = float(p90) - float(p10)
-    if not (np.isfinite(width) and width <= max(assumed_width, MIN_DECISION_WIDTH)):
-        return Note("pilot.summary.not_used_wide", {"p10": p10, "median": p50, "p90": p90,
-                                                    "low": float(getattr(eff, "low", eff)),
-                                                    "high": float(getattr(eff, "high", eff))},
-                    level="warning", topic="pilot")
-    if pa.control and pa.event is not None and pa.event.pretrend_ok is False:
-        return Note("pilot.summary.not_used_pretrend", {}, level="warning", topic="pilot")
-    if conclusion(pa) == "disagree":
-        return Note("pilot.summary.not_used_disagree", {"p10": p10, "median": p50, "p90": p90},
-                    level="warning", topic="pilot")
-    return None
+    if getattr(pa, "comparison", None) is None:
+        # no control group: before/after alone cannot separate the care manager from the salon's own
+        # trends unless the placebo starts (:mod:`.placebo`) show the design's error is small
+        pl = getattr(pa, "placebo", None)
+        if pl is None or not pl.small:
+            return Note("pilot.summary.not_used_no_control", {"p10": p10, "median": p50, "p90": p90},
+                        level="warning", topic="pilot")
+    if conclusion(pa) in ("gain", "loss", "no_change"):
+        return None
+    return Note("pilot.summary.not_used_disagree", {"p10": p10, "median": p50, "p90": p90},
+                level="warning", topic="pilot")
 
 
 def summary_note(measured: EffectDistribution) -> Note:
