@@ -154,6 +154,7 @@ def _function(path: Path, name: str) -> ast.AST:
 FROM_FUNCTIONS = {
     ("staffing", "fig"): (ROOT / "src/analysis/sections/staffing.py", "figures"),
     ("pilot", "pilot.figures(pa)"): (ROOT / "src/analysis/sections/pilot/study.py", "figures"),
+    ("retention", "recorded"): (ROOT / "src/analysis/sections/retention.py", "page_figures"),
 }
 
 

