@@ -635,3 +635,24 @@ def test_a_design_out_of_reach_is_not_called_uncomputed(pilot_study):
 def words_say(key, lang):
     from analysis.pages import words
     return words.say(key, lang)
+
+
+def test_check_limits_say_whether_they_are_a_minimum_or_a_maximum():
+    """The checks table's limit column: clients per care manager is a minimum, money checks a maximum."""
+    from analysis.inputs.study import load_study
+    from pathlib import Path
+
+    study = load_study(Path(__file__).resolve().parents[1] / "data" / "sample")
+    clients = summary.Check("managers_vs_clients", True, 315.0, 100.0)
+    money = summary.Check("role_cost_vs_profit", True, 253376.0, 991380.0)
+    assert summary.check_value_text(clients, study, "en") == ("315", "at least 100")
+    assert summary.check_value_text(money, study, "en")[1].startswith("at most ") and "991,380" in \
+        summary.check_value_text(money, study, "en")[1]
+    assert summary.check_value_text(clients, study, "ru")[1] == "не меньше 100"
+
+
+def test_npv_part_label_follows_todays_setup():
+    """With administrators today the staff part is their work taken over, not managers no longer needed."""
+    assert summary.part_labels("administrators")["staff_saving"] == "summary.part.admin_saving"
+    assert summary.part_labels("specialist_managers")["staff_saving"] == "summary.part.staff_saving"
+    assert summary.part_labels(None) == summary.PARTS_LABELS

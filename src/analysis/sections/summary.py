@@ -66,7 +66,7 @@ __all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_
            "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
            "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
            "next_step_text", "short_label", "format_value", "flip_conditions", "PilotAdvice", "pilot_advice",
-           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "pilot_advice_text"]
+           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "part_labels", "pilot_advice_text"]
 
 EFFECT_KEY = "retention.care_manager_effect"
 VERDICTS = decision.VERDICTS
@@ -905,6 +905,15 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
 PARTS_LABELS = {p: f"summary.part.{p}" for p in decision.PARTS}
 
 
+def part_labels(setup: str | None) -> dict[str, str]:
+    """Catalogue keys of the NPV parts' labels for today's ``setup``: with ``administrators`` the
+    staff part is the administrators' work taken over, not specialist managers no longer needed."""
+    labels = dict(PARTS_LABELS)
+    if setup == "administrators":
+        labels["staff_saving"] = "summary.part.admin_saving"
+    return labels
+
+
 def effect_range_text(value, lang: str = "en", fmt=None) -> str:
     """An assumption's range in words, "most likely (from low to high)" (catalogue
     ``summary.assumed``), never a raw "low – mode – high"; a fixed value as itself."""
@@ -972,14 +981,17 @@ def flip_conditions(tor: pd.DataFrame, study: Study, lang: str = "en", limit: in
 
 def check_value_text(check: Check, study: Study, lang: str = "en") -> tuple[str, str]:
     """(value, limit) of a check in the report's words: clients per manager as numbers, the rest
-    as money; empty when the check compares nothing."""
-    from analysis.pages import i18n
+    as money; the limit says whether it is a minimum ("at least 100") or a maximum ("at most
+    991,380 ₽"); empty when the check compares nothing."""
+    from analysis.pages import i18n, words
 
     if not np.isfinite(check.value):
         return "", ""
-    if check.code == "managers_vs_clients":
-        return i18n.number(check.value, lang), i18n.number(check.limit, lang)
-    return i18n.money(check.value, study.currency, lang), i18n.money(check.limit, study.currency, lang)
+    if check.code == "managers_vs_clients":   # a minimum: at least so many clients per care manager
+        return i18n.number(check.value, lang), words.say("verdict.check.limit.at_least", lang,
+                                                         limit=i18n.number(check.limit, lang))
+    return (i18n.money(check.value, study.currency, lang),
+            words.say("verdict.check.limit.at_most", lang, limit=i18n.money(check.limit, study.currency, lang)))
 
 
 def next_step_text(note: Note, study: Study, lang: str = "en") -> str:
