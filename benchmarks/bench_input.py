@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_scale import machine  # the same machine line as the other benchmarks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,20 +62,6 @@ def doubled(src: Path, dst: Path) -> int:
     head, _, body = raw.partition(b"\n")
     (dst / "clients.csv").write_bytes(head + b"\n" + body + re.sub(rb"(?m)^C", b"D", body))
     return rows
-
-
-def machine() -> str:
-    model = platform.processor() or "cpu"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{platform.machine()}, {model}, {len(os.sched_getaffinity(0))} CPUs, {mem:.0f} GiB; "
-            f"Python {platform.python_version()}; load average {load}")
 
 
 def main(argv=None) -> int:
