@@ -11,9 +11,14 @@ nails and cosmetology at 30 %, 55 % and 78 % of the period):
   at least 6.
 * false positives (slow): the same set with E = 0: the P10 above zero in 0 of 10 seeds (1 of 10
   without the censoring; nominal 10 %); the test allows 3 (P(X >= 4) = 1.3 % at the nominal rate).
-* the issue's case (slow): 2 500 clients, seed 11, pilot from 2024-07-01 with E = 0: the structural
-  estimate alone reads a gain (P10 above zero) that the model-free DiD does not see; the page
-  concludes ``disagree`` and the summary is not fed a gain.
+* the issue's case (slow): 2 500 clients, seed 11, pilot from 2024-07-01 with E = 0: on an older
+  generator the structural estimate read a gain there (0.69, z about 3.5); on this one (fewer
+  specialists in a centre under 3 000 clients: another salon for the same seed) it is -0.27 (SE 0.67),
+  and over 20 seeds of that setting the null z-scores have SD 0.99 (``benchmarks/RESULTS.md``,
+  "Pilot: a conclusion rule with power").  The test keeps asking that it is not concluded a gain.
+* the page's conclusion (slow): seeds 1–10 of the coverage setting through ``pilot.analyse``: E = 0
+  concluded a gain in 0 of 10, E = 0.4 in 6 of 10 (the structural estimate leads, the model-free DiD
+  blocks only a contradiction).
 * power: the design's detectable effect for a 6-month pilot (sample seed 11, 2 500 clients, assumed
   effect 0.3: "half the blocks") is found by fitting the estimator on simulated pilots
   (:func:`analysis.sections.pilot.power.simulated_power`); at that effect 40 further simulated pilots
@@ -264,14 +269,14 @@ def test_study_with_pilot_measures_it(studies):
         assert key in fig
     assert fig["effect_p10"] <= fig["effect_median"] <= fig["effect_p90"]
     assert isinstance(fig["pretrend_ok"], bool)
-    # the measurement stands in for the assumption only when it says more than the assumption does
+    # the measurement stands in for the assumption whenever the page concludes
     wide = pilot.decision_note(study, pa)
     assert (pilot.effect_for_decision(study, tables, pa) is None) == (wide is not None)
     study2, tables2, pa2 = _analyse(studies["pilot"], {"retention": {"care_manager_effect":
                                                                      {"low": 0.0, "mode": 0.2, "high": 1.0}}})
     m = pilot.effect_for_decision(study2, tables2, pa2)
     assert fig["conclusion"] in pilot.study.CONCLUSIONS
-    # the two estimates must agree for the measurement to reach the summary
+    # the measurement reaches the summary unless the model-free DiD contradicts the structural estimate
     assert (m is None) == (pa2.conclusion == "disagree"), pa2.conclusion
     if m is not None:
         d = pilot.use_measured_effect(simulate.draws(study2, n=500), m)
@@ -365,7 +370,8 @@ def test_bare_visits_design_before_after_only(tmp_path, studies):
     # given (the summary keeps the assumption), rather than one the salon's trends could make up
     (d / "study.yaml").write_text("name: Bare\ncare_manager:\n  since: 2023-07-01\n", encoding="utf-8")
     study, tables, pa = _analyse(d)
-    assert not pa.measured and "pilot.note.placebo_unavailable" in {n.code for n in pa.notes}
+    # (here the before/after estimate also runs to the model's bound, -300 %: the salon's own trend)
+    assert not pa.measured and {"pilot.note.placebo_unavailable", "pilot.note.on_bound"} & {n.code for n in pa.notes}
     assert all(words.note_text(n, "ru") for n in pa.notes)
     assert "effect_median" not in pilot.figures(pa)
     assert pilot.effect_for_decision(study, tables, pa) is None
@@ -442,7 +448,7 @@ def test_power_agrees_with_the_detection_rate_by_simulation():
 
 
 @pytest.mark.slow
-def test_a_null_pilot_read_as_a_gain_by_the_model_alone_is_not_a_gain(tmp_path):
+def test_the_issues_null_case_is_not_concluded_a_gain(tmp_path):
     out = sample.write_sample(tmp_path / "s", clients=2500, months=24, seed=11, pilot_since="2024-07-01",
                               pilot_blocks=BLOCKS, pilot_effect=0.0)
     study, tables = prepare(out, RunOptions())
@@ -472,28 +478,33 @@ def test_pilot_notebook_records_the_measured_effect(tmp_path, studies):
 # ----------------------------------------------------------------------------- the decision's guard
 
 
-def _measured(p10, p50, p90, control=True, pretrend_ok=True, lapse=None):
+def _measured(p10, p50, p90, control=True, pretrend_ok=True, lapse=None, placebo_small=None):
     """A measured pilot; ``lapse`` is the (P10, P90) of the model-free DiD of the lapse rate (by
-    default the one that agrees with the structural range: minus it, in points)."""
+    default the one that agrees with the structural range: minus it, in points); ``placebo_small``
+    whether its placebo spread is small (None: no placebo computed)."""
     from types import SimpleNamespace
 
     lo, hi = lapse if lapse is not None else (-p90 / 10, -p10 / 10)
     table = pd.DataFrame({"outcome": ["lapse_rate"], "change": [(lo + hi) / 2], "change_p10": [lo],
                           "change_p90": [hi]})
+    pl = None if placebo_small is None else SimpleNamespace(small=placebo_small)
     return SimpleNamespace(measured=True, effect_quantiles=lambda: (p10, p50, p90), control=control,
-                           event=SimpleNamespace(pretrend_ok=pretrend_ok), comparison=SimpleNamespace(table=table))
+                           event=SimpleNamespace(pretrend_ok=pretrend_ok), comparison=SimpleNamespace(table=table),
+                           placebo=pl)
 
 
-def test_the_conclusion_follows_the_agreement_of_both_estimates():
+def test_the_structural_estimate_leads_and_the_did_blocks_only_a_contradiction():
     c = pilot.study.conclusion
-    assert c(_measured(0.1, 0.2, 0.3)) == "gain"                           # both: gain
-    assert c(_measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01))) == "disagree"  # the DiD sees no change
-    assert c(_measured(-0.1, 0.2, 0.5, lapse=(-0.03, -0.01))) == "disagree"  # only the DiD sees one
+    assert c(_measured(0.1, 0.2, 0.3)) == "gain"                              # both: gain
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01))) == "gain"         # the DiD includes 0: no veto
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03))) == "disagree"      # the DiD points the other way
+    assert c(_measured(-0.1, 0.2, 0.5, lapse=(-0.03, -0.01))) == "no_change"  # the model shows nothing
     assert c(_measured(-0.1, 0.1, 0.3, lapse=(-0.02, 0.01))) == "no_change"
-    assert c(_measured(-0.5, -0.3, -0.1, lapse=(0.01, 0.03))) == "loss"
-    assert c(_measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03))) == "disagree"   # opposite ways
+    assert c(_measured(-0.5, -0.3, -0.1, lapse=(-0.01, 0.03))) == "loss"
+    assert c(_measured(-0.5, -0.3, -0.1, lapse=(-0.03, -0.01))) == "disagree"
+    assert c(_measured(0.1, 0.2, 0.3, lapse=(float("nan"), float("nan")))) == "gain"
     assert c(SimpleNamespace(measured=False)) is None
-    # a disagreement is not fed to the summary as a gain, and is said in words
+    # a contradiction is not fed to the summary as a gain, and is said in words
     from analysis.inputs.study import load_study
     import tempfile
     from pathlib import Path
@@ -501,9 +512,10 @@ def test_the_conclusion_follows_the_agreement_of_both_estimates():
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.0, mode: 0.15, high: 0.6}}\n")
         study = load_study(Path(d))
-    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01)))
+    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03)))
     assert note.code == "pilot.summary.not_used_disagree" and words.has(note.code)
     assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3)) is None
+    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01))) is None
     for code in pilot.study.CONCLUSIONS + ("rule",):
         assert words.has(f"pilot.conclusion.{code}")
     for code in pilot.study.CONCLUSIONS:
@@ -518,11 +530,69 @@ def test_a_measured_effect_replaces_the_assumption_whenever_the_page_concludes(t
     # the page concludes a gain: used, even when its range is wider than the kit's assumed one
     assert pilot.decision_note(study, _measured(0.10, 0.20, 0.30)) is None
     assert pilot.decision_note(study, _measured(0.12, 0.42, 0.73)) is None
-    # without a control group and nothing shown: the page concludes no change, used as well
-    assert pilot.decision_note(study, _measured(-0.3, 0.0, 0.3, control=False, pretrend_ok=None)) is None
-    # the page says the estimates disagree: kept out, with the page's reason
-    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(-0.02, 0.01)))
+    # the page says the estimates contradict each other: kept out, with the page's reason
+    note = pilot.decision_note(study, _measured(0.1, 0.2, 0.3, lapse=(0.01, 0.03)))
     assert note.code == "pilot.summary.not_used_disagree"
+
+
+def test_without_a_control_group_only_a_small_placebo_spread_reaches_the_summary(tmp_path):
+    # before/after (every block piloted) always carries a comparison against a year earlier: that is
+    # not a control group, so the gate is the placebo spread whatever the comparison holds
+    from analysis.inputs.study import load_study
+
+    (tmp_path / "study.yaml").write_text("retention: {care_manager_effect: {low: 0.05, mode: 0.15, high: 0.30}}\n")
+    study = load_study(tmp_path)
+    for lapse in (None, (-0.02, 0.01)):
+        for p in ((0.1, 0.2, 0.3), (-0.3, 0.0, 0.3)):
+            wide = pilot.decision_note(study, _measured(*p, control=False, pretrend_ok=None, lapse=lapse,
+                                                        placebo_small=False))
+            none = pilot.decision_note(study, _measured(*p, control=False, pretrend_ok=None, lapse=lapse))
+            assert wide.code == none.code == "pilot.summary.not_used_no_control" and words.has(wide.code)
+            assert pilot.decision_note(study, _measured(*p, control=False, pretrend_ok=None, lapse=lapse,
+                                                        placebo_small=True)) is None
+    # with a control group the placebo spread does not gate (it widens the range instead)
+    assert pilot.decision_note(study, _measured(0.1, 0.2, 0.3, placebo_small=False)) is None
+
+
+def test_placebo_excess_is_the_scatter_beyond_the_placebos_own_errors():
+    from analysis.sections.pilot import placebo
+
+    def pl(est, se):
+        return placebo.Placebo([None] * len(est), [None] * len(est), np.asarray(est, float), np.asarray(se, float))
+
+    # estimates within their own errors: no design error, the draws are left as they are
+    calm = pl([0.3, -0.2, 0.1, -0.4], [0.5, 0.4, 0.3, 0.6])
+    assert calm.excess == 0.0 and calm.n_excess == 4
+    d = np.random.default_rng(0).normal(0.3, 0.1, 2000)
+    assert np.array_equal(placebo.design_error(d, calm, np.random.default_rng(1)), d)
+    # placebos scattered far beyond their errors (blocks trending apart): tau^2 = mean(est^2 - se^2)
+    drift = pl([0.6, -0.5, 0.7, -0.6, np.nan], [0.1, 0.1, 0.1, 0.1, np.nan])
+    tau = np.sqrt(np.mean(np.array([0.6, 0.5, 0.7, 0.6]) ** 2 - 0.01))
+    assert drift.n_excess == 4 and drift.excess == pytest.approx(tau)
+    w = placebo.design_error(d, drift, np.random.default_rng(1))
+    assert np.std(w) > 3 * np.std(d) and abs(np.median(w) - np.median(d)) < 0.1
+    # fewer than MIN_EXCESS placebo estimates: not trusted, the draws unchanged
+    few = pl([0.9, -0.9, np.nan], [0.1, 0.1, np.nan])
+    assert few.n_excess < placebo.MIN_EXCESS
+    assert np.array_equal(placebo.design_error(d, few, np.random.default_rng(1)), d)
+
+
+def test_every_pilot_word_is_used():
+    # every key of the catalogue's pilot region is said somewhere: literally in the pilot code, the
+    # page, the notebook or the summary, or built from a prefix the code fills in
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cat = (root / "src/analysis/pages/catalogue/en.yaml").read_text(encoding="utf-8")
+    region = cat[cat.index("# --- pilot:"):]
+    region = region[:region.index("\n# --- ", 1)]
+    keys = re.findall(r"^(pilot\.[a-z0-9_.]+):", region, flags=re.M)
+    src = "".join(p.read_text(encoding="utf-8") for p in list((root / "src/analysis").rglob("*.py"))
+                  + [root / "notebooks/07_pilot.ipynb"])
+    dynamic = ("pilot.col.", "pilot.outcome.", "pilot.design.option.", "pilot.conclusion.", "pilot.conclusion_short.")
+    unused = [k for k in keys if k not in src and not k.startswith(dynamic)]
+    assert keys and not unused, unused
 
 
 def test_pilot_blocks_absent_from_the_data_are_an_input_error(tmp_path):
@@ -566,3 +636,35 @@ def test_before_after_range_covers_a_null_effect_and_never_claims_a_gain():
     gains = sum(lo > 0 for lo, _ in wide)
     assert covers >= 8 and gains <= 1, (wide, plain)
     assert all(w[1] - w[0] >= p[1] - p[0] - 1e-9 for w, p in zip(wide, plain))
+
+
+# ----------------------------------------------------------------------------- the page's conclusion (slow)
+
+
+def _page_conclusion(effect, seed, tmp_path, n_boot=200):
+    """The page's measurement (``pilot.analyse`` without the design, which the conclusion does not
+    use) on a generated study: 3 000 clients over 24 months, pilot in hair and nails from 2024-03-01
+    (ten months of pilot), default departures."""
+    out = sample.write_sample(tmp_path / f"s{seed}_{effect}", clients=3000, months=24, seed=seed, pilot_since=SINCE,
+                              pilot_blocks=BLOCKS, pilot_effect=effect)
+    study, tables = prepare(out, RunOptions())
+    pa = pilot.analyse(study, tables, n_boot=n_boot)
+    return pa.effect_quantiles(), pa.conclusion
+
+
+@pytest.mark.slow
+def test_the_page_concludes_a_real_gain_in_most_seeds_and_a_null_one_rarely(tmp_path, monkeypatch):
+    # documented set: seeds 1..10 (benchmarks/RESULTS.md, "Pilot: a conclusion rule with power"; 400
+    # draws there, 200 here to keep the sweep near a CPU-minute).  Measured: E = 0 concluded a gain in
+    # 0 of 10 (a loss in 2: the nominal rate of a P10 or P90 is 1 in 10 each way), E = 0.4 a gain in 6
+    # of 10 (was 1 of 10 when the DiD had to show the change too); P10…P90 covers the truth in 8 of 10
+    # for both.
+    def no_design(*a, **k):
+        raise ValueError("the conclusion does not use the design")
+
+    monkeypatch.setattr(pilot.study, "_design", no_design)
+    res = {e: [_page_conclusion(e, s, tmp_path) for s in range(1, 11)] for e in (0.0, 0.4)}
+    gains = {e: sum(c == "gain" for _, c in r) for e, r in res.items()}
+    covers = {e: sum(q[0] <= e <= q[2] for q, _ in r) for e, r in res.items()}
+    assert gains[0.0] <= 2 and gains[0.4] >= 6, (gains, res)
+    assert covers[0.0] >= 7 and covers[0.4] >= 7, (covers, res)

@@ -206,6 +206,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("pilot", "detectable_effect", "fraction", "pct", index=True),
     _f("pilot", "months_needed", "months", "num", index=True),
     _f("pilot", "design", "code", "raw"),
+    _f("pilot", "design_blocks", "codes", "raw"),
     _f("pilot", "effect_p10", "fraction", "pct", when="pilot_measured"),
     _f("pilot", "effect_p90", "fraction", "pct", when="pilot_measured"),
     _f("pilot", "new_client_return_change", "fraction", "pct", when="pilot_measured"),

@@ -31,6 +31,9 @@ class PilotWords:
     # ------------------------------------------------------------------ notes
     def _fmt(self, lang):
         def fmt(name, value):
+            if name in ("blocks", "covers", "known") and isinstance(value, str):   # block names in the reader's words
+                study = getattr(self.ctx, "study", None)
+                return ", ".join(block_label(b.strip(), lang, study) for b in value.split(",") if b.strip())
             if hasattr(value, "isoformat"):
                 return self.ctx.date(value) if lang == self.ctx.lang else str(value)[:10]
             if isinstance(value, (int, np.integer)):

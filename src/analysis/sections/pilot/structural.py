@@ -270,6 +270,68 @@ class EffectLikelihood:
         ll = self.per_client(*theta)
         return float(ll.sum() if weights is None else weights @ ll)
 
+    def value_and_grad(self, log_k: float, effect: float, weights=None) -> tuple[float, np.ndarray]:
+        """The summed log-likelihood at ``(ln g = 0, ln k, E)`` and its gradient in ``(ln k, E)``,
+        analytic (one pass instead of the three of a forward difference).
+
+        With ``c = k (1 - E)`` for the pilot group (``k`` for the control group) the dropout after
+        ``since`` is ``c p``, and by the chain rule ``d ll / d ln k = c d ll/dc`` and ``d ll / dE =
+        -k [pilot] d ll/dc``, where, under the quadrature of :meth:`_eval`,
+        ``d/dc ln sum_k W_k (1 - c P_k)^x1 ... = sum_k W_k (...) (-x1 P_k / (1 - c P_k)) / sum_k W_k (...)``
+        (and ``q = c P`` adds ``P / q`` in the second term when the last visit is after ``since``);
+        the two terms of the likelihood are weighted by their shares of it (the derivative of
+        ``logaddexp``).  Where ``c p`` is clipped at 1 its derivative is 0.  Clients without repeat
+        visits after ``since`` do not depend on ``(k, E)``.
+        """
+        n = self.x1.size
+        ll = self._const_full() if n else np.empty(0)
+        dc = np.zeros(n)
+        c_all = np.zeros(n)
+        rows = np.flatnonzero(self.active)
+        k = np.exp(log_k)
+        for s in range(0, rows.size, self.CHUNK):
+            r = rows[s:s + self.CHUNK]
+            pil = self.pilot[r]
+            c = k * np.where(pil, 1.0 - effect, 1.0)
+            c1 = c[:, None]
+            P1, W1, lr1 = self.P[self.idx1[r]], self.W[self.idx1[r]], self.lr[self.idx1[r]]
+            P2, W2, lr2 = self.P[self.idx2[r]], self.W[self.idx2[r]], self.lr[self.idx2[r]]
+            cp1, cp2 = c1 * P1, c1 * P2
+            clip1, clip2 = cp1 >= 1.0 - 1e-12, cp2 >= 1.0 - 1e-12
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e1 = self.x1[r, None] * (np.log1p(-np.minimum(cp1, 1.0 - 1e-12)) + lr1)
+                e2 = self.x1_2[r, None] * (np.log1p(-np.minimum(cp2, 1.0 - 1e-12)) + lr2)
+                de1 = np.where(clip1, 0.0, -self.x1[r, None] * P1 / (1.0 - cp1))
+                de2 = np.where(clip2, 0.0, -self.x1_2[r, None] * P2 / (1.0 - cp2))
+                last = self.last_post[r, None]
+                q = np.minimum(np.where(last, cp2, P2), 1.0)
+                dq = np.where(last & (cp2 < 1.0), P2, 0.0)
+                a1 = W1 * np.exp(e1)
+                S1 = a1.sum(1)
+                l1 = np.log(S1)
+                g1 = (a1 * de1).sum(1) / S1
+                a2 = W2 * np.exp(e2)
+                S2 = (a2 * q).sum(1)
+                l2 = np.log(S2)
+                g2 = (a2 * (dq + q * de2)).sum(1) / S2
+            A = self.C1[r] + l1
+            B = np.where(self.pos[r], self.C2[r] + l2, -np.inf)
+            tot = np.logaddexp(A, B)
+            with np.errstate(invalid="ignore", over="ignore"):
+                wA, wB = np.exp(A - tot), np.exp(B - tot)
+                d = np.where(wA > 0, wA * g1, 0.0) + np.where(wB > 0, wB * g2, 0.0)
+            ll[r] = tot
+            dc[r] = d
+            c_all[r] = c
+        w = np.ones(n) if weights is None else np.asarray(weights, float)
+        grad = np.array([w @ (dc * c_all), w @ (np.where(self.pilot, -k, 0.0) * dc)])
+        return float(w @ ll), grad
+
+    def _const_full(self) -> np.ndarray:
+        out = np.empty(self.x1.size)
+        out[~self.active] = self._const
+        return out
+
 
 @dataclass
 class EffectFit:
@@ -300,6 +362,16 @@ class EffectFit:
     loglik: float
     converged: bool
 
+    @property
+    def at_bound(self) -> bool:
+        """Whether ``E`` (:data:`E_BOUNDS`) or the time effect ``ln k`` (:data:`LOGK_BOUNDS`) sits at its
+        bound: the likelihood still rises at the edge of what the model allows, so the data do not pin
+        the effect down."""
+        lo, hi = E_BOUNDS
+        klo, khi = LOGK_BOUNDS
+        logk = np.log(self.time_factor) if self.time_factor > 0 else -np.inf
+        return bool(self.effect <= lo + 1e-4 or self.effect >= hi - 1e-4 or logk <= klo + 1e-4 or logk >= khi - 1e-4)
+
 
 def _full(theta, control):
     if len(theta) == 3:
@@ -316,8 +388,16 @@ def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_
     f = lambda th: -lik(_full(th, control), weights)  # noqa: E731
     x0 = np.zeros(n_par)
     bounds = ([LOGK_BOUNDS] * (n_par - 1)) + [E_BOUNDS]
+    jac = False
+    if not group_level:   # the analytic gradient of (ln k, E): EffectLikelihood.value_and_grad
+        def f_grad(th):
+            v, g = lik.value_and_grad(*(th if control else (0.0, th[0])), weights=weights)
+            g = g if control else g[1:]
+            return (-v, -g) if np.isfinite(v) and np.all(np.isfinite(g)) else (np.inf, np.zeros_like(th))
+        jac = True
     with np.errstate(all="ignore"):
-        res = minimize(f, x0, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-13, "gtol": 1e-8})
+        res = minimize(f_grad if jac else f, x0, method="L-BFGS-B", jac=jac, bounds=bounds,
+                       options={"ftol": 1e-13, "gtol": 1e-8})
         theta = res.x
         H = _hessian(f, theta)
     try:

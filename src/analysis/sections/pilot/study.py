@@ -15,7 +15,7 @@ from analysis.sections.pilot import did, placebo, structural
 from analysis.sections.pilot.power import PilotDesign, design
 from analysis.sections.pilot.groups import home_block
 
-__all__ = ["PilotAnalysis", "analyse", "conclusion", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
+__all__ = ["PilotAnalysis", "analyse", "conclusion", "did_verdict", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
            "summary_note",
            "DAYS_PER_MONTH", "N_BOOT", "calendar_months",
            "before_after_draws"]
@@ -50,7 +50,8 @@ class PilotAnalysis:
     placebo : placebo.Placebo or None
         The same estimate at made-up starts before ``since`` (:mod:`.placebo`).  Without a control
         group ``effect_draws`` are widened by its spread, and not given at all when it could not be
-        computed.
+        computed; with a control group by its spread beyond the placebos' own sampling error
+        (:attr:`.placebo.Placebo.excess`), and left as they are when it could not be computed.
     notes : list of Note
     """
 
@@ -84,7 +85,7 @@ class PilotAnalysis:
 
     @property
     def conclusion(self) -> str | None:
-        """The page's conclusion, :func:`conclusion` of the two estimates (None when not measured)."""
+        """The page's conclusion, :func:`conclusion` (None when not measured)."""
         return conclusion(self)
 
 
@@ -100,39 +101,51 @@ def _verdict(lo: float, hi: float) -> str:
     return "gain" if lo > 0 else "loss" if hi < 0 else "unclear"
 
 
+def did_verdict(pa) -> str:
+    """What the model-free difference-in-differences of the lapse rate says: ``gain`` when its whole
+    P10…P90 range is below zero (the pilot group's lapse rate fell against the control group's),
+    ``loss`` when above, ``unclear`` otherwise or without the comparison."""
+    comp = getattr(pa, "comparison", None)
+    if comp is None:
+        return "unclear"
+    t = comp.table.set_index("outcome")
+    if "lapse_rate" not in t.index:
+        return "unclear"
+    # a fall of the lapse rate is the gain: the verdict on minus the change
+    return _verdict(-float(t.loc["lapse_rate", "change_p90"]), -float(t.loc["lapse_rate", "change_p10"]))
+
+
 def conclusion(pa) -> str | None:
-    """What the pilot shows, from the **agreement** of the structural estimate and the model-free
-    difference-in-differences.
+    """What the pilot shows: the structural estimate leads, the model-free difference-in-differences
+    checks it.
 
-    The rule (also on the page):
+    The rule (also on the page, ``pilot.conclusion.rule``):
 
-    * the structural estimate says *gain* when its P10 is above zero (the whole P10…P90 range of E is
-      a cut of the dropout), *loss* when its P90 is below zero;
-    * the model-free difference-in-differences of the lapse rate (:mod:`analysis.sections.pilot.did`) says
-      *gain* when its P90 is below zero (the pilot group's lapse rate fell against the control group's
-      over its whole range), *loss* when its P10 is above zero;
-    * ``gain`` / ``loss`` only when both say so; ``no_change`` when neither shows anything;
-      ``disagree`` otherwise (one shows a change the other does not, or they point opposite ways).
+    * the structural estimate of E (:mod:`analysis.sections.pilot.structural`, its range widened by
+      the design's own error measured by placebo starts in time, :mod:`.placebo`) shows a *gain* when
+      its P10 is above zero, a *loss* when its P90 is below zero, and *no change* otherwise;
+    * the model-free difference-in-differences of the lapse rate (:func:`did_verdict`) **blocks** a
+      gain or a loss only when it contradicts it — its whole P10…P90 range on the other side of zero
+      (the lapse rate rose in the pilot group against the control group while the model reads a
+      gain, or the reverse): ``disagree``.  A DiD range that includes zero does not block: it is the
+      less precise of the two (a lapse rate counts a client's return within a window; the model uses
+      every visit's timing), and asking it to show the change as well left a real effect of E = 0.4
+      concluded a gain in 1 seed of 10 (``benchmarks/RESULTS.md``, "Pilot").
 
-    Only ``gain`` and ``loss`` are conclusions; with ``disagree`` the page says so and the summary
-    keeps the assumption (:func:`decision_note`).  Without the model-free comparison the structural
-    estimate cannot be checked: ``disagree`` unless it shows nothing either.  None when the pilot
-    was not measured.
+    Measured over generated salons with known truth (``benchmarks/RESULTS.md``, "Pilot: a conclusion
+    rule with power", slow test in ``tests/test_pilot.py``): a null pilot is concluded a gain no more
+    often than the nominal 10 % of a P10, and a pilot with E = 0.4 is concluded a gain in most seeds.
+    With ``disagree`` the page says so and the summary keeps the assumption (:func:`decision_note`).
+    None when the pilot was not measured.
     """
     if pa is None or not getattr(pa, "measured", False):
         return None
     p10, _, p90 = pa.effect_quantiles()
     s = _verdict(p10, p90)
-    comp = getattr(pa, "comparison", None)
-    if comp is not None:
-        t = comp.table.set_index("outcome")
-        # a fall of the lapse rate is the gain: the model-free verdict on minus the change
-        d = _verdict(-float(t.loc["lapse_rate", "change_p90"]), -float(t.loc["lapse_rate", "change_p10"]))
-    else:
-        d = "unclear"
-    if s == d:
-        return "no_change" if s == "unclear" else s
-    return "disagree"
+    if s == "unclear":
+        return "no_change"
+    opposite = {"gain": "loss", "loss": "gain"}[s]
+    return "disagree" if did_verdict(pa) == opposite else s
 
 
 def calendar_months(since, end) -> float:
@@ -202,6 +215,47 @@ def before_after_draws(rows, fit, draws, pl, rng):
     return placebo.widen(d, pl, rng)
 
 
+#: A "no change" whose P10…P90 range spans more than this (a cut of the dropout from −50 % to +50 %,
+#: or the assumed range when that is wider) says nothing a decision can use.
+WIDE_NO_CHANGE = 1.0
+
+
+def _few_before(rows: pd.DataFrame) -> Note | None:
+    """A Note when the clients seen before ``since`` are too few for the BG/NBD baseline (the model's
+    own minimums, :data:`analysis.models.bgnbd.MIN_CLIENTS` clients and
+    :data:`~analysis.models.bgnbd.MIN_REPEATS` repeat visits), else None."""
+    from analysis.models import bgnbd
+
+    pre = rows["x_pre"].dropna()
+    if len(pre) < bgnbd.MIN_CLIENTS:
+        return Note("pilot.note.few_before_clients", {"need": bgnbd.MIN_CLIENTS}, n=int(len(pre)),
+                    level="warning", topic="effect")
+    if float(pre.sum()) < bgnbd.MIN_REPEATS:
+        return Note("pilot.note.few_before_repeats", {"need": bgnbd.MIN_REPEATS}, n=int(pre.sum()),
+                    level="warning", topic="effect")
+    return None
+
+
+def _measure_effect(out: PilotAnalysis, rows: pd.DataFrame, n_boot: int, rng) -> None:
+    """Fit the structural E on ``rows`` into ``out`` (``fit``, and the bootstrap draws by client unless
+    the fit is not identified or sits at the model's bound: then a Note instead)."""
+    base = structural.fit_baseline(rows)
+    lik = structural.EffectLikelihood(rows["x0"], rows["x1"], rows["tx"], rows["T"], rows["pilot"], [base, base])
+    fit = structural.fit_effect(lik, control=out.control)
+    out.fit = fit
+    if not np.isfinite(fit.se):
+        out.notes.append(Note("pilot.note.not_identified", {}, level="warning", topic="effect"))
+    elif fit.at_bound:
+        # the likelihood still rises at the edge of what the model allows (a cut of 99.5 %, a rise
+        # of 300 %, or a time effect at its bound): an estimate at the edge with a range around it
+        # would read as a measurement
+        out.notes.append(Note("pilot.note.on_bound", {"effect": int(round(100 * fit.effect))},
+                              level="warning", topic="effect"))
+    else:
+        out.effect_draws = structural.bootstrap_effect(lik, fit, out.control, n_boot, rng)
+        out.n_boot = n_boot
+
+
 def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> PilotAnalysis:
     """Design the pilot and, when ``care_manager.since`` is set, measure it.
 
@@ -209,9 +263,12 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     model-free difference-in-differences, event study, departures and load evenness
     (:mod:`analysis.sections.pilot.did`).  Clients of a leaving specialist are censored at the departure in
     the structural model and left out of the model-free comparison when the departure is less than a
-    year before ``since`` or later (:func:`analysis.sections.pilot.structural.leaver_censoring`).  The page's
-    conclusion is :func:`conclusion`: a gain only when both estimates show it.  Every part the data
-    cannot support is left out with a Note.
+    year before ``since`` or later (:func:`analysis.sections.pilot.structural.leaver_censoring`).  The
+    range of E carries the design's own error measured by placebo starts in time (:mod:`.placebo`):
+    with a control group the placebos' spread beyond their own sampling error, without one their whole
+    spread and the baseline's refit error.  The page's conclusion is :func:`conclusion`: the
+    structural estimate leads, the model-free comparison blocks it only when it points the other way.
+    Every part the data cannot support is left out with a Note.
     """
     seed = int(study.get("simulation.seed") or 0) if seed is None else int(seed)
     visits = tables.visits
@@ -254,6 +311,13 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
                               level="warning", topic="pilot"))
     pilot_clients = home.index[home.isin(blocks)] if blocks is not None else home.index
     out.blocks = blocks
+    covers = study.get("care_manager.covers", "all")
+    if blocks is not None and covers not in (None, "all") and covers:
+        outside = [b for b in blocks if str(b) not in set(map(str, covers))]
+        if outside:   # the role was tried where the decision does not put it: the measured effect may not carry over
+            out.notes.append(Note("pilot.note.outside_covers", {"blocks": ", ".join(map(str, outside)),
+                                                                "covers": ", ".join(map(str, covers))},
+                                  level="warning", topic="pilot"))
     out.n_pilot = len(pilot_clients)
     out.n_control = len(home) - out.n_pilot
     out.control = blocks is not None and out.n_control > 0 and out.n_pilot > 0
@@ -294,20 +358,30 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     # ---- structural E
     try:
         rows = structural.client_rows(visits, since, end, UNIT_DAYS[unit], pilot_clients, censor=censor)
-        base = structural.fit_baseline(rows)
-        lik = structural.EffectLikelihood(rows["x0"], rows["x1"], rows["tx"], rows["T"], rows["pilot"], [base, base])
-        fit = structural.fit_effect(lik, control=out.control)
-        out.fit = fit
-        if np.isfinite(fit.se):
-            out.effect_draws = structural.bootstrap_effect(lik, fit, out.control, n_boot, rng)
-            out.n_boot = n_boot
+        few = _few_before(rows)
+        if few is not None:       # the baseline before `since` cannot be fitted: said in the reader's words
+            out.notes.append(few)
         else:
-            out.notes.append(Note("pilot.note.not_identified", {}, level="warning", topic="effect"))
-    except (InputError, ValueError, np.linalg.LinAlgError) as exc:
-        out.notes.append(Note("pilot.note.effect_failed", {"reason": str(exc)}, level="warning", topic="effect"))
+            _measure_effect(out, rows, n_boot, rng)
+    except (InputError, ValueError, np.linalg.LinAlgError):
+        out.notes.append(Note("pilot.note.effect_failed", {}, level="warning", topic="effect"))
     # ---- placebo in time: the design's own error (true effect 0 before the start)
     if out.fit is not None:
         out.placebo = placebo.placebo(visits, since, end, UNIT_DAYS[unit], blocks, out.control, censor=censor)
+        if out.control and out.measured:
+            # with a control group: what the time effect cannot take up (blocks trending apart)
+            pl = out.placebo
+            out.effect_draws = placebo.design_error(out.effect_draws, pl, rng)
+            if pl.n_excess >= placebo.MIN_EXCESS:
+                out.notes.append(Note("pilot.note.placebo_control", {"count": pl.n_excess,
+                                                                     "excess": int(round(100 * pl.excess))},
+                                      level="info" if pl.excess <= placebo.SMALL_SPREAD else "warning",
+                                      topic="effect"))
+            else:
+                out.notes.append(Note("pilot.note.placebo_control_unavailable",
+                                      {"months": int(round(placebo.MIN_PRE_DAYS / DAYS_PER_MONTH)),
+                                       "needed": placebo.MIN_EXCESS, "found": pl.n_excess},
+                                      level="warning", topic="effect"))
         if not out.control and out.measured:
             # before/after only: nothing separates the care manager from the salon's own trends but
             # this check, so the range carries its error, and without it no range is given
@@ -343,6 +417,18 @@ def analyse(study, tables, n_boot: int = N_BOOT, seed: int | None = None) -> Pil
     return out
 
 
+def design_blocks(d, option: str | None = None) -> list | None:
+    """The blocks of ``option`` (default: the recommended one) of a
+    :class:`~analysis.sections.pilot.power.PilotDesign` (None: every block, before/after only, or no
+    such option)."""
+    option = getattr(d, "recommended", None) if option is None else option
+    table = getattr(d, "table", None)
+    if option is None or table is None or option not in set(table["option"]):
+        return None
+    b = table.set_index("option").loc[option, "blocks"]
+    return [str(x) for x in b] if b is not None and not (isinstance(b, float) and np.isnan(b)) else None
+
+
 def figures(pa: PilotAnalysis) -> dict:
     """``figures.pilot`` for results.json; the effect keys only when the pilot was measured."""
     d = pa.design
@@ -351,6 +437,9 @@ def figures(pa: PilotAnalysis) -> dict:
         "detectable_effect": det if det is not None and det < 1.0 else None,
         "months_needed": d.months_needed if d is not None else None,
         "design": d.recommended if d is not None else None,
+        # the recommended design's blocks (None: every block, before/after), so the summary need not
+        # simulate the design again
+        "design_blocks": design_blocks(d),
     }
     if d is not None and d.months_needed is None:
         out["months_needed_note"] = "pilot.note.not_within"
@@ -416,25 +505,39 @@ def decision_note(study, analysis) -> Note | None:
     consumes it.  When the page concludes ``gain``, ``loss`` or ``no_change`` the summary uses the
     measured distribution of the effect (a measurement from the salon's own pilot beats a kit
     default, however wide its range: the range travels into the scenarios).  When the page concludes
-    ``disagree`` (the structural estimate and the model-free difference-in-differences do not say
-    the same thing) the summary keeps the assumption and gives the page's own reason.  Without a
-    control group (every block in the pilot: before/after only) the measurement is used only when
-    the placebo starts before ``since`` show the design's own error is small
+    ``disagree`` (the model-free difference-in-differences points the other way from the structural
+    estimate) the summary keeps the assumption and gives the page's own reason.  Without a control
+    group (every block in the pilot: before/after only) the measurement is used only when the
+    placebo starts before ``since`` show the design's own error is small
     (:attr:`analysis.sections.pilot.placebo.Placebo.small`); otherwise the assumption stays.
-    ``study`` is kept for the callers' signature.
+    A ``no_change`` is used only when its P10…P90 range is no wider than :data:`WIDE_NO_CHANGE` or the
+    assumed effect's low…high (``retention.care_manager_effect`` of ``study``), whichever is wider:
+    otherwise the pilot could not tell, and the assumption stays (``pilot.summary.not_used_wide``).
     """
     pa = analysis
     if pa is None or not pa.measured:
         return None
     p10, p50, p90 = pa.effect_quantiles()
-    if getattr(pa, "comparison", None) is None:
+    if not getattr(pa, "control", False):
         # no control group: before/after alone cannot separate the care manager from the salon's own
-        # trends unless the placebo starts (:mod:`.placebo`) show the design's error is small
+        # trends unless the placebo starts (:mod:`.placebo`) show the design's error is small (the
+        # before/after comparison against a year earlier is always there: it is not a control group)
         pl = getattr(pa, "placebo", None)
         if pl is None or not pl.small:
             return Note("pilot.summary.not_used_no_control", {"p10": p10, "median": p50, "p90": p90},
                         level="warning", topic="pilot")
-    if conclusion(pa) in ("gain", "loss", "no_change"):
+    concl = conclusion(pa)
+    if concl == "no_change":
+        # "no change" replaces the assumption only when the pilot says more than the assumption: its
+        # P10…P90 no wider than the assumed low…high.  A wide range around zero is a pilot that could
+        # not tell, not a measured zero
+        assumed = study.get("retention.care_manager_effect") if study is not None else None
+        width = max(float(assumed.high - assumed.low) if hasattr(assumed, "high") else 0.0, WIDE_NO_CHANGE)
+        if not (p90 - p10 <= width + 1e-12):
+            return Note("pilot.summary.not_used_wide", {"p10": p10, "median": p50, "p90": p90},
+                        level="warning", topic="pilot")
+        return None
+    if concl in ("gain", "loss"):
         return None
     return Note("pilot.summary.not_used_disagree", {"p10": p10, "median": p50, "p90": p90},
                 level="warning", topic="pilot")
