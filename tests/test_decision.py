@@ -90,7 +90,9 @@ def test_part_npvs_equal_the_discounted_monthly_flows():
     ramp_months = rng.choice([0.0, 3.0, 6.5, 12.0], n)
     profile = rng.uniform(0, 1, H)
     profile /= profile.sum()
-    for prof in (None, profile):
+    per_scenario = rng.uniform(0, 1, (n, H))          # one timing profile per scenario (its own effect)
+    per_scenario /= per_scenario.sum(axis=1, keepdims=True)
+    for prof in (None, profile, per_scenario):
         full = decision.npv(decision.monthly_flows(*args, H, ramp_months, prof), 0.12)
         fast = decision.part_npvs(*args, H, ramp_months, 0.12, prof)
         assert set(fast) == set(decision.PARTS)
@@ -98,3 +100,21 @@ def test_part_npvs_equal_the_discounted_monthly_flows():
             np.testing.assert_allclose(fast[k], full.parts[k], rtol=1e-10, atol=1e-6)
     only = decision.part_npvs(*args, H, ramp_months, 0.12, profile, only=["retention"])
     assert set(only) == {"retention"}
+
+
+def test_one_profile_per_scenario_is_that_scenarios_own_timing():
+    # scenario s of a per-scenario profile gives exactly what the single profile w[s] gives alone
+    rng = np.random.default_rng(11)
+    n, H = 6, 18
+    w = rng.uniform(0, 1, (n, H))
+    w /= w.sum(axis=1, keepdims=True)
+    total = rng.uniform(1, 5, n)
+    rm = rng.choice([0.0, 2.0, 5.5], n)
+    both = decision.ramped_profile(total, decision.ramp(H, rm), w)
+    for s in range(n):
+        alone = decision.ramped_profile(total[s:s + 1], decision.ramp(H, rm[s:s + 1]), w[s])
+        np.testing.assert_allclose(both[s], alone[0], rtol=1e-12)
+    # one row repeated is the single profile; a scalar ramp broadcasts against the profiles
+    same = decision.part_npvs(0, 0, total, 0, 0, H, 3.0, 0.1, np.tile(w[0], (n, 1)))["retention"]
+    np.testing.assert_allclose(same, decision.part_npvs(0, 0, total, 0, 0, H, 3.0, 0.1, w[0])["retention"],
+                               rtol=1e-12)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -206,17 +204,15 @@ def test_every_declared_figure_is_recorded_somewhere():
 
 
 @pytest.fixture(scope="module")
-def sample_results(tmp_path_factory) -> dict:
-    """The sample's results.json: ``$CARE_KIT_RESULTS`` when set (a run made already), else one run."""
+def sample_results(request) -> dict:
+    """The sample's results.json: ``$CARE_KIT_RESULTS`` when set (a run made already), else the
+    session's one English run of the sample (conftest ``sample_batch``, shared with the end-to-end tests)."""
     given = os.environ.get("CARE_KIT_RESULTS")
     if given:
         return json.loads(Path(given).read_text(encoding="utf-8"))
-    out = tmp_path_factory.mktemp("figures") / "reports"
-    r = subprocess.run([sys.executable, "-m", "analysis", "run", str(SAMPLE), "--out", str(out), "--lang", "en",
-                        "--set", "simulation.n_draws=300", "--quiet", "--jobs", "2"],
-                       capture_output=True, text=True, cwd=ROOT)
+    r, out = request.getfixturevalue("sample_batch")
     assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(next(out.rglob("results.json")).read_text(encoding="utf-8"))
+    return json.loads((out / SAMPLE.name / "results.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from analysis.sections import compensation, decision, pnl, staffing, summary
+from analysis.pages import i18n, words
 
 from analysis.inputs import data, sample
 
@@ -656,3 +657,236 @@ def test_npv_part_label_follows_todays_setup():
     assert summary.part_labels("administrators")["staff_saving"] == "summary.part.admin_saving"
     assert summary.part_labels("specialist_managers")["staff_saving"] == "summary.part.staff_saving"
     assert summary.part_labels(None) == summary.PARTS_LABELS
+
+
+# ----------------------------------------------------------------------------- the whole decision's break-even
+
+
+@pytest.fixture(scope="module")
+def breakeven_salon(tmp_path_factory):
+    """The bundled sample's generator, smaller: a salon whose whole decision breaks even inside (0, 1)
+    when nothing is replaced today (setup ``none``)."""
+    return sample.write_sample(tmp_path_factory.mktemp("be"), clients=600, months=18, seed=5)
+
+
+def _breakeven(study_dir, effect):
+    study = load_study(study_dir, {"staffing": {"current_setup": "none"}, "simulation": {"n_draws": 300},
+                                   "retention": {"care_manager_effect": effect}})
+    tables = data.load_tables(study)
+    prep = summary.prepare(study, tables)
+    d = simulate.draws(prep.study)
+    return prep, d, summary.decision_breakeven_effect(prep, d)
+
+
+def test_decision_breakeven_does_not_move_with_the_assumed_effect(breakeven_salon):
+    # finding 6 (trial 1): 42 / 52 / 57 % for an assumed effect of 0 / 0.15 / 0.30 on one salon.  The
+    # break-even fixes the effect in every scenario, so what was assumed for it must not matter.
+    got = {}
+    for effect in (0.0, 0.15, 0.3, {"low": 0.05, "mode": 0.1, "high": 0.6}):
+        prep, d, be = _breakeven(breakeven_salon, effect)
+        got[str(effect)] = be
+        assert 0 < be < 1, be
+        # at the break-even effect the median NPV of the whole decision is zero
+        npv = summary.evaluate(prep, d.fixed(summary.EFFECT_KEY, be)).median_npv()
+        scale = abs(summary.evaluate(prep, d.fixed(summary.EFFECT_KEY, 0.0)).median_npv())
+        assert abs(npv) <= 1e-3 * scale
+    values = list(got.values())
+    assert max(values) - min(values) <= 1e-3, got
+
+
+def test_blocks_at_a_loss_are_said_to_lose_money_not_given_a_zero_limit(tmp_path):
+    # finding 20 (trial 1): "The role costs 60,204 ₽ a month, more than 0 ₽ (50% of the covered blocks'
+    # profit before it)" while the blocks lose 620,664 ₽ a month
+    study = load_study(ROOT / "data" / "sample", {"simulation": {"n_draws": 100}})
+    check = summary.role_cost_check(60_204.0, -620_664.0, study)
+    assert not check.passed and check.loss == pytest.approx(620_664.0)
+    for lang in ("en", "ru"):
+        value, limit = summary.check_value_text(check, study, lang)
+        assert "620" in limit and "0 ₽" not in limit.replace("620 664 ₽", "").replace("620,664 ₽", "")
+    # the verdict's next step names the loss (its own key); a profitable salon keeps the limit's words
+    prep = summary.Prepared(study, None)
+    prep.baseline = type("B", (), {"profit_month": -620_664.0, "revenue_month": 71_436.0, "n_months": 12})()
+    prep.today = staffing.TodaySetup("none", "study", stated="none")
+    cost = np.full(10, 60_204.0)
+    result = decision.npv(decision.monthly_flows(np.zeros(10), cost, 0, 0, 0, 12, 0), 0.1)
+    ev = summary.Evaluation(result, {"role_cost_month": cost, "staff_saving_month": np.zeros(10),
+                                     "care_managers_needed": np.ones(10)}, "none")
+    tor = pd.DataFrame(columns=["key", "low", "high", "npv_at_low", "npv_at_high", "swing", "base"])
+    v = summary.verdict(prep, ev, tor, simulate.draws(study, n=10))
+    assert v.checks_failed == ["role_cost_vs_profit"]
+    step = next(s for s in v.next_steps if "role_cost" in s.code)
+    assert step.code == "verdict.next.check.role_cost_vs_profit_loss"
+    for lang in ("en", "ru"):
+        text = summary.next_step_text(step, study, lang)
+        assert "620" in text and "60" in text and "{" not in text
+    ok = summary.role_cost_check(60_204.0, 400_000.0, study)
+    assert ok.loss is None and ok.passed
+
+
+def test_summary_page_shows_the_setup_conflict_and_the_money_scale_with_its_basis(tmp_path):
+    # the summary dropped pnl.money_scale_note (and said "the salon's own specialists' pay" for a scale
+    # taken from the visit amount, finding 18) and showed the staff.csv conflict on the staffing page only
+    study = load_study(tmp_path, {"currency": "USD", "staffing": {"current_setup": "administrators"}})
+    visits = pd.DataFrame({"client_id": ["a", "b", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01"]),
+                           "amount": [30.0, 36.0, 33.0]})
+    staff = pd.DataFrame({"specialist_id": ["m1", "m2"], "role": ["block manager", "block manager"],
+                          "monthly_fixed_pay": [900.0, 950.0]})
+    prep = summary.Prepared(pnl.localise(study, Tables(visits=visits)), None)
+    prep.today = staffing.today_setup(prep.study, Tables(visits=visits, staff=staff))
+    assert prep.today.conflict
+    for lang in ("en", "ru"):
+        notes = summary.page_notes(prep, lang)
+        assert len(notes) == 2 and not any("{" in n for n in notes)
+        conflict, scale = notes
+        from analysis.pages import i18n
+        from analysis.pages.words import say
+
+        assert say("summary.setup.specialist_managers", lang) in conflict
+        assert say("summary.setup.administrators", lang) in conflict
+        # the basis said is the visit amount's (these data have no specialists' pay)
+        assert scale == say("pnl.money_scale.visit_amount", lang, defaults_currency="RUB", currency="USD",
+                            scale=i18n.number(prep.study.money_scale, lang, 3))
+    # the same currency: nothing scaled, no note; no conflict: no note
+    rub = summary.Prepared(pnl.localise(load_study(tmp_path), Tables(visits=visits)), None)
+    rub.today = staffing.today_setup(rub.study, Tables(visits=visits))
+    assert summary.page_notes(rub) == []
+
+
+def _money_only(study, pay, cost=None):
+    """A Prepared and an Evaluation with nothing but one care manager's pay (and the role cost)."""
+    prep = summary.Prepared(study, None)
+    prep.today = staffing.TodaySetup("none", "study", stated="none")
+    n = 10
+    cost = np.full(n, pay * 1.3 if cost is None else cost)
+    result = decision.npv(decision.monthly_flows(np.zeros(n), cost, 0, 0, 0, 12, 0), 0.1)
+    return prep, summary.Evaluation(result, {"role_cost_month": cost, "staff_saving_month": np.zeros(n),
+                                             "care_managers_needed": np.ones(n), "pay_month": np.full(n, pay)}, "none")
+
+
+def test_converted_pay_below_the_minimum_wage_blocks_create_and_asks_for_the_pay(tmp_path):
+    # finding 18 (trial 1): a bare USD export got a care manager at $640 a month (the rouble defaults times
+    # the visit amount's factor), below the US federal minimum wage ($7.25 x 40 h x 52 / 12 = $1,256.67)
+    usd = load_study(tmp_path, {"currency": "USD", "simulation": {"n_draws": 100}})
+    assert summary.minimum_wage_month(usd) == pytest.approx(7.25 * 40 * 52 / 12, abs=0.01)
+    prep, ev = _money_only(usd, 640.0)
+    checks = {c.code: c for c in summary.sanity_checks(prep, ev)}
+    c = checks["pay_vs_minimum_wage"]
+    assert not c.passed and c.value == 640.0 and c.limit == pytest.approx(1256.67)
+    tor = pd.DataFrame(columns=["key", "low", "high", "npv_at_low", "npv_at_high", "swing", "base"])
+    v = summary.verdict(prep, ev, tor, simulate.draws(usd, n=10))
+    assert v.level != "create" and "pay_vs_minimum_wage" in v.checks_failed
+    step = next(s for s in v.next_steps if s.code.endswith("pay_vs_minimum_wage"))
+    for lang in ("en", "ru"):
+        text = summary.next_step_text(step, usd, lang)
+        assert "compensation.schemes" in text and "{" not in text and "1" in text
+        assert summary.check_value_text(c, usd, lang)[1] == words.say(
+            "verdict.check.limit.at_least", lang, limit=i18n.money(c.limit, "USD", lang))
+    # a plausible pay passes; a stated pay scheme is the owner's (no check); EUR has no single minimum
+    assert summary.sanity_checks(*_money_only(usd, 3000.0))[0].passed
+    stated = load_study(tmp_path, {"currency": "USD", "compensation": {"schemes": [
+        {"name": "fixed", "components": [{"type": "fixed", "amount": 640}]}]}})
+    assert "pay_vs_minimum_wage" not in {c.code for c in summary.sanity_checks(*_money_only(stated, 640.0))}
+    eur = load_study(tmp_path, {"currency": "EUR"})
+    assert summary.minimum_wage_month(eur) is None
+    assert "pay_vs_minimum_wage" not in {c.code for c in summary.sanity_checks(*_money_only(eur, 640.0))}
+    # the RUB minimum (МРОТ 2026) against the kit's own rouble default scheme: it passes
+    rub = load_study(tmp_path)
+    assert summary.minimum_wage_month(rub) == 27093
+    assert summary.sanity_checks(*_money_only(rub, 115_000.0))[0].passed
+    from analysis.pages import references
+
+    assert {"minimum_wage_ru", "minimum_wage_us"} <= set(references.ids())
+
+
+def test_retention_profiles_are_the_gain_profile_at_every_effect_of_the_grid():
+    from analysis.sections import retention
+
+    study = load_study(ROOT / "data" / "sample", {"simulation": {"n_draws": 100}})
+    a = retention.analyse(study, data.load_tables(study))
+    H = study.horizon_months
+    grid, profiles = summary.retention_profiles(a, H)
+    assert profiles.shape == (len(summary.PROFILE_GRID), H)
+    for e, w in zip(grid, profiles):
+        cum = retention.gain_profile(a, H, e)
+        np.testing.assert_allclose(w, np.diff(np.r_[0.0, cum]) / cum[-1], rtol=1e-9, atol=1e-12)
+    # a larger cut keeps more clients, who build up for longer: later months carry more of the gain
+    assert (np.diff(profiles[:, -1]) > 0).all()
+
+
+def test_the_summary_costs_the_role_once_per_evaluation_not_again_in_its_retention_stage(small_salon, monkeypatch):
+    # the retention section's own role-cost field (its page's break-even) was recomputed for every
+    # evaluation, break-even step and tornado bar of the summary although the NPV never reads it
+    study = load_study(small_salon, {"staffing": {"current_setup": "none"}})
+    prep = summary.prepare(study, data.load_tables(study))
+    d = simulate.draws(prep.study)
+    before = summary.evaluate(prep, d)
+    calls = []
+    real = summary.role_cost
+    monkeypatch.setattr(summary, "role_cost", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = summary.evaluate(prep, d)
+    summary.decision_breakeven_effect(prep, d)
+    assert calls == []
+    np.testing.assert_array_equal(again.npv, before.npv)
+    # the retention page still prices its break-even with the one role cost
+    from analysis.sections import retention
+
+    rs = retention.scenarios(prep.study, prep.tables, d, analysis=prep.retention)
+    assert np.isfinite(rs.role_cost_year).all() and calls
+
+
+def test_the_summary_builds_the_covered_retention_and_its_notes_where_the_retention_page_does(small_salon,
+                                                                                                  monkeypatch):
+    from analysis.sections import retention
+
+    got = []
+    real = retention.covered_analysis
+    monkeypatch.setattr(retention, "covered_analysis", lambda *a, **k: got.append(real(*a, **k)) or got[-1])
+    study = load_study(small_salon, {"care_manager": {"covers": ["hair"]}, "staffing": {"current_setup": "none"}})
+    prep = summary.prepare(study, data.load_tables(study))
+    assert len(got) == 1 and got[0].narrowed
+    assert prep.retention is got[0].analysis
+    assert [n for n in prep.notes if n in got[0].notes] == got[0].notes
+
+
+def test_evaluations_on_the_same_draws_reuse_the_parts_and_give_the_full_recomputation(small_salon):
+    study = load_study(small_salon, {"staffing": {"current_setup": "none"}})
+    prep = summary.prepare(study, data.load_tables(study))
+    d = simulate.draws(prep.study)
+    schemes = [s["name"] for s in prep.study["compensation.schemes"]]
+    other = next(s for s in schemes if s != prep.study["care_manager.scheme"])
+    cases = [dict(), dict(setup="specialist_managers"), dict(setup="administrators"), dict(scheme_name=other),
+             dict(model_uncertainty=False), dict(setup="administrators", scheme_name=other, model_uncertainty=False)]
+    for kw in cases:
+        fresh = summary._evaluation(prep, summary._stages(prep, d, **kw))
+        np.testing.assert_array_equal(summary.evaluate(prep, d, **kw).npv, fresh.npv, err_msg=str(kw))
+    for key, value in ((summary.EFFECT_KEY, 0.05), ("summary.ramp_months", 12.0),
+                       ("staffing.payroll_tax_rate", 0.2)):
+        fresh = summary._evaluation(prep, summary._stages(prep, d.fixed(key, value)))
+        np.testing.assert_allclose(summary.evaluate_fixed(prep, d, key, value).npv, fresh.npv, rtol=1e-12)
+
+
+def test_the_retention_pages_refits_give_the_summary_the_curves_it_would_compute(small_salon):
+    from analysis.sections import retention
+
+    study = load_study(small_salon, {"staffing": {"current_setup": "none"}})
+    tables = data.load_tables(study)
+    a = retention.analyse(study, tables)
+    page = retention.model_bootstrap(a, study.horizon_months, int(study["simulation.model_refits"]),
+                                     simulate.key_rng(int(study["simulation.seed"]), "rng:model_refits"))
+    real, calls = retention.model_bootstrap, []
+    import pytest as _pytest
+
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retention, "model_bootstrap", lambda *x, **k: calls.append(1) or real(*x, **k))
+        reused = summary.prepare(study, tables, retention_analysis=a, bootstrap=page)
+        assert calls == []                     # read from the page's refits, not computed again
+        own = summary.prepare(study, tables, retention_analysis=a)
+        assert calls == [1]
+    np.testing.assert_array_equal(reused.effect_grid, own.effect_grid)
+    np.testing.assert_allclose(reused.model_curves, own.model_curves, rtol=1e-9)
+    d = simulate.draws(own.study)
+    np.testing.assert_allclose(summary.evaluate(reused, d).npv, summary.evaluate(own, d).npv, rtol=1e-9)
+    # refits on another grid (or of other clients) are not used
+    other = retention.model_bootstrap(a, study.horizon_months, 2, simulate.key_rng(1, "x"), np.linspace(0, 1, 7))
+    np.testing.assert_allclose(summary.prepare(study, tables, retention_analysis=a, bootstrap=other).model_curves,
+                               own.model_curves, rtol=1e-9)

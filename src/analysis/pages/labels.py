@@ -142,10 +142,15 @@ def setting_text(key: str, value, lang: str = "en", currency: str = "RUB", spec:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
 
+    # an amount defined in another currency than the study's (``currency_key`` in its schema leaf:
+    # the kit's reference pay is in the money defaults' currency, roubles) is shown in that one
+    if spec.get("currency_key") and study is not None:
+        currency = str(study.get(spec["currency_key"]) or currency)
+
     def one(x) -> str:
         if typ in _PCT_TYPES:
             return _pct(float(x), lang)
-        if _MONEY_KEY.search(key):
+        if _MONEY_KEY.search(key) or spec.get("currency_key"):
             return i18n.money(x, currency, lang)
         if _PCT_KEY.search(key):
             return _pct(float(x), lang)

@@ -26,7 +26,7 @@ GROUPS = (
                   "crystal_focus", "kitomba", "neill", "refine", "cream", "ihrsa", "fitronics", "pfender",
                   "ru_commission", "nailberry", "fresha", "vagaro", "altegio", "good_salon_guide",
                   "lapsed_rule", "job_ads")),
-    ("law", ("tax_code_425", "labour_code_91", "key_rate")),
+    ("law", ("tax_code_425", "labour_code_91", "key_rate", "minimum_wage_ru", "minimum_wage_us")),
     ("kit", ("source_document", "kit_assumption")),
 )
 

@@ -19,7 +19,9 @@ month ``k`` and each step brings its own gain profile from then on::
 
     retention[s, m] = retention_margin_year[s] · H / 12 · Σ_{k ≤ m} (ramp[s, k] − ramp[s, k−1]) · w[m − k + 1]
 
-Without a profile (``retention_profile=None``) the gain is spread evenly, ``w[j] = 1 / H``.
+Without a profile (``retention_profile=None``) the gain is spread evenly, ``w[j] = 1 / H``.  The
+profile is one ``w`` (H,) for every scenario or one per scenario, ``w[s, j]`` (n, H): the gain's
+timing at scenario ``s``'s own effect (a larger cut keeps more clients, who build up for longer).
 
 Every input is an array over the same Monte Carlo scenarios (``analysis.models.simulate``), so the sections'
 correlations are kept.  The payback month is the first month at which the median cumulative
@@ -58,10 +60,19 @@ def ramp(horizon_months: int, ramp_months) -> np.ndarray:
 
 
 def ramped_profile(total, ramp_nh: np.ndarray, profile) -> np.ndarray:
-    """``total[s] · Σ_{k ≤ m} Δramp[s, k] · w[m − k + 1]`` (see the module docstring), (n, H)."""
+    """``total[s] · Σ_{k ≤ m} Δramp[s, k] · w[m − k + 1]`` (see the module docstring), (n, H);
+    ``profile`` is ``w`` (H,) or one per scenario (n, H)."""
     n, H = ramp_nh.shape
-    w = np.asarray(profile, float)[:H]
+    w = np.asarray(profile, float)
     steps = np.diff(np.concatenate([np.zeros((n, 1)), ramp_nh], axis=1), axis=1)   # (n, H)
+    if w.ndim == 2:
+        n = max(n, w.shape[0])
+        w, steps = np.broadcast_to(w[:, :H], (n, H)), np.broadcast_to(steps, (n, H))
+        out = np.zeros((n, H))
+        for j in range(H):                                                          # lag m - k = j
+            out[:, j:] += steps[:, :H - j] * w[:, j:j + 1]
+        return np.asarray(total, float)[:, None] * out
+    w = w[:H]
     lag = np.arange(H)[:, None] - np.arange(H)[None, :]                             # m - k
     kernel = np.where(lag >= 0, w[np.clip(lag, 0, H - 1)], 0.0)                      # (m, k)
     return np.asarray(total, float)[:, None] * (steps @ kernel.T)
@@ -121,11 +132,20 @@ def part_npvs(staff_saving_month, role_cost_month, retention_margin_year, depart
             if retention_profile is None:
                 out["retention"] = r_year / 12.0 * (rp @ disc)
             else:
-                w = np.asarray(retention_profile, float)[:H]
+                w = np.asarray(retention_profile, float)
+                steps = np.diff(np.concatenate([np.zeros((rp.shape[0], 1)), rp], axis=1), axis=1)
+                if w.ndim == 2:   # one profile per scenario: g[s, k] = sum_j disc[k + j] w[s, j]
+                    n = max(steps.shape[0], w.shape[0], r_year.shape[0])
+                    w, steps = np.broadcast_to(w[:, :H], (n, H)), np.broadcast_to(steps, (n, H))
+                    g = np.zeros((n, H))
+                    for j in range(H):
+                        g[:, :H - j] += w[:, j:j + 1] * disc[None, j:]
+                    out["retention"] = r_year * H / 12.0 * (steps * g).sum(axis=1)
+                    return out
+                w = w[:H]
                 lag = np.arange(H)[:, None] - np.arange(H)[None, :]                  # m - k
                 kernel = np.where(lag >= 0, w[np.clip(lag, 0, H - 1)], 0.0)           # (m, k)
                 g = disc @ kernel                                                    # (k,)
-                steps = np.diff(np.concatenate([np.zeros((rp.shape[0], 1)), rp], axis=1), axis=1)
                 out["retention"] = r_year * H / 12.0 * (steps @ g)
     return out
 

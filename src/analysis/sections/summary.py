@@ -61,18 +61,68 @@ from analysis.errors import InputError
 from analysis.models.simulate import Draws
 from analysis.inputs.study import Study, Uncertain
 
-__all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "decision_breakeven_effect", "tornado", "STAGES",
+__all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "evaluate_fixed", "decision_breakeven_effect", "tornado", "STAGES",
            "role_cost", "retention_cost_year", "managers_needed",
            "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
            "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
            "next_step_text", "short_label", "format_value", "flip_conditions", "PilotAdvice", "pilot_advice",
-           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "part_labels", "pilot_advice_text"]
+           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "part_labels", "pilot_advice_text",
+           "page_notes", "EFFECT_GRID", "PROFILE_GRID", "retention_profiles", "minimum_wage_month"]
 
 EFFECT_KEY = "retention.care_manager_effect"
 VERDICTS = decision.VERDICTS
 # Sanity checks against the salon's size, in the order they are shown.
-CHECKS = ("money_not_in_currency", "management_payroll_vs_revenue", "management_payroll_vs_profit",
-          "role_cost_vs_profit", "managers_vs_clients")
+CHECKS = ("money_not_in_currency", "pay_vs_minimum_wage", "management_payroll_vs_revenue",
+          "management_payroll_vs_profit", "role_cost_vs_profit", "managers_vs_clients")
+
+
+#: Cuts of the dropout probability the bootstrap refits' retention curves are computed at: fixed (never
+#: from the assumed effect), steps of 0.04: every other point of the retention page's grid
+#: (:func:`analysis.sections.retention.model_bootstrap`'s default, steps of 0.02), so the summary reads
+#: that page's refits when it runs in the same kernel and computes half as many points otherwise.
+EFFECT_GRID = np.linspace(0.0, 1.0, 26)
+#: Effects the retention gain's monthly timing profile is computed at (fixed; 0 itself has no gain
+#: to share out, so the grid starts just above it).
+PROFILE_GRID = np.r_[0.01, np.linspace(0.1, 1.0, 10)]
+
+
+def _grid_columns(effects, grid) -> np.ndarray | None:
+    """Indices of ``grid``'s effects among ``effects`` (None unless every one is there)."""
+    if effects is None:
+        return None
+    effects = np.asarray(effects, float)
+    idx = np.searchsorted(effects, grid).clip(0, len(effects) - 1)
+    return idx if np.allclose(effects[idx], grid, rtol=0, atol=1e-12) else None
+
+
+def retention_profiles(analysis, horizon_months: int, grid=PROFILE_GRID):
+    """(grid, profiles): the share of the horizon's retention gain in each month, (len(grid), H), at
+    each effect of ``grid``: :func:`analysis.sections.retention.gain_profile`'s monthly increments over
+    its total, every effect in one pass of the visit model's quadrature (the same numbers as one
+    :func:`~analysis.sections.retention.gain_profile` per effect); (grid, None) when the visit model was
+    not fitted or a profile is not finite or has no gain."""
+    from analysis.sections import retention
+
+    grid = np.asarray(grid, float)
+    a, H = analysis, int(horizon_months)
+    if a.bgnbd is None or a.clv is None:
+        return grid, None
+    spend = a.clv["spend_per_visit"].to_numpy(float)
+    new_margin = float(np.mean(spend)) * a.margin_ratio if a.new_clients_per_year > 0 else 0.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        em = retention._EffectModel(a.rfm, a.bgnbd, spend * a.margin_ratio, H, a.time_unit_days,
+                                    a.new_clients_per_year, new_margin)
+        scales = np.r_[1.0, np.maximum(1.0 - grid, 1e-9)]
+        t = np.arange(1, H + 1) * retention.DAYS_PER_MONTH / em.unit
+        G = em.bgnbd.expected_visits_alive(t[:, None], em.x[None, :], em.T[None, :], scales)   # (H, K, 1 + P)
+        cum = np.einsum("hkp,k->hp", G[..., 1:] - G[..., :1], em.pam)                         # (H, P)
+        if em.A > 0:
+            tau = (np.arange(H) + 0.5) * retention.DAYS_PER_MONTH / em.unit
+            N = em.bgnbd.expected_visits_alive(tau, np.zeros(H), np.zeros(H), scales)           # (H, 1 + P)
+            cum = cum + np.cumsum(N[:, 1:] - N[:, :1], axis=0) * em.A / 12.0 * em.m_new
+    if not (np.all(np.isfinite(cum)) and np.all(cum[-1] > 0)):
+        return grid, None
+    return grid, (np.diff(np.vstack([np.zeros((1, len(grid))), cum]), axis=0) / cum[-1]).T
 
 
 def covered_tables(tables, study):
@@ -97,9 +147,10 @@ class Prepared:
     ``study`` is the study with its money defaults in the study's currency
     (:func:`analysis.sections.pnl.localise`); ``tables`` the covered blocks' tables (:func:`covered_tables`);
     ``all_tables`` the salon's; ``today`` the salon's current setup
-    (:func:`analysis.sections.staffing.today_setup`); ``retention_profile`` the share of the retention gain
-    in each month of the horizon (:func:`analysis.sections.retention.gain_profile` at the effect's most
-    likely value; see :mod:`analysis.sections.decision`); ``notes`` :class:`~analysis.codes.Note` of parts left
+    (:func:`analysis.sections.staffing.today_setup`); ``retention_profiles`` the share of the retention
+    gain in each month of the horizon at each effect of ``profile_grid``
+    (:func:`analysis.sections.retention.gain_profile`; see :mod:`analysis.sections.decision`), read per
+    scenario by :meth:`profile_at`; ``notes`` :class:`~analysis.codes.Note` of parts left
     out (counted as zero).
     """
 
@@ -110,23 +161,44 @@ class Prepared:
     baseline: object = None          # pnl.Baseline
     today: object = None             # staffing.TodaySetup
     all_tables: object = None
-    retention_profile: object = None  # (H,) share of the retention gain in each month, or None
+    retention_profiles: object = None  # (P, H) share of the retention gain in each month, at profile_grid
+    profile_grid: object = None        # (P,) effects the profiles are computed at
     model_curves: object = None       # (K, G) retention gain a year on effect_grid, per bootstrap refit
     effect_grid: object = None
+
+    def profile_at(self, effect) -> np.ndarray | None:
+        """The retention gain's monthly shares (n, H) at each scenario's ``effect`` (n,): the
+        profiles of :data:`PROFILE_GRID` interpolated linearly (an effect below the grid's first
+        point takes its profile: the shape's limit as the effect goes to zero); None without them."""
+        if self.retention_profiles is None:
+            return None
+        grid, prof = self.profile_grid, self.retention_profiles
+        e = np.clip(np.atleast_1d(np.asarray(effect, float)), grid[0], grid[-1])
+        lo = (np.searchsorted(grid, e, side="right") - 1).clip(0, len(grid) - 2)
+        frac = ((e - grid[lo]) / (grid[lo + 1] - grid[lo]))[:, None]
+        return prof[lo] * (1.0 - frac) + prof[lo + 1] * frac
     notes: list = field(default_factory=list)
 
     def note(self, code: str, **fields) -> None:
         self.notes.append(Note(f"summary.note.{code}", fields, level="warning", topic="summary"))
 
 
-def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=None) -> Prepared:
+def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=None, bootstrap=None) -> Prepared:
     """Fit and aggregate what does not depend on the scenario; a part that cannot be computed
     from this study's data is left out of the NPV with a note (it counts as zero).
 
     ``retention_analysis`` (:func:`analysis.sections.retention.analyse`) and ``staffing_analysis``
     (:func:`analysis.sections.staffing.analyse`) may be passed when the sections already computed them;
     the retention analysis is only reused when every block is covered (otherwise it is redone on
-    the covered blocks' visits)."""
+    the covered blocks' visits, :func:`analysis.sections.retention.covered_analysis`).  ``bootstrap``
+    (:func:`analysis.sections.retention.model_bootstrap` of ``retention_analysis``, the retention page's
+    refits, on a grid that holds :data:`EFFECT_GRID`) is reused the same way, read at
+    :data:`EFFECT_GRID`; otherwise the refits are computed here.
+
+    Nothing here reads the *assumed* care-manager effect: the retention gain's curves and its timing
+    profiles are computed on fixed grids of the effect (:data:`EFFECT_GRID`, :data:`PROFILE_GRID`) and
+    read per scenario at the scenario's effect, so a figure that fixes the effect (the whole
+    decision's break-even) depends on the salon's facts only."""
     from analysis.sections import pnl, retention, staffing
 
     _TABLES_CACHE.clear()
@@ -141,31 +213,25 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
                                                 int(study["staffing.active_window_months"])))
     except (ValueError, KeyError, InputError) as exc:
         prep.note("staffing_left_out", reason=str(exc))
-    if covered is not tables:
-        retention_analysis = None
-    try:
-        prep.retention = retention_analysis if retention_analysis is not None else retention.analyse(study, covered)
-        if getattr(prep.retention, "effect", None) is None:
-            prep.note("retention_zero")
-        if getattr(prep.retention, "departures", None) is None:
-            prep.note("departures_zero")
-    except (ValueError, KeyError, ArithmeticError, InputError) as exc:
-        prep.note("retention_left_out", reason=str(exc))
+    # the covered blocks' retention analysis and its notes, built as the retention page builds it
+    cov = retention.covered_analysis(study, tables, analysis=retention_analysis)
+    prep.retention = cov.analysis
+    prep.notes.extend(cov.notes)
+    if cov.narrowed or retention_analysis is None:
+        bootstrap = None   # refits of another analysis than the one used here
     if prep.retention is not None and getattr(prep.retention, "bgnbd", None) is not None:
-        eff = study[EFFECT_KEY]
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            cum = retention.gain_profile(prep.retention, study.horizon_months,
-                                         eff.mode if isinstance(eff, Uncertain) else float(eff))
-        if np.all(np.isfinite(cum)) and cum[-1] > 0:
-            prep.retention_profile = np.diff(np.concatenate([[0.0], cum])) / cum[-1]
+        prep.profile_grid, prep.retention_profiles = retention_profiles(prep.retention, study.horizon_months)
         from analysis.models.simulate import key_rng
 
-        high = eff.high if isinstance(eff, Uncertain) else float(eff)
-        prep.effect_grid = np.unique(np.r_[np.linspace(0.0, min(max(high, 0.0), 1.0), 9), 1.0])
-        curves = retention.effect_curves_bootstrap(prep.retention, study.horizon_months,
-                                                   int(study["simulation.model_refits"]),
-                                                   key_rng(int(study["simulation.seed"]), "rng:model_refits"),
-                                                   prep.effect_grid)
+        cols = _grid_columns(getattr(bootstrap, "effects", None), EFFECT_GRID) if bootstrap is not None else None
+        if cols is not None:   # the retention page's refits, read at this grid's effects (the same numbers)
+            curves = np.asarray(bootstrap.curves, float)[:, cols]
+        else:
+            curves = retention.model_bootstrap(prep.retention, study.horizon_months,
+                                               int(study["simulation.model_refits"]),
+                                               key_rng(int(study["simulation.seed"]), "rng:model_refits"),
+                                               EFFECT_GRID).curves
+        prep.effect_grid = EFFECT_GRID.copy()
         prep.model_curves = curves if len(curves) else None
     try:
         prep.baseline = pnl.baseline(tables, study)
@@ -184,7 +250,8 @@ class Evaluation:
     monthly : dict of ndarray (n,)
         The per-scenario inputs of the cash flow: staff_saving_month, role_cost_month,
         retention_margin_year, departures_margin_year, setup_cost, ramp_months,
-        care_managers_needed, pay_month (one manager's pay, profit share split as in force).
+        care_managers_needed, pay_month (one manager's pay, profit share split as in force),
+        retention_profile ((n, H) timing of the retention gain at each scenario's effect, or None).
     setup : str or None
         Today's setup the evaluation assumed.
     """
@@ -261,33 +328,40 @@ def _stage_staffing(prep, d, ps, setup, payroll):
 
 
 def _stage_retention(prep, d, model_uncertainty):
-    """(retention_margin_year, departures_margin_year) per scenario."""
+    """(retention_margin_year, departures_margin_year, retention_profile) per scenario; the profile
+    (n, H) is the gain's timing at each scenario's effect (:meth:`Prepared.profile_at`), or None."""
     from analysis.sections import retention
 
     n = d.n
     if prep.retention is None:
-        return np.zeros(n), np.zeros(n)
-    rs = retention.scenarios(prep.study, prep.tables, d, analysis=prep.retention)
+        return np.zeros(n), np.zeros(n), None
+    # through _Tracked: the retention section's role-cost field (its page's break-even) is not part of
+    # the NPV, and retention_cost_year skips it for these draws
+    rs = retention.scenarios(prep.study, prep.tables, d if isinstance(d, _Tracked) else _Tracked(d, set()),
+                             analysis=prep.retention)
     ret_year = np.nan_to_num(np.asarray(rs.incremental_margin_year, float))
     dep_year = np.nan_to_num(np.asarray(rs.margin_at_risk_avoided_year, float))
+    eff = np.clip(np.asarray(d[EFFECT_KEY], float) * np.ones(n), 0.0, 1.0)
     if model_uncertainty and prep.model_curves is not None:
         curves = prep.model_curves
         k = d.rng("model_refit").integers(0, len(curves), n)
         grid = prep.effect_grid
-        eff = np.clip(d[EFFECT_KEY], 0.0, 1.0)
         lo = (np.searchsorted(grid, eff, side="right") - 1).clip(0, len(grid) - 2)
         frac = (eff - grid[lo]) / (grid[lo + 1] - grid[lo])
         ret_year = curves[k, lo] * (1 - frac) + curves[k, lo + 1] * frac
-    return ret_year, dep_year
+    return ret_year, dep_year, prep.profile_at(eff)
 
 
 def _stages(prep: Prepared, d: Draws, scheme_name=None, setup=_UNSET, model_uncertainty=True,
-            reuse: dict | None = None, changed: str | None = None, logs: dict | None = None) -> dict:
+            reuse: dict | None = None, changed: str | None = None, logs: dict | None = None,
+            redo: tuple = ()) -> dict:
     """The model's parts (:data:`STAGES`) on the draws ``d``.
 
     With ``reuse`` (the parts of an earlier call on the same scenarios) and ``changed`` (the one
     assumption that differs), a part is recomputed only when it read ``changed`` (``logs``, filled by
-    the earlier call) or a part it reads was recomputed; the others are taken from ``reuse``."""
+    the earlier call), is named in ``redo`` (an argument of this call that differs: the scheme, the
+    setup, the models' uncertainty) or a part it reads was recomputed; the others are taken from
+    ``reuse``."""
     study = prep.study
     today = prep.today
     setup = today.setup if setup is _UNSET else setup
@@ -296,7 +370,7 @@ def _stages(prep: Prepared, d: Draws, scheme_name=None, setup=_UNSET, model_unce
     out, redone = {}, set()
 
     def need(stage, *upstream):
-        return (reuse is None or stage not in reuse or changed in logs.get(stage, ())
+        return (reuse is None or stage not in reuse or stage in redo or changed in logs.get(stage, ())
                 or any(u in redone for u in upstream))
 
     def tracked(stage):
@@ -332,7 +406,7 @@ def _stages(prep: Prepared, d: Draws, scheme_name=None, setup=_UNSET, model_unce
 def _monthly(st: dict) -> dict:
     ps = st["pay"]
     staff_saving, managers, role_cost = st["staffing"]
-    ret_year, dep_year = st["retention"]
+    ret_year, dep_year, profile = st["retention"]
     setup_cost, ramp_months = st["decision"]
     if ps is not None:
         pay_month = np.asarray(ps.pay_month, float)
@@ -343,7 +417,34 @@ def _monthly(st: dict) -> dict:
         pay_month = np.full(len(staff_saving), np.nan)
     return {"staff_saving_month": staff_saving, "role_cost_month": role_cost, "retention_margin_year": ret_year,
             "departures_margin_year": dep_year, "setup_cost": setup_cost * managers, "ramp_months": ramp_months,
-            "care_managers_needed": managers, "pay_month": pay_month}
+            "care_managers_needed": managers, "pay_month": pay_month, "retention_profile": profile}
+
+
+def _base(prep: Prepared, d: Draws) -> tuple[dict, dict]:
+    """(parts, logs) of the main evaluation on ``d`` (the scheme in force, today's setup, the models'
+    uncertainty), computed once per :class:`Prepared` and draws: the other evaluations on the same
+    scenarios (another setup or scheme, the models taken as exact, one assumption fixed) recompute
+    only the parts that differ."""
+    memo = prep.__dict__.setdefault("_memo", {})
+    hit = memo.get(id(d))
+    if hit is not None and hit[0] is d:
+        return hit[1], hit[2]
+    logs: dict = {}
+    st = _stages(prep, d, logs=logs)
+    if len(memo) >= 4:
+        memo.clear()
+    memo[id(d)] = (d, st, logs)
+    return st, logs
+
+
+def _evaluation(prep: Prepared, st: dict) -> Evaluation:
+    study = prep.study
+    st = {**st, "split": study["compensation.profit_share_split"]}
+    m = _monthly(st)
+    flows = decision.monthly_flows(m["staff_saving_month"], m["role_cost_month"], m["retention_margin_year"],
+                                   m["departures_margin_year"], m["setup_cost"], study.horizon_months,
+                                   m["ramp_months"], m["retention_profile"])
+    return Evaluation(decision.npv(flows, study.discount_rate), m, st["setup"])
 
 
 def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UNSET,
@@ -355,16 +456,29 @@ def evaluate(prep: Prepared, d: Draws, scheme_name: str | None = None, setup=_UN
     With ``model_uncertainty`` and bootstrap refits of the visit model (``prep.model_curves``,
     ``simulation.model_refits``), scenario ``s`` reads its retention gain from refit ``k[s]``
     (drawn uniformly, reproducibly from the seed) instead of the fitted model: the ranges then
-    carry the data's uncertainty as well as the assumptions'."""
+    carry the data's uncertainty as well as the assumptions'.
+
+    The parts of the main evaluation on ``d`` are kept (:func:`_base`); a call on the same draws
+    with another scheme, setup or ``model_uncertainty`` recomputes only the parts that read it
+    (the same numbers as computing every part again)."""
     study = prep.study
     d = d.on(study)
-    st = _stages(prep, d, scheme_name, setup, model_uncertainty)
-    st["split"] = study["compensation.profit_share_split"]
-    m = _monthly(st)
-    flows = decision.monthly_flows(m["staff_saving_month"], m["role_cost_month"], m["retention_margin_year"],
-                                   m["departures_margin_year"], m["setup_cost"], study.horizon_months,
-                                   m["ramp_months"], prep.retention_profile)
-    return Evaluation(decision.npv(flows, study.discount_rate), m, st["setup"])
+    base, logs = _base(prep, d)
+    redo = tuple(stage for stage, differs in (
+        ("pay", scheme_name is not None and scheme_name != study["care_manager.scheme"]),
+        ("staffing", setup is not _UNSET and setup != base["setup"]),
+        ("retention", not model_uncertainty)) if differs)
+    st = base if not redo else _stages(prep, d, scheme_name, setup, model_uncertainty, reuse=base, logs=logs,
+                                       redo=redo)
+    return _evaluation(prep, st)
+
+
+def evaluate_fixed(prep: Prepared, d: Draws, key: str, value) -> Evaluation:
+    """:func:`evaluate` on ``d`` with the assumption ``key`` fixed at ``value`` in every scenario,
+    recomputing only the parts that read it."""
+    d = d.on(prep.study)
+    base, logs = _base(prep, d)
+    return _evaluation(prep, _stages(prep, d.fixed(key, value), reuse=base, changed=key, logs=logs))
 
 
 def role_cost(study: Study, tables, d: Draws | None = None, prep: Prepared | None = None) -> dict:
@@ -421,9 +535,14 @@ def retention_cost_year(study: Study, draws: Draws | None = None, tables=None):
     ``tables`` default: the tables :func:`prepare` was last given for this study folder, else the
     study's exports read once.  When neither can be read (a study built in memory), the role is
     priced as one care manager's salary with payroll tax (``staffing.care_manager_salary_month``,
-    its mean), nothing replaced."""
+    its mean), nothing replaced.  NaN per scenario for the summary's own draws (its retention stage,
+    which costs the role in the staffing stage instead)."""
     from analysis.inputs import data
 
+    if isinstance(draws, _Tracked):
+        # the summary's own retention stage: this field is not part of the NPV (the summary costs the
+        # role once, in its staffing stage), so it is neither a dependency nor worth computing again
+        return np.full(draws.n, np.nan)
     if tables is None:
         key = str(getattr(study, "dir", ""))
         if key not in _TABLES_CACHE:
@@ -446,8 +565,6 @@ def retention_cost_year(study: Study, draws: Draws | None = None, tables=None):
         s = ROLE_SALARY_FALLBACK if sal is None else float(getattr(sal, "mean", sal))
         tx = PAYROLL_TAX_FALLBACK if tax is None else float(getattr(tax, "mean", tax))
         return 12.0 * s * (1.0 + tx)
-    if isinstance(draws, _Tracked):   # the retention part's cost field is not part of the NPV: not a dependency
-        draws = draws._d
     rc = role_cost(study, tables, draws)
     year = 12.0 * np.asarray(rc["net_cost_month"], float)
     return year if draws is not None else float(np.median(year))
@@ -471,9 +588,15 @@ def decision_breakeven_effect(prep: Prepared, d: Draws) -> float:
     retention alone must earn to pay the role."""
     if prep.retention is None:
         return float("nan")
+    d = d.on(prep.study)
+    base, logs = _base(prep, d)
+    base = {**base, "split": prep.study["compensation.profit_share_split"]}
 
     def f(e):
-        return evaluate(prep, d.fixed(EFFECT_KEY, e)).median_npv()
+        # only the parts that read the effect are recomputed (the pay scheme and staffing are not)
+        st = _stages(prep, d.fixed(EFFECT_KEY, e), reuse=base, changed=EFFECT_KEY, logs=logs)
+        st["split"] = base["split"]
+        return float(np.median(_npv_of(prep, st)))
 
     lo, hi = f(0.0), f(1.0)
     if lo >= 0:
@@ -481,6 +604,17 @@ def decision_breakeven_effect(prep: Prepared, d: Draws) -> float:
     if hi < 0:
         return float("nan")
     return float(brentq(f, 0.0, 1.0, xtol=1e-4))
+
+
+def _npv_of(prep: Prepared, st: dict) -> np.ndarray:
+    """The NPV per scenario of the parts ``st`` (:func:`_stages`), discounted part by part
+    (:func:`analysis.sections.decision.part_npvs`: the same numbers as :func:`evaluate`'s)."""
+    m = _monthly(st)
+    study = prep.study
+    parts = decision.part_npvs(m["staff_saving_month"], m["role_cost_month"], m["retention_margin_year"],
+                               m["departures_margin_year"], m["setup_cost"], study.horizon_months, m["ramp_months"],
+                               study.discount_rate, m["retention_profile"])
+    return sum(parts.values())
 
 
 def _first(d: Draws, n: int) -> Draws:
@@ -494,7 +628,7 @@ def _tornado_at(prep: Prepared, d: Draws, keys) -> pd.DataFrame:
     logs: dict = {}
     base_st = _stages(prep, d, logs=logs)
     split = study["compensation.profit_share_split"]
-    H, rate, prof = study.horizon_months, study.discount_rate, prep.retention_profile
+    H, rate = study.horizon_months, study.discount_rate
 
     def parts(st, reuse_parts=None):
         base_st["split"] = st["split"] = split
@@ -508,7 +642,7 @@ def _tornado_at(prep: Prepared, d: Draws, keys) -> pd.DataFrame:
         if "decision" in redone:
             want |= set(decision.PARTS)
         got = decision.part_npvs(m["staff_saving_month"], m["role_cost_month"], m["retention_margin_year"],
-                                 m["departures_margin_year"], m["setup_cost"], H, m["ramp_months"], rate, prof,
+                                 m["departures_margin_year"], m["setup_cost"], H, m["ramp_months"], rate, m["retention_profile"],
                                  only=want)
         return {**(reuse_parts or {}), **got}
 
@@ -574,13 +708,21 @@ class Check:
     """One sanity check against the salon's size.
 
     ``code`` is one of :data:`CHECKS`; ``value`` and ``limit`` are what was compared (money a
-    month, or clients per manager); ``passed`` False blocks a "create" verdict.
+    month, or clients per manager); ``basis`` what the limit is a share of (the covered blocks'
+    monthly profit for ``role_cost_vs_profit``: negative when they run at a loss, and the words then
+    say the loss, never a limit of "0"); ``passed`` False blocks a "create" verdict.
     """
 
     code: str
     passed: bool
     value: float = float("nan")
     limit: float = float("nan")
+    basis: float = float("nan")
+
+    @property
+    def loss(self) -> float | None:
+        """The covered blocks' monthly loss when the limit rests on a profit below zero, else None."""
+        return -float(self.basis) if np.isfinite(self.basis) and self.basis < 0 else None
 
 
 def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
@@ -588,6 +730,11 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
 
     * ``money_not_in_currency``: the study's currency is not the kit defaults' and the salon's own
       pay level cannot be measured, so the money defaults cannot be converted (they must be stated);
+    * ``pay_vs_minimum_wage``: one care manager's monthly pay (median, before payroll tax) under the
+      kit's pay schemes (``compensation.schemes`` not stated; converted to the study's currency by
+      :func:`analysis.sections.pnl.localise`) at least the full-time minimum monthly wage of the
+      study's currency (``minimum_wage_month``, :func:`minimum_wage_month`): a converted default
+      below the legal minimum is no plausible pay, and the owner states the pay;
     * ``management_payroll_vs_revenue`` / ``_vs_profit``: the *assumed* pay of today's specialist
       managers (setup stated, pay not in staff.csv), median with payroll tax, at most
       ``management_payroll_max_revenue_share`` of the covered blocks' monthly revenue and
@@ -604,6 +751,12 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
     if getattr(study, "money_scale_source", None) == "unknown":
         out.append(Check("money_not_in_currency", False))
     m = ev.monthly
+    wage = minimum_wage_month(study)
+    if wage is not None and "compensation.schemes" not in study.given:
+        pay = np.asarray(m.get("pay_month", np.nan), float)
+        pay = float(np.nanmedian(pay)) if np.isfinite(pay).any() else float(
+            getattr(study["staffing.care_manager_salary_month"], "mode", study["staffing.care_manager_salary_month"]))
+        out.append(Check("pay_vs_minimum_wage", bool(pay >= wage), pay, wage))
     base = prep.baseline
     today = prep.today
     if base is not None and ev.setup == "specialist_managers" and not (
@@ -623,11 +776,21 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
     return out
 
 
+def minimum_wage_month(study: Study) -> float | None:
+    """The full-time minimum monthly wage of the study's currency (``summary.checks.minimum_wage_month``,
+    with its sources in the defaults and on the references page), None when the kit knows none for
+    it (e.g. EUR: the euro area has no single minimum wage; state one for your country)."""
+    table = study["summary.checks.minimum_wage_month"] or {}
+    v = table.get(str(study.currency).upper())
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) else None
+
+
 def role_cost_check(role_cost_month: float, block_profit_month: float, study: Study) -> Check:
     """``role_cost_vs_profit``: the role's monthly cost against the covered blocks' monthly profit
     before it (the pay page and the summary use this one rule)."""
     limit = float(study["summary.checks.role_cost_max_profit_share"]) * max(float(block_profit_month), 0.0)
-    return Check("role_cost_vs_profit", bool(role_cost_month <= limit), float(role_cost_month), limit)
+    return Check("role_cost_vs_profit", bool(role_cost_month <= limit), float(role_cost_month), limit,
+                 float(block_profit_month))
 
 
 def decisive_defaults(prep: Prepared, tor: pd.DataFrame) -> list[str]:
@@ -686,8 +849,17 @@ def _enough_months(prep: Prepared) -> bool:
 
 def _enough_data(prep: Prepared) -> bool:
     """Enough complete months, a P&L and client profile, **and** a fitted visit model: without it
-    the retention gain is counted as zero and the NPV would be a guess, not an answer."""
-    return _enough_months(prep) and _model_fitted(prep)
+    the retention gain is counted as zero and the NPV would be a guess, not an answer; **and** money
+    defaults in the study's currency (:func:`_money_known`)."""
+    return _enough_months(prep) and _model_fitted(prep) and _money_known(prep)
+
+
+def _money_known(prep: Prepared) -> bool:
+    """False when the study's currency is not the kit defaults' and the salon's own pay level could
+    not be measured (:func:`analysis.sections.pnl.money_scale` source ``unknown``: no specialists'
+    pay, no paid visit): the salaries and pay amounts would be roubles read as the study's money,
+    so every money figure built on them is left out until the owner states them."""
+    return getattr(prep.study, "money_scale_source", None) != "unknown"
 
 
 def _model_fitted(prep: Prepared) -> bool:
@@ -708,9 +880,9 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
     measured = (getattr(d, "_fixed", None) or {}).get(EFFECT_KEY)
     if measured is not None and np.ndim(measured) and prep.retention is not None:
         # the pilot's measured effect stands in: its own low end (P10) is the test
-        low_effect = evaluate(prep, d.fixed(EFFECT_KEY, float(np.quantile(measured, 0.1)))).median_npv()
+        low_effect = evaluate_fixed(prep, d, EFFECT_KEY, float(np.quantile(measured, 0.1))).median_npv()
     elif isinstance(eff, Uncertain) and prep.retention is not None and measured is None:
-        low_effect = evaluate(prep, d.fixed(EFFECT_KEY, eff.low)).median_npv()
+        low_effect = evaluate_fixed(prep, d, EFFECT_KEY, eff.low).median_npv()
     else:
         low_effect = ev.median_npv()
     reasons = []
@@ -718,6 +890,8 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
         reasons.append("short_data")
     elif not _model_fitted(prep):
         reasons.append("model_not_fitted")
+    elif not _money_known(prep):
+        reasons.append("money_not_in_currency")
     if not setup_known:
         reasons.append("setup_unknown")
     if failed:
@@ -745,6 +919,9 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
               "management_payroll_vs_profit": "management_payroll_max_profit_share",
               "role_cost_vs_profit": "role_cost_max_profit_share"}
     for c in failed:
+        if c.code == "role_cost_vs_profit" and c.loss is not None:   # the blocks lose money: say so
+            steps.append(Note("verdict.next.check.role_cost_vs_profit_loss", {"value": c.value, "loss": c.loss}))
+            continue
         fields = {"value": c.value, "limit": c.limit}
         if c.code in shares:
             fields["share"] = float(study[f"summary.checks.{shares[c.code]}"])
@@ -753,6 +930,9 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
         steps.append(Note("verdict.next.confirm_default", {"key": key}))
     if level == "pilot" or hinges:
         steps.append(Note("verdict.next.pilot", {}))
+    if level in ("create", "do_not_create") and "compensation.schemes" not in study.given:
+        # a firm answer that rests on the kit's pay scheme, which no tornado bar can show: say so first
+        steps.insert(0, Note("verdict.next.state_pay", {"value": float(np.median(ev.monthly["role_cost_month"]))}))
     return Verdict(level, reasons, checks, defaults, steps[:3])
 
 
@@ -860,6 +1040,7 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
 
     None when none applies."""
     from analysis.sections.pilot.power import MAX_MONTHS
+    from analysis.sections.pilot.study import design_blocks
 
     all_blocks = _blocks_of(tables)
     pa = analysis
@@ -880,13 +1061,13 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
         return None
     fig = pilot_figures or {}
     design = fig.get("design")
-    table = getattr(getattr(pa, "design", None), "table", None)
     if design is None:
         return PilotAdvice("plan_unavailable")
-    blocks = None
-    if table is not None and design in set(table["option"]):
-        b = table.set_index("option").loc[design, "blocks"]
-        blocks = list(b) if b is not None and not (isinstance(b, float) and np.isnan(b)) else None
+    # the pilot page's figure (no need to simulate the design again), else its analysis when given
+    blocks = fig.get("design_blocks")
+    if blocks is None and getattr(pa, "design", None) is not None:
+        blocks = design_blocks(pa.design, design)
+    blocks = list(blocks) if blocks else None
     others = [x for x in all_blocks if blocks is not None and x not in blocks]
     if fig.get("detectable_effect") is None:
         # the design exists, but no pilot within the longest one simulated shows the assumed effect
@@ -990,6 +1171,12 @@ def check_value_text(check: Check, study: Study, lang: str = "en") -> tuple[str,
     if check.code == "managers_vs_clients":   # a minimum: at least so many clients per care manager
         return i18n.number(check.value, lang), words.say("verdict.check.limit.at_least", lang,
                                                          limit=i18n.number(check.limit, lang))
+    if check.code == "pay_vs_minimum_wage":   # a minimum: the legal minimum wage
+        return (i18n.money(check.value, study.currency, lang),
+                words.say("verdict.check.limit.at_least", lang, limit=i18n.money(check.limit, study.currency, lang)))
+    if check.loss is not None:   # no share of a loss is a limit: say that the blocks lose money
+        return (i18n.money(check.value, study.currency, lang),
+                words.say("verdict.check.limit.blocks_lose", lang, loss=i18n.money(check.loss, study.currency, lang)))
     return (i18n.money(check.value, study.currency, lang),
             words.say("verdict.check.limit.at_most", lang, limit=i18n.money(check.limit, study.currency, lang)))
 
@@ -1010,7 +1197,7 @@ def next_step_text(note: Note, study: Study, lang: str = "en") -> str:
         return words.say(note.code, lang, value=i18n.number(f["value"], lang), limit=i18n.number(f["limit"], lang))
     out = {}
     for name, value in f.items():
-        if name in ("value", "limit"):
+        if name in ("value", "limit", "loss"):
             out[name] = i18n.money(value, study.currency, lang)
         elif name == "share":
             out[name] = i18n.percent(value, lang)
@@ -1067,6 +1254,30 @@ def pilot_advice_text(advice: PilotAdvice, study: Study, lang: str = "en", prob_
                       measured=measured, **({"prob": prob} if code != "not_used" else {})),
             words.say("summary.pilot.extend.rule", lang, recommend=i18n.percent(float(study["summary.recommend_prob"]), lang),
                       reject=i18n.percent(float(study["summary.reject_prob"]), lang))]
+
+
+def page_notes(prep: Prepared, lang: str = "en") -> list[str]:
+    """The notes the summary page shows, in the report's words, in this order: the parts left out of
+    the NPV (:attr:`Prepared.notes`; a calculation's own English reason only on English pages), the
+    conflict between staff.csv's roles and the stated setup (:meth:`analysis.sections.staffing.TodaySetup.notes`:
+    the kit follows staff.csv and names both), and the scaling of the money defaults to the study's
+    currency (:func:`analysis.sections.pnl.money_scale_note`, with its true basis)."""
+    from analysis.pages import i18n, words
+    from analysis.sections import pnl
+
+    out = []
+    for note in prep.notes:
+        out.append(words.note_text(note, lang, lambda k, v: v if lang == "en" or k != "reason"
+                                   else words.say("summary.note.reason_elsewhere", lang)))
+    for note in (prep.today.notes() if prep.today is not None else []):
+        f = note.fields
+        out.append(words.say(note.code, lang, n=note.n, count=i18n.number(note.n, lang),
+                             staff=words.say(f"summary.setup.{f['staff']}", lang),
+                             stated=words.say(f"summary.setup.{f['stated']}", lang)))
+    scaled = pnl.money_scale_note(prep.study)
+    if scaled is not None:
+        out.append(words.note_text(scaled, lang, lambda k, v: i18n.number(v, lang, 3) if k == "scale" else v))
+    return out
 
 
 def setup_source(prep: Prepared) -> str | None:
