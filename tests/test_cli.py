@@ -78,7 +78,7 @@ def test_run_with_since_after_the_data_exits_2_before_any_notebook(run_cli, tiny
                 "--set", "care_manager.since=2030-01-01", "--quiet")
     text = r.stdout + r.stderr
     assert r.returncode == 2, text
-    assert "care_manager.since" in text and "2024-01-03" in text and "2024-03-20" in text and "Traceback" not in text
+    assert "care_manager.since" in text and "2024-01-04" in text and "2024-03-20" in text and "Traceback" not in text
     assert not (tmp_path / "ran").exists() and not (tmp_path / "out" / "tiny").exists()
 
 

@@ -146,3 +146,30 @@ def test_worker_task_sweeps_folders_of_a_killed_worker_and_answers_bad_input(tin
     assert res["kind"] == "input"
     text = " ".join(p["where"] + " " + p["message"] for p in res["problems"])
     assert "horizon_months" in text and "care-kit-cluster-" not in text
+
+
+def test_only_on_the_cluster_sees_the_earlier_report_as_a_local_run(dask_cluster, two_studies, tiny_notebooks,
+                                                                    tmp_path):
+    """trial1 finding 9 on Dask: the worker ran ``--only`` without the earlier report, so a changed
+    ``--set`` went unnoticed and the report came back with the one page re-made and the others lost.
+    Now the earlier report travels to the worker: a changed ``--set`` exits 2 naming both values and
+    leaves the report as it was; the same settings re-make one page and keep the rest."""
+    out = tmp_path / "reports"
+    study = two_studies[0]
+    base = ["run", study, "--out", out, "--notebooks", tiny_notebooks, "--lang", "en", "--jobs", 1, "--quiet",
+            "--scheduler", dask_cluster]
+    assert _cli(*base, "--set", "horizon_months=24").returncode == 0
+    folder = out / study.name
+    before = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    r = _cli(*base, "--only", "first", "--set", "horizon_months=36")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "leave out --only" in r.stdout + r.stderr and "Traceback" not in r.stderr
+    assert '"horizon_months": 24' in r.stdout + r.stderr and '"horizon_months": 36' in r.stdout + r.stderr
+    assert "care-kit-cluster-" not in r.stdout + r.stderr  # the client's path, not the worker's
+    assert {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    r = _cli(*base, "--only", "first", "--set", "horizon_months=24")
+    assert r.returncode == 0, r.stdout + r.stderr
+    figures = json.loads((folder / "results.json").read_text())["figures"]
+    assert set(figures) >= {"first", "second", "summary"}  # the kept pages' figures survive
+    assert (folder / "02_second.html").read_bytes() == before["02_second.html"]
+    assert (folder / "05_summary.html").is_file()

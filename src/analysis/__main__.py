@@ -105,6 +105,11 @@ def _cmd_check(args) -> int:
 def _cmd_sample(args) -> int:
     from analysis.inputs import sample
 
+    from analysis.errors import Problem
+
+    for flag, value in (("--clients", args.clients), ("--months", args.months)):
+        if value < 1:
+            raise InputError(Problem(flag, f"must be a whole number of at least 1 (got {value})."))
     kwargs = {"clients": args.clients, "months": args.months}
     if args.seed is not None:
         kwargs["seed"] = args.seed
@@ -112,8 +117,6 @@ def _cmd_sample(args) -> int:
         kwargs.update(pilot_since=args.pilot_since, pilot_effect=args.pilot_effect or 0.0,
                       pilot_blocks=[b.strip() for b in (args.pilot_blocks or "").split(",") if b.strip()])
     elif args.pilot_blocks is not None or args.pilot_effect is not None:
-        from analysis.errors import Problem
-
         raise InputError(Problem("--pilot-since", "is needed with --pilot-blocks and --pilot-effect "
                                  "(the pilot's first day, e.g. --pilot-since 2024-03-01)."))
     hard = tuple(c.strip() for arg in args.hard for c in arg.split(",") if c.strip())

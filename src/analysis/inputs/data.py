@@ -218,7 +218,8 @@ def check_settings(study, tables: Tables) -> list[Problem]:
         if value is None:
             continue
         day = pd.Timestamp(value)
-        span = f"between {first.date().isoformat()} and {last.date().isoformat()}"
+        # the first day allowed is the day after the first visit: the date must leave data before it
+        span = f"from {(first + pd.Timedelta(days=1)).date().isoformat()} to {last.date().isoformat()}"
         if day <= first:
             problems.append(Problem(f"study.yaml: {key}", f"is {day.date().isoformat()}, on or before the first "
                                     f"visit in the data ({first.date().isoformat()}). Give a date {span}, or "
@@ -237,7 +238,8 @@ def summarize(tables: Tables, lang: str = "en") -> dict:
     out = {
         "rows": int(len(v)),
         "visits": int(done.sum()),
-        "clients": int(v["client_id"].nunique()),
+        # clients as the reports count them: those with a completed visit
+        "clients": int(v["client_id"][done].nunique()),
         "first_date": str(v["date"].min().date()) if len(v) else None,
         "last_date": str(v["date"].max().date()) if len(v) else None,
         "revenue": round(float(v["amount"].to_numpy(dtype="float64", na_value=np.nan)[done].sum()), 2),
@@ -245,7 +247,10 @@ def summarize(tables: Tables, lang: str = "en") -> dict:
         "specialists": int(v["specialist_id"].nunique()) if "specialist_id" in v else 0,
         "tables": [f"{t} ({len(getattr(tables, t))} rows)" for t in TABLES if getattr(tables, t) is not None],
     }
-    dropped = sorted({c for cols in tables.dropped.values() for c in cols})
+    without = int(v["client_id"].nunique()) - out["clients"]
+    if without:   # only cancelled, no-show or pending rows: in the data, not in the reports' counts
+        out["clients without a completed visit"] = without
+    dropped = sorted({str(c).strip() or "(no header)" for cols in tables.dropped.values() for c in cols})
     if dropped:
         out["columns left out"] = dropped
     if tables.notes:
@@ -983,7 +988,11 @@ def _as_text(s: pd.Series) -> pd.Series:
     return t.where(t != "")
 
 
-_NUM_JUNK = re.compile(r"[\s\u00a0\u202f']|₽|руб\.?|р\.|RUB|\$|€")
+#: What an export may write around an amount and a number is read without: blanks and thousands
+#: marks, currency signs (₽ $ € £ ₸ ₴ ¥ ₺ ₾ ֏), currency words (руб., р., грн, тг, сум, Br, zł, kr)
+#: and three-letter ISO 4217 codes ("45 GBP", "USD 1,250.50").
+_NUM_JUNK = re.compile(r"[\s\u00a0\u202f'₽$€£₸₴¥₺₾֏]|руб\.?|р\.|грн\.?|тг\.?|сум|Br|zł|kr\.?"
+                       r"|(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
 
 
 def _to_number(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:

@@ -319,6 +319,8 @@ def generate(clients: int = 3000, months: int = 24, seed: int = DEFAULT_SEED,
     def employed_pick(block_idx, day, u01):
         """A specialist of ``block_idx`` employed on ``day``, chosen in proportion to popularity."""
         out = np.zeros(block_idx.size, dtype=np.int64)
+        if out.size == 0:                      # nobody to pick for (a small salon: no one switched)
+            return out
         key = np.asarray(block_idx, np.int64) * (breaks.size + 1) + np.searchsorted(breaks, day, side="right")
         order = np.argsort(key, kind="stable")
         sk = key[order]

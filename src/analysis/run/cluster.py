@@ -75,10 +75,12 @@ def _problem_data(p: Problem, paths: dict) -> dict:
 
 
 def remote_study(name: str, client_dir: str, client_final: str, study_zip: bytes, notebooks_zip: bytes | None,
-                 options: dict) -> dict:
+                 options: dict, earlier_zip: bytes | None = None) -> dict:
     """Run one study on a worker; returns plain data: ``{"kind": "done", "zip": …, "title", "figures",
     "timings"}``, ``{"kind": "input", "problems": [...]}`` or ``{"kind": "notebook", "notebook", "ename",
-    "evalue", "zip": the failed folder or None}``."""
+    "evalue", "zip": the failed folder or None}``.  ``earlier_zip`` (for ``--only``) is the client's
+    earlier report of the study: unpacked where the worker's run looks for it, it is checked and kept
+    exactly as by a local run (same settings or exit 2; the other pages kept)."""
     # the study's exports (names, phones) are unpacked here: a worker killed in the middle leaves the
     # folder behind, so it is locked as this process's and removed by the next task on this machine
     sweep_stale(Path(tempfile.gettempdir()), pattern="care-kit-cluster-*")
@@ -86,17 +88,20 @@ def remote_study(name: str, client_dir: str, client_final: str, study_zip: bytes
         tmp = Path(tmp).resolve()
         lock = _own(tmp)
         try:
-            return _run_here(name, client_dir, client_final, study_zip, notebooks_zip, options, tmp)
+            return _run_here(name, client_dir, client_final, study_zip, notebooks_zip, options, tmp, earlier_zip)
         finally:
             lock.close()
 
 
-def _run_here(name, client_dir, client_final, study_zip, notebooks_zip, options, tmp: Path) -> dict:
+def _run_here(name, client_dir, client_final, study_zip, notebooks_zip, options, tmp: Path,
+              earlier_zip: bytes | None = None) -> dict:
     from analysis.run.report import run_study
 
     study = unpack(study_zip, tmp / "in" / name)
     nbs = project_root() / "notebooks" if notebooks_zip is None else unpack(notebooks_zip, tmp / "notebooks")
     out = tmp / "out"
+    if earlier_zip is not None and options.get("only"):
+        unpack(earlier_zip, out / name)  # the report --only keeps, where run_study looks for it
     paths = {str(study): client_dir, str(out / name): client_final}
     if notebooks_zip is not None and options.get("notebooks_dir"):
         paths[str(nbs)] = options["notebooks_dir"]
@@ -196,8 +201,14 @@ def run_on_cluster(address: str, study_dirs, opts: RunOptions, on_study_done=Non
                     outcomes[i] = exc
                     continue
                 study_zip = client.scatter(pack(d), broadcast=False)
-                fut = client.submit(remote_study, name, str(d.resolve()), str((root / name).resolve()), study_zip,
-                                    nb_zip, options, key=f"care-kit-{name}-{uuid.uuid4().hex[:12]}", pure=False)
+                final = root / name
+                # --only keeps the earlier report's other pages: the worker must see that report as a
+                # local run does (its manifest checked against this run's settings, its pages kept)
+                earlier = (client.scatter(pack(final), broadcast=False)
+                           if opts.only and final.is_dir() and not final.is_symlink() else None)
+                fut = client.submit(remote_study, name, str(d.resolve()), str(final.resolve()), study_zip,
+                                    nb_zip, options, earlier, key=f"care-kit-{name}-{uuid.uuid4().hex[:12]}",
+                                    pure=False)
                 futures[fut] = i
             for fut in as_completed(list(futures), loop=client.loop):
                 i = futures.pop(fut)
