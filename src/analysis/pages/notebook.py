@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -23,10 +24,51 @@ from analysis.pages import i18n
 from analysis.run import results
 from analysis.inputs.study import Study, load_study
 
-__all__ = ["Context", "open_study", "COLLAPSE_ROWS"]
+__all__ = ["Context", "open_study", "COLLAPSE_ROWS", "STACK_COLUMNS", "table_html"]
 
 #: Tables longer than this are folded under a line that opens them (``<details>``).
 COLLAPSE_ROWS = 25
+
+#: Tables with at least this many columns become one card per row on a phone (``kit-stack``):
+#: each cell shows its column's name beside it, from its ``data-label`` (kit.css).
+STACK_COLUMNS = 4
+
+#: A cell longer than this many characters is long text (``kit-long``): in a card it goes under its
+#: column's name, read from the left, instead of beside it.
+LONG_CELL = 28
+
+
+def table_html(df: pd.DataFrame, classes: str = "kit-table", index: bool = False, na_rep: str = "–") -> str:
+    """A table as HTML (escaped), every cell labelled with its column's name (``data-label``).
+
+    A table of :data:`STACK_COLUMNS` columns or more also gets the class ``kit-stack``: below 600 px
+    kit.css shows each of its rows as a small card (the first cell as its heading, then one line per
+    column, the column's name on the left), so no figure hides behind a sideways scroll on a phone.
+    A cell of more than :data:`LONG_CELL` characters is marked ``kit-long``: in a card it goes under
+    its column's name.  On a wider screen it is an ordinary table.
+    """
+    out = df.reset_index() if index else df
+    if index and df.index.name is None:  # an unnamed index gets an empty header, not "index"
+        out = out.rename(columns={out.columns[0]: ""})
+    heads = [str(c) for c in out.columns]
+    cls = classes.split() + (["kit-stack"] if len(heads) >= STACK_COLUMNS else [])
+    esc = html.escape
+
+    def cell(v) -> str:
+        if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
+            return na_rep
+        return str(v)
+
+    head = "".join(f"<th>{esc(h)}</th>" for h in heads)
+    def td(h, v) -> str:
+        text = cell(v)
+        long = ' class="kit-long"' if len(text) > LONG_CELL else ""
+        return f'<td data-label="{esc(h)}"{long}>{esc(text)}</td>'
+
+    rows = "".join("<tr>" + "".join(td(h, v) for h, v in zip(heads, row)) + "</tr>\n"
+                   for row in out.itertuples(index=False, name=None))
+    return (f'<table class="{esc(" ".join(dict.fromkeys(cls)))}">\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{rows}</tbody>\n</table>")
 
 _MEMO: dict = {}  # (run's data_dir, name) -> result of Context.cached, for this kernel's life
 
@@ -99,10 +141,11 @@ class Context:
 
     # ---------------------------------------------------------------- display
     def say(self, en: str, ru: str | None = None) -> None:
-        """Show a paragraph of Markdown in the report's language."""
+        """Show a paragraph of Markdown in the report's language.  Dollar signs are escaped: two
+        amounts in dollars on one line would otherwise be read as a TeX formula between them."""
         from IPython.display import Markdown, display
 
-        display(Markdown(ru if (self.lang == "ru" and ru is not None) else en))
+        display(Markdown(markdown_text(ru if (self.lang == "ru" and ru is not None) else en)))
 
     def note(self, en: str, ru: str) -> None:
         """Show a highlighted note (a section skipped, an assumption to check)."""
@@ -179,7 +222,7 @@ class Context:
         text_cols = [j + 1 + int(index) for j, c in enumerate(df.columns) if j
                      and c not in (*money, *pct, *num) and not pd.api.types.is_numeric_dtype(df[c])]
         classes = ["kit-table"] + [f"kit-text-{j}" for j in text_cols if j <= 8]
-        body = out.to_html(index=index, escape=True, classes=" ".join(classes), border=0, na_rep="–")
+        body = table_html(out, " ".join(classes), index=index)
         cap = f'<div class="kit-caption">{html.escape(caption)}</div>' if caption else ""
         box = f'<div class="kit-table-wrap">{cap}{body}</div>'
         if collapsed or (collapsed is None and len(out) > COLLAPSE_ROWS):
@@ -231,7 +274,7 @@ class Context:
             "value": say("page.assumptions.value", self.lang),
             "source": say("page.assumptions.source", self.lang),
             "key": say("page.assumptions.key", self.lang)})
-        body = out.to_html(index=False, escape=True, classes="kit-table kit-assumptions", border=0, na_rep="–")
+        body = table_html(out, "kit-table kit-assumptions")
         head = say("page.assumptions.summary", self.lang, n=len(out))
         link = (f'<p class="kit-caption"><a href="{references.href()}">'
                 f'{html.escape(say("refs.link", self.lang))}</a></p>')
@@ -258,6 +301,14 @@ class Context:
             del _MEMO[old]
         _MEMO[key] = value
         return value
+
+    def peek(self, name: str):
+        """What :meth:`cached` stored under ``name`` in this kernel for this run, else None (nothing
+        is computed: for a result worth reusing when an earlier notebook ran here, not worth
+        computing in its full form otherwise)."""
+        if self.data_dir is None:
+            return None
+        return _MEMO.get((str(self.data_dir.resolve()), name))
 
     # ---------------------------------------------------------------- results
     def export(self, section: str, name: str, df: pd.DataFrame) -> None:
@@ -308,6 +359,12 @@ def open_study(study_dir=None, lang: str | None = None, results_path=None, data_
     study = load_study(study_dir, overrides or {})
     _house_style()
     return Context(study, lang or None, results_path or None, data_dir or None)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` for a Markdown cell output: every ``$`` escaped (``\\$``) so money in dollars is never
+    taken for TeX math delimiters by the notebook's or nbconvert's Markdown renderer."""
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
 
 
 def default_study_dir() -> Path:

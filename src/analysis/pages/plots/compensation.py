@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from analysis.pages.plots import BAD, MUTED, PALETTE, money_axis, new_axes, pct_axis
+from analysis.pages.plots import BAD, MUTED, PALETTE, SMALL, WIDTH, legend_ncol, money_axis, new_axes, pct_axis
 
 __all__ = ["pay_ranges", "pay_curves", "slopes"]
 
@@ -20,7 +20,7 @@ def pay_ranges(samples: dict, ax=None, xlabel: str = "", floor: float | None = N
     dashed vertical line (the market pay).
     """
     labels = list(samples)
-    ax = new_axes(ax, figsize=(8.5, 0.55 * len(labels) + 1.5))
+    ax = new_axes(ax, figsize=(WIDTH, 0.55 * len(labels) + 1.5))
     y = np.arange(len(labels))[::-1]
     for i, (yy, name) in enumerate(zip(y, labels)):
         x = np.asarray(samples[name], float).ravel()
@@ -35,7 +35,7 @@ def pay_ranges(samples: dict, ax=None, xlabel: str = "", floor: float | None = N
     if floor is not None and np.isfinite(floor):
         ax.axvline(floor, color=BAD, ls="--", lw=1.2, label=floor_label or None)
         if floor_label:
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=9, ncol=1)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=SMALL, ncol=1)
     ax.set_yticks(y, labels)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
@@ -52,7 +52,12 @@ def pay_curves(revenue, curves: dict, ax=None, xlabel: str = "", ylabel: str = "
 
     ``current`` marks today's revenue; ``floor`` the market pay.
     """
-    ax = new_axes(ax)
+    names = [*curves, current_label if current is not None else "", floor_label if floor is not None else ""]
+    names = [x for x in names if x]
+    ncol = legend_ncol(names, 2)
+    rows = -(-len(names) // ncol)
+    # the legend sits below the plot: the chart grows with its rows, so the plot keeps its height
+    ax = new_axes(ax, figsize=(WIDTH, 3.2 + 0.24 * rows))
     r = np.asarray(revenue, float)
     for i, (name, y) in enumerate(curves.items()):
         ax.plot(r, np.asarray(y, float), lw=2, label=name, color=PALETTE[(i + 1) % len(PALETTE)])
@@ -67,7 +72,7 @@ def pay_curves(revenue, curves: dict, ax=None, xlabel: str = "", ylabel: str = "
         money_axis(ax, currency, lang, axis="y")
     ax.xaxis.set_major_locator(MaxNLocator(4))  # wide money labels must not run together
     # below the plot, so the legend never hides a line (the flat fixed-salary line sits low)
-    ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax.legend(fontsize=SMALL, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol)
     return ax
 
 
@@ -79,7 +84,7 @@ def slopes(labels, profit_slope, revenue_slope, ax=None, profit_label: str = "",
     """
     labels = list(labels)
     ps, rs = np.asarray(profit_slope, float), np.asarray(revenue_slope, float)
-    ax = new_axes(ax, figsize=(8.5, 0.6 * len(labels) + 1.5))
+    ax = new_axes(ax, figsize=(WIDTH, 0.6 * len(labels) + 1.5))
     y = np.arange(len(labels))[::-1]
     h = 0.38
     ax.barh(y + h / 2, ps, height=h, color=PALETTE[1], label=profit_label or None)
@@ -91,5 +96,6 @@ def slopes(labels, profit_slope, revenue_slope, ax=None, profit_label: str = "",
     ax.xaxis.set_major_locator(MaxNLocator(5))
     pct_axis(ax, lang, axis="x", decimals=1)
     if profit_label or revenue_label:
-        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+        ax.legend(fontsize=SMALL, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                  ncol=legend_ncol([profit_label, revenue_label], 2))
     return ax

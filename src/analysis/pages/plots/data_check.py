@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from analysis.pages import i18n
-from analysis.pages.plots import ACCENT, MUTED, PALETTE, money_axis, new_axes, pct_axis
+from analysis.pages.plots import ACCENT, MUTED, PALETTE, SMALL, WIDTH, legend_ncol, money_axis, new_axes, pct_axis
 
 __all__ = ["revenue_by_month", "retention_by_month", "pareto", "specialist_load", "bars", "hbars"]
 
@@ -26,7 +26,7 @@ def revenue_by_month(by_month_block: pd.DataFrame, ax=None, extra: pd.Series | N
                                       fill_value=0.0)
     if extra is not None and len(extra):
         wide = wide.join(extra.rename("__extra__"), how="outer").fillna(0.0)
-    ax = new_axes(ax, figsize=(8.5, 4.0))
+    ax = new_axes(ax, figsize=(WIDTH, 4.0))
     x = np.arange(len(wide))
     bottom = np.zeros(len(wide))
     for i, col in enumerate(wide.columns):
@@ -40,7 +40,7 @@ def revenue_by_month(by_month_block: pd.DataFrame, ax=None, extra: pd.Series | N
     ax.set_ylabel(ylabel)
     money_axis(ax, currency, lang)
     ax.yaxis.set_major_locator(MaxNLocator(5))
-    ax.legend(ncol=3, fontsize=8.5, loc="upper left")
+    ax.legend(ncol=legend_ncol(ax.get_legend_handles_labels()[1]), fontsize=SMALL, loc="upper left")
     return ax
 
 
@@ -60,7 +60,7 @@ def retention_by_month(by_month: pd.DataFrame, ax=None, new_label: str = "", rep
     ax.set_xticks(x[::step], [i18n.month(m, lang) for m in b.index[::step]], rotation=45, ha="right")
     ax.set_ylim(0, 1)
     pct_axis(ax, lang)
-    ax.legend(fontsize=9, loc="center right")
+    ax.legend(fontsize=SMALL, loc="center right")
     return ax
 
 
@@ -76,7 +76,7 @@ def pareto(client_share, margin_share, ax=None, xlabel: str = "", ylabel: str = 
     ax.axvline(0.2, color="#bbb", lw=0.8)
     if regular_point is not None and np.all(np.isfinite(regular_point)):
         ax.scatter([regular_point[0]], [regular_point[1]], color=PALETTE[2], zorder=3, s=40)
-        ax.annotate(regular_label, regular_point, xytext=(8, -14), textcoords="offset points", fontsize=9)
+        ax.annotate(regular_label, regular_point, xytext=(8, -14), textcoords="offset points", fontsize=SMALL)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, max(1.0, float(np.nanmax(margin_share)) * 1.02))
     pct_axis(ax, lang, "x")
@@ -92,11 +92,10 @@ def specialist_load(per_specialist: pd.DataFrame, ax=None, value: str = "visits_
     d = per_specialist.sort_values(["block", value], ascending=[True, True]).reset_index(drop=True)
     blocks = list(dict.fromkeys(d["block"]))
     colors = {b: PALETTE[(i + 1) % len(PALETTE)] for i, b in enumerate(blocks)}
-    ax = new_axes(ax, figsize=(7.5, 0.22 * len(d) + 1.2))
+    ax = new_axes(ax, figsize=(WIDTH, 0.26 * len(d) + 1.2))
     y = np.arange(len(d))
     ax.barh(y, d[value].to_numpy(float), color=[colors[b] for b in d["block"]])
     ax.set_yticks(y, d["specialist_id"].astype(str))
-    ax.tick_params(axis="y", labelsize=7.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
     from matplotlib.patches import Patch
@@ -105,7 +104,7 @@ def specialist_load(per_specialist: pd.DataFrame, ax=None, value: str = "visits_
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: i18n.number(x, lang, 1)))
     handles = [Patch(color=colors[b], label=(block_labels or {}).get(b, b)) for b in blocks]
-    ax.legend(handles=handles, fontsize=8.5, loc="lower right")
+    ax.legend(handles=handles, fontsize=SMALL, loc="lower right")
     return ax
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from analysis.pages.plots import ACCENT, BAD, MUTED, new_axes, pct_axis
+from analysis.pages.plots import ACCENT, BAD, MUTED, WIDTH, new_axes, pct_axis
 
 __all__ = ["effect_draws", "event_study", "detectable_by_months"]
 
@@ -46,7 +46,8 @@ def event_study(month, gap, lo, hi, ax=None, lang="en", xlabel="", ylabel="", ba
 def detectable_by_months(se_table, factor: float, assumed: float, labels: dict, ax=None, lang="en",
                          xlabel="", ylabel="", assumed_label=""):
     """Smallest effect shown with 80 % chance (``factor`` x SE) against pilot length, one line per design."""
-    ax = new_axes(ax)
+    # the legend sits below the plot, one row per design: the chart grows with it
+    ax = new_axes(ax, figsize=(WIDTH, 3.2 + 0.24 * (se_table["option"].nunique() + 1)))
     for option, g in se_table.groupby("option", sort=False):
         ax.plot(g["months"], np.minimum(factor * g["se"], 1.0), marker="o", label=labels.get(option, option))
     ax.axhline(assumed, color=BAD, ls="--", lw=1.0, label=assumed_label)
@@ -54,5 +55,6 @@ def detectable_by_months(se_table, factor: float, assumed: float, labels: dict, 
     pct_axis(ax, lang)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="upper right")
+    # below the plot: inside it the legend would hide the lines on a phone-width chart
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
     return ax

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from analysis.pages.plots import ACCENT, BAD, MUTED, PALETTE, money_axis, new_axes, pct_axis
+from analysis.pages.plots import ACCENT, BAD, MUTED, PALETTE, SMALL, WIDTH, money_axis, new_axes, pct_axis
 
 __all__ = ["p_alive_hist", "km_curves", "expected_visits", "clv_hist", "effect_curve", "sbg_survival",
            "holdout_bars"]
@@ -45,7 +45,7 @@ def km_curves(curves, ax=None, xlabel: str = "", ylabel: str = "", lang: str = "
     pct_axis(ax, lang)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=SMALL)
     return ax
 
 
@@ -115,7 +115,7 @@ def effect_curve(curve, cost_year: float, breakeven: float | None = None, assume
     ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="upper left", fontsize=SMALL)
     return ax
 
 
@@ -137,7 +137,7 @@ def holdout_bars(check, ax=None, xlabel: str = "", ylabel: str = "", actual_labe
                  predicted_label: str = ""):
     """Actual against predicted visits per client in the check period, by calibration frequency
     (``analysis.sections.retention.holdout_check`` output)."""
-    ax = new_axes(ax, figsize=(7.5, 3.6))
+    ax = new_axes(ax, figsize=(WIDTH, 3.6))
     xs = np.arange(len(check))
     ax.bar(xs - 0.2, check["actual"], width=0.4, color=MUTED, label=actual_label or None)
     ax.bar(xs + 0.2, check["predicted"], width=0.4, color=ACCENT, label=predicted_label or None)

@@ -11,7 +11,7 @@ from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from analysis.pages import i18n
-from analysis.pages.plots import ACCENT, BAD, MUTED, PALETTE, money_axis, new_axes, pct_axis
+from analysis.pages.plots import ACCENT, BAD, MUTED, PALETTE, SMALL, WIDTH, legend_ncol, money_axis, new_axes, pct_axis
 
 __all__ = ["cost_by_option", "workload_growth", "cost_growth", "waiting", "time_split",
            "active_clients", "blocks_per_client"]
@@ -26,7 +26,7 @@ def cost_by_option(labels, p10, p50, p90, ax=None, ylabel: str = "", currency: s
                    lang: str = "en", colors=None, value_text=None):
     """Monthly cost of each option: bar at the median, whisker from P10 to P90."""
     p10, p50, p90 = (np.asarray(x, float) for x in (p10, p50, p90))
-    ax = new_axes(ax, figsize=(6.5, 3.8))
+    ax = new_axes(ax, figsize=(WIDTH, 3.8))
     x = np.arange(len(labels))
     colors = colors or [MUTED, ACCENT, PALETTE[2], PALETTE[3]][: len(labels)]
     ax.bar(x, p50, color=colors, width=0.6)
@@ -35,7 +35,7 @@ def cost_by_option(labels, p10, p50, p90, ax=None, ylabel: str = "", currency: s
         text = value_text[i] if value_text else ""
         if text:
             ax.annotate(text, (x[i], p90[i]), xytext=(0, 4), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=9)
+                        ha="center", va="bottom", fontsize=SMALL)
     ax.set_xticks(x, labels)
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(ylabel)
@@ -66,7 +66,7 @@ def workload_growth(clients, workload_specialists_h, capacity_specialists_h, wor
     ax.xaxis.set_major_locator(MaxNLocator(5))
     _count_axis(ax.xaxis, lang)
     _count_axis(ax.yaxis, lang)
-    ax.legend(fontsize=8.5, loc="upper left")
+    ax.legend(fontsize=SMALL, loc="upper left")
     return ax
 
 
@@ -75,7 +75,7 @@ def _mark_now(ax, clients, clients_now, label: str) -> None:
     if clients_now is not None:
         ax.axvline(clients_now, color=PALETTE[2], lw=1.2)
         ax.annotate(label, (clients_now, 0), xytext=(4, 6), textcoords="offset points",
-                    color=PALETTE[2], fontsize=9)
+                    color=PALETTE[2], fontsize=SMALL)
     ax.set_xlim(0, float(np.max(clients)))
     ax.set_ylim(bottom=0)
 
@@ -96,7 +96,7 @@ def cost_growth(clients, cost_specialists, cost_care, ax=None, clients_now=None,
     money_axis(ax, currency, lang)
     ax.xaxis.set_major_locator(MaxNLocator(5))
     _count_axis(ax.xaxis, lang)
-    ax.legend(fontsize=8.5, loc="upper left")
+    ax.legend(fontsize=SMALL, loc="upper left")
     return ax
 
 
@@ -105,7 +105,7 @@ def waiting(labels, wait_min, within_target, ax=None, xlabel: str = "", within_t
     """Mean wait for an answer per queue set-up (horizontal bars), with the share answered
     within the target written next to each bar (``within_text`` formats it)."""
     w = np.asarray(wait_min, float)
-    ax = new_axes(ax, figsize=(7.5, 0.6 * len(labels) + 1.4))
+    ax = new_axes(ax, figsize=(WIDTH, 0.6 * len(labels) + 1.4))
     y = np.arange(len(labels))[::-1]
     finite = np.isfinite(w)
     top = float(np.max(w[finite])) if finite.any() else 1.0
@@ -118,7 +118,7 @@ def waiting(labels, wait_min, within_target, ax=None, xlabel: str = "", within_t
         if within_text is not None:
             note = (note + "  " if note else "") + within_text[i]
         ax.annotate(note, (shown[i], y[i]), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=9)
+                    va="center", fontsize=SMALL)
     ax.set_yticks(y, labels)
     ax.set_xlim(0, top * 1.6)
     ax.grid(axis="y", visible=False)
@@ -132,14 +132,14 @@ def time_split(labels, hours, ax=None, title: str = "", pct_text=None, lang: str
     h = np.asarray(hours, float)
     total = h.sum() if h.sum() > 0 else 1.0
     share = h / total
-    ax = new_axes(ax, figsize=(7.5, 2.6))
+    ax = new_axes(ax, figsize=(WIDTH, 2.6))
     colors = [PALETTE[1], PALETTE[3], PALETTE[4], PALETTE[2], PALETTE[5], PALETTE[6], "#c9cdd2"]
     left = 0.0
     for i, (lab, s) in enumerate(zip(labels, share)):
         ax.barh(0, s, left=left, color=colors[i % len(colors)], label=lab, height=0.6)
         if s >= 0.06:
             txt = pct_text[i] if pct_text else i18n.percent(s, lang, 0)
-            ax.text(left + s / 2, 0, txt, ha="center", va="center", fontsize=9,
+            ax.text(left + s / 2, 0, txt, ha="center", va="center", fontsize=SMALL,
                     color="white" if i < 6 else "#222")
         left += s
     ax.set_xlim(0, 1)
@@ -148,9 +148,8 @@ def time_split(labels, hours, ax=None, title: str = "", pct_text=None, lang: str
     pct_axis(ax, lang, axis="x")
     if title:
         ax.set_title(title)
-    longest = max((len(str(lab)) for lab in labels), default=0)  # long (Russian) labels: fewer columns,
-    ncol = 4 if longest <= 16 else (3 if longest <= 22 else 2)  # so the legend never outgrows the bar
-    ax.legend(ncol=ncol, fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    # long (Russian) labels: fewer columns, so the legend never outgrows the bar
+    ax.legend(ncol=legend_ncol(labels, 4), fontsize=SMALL, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return ax
 
 
@@ -176,7 +175,9 @@ def active_clients(months, series: dict, ax=None, ylabel: str = "", total=None, 
         ax.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=6))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: i18n.month(num2date(v), lang)))
     _count_axis(ax.yaxis, lang)
-    ax.legend(fontsize=8.5, ncol=3, loc="upper left")
+    # below the plot, so that at phone width it hides none of the lines
+    ax.legend(fontsize=SMALL, ncol=legend_ncol(ax.get_legend_handles_labels()[1]), loc="upper center",
+              bbox_to_anchor=(0.5, -0.14))
     return ax
 
 
@@ -188,7 +189,7 @@ def blocks_per_client(shares, ax=None, xlabel: str = "", ylabel: str = "", lang:
     ax.bar(k, q, color=ACCENT, width=0.6)
     for x, v in zip(k, q):
         ax.annotate(i18n.percent(v, lang), (x, v), xytext=(0, 3),
-                    textcoords="offset points", ha="center", fontsize=9)
+                    textcoords="offset points", ha="center", fontsize=SMALL)
     ax.set_xticks(k)
     ax.grid(axis="x", visible=False)
     ax.set_xlabel(xlabel)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.pages.plots import ACCENT, BAD, MUTED, PALETTE, money_axis, new_axes
+from analysis.pages.plots import ACCENT, BAD, MUTED, PALETTE, SMALL, money_axis, new_axes
 
 __all__ = ["cumulative_cash", "npv_spread"]
 
@@ -23,7 +23,7 @@ def cumulative_cash(p10, median, p90, payback_month: int, ax=None, *, title="", 
     if title:
         ax.set_title(title)
     money_axis(ax, currency, lang)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="upper left", fontsize=SMALL)
     return ax
 
 
@@ -44,5 +44,5 @@ def npv_spread(npv, ax=None, *, title="", xlabel="", label_loss="", label_gain="
     if title:
         ax.set_title(title)
     money_axis(ax, currency, lang, axis="x")
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=SMALL)
     return ax
