@@ -41,9 +41,10 @@ lock:
 reports: $(STAMP)
 	$(PY) -m analysis run $(STUDY) $(ARGS)
 
-# Tests run on every core (pytest-xdist); a file's tests stay on one worker, so its fixtures run once.
+# Tests run on every core (pytest-xdist); a file's tests stay on one worker, so its fixtures run once;
+# the heaviest files start first (tests/conftest.py orders them), not the files with most tests.
 test: $(STAMP)
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab $(LAB_ROOT) notebooks/
