@@ -62,7 +62,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from analysis.codes import Note
-from analysis.sections.pilot.structural import EffectLikelihood, _full
+from analysis.sections.pilot.structural import EffectLikelihood
 
 __all__ = ["Option", "PilotDesign", "simulate_pilot", "information", "design", "options_for",
            "detection_rate", "simulated_power", "SIM_REPS", "Z_SHOWN", "Z_POWER", "MONTHS_GRID", "MAX_MONTHS"]
@@ -182,14 +182,13 @@ def information(sim, params: dict, months: float, unit_days: float, control: boo
     The Fisher information is estimated at the truth by the outer product of the clients' scores,
     ``I = sum_i s_i s_i'`` (its expectation is the information, and unlike the observed Hessian at the
     truth it is never indefinite); ``se = sqrt((I^-1)_EE)``, the time effect free with a control
-    group."""
+    group.  The scores are analytic (:meth:`EffectLikelihood.derivatives`); ``h`` is kept for
+    callers and unused."""
     x0, x1, tx, T, pilot = _rows_at(sim, months, unit_days)
     lik = EffectLikelihood(x0, x1, tx, T, pilot, [params, params])
-    theta = np.array([0.0, effect]) if control else np.array([effect])
-    k = theta.size
     with np.errstate(all="ignore"):
-        f = lambda th: lik.per_client(*_full(th, control))  # noqa: E731
-        S = np.stack([(f(theta + np.eye(k)[i] * h) - f(theta - np.eye(k)[i] * h)) / (2 * h) for i in range(k)], 1)
+        _, S, _ = lik.derivatives(0.0, float(effect), order=1)   # analytic scores in (ln k, E)
+        S = S if control else S[:, 1:]
         H = S.T @ S
     try:
         v = np.linalg.inv(H)[-1, -1]

@@ -231,31 +231,86 @@ class EffectLikelihood:
         self.active = self.x1 > 0
         self._const = self._eval(np.flatnonzero(~self.active), 0.0, 0.0, 0.0)
 
-    def _eval(self, rows, log_g, log_k, effect):
-        out = np.empty(rows.size)
-        for s in range(0, rows.size, self.CHUNK):
+    def _pass(self, rows, log_g: float, log_k: float, effect: float, order: int = 0):
+        """Log-likelihood of the clients ``rows`` and, with ``order`` 1 or 2 (only at ``ln g = 0``),
+        its first and second derivatives in ``c``, the factor of the dropout after ``since``.
+
+        With ``c = k (1 - E)`` for the pilot group (``k`` for the control group) the dropout after
+        ``since`` is ``c p``.  Under the quadrature each term of the likelihood is
+        ``S(c) = sum_k W_k a_k(c) [q_k(c)]`` with ``a_k = exp(e_k)``, ``e_k = x1 ln((1 - c P_k) / (1 - P_k))``
+        (``q = c P_k`` in the second term when the last visit is after ``since``, ``P_k`` otherwise), so
+        ``e' = -x1 P / (1 - c P)``, ``e'' = -x1 P^2 / (1 - c P)^2``, ``a' = a e'``, ``a'' = a (e'^2 + e'')``,
+        ``(a q)' = a (q' + q e')``, ``(a q)'' = a (2 q' e' + q (e'^2 + e''))``.  The two terms are
+        combined by ``logaddexp`` with weights ``w_A, w_B`` (their shares of the likelihood):
+        ``ll' = w_A S_A'/S_A + w_B S_B'/S_B`` and ``ll'' = w_A S_A''/S_A + w_B S_B''/S_B - ll'^2``.
+        Where ``c p`` is clipped at 1 its derivatives are 0.
+
+        Returns
+        -------
+        ``ll`` (n,) when ``order`` is 0, else ``(ll, c, d ll/dc, d2 ll/dc2)`` (the last NaN-free zeros
+        when ``order`` is 1), each (n,) for the ``n`` rows.
+        """
+        if order and log_g != 0.0:
+            raise ValueError("derivatives are available at ln g = 0 only")
+        n = rows.size
+        ll = np.empty(n)
+        c_out, d1_out, d2_out = (np.zeros(n) for _ in range(3)) if order else (None, None, None)
+        k = np.exp(log_k)
+        g = np.exp(log_g)
+        tiny = 1.0 - 1e-12
+        for s in range(0, n, self.CHUNK):
             r = rows[s:s + self.CHUNK]
             pil = self.pilot[r]
-            g = np.where(pil, np.exp(log_g), 1.0)[:, None]
-            c0 = g
-            c1 = g * np.exp(log_k) * np.where(pil, 1.0 - effect, 1.0)[:, None]
-            P1, W1, lr1 = self.P[self.idx1[r]], self.W[self.idx1[r]], self.lr[self.idx1[r]]
-            P2, W2, lr2 = self.P[self.idx2[r]], self.W[self.idx2[r]], self.lr[self.idx2[r]]
+            c = k * np.where(pil, g * (1.0 - effect), 1.0)
+            c1 = c[:, None]
+            i1, i2 = self.idx1[r], self.idx2[r]
+            P1, W1, lr1 = self.P[i1], self.W[i1], self.lr[i1]
+            P2, W2, lr2 = self.P[i2], self.W[i2], self.lr[i2]
+            cp1, cp2 = c1 * P1, c1 * P2
+            x1, x1_2 = self.x1[r, None], self.x1_2[r, None]
+            last = self.last_post[r, None]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                e1 = x1 * (np.log1p(-np.minimum(cp1, tiny)) + lr1)
+                e2 = x1_2 * (np.log1p(-np.minimum(cp2, tiny)) + lr2)
+                if log_g != 0.0:   # the pilot group's own level before `since` too
+                    g0 = np.where(pil, g, 1.0)[:, None]
+                    e1 += self.x0[r, None] * (np.log1p(-np.minimum(g0 * P1, tiny)) + lr1)
+                    e2 += self.x0_2[r, None] * (np.log1p(-np.minimum(g0 * P2, tiny)) + lr2)
+                    q = np.minimum(np.where(last, cp2, g0 * P2), 1.0)
+                else:
+                    q = np.minimum(np.where(last, cp2, P2), 1.0)
+                a1 = W1 * np.exp(e1)
+                a2 = W2 * np.exp(e2)
+                S1 = a1.sum(1)
+                S2 = (a2 * q).sum(1)
+                A = self.C1[r] + np.log(S1)
+                B = np.where(self.pos[r], self.C2[r] + np.log(S2), -np.inf)
+                tot = np.logaddexp(A, B)
+                ll[s:s + self.CHUNK] = tot
+                if not order:
+                    continue
+                clip1, clip2 = cp1 >= tiny, cp2 >= tiny
+                u1, u2 = P1 / (1.0 - cp1), P2 / (1.0 - cp2)
+                de1 = np.where(clip1, 0.0, -x1 * u1)
+                de2 = np.where(clip2, 0.0, -x1_2 * u2)
+                dq = np.where(last & (cp2 < 1.0), P2, 0.0)
+                g1 = (a1 * de1).sum(1) / S1
+                g2 = (a2 * (dq + q * de2)).sum(1) / S2
+                wA, wB = np.exp(A - tot), np.exp(B - tot)
+                d1 = np.where(wA > 0, wA * g1, 0.0) + np.where(wB > 0, wB * g2, 0.0)
+                c_out[s:s + self.CHUNK] = c
+                d1_out[s:s + self.CHUNK] = d1
+                if order >= 2:
+                    dde1 = np.where(clip1, 0.0, -x1 * u1 * u1)
+                    dde2 = np.where(clip2, 0.0, -x1_2 * u2 * u2)
+                    h1 = (a1 * (de1 * de1 + dde1)).sum(1) / S1
+                    h2 = (a2 * (2.0 * dq * de2 + q * (de2 * de2 + dde2))).sum(1) / S2
+                    d2_out[s:s + self.CHUNK] = (np.where(wA > 0, wA * h1, 0.0) + np.where(wB > 0, wB * h2, 0.0)
+                                                - d1 * d1)
+        return ll if not order else (ll, c_out, d1_out, d2_out)
 
-            def lratio(c, P, lr):  # ln((1 - c p) / (1 - p))
-                return np.log1p(-np.minimum(c * P, 1.0 - 1e-12)) + lr
-
-            e1 = self.x1[r, None] * lratio(c1, P1, lr1)
-            e2 = self.x1_2[r, None] * lratio(c1, P2, lr2)
-            if log_g != 0.0:  # the pilot group's own level before `since` too
-                e1 += self.x0[r, None] * lratio(c0, P1, lr1)
-                e2 += self.x0_2[r, None] * lratio(c0, P2, lr2)
-            l1 = np.log(np.einsum("nk,nk->n", W1, np.exp(e1)))
-            q = np.minimum(np.where(self.last_post[r, None], c1, c0) * P2, 1.0)
-            with np.errstate(divide="ignore"):
-                l2 = np.log(np.einsum("nk,nk->n", W2, q * np.exp(e2)))
-            out[s:s + self.CHUNK] = np.logaddexp(self.C1[r] + l1, np.where(self.pos[r], self.C2[r] + l2, -np.inf))
-        return out
+    def _eval(self, rows, log_g, log_k, effect):
+        return self._pass(rows, log_g, log_k, effect)
 
     def per_client(self, log_g: float, log_k: float, effect: float) -> np.ndarray:
         """Log-likelihood of every client: pilot-group level ``g`` (before and after), time effect
@@ -270,62 +325,50 @@ class EffectLikelihood:
         ll = self.per_client(*theta)
         return float(ll.sum() if weights is None else weights @ ll)
 
-    def value_and_grad(self, log_k: float, effect: float, weights=None) -> tuple[float, np.ndarray]:
-        """The summed log-likelihood at ``(ln g = 0, ln k, E)`` and its gradient in ``(ln k, E)``,
-        analytic (one pass instead of the three of a forward difference).
+    def derivatives(self, log_k: float, effect: float, order: int = 2):
+        """Every client's log-likelihood at ``(ln g = 0, ln k, E)``, her score in ``(ln k, E)`` and
+        (``order`` 2) her Hessian, analytic: one pass over the clients (:meth:`_pass`).
 
-        With ``c = k (1 - E)`` for the pilot group (``k`` for the control group) the dropout after
-        ``since`` is ``c p``, and by the chain rule ``d ll / d ln k = c d ll/dc`` and ``d ll / dE =
-        -k [pilot] d ll/dc``, where, under the quadrature of :meth:`_eval`,
-        ``d/dc ln sum_k W_k (1 - c P_k)^x1 ... = sum_k W_k (...) (-x1 P_k / (1 - c P_k)) / sum_k W_k (...)``
-        (and ``q = c P`` adds ``P / q`` in the second term when the last visit is after ``since``);
-        the two terms of the likelihood are weighted by their shares of it (the derivative of
-        ``logaddexp``).  Where ``c p`` is clipped at 1 its derivative is 0.  Clients without repeat
-        visits after ``since`` do not depend on ``(k, E)``.
+        By the chain rule through ``c = k (1 - E)`` (pilot group; ``k`` control group):
+        ``dc/d ln k = c``, ``dc/dE = -k [pilot]``, ``d2c/d ln k2 = c``, ``d2c/d ln k dE = -k [pilot]``,
+        ``d2c/dE2 = 0``; so ``s = ll' (c, -k [pilot])`` and
+        ``H = ll'' (c, -k [pilot])' (c, -k [pilot]) + ll' [[c, -k [pilot]], [-k [pilot], 0]]``.
+        Clients without repeat visits after ``since`` have zero score and Hessian.
+
+        Returns
+        -------
+        ll : ndarray (n,)
+            Log-likelihood per client (natural log).
+        score : ndarray (n, 2)
+            ``d ll_i / d (ln k, E)``.
+        hess : ndarray (n, 2, 2) or None
+            ``d2 ll_i / d (ln k, E)2`` (None when ``order`` is 1).
         """
         n = self.x1.size
         ll = self._const_full() if n else np.empty(0)
-        dc = np.zeros(n)
-        c_all = np.zeros(n)
         rows = np.flatnonzero(self.active)
+        score = np.zeros((n, 2))
+        hess = np.zeros((n, 2, 2)) if order >= 2 else None
+        if not rows.size:
+            return ll, score, hess
         k = np.exp(log_k)
-        for s in range(0, rows.size, self.CHUNK):
-            r = rows[s:s + self.CHUNK]
-            pil = self.pilot[r]
-            c = k * np.where(pil, 1.0 - effect, 1.0)
-            c1 = c[:, None]
-            P1, W1, lr1 = self.P[self.idx1[r]], self.W[self.idx1[r]], self.lr[self.idx1[r]]
-            P2, W2, lr2 = self.P[self.idx2[r]], self.W[self.idx2[r]], self.lr[self.idx2[r]]
-            cp1, cp2 = c1 * P1, c1 * P2
-            clip1, clip2 = cp1 >= 1.0 - 1e-12, cp2 >= 1.0 - 1e-12
-            with np.errstate(divide="ignore", invalid="ignore"):
-                e1 = self.x1[r, None] * (np.log1p(-np.minimum(cp1, 1.0 - 1e-12)) + lr1)
-                e2 = self.x1_2[r, None] * (np.log1p(-np.minimum(cp2, 1.0 - 1e-12)) + lr2)
-                de1 = np.where(clip1, 0.0, -self.x1[r, None] * P1 / (1.0 - cp1))
-                de2 = np.where(clip2, 0.0, -self.x1_2[r, None] * P2 / (1.0 - cp2))
-                last = self.last_post[r, None]
-                q = np.minimum(np.where(last, cp2, P2), 1.0)
-                dq = np.where(last & (cp2 < 1.0), P2, 0.0)
-                a1 = W1 * np.exp(e1)
-                S1 = a1.sum(1)
-                l1 = np.log(S1)
-                g1 = (a1 * de1).sum(1) / S1
-                a2 = W2 * np.exp(e2)
-                S2 = (a2 * q).sum(1)
-                l2 = np.log(S2)
-                g2 = (a2 * (dq + q * de2)).sum(1) / S2
-            A = self.C1[r] + l1
-            B = np.where(self.pos[r], self.C2[r] + l2, -np.inf)
-            tot = np.logaddexp(A, B)
-            with np.errstate(invalid="ignore", over="ignore"):
-                wA, wB = np.exp(A - tot), np.exp(B - tot)
-                d = np.where(wA > 0, wA * g1, 0.0) + np.where(wB > 0, wB * g2, 0.0)
-            ll[r] = tot
-            dc[r] = d
-            c_all[r] = c
-        w = np.ones(n) if weights is None else np.asarray(weights, float)
-        grad = np.array([w @ (dc * c_all), w @ (np.where(self.pilot, -k, 0.0) * dc)])
-        return float(w @ ll), grad
+        lr, c, d1, d2 = self._pass(rows, 0.0, log_k, effect, order=max(order, 1))
+        ll[rows] = lr
+        dE = np.where(self.pilot[rows], -k, 0.0)
+        score[rows, 0] = d1 * c
+        score[rows, 1] = d1 * dE
+        if hess is not None:
+            hess[rows, 0, 0] = d2 * c * c + d1 * c
+            hess[rows, 0, 1] = hess[rows, 1, 0] = d2 * c * dE + d1 * dE
+            hess[rows, 1, 1] = d2 * dE * dE
+        return ll, score, hess
+
+    def value_and_grad(self, log_k: float, effect: float, weights=None) -> tuple[float, np.ndarray]:
+        """The summed log-likelihood at ``(ln g = 0, ln k, E)`` and its gradient in ``(ln k, E)``,
+        analytic (one pass instead of the three of a forward difference; :meth:`derivatives`)."""
+        ll, score, _ = self.derivatives(log_k, effect, order=1)
+        w = np.ones(ll.size) if weights is None else np.asarray(weights, float)
+        return float(w @ ll), w @ score if ll.size else np.zeros(2)
 
     def _const_full(self) -> np.ndarray:
         out = np.empty(self.x1.size)
@@ -342,7 +385,8 @@ class EffectFit:
     effect : float
         E, relative cut of the dropout probability after a visit (pilot group, after ``since``).
     se : float
-        Standard error of E from the observed information (numerical Hessian).
+        Standard error of E from the observed information (analytic Hessian; numerical with the
+        group level).
     time_factor : float
         ``k``, the change of dropout common to all clients after ``since`` (1 without control).
     group_factor : float
@@ -383,7 +427,7 @@ def _full(theta, control):
 
 def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_level: bool = False) -> EffectFit:
     """Fit ``(ln g, ln k, E)`` (without ``g`` when ``group_level`` is False; ``E`` alone with
-    ``control=False``) by L-BFGS-B; SE from the Hessian."""
+    ``control=False``) by L-BFGS-B; SE from the Hessian (analytic without the group level)."""
     n_par = (3 if group_level else 2) if control else 1
     f = lambda th: -lik(_full(th, control), weights)  # noqa: E731
     x0 = np.zeros(n_par)
@@ -399,7 +443,7 @@ def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_
         res = minimize(f_grad if jac else f, x0, method="L-BFGS-B", jac=jac, bounds=bounds,
                        options={"ftol": 1e-13, "gtol": 1e-8})
         theta = res.x
-        H = _hessian(f, theta)
+        H = _neg_hessian(lik, theta, control, weights) if not group_level else _hessian(f, theta)
     try:
         cov = np.linalg.inv(H)
         se = float(np.sqrt(cov[-1, -1])) if cov[-1, -1] > 0 else float("nan")
@@ -410,6 +454,19 @@ def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_
     return EffectFit(effect=float(theta[-1]), se=se, time_factor=float(np.exp(full[1])),
                      group_factor=float(np.exp(full[0])), theta=np.asarray(theta, float), loglik=float(-res.fun),
                      converged=bool(res.success) and not on_bound and np.isfinite(se))
+
+
+def _at(theta, control):
+    """``(ln k, E)`` of the free parameters ``theta`` without the group level."""
+    return (float(theta[0]), float(theta[1])) if control else (0.0, float(theta[0]))
+
+
+def _neg_hessian(lik: EffectLikelihood, theta, control: bool, weights=None) -> np.ndarray:
+    """Hessian of the (weighted) negative log-likelihood in the free parameters, analytic
+    (:meth:`EffectLikelihood.derivatives`)."""
+    _, _, hess = lik.derivatives(*_at(theta, control), order=2)
+    H = -(hess.sum(0) if weights is None else np.einsum("n,nij->ij", np.asarray(weights, float), hess))
+    return H if control else H[1:, 1:]
 
 
 def _hessian(f, theta, h=1e-4):
@@ -440,8 +497,23 @@ def fit_baseline(rows: pd.DataFrame) -> dict:
 
 
 def score_and_hessian(lik: EffectLikelihood, theta, control: bool, h: float = 1e-3):
-    """Every client's score (central differences, ``(n, k)``) and the Hessian of the summed
-    log-likelihood at ``theta``."""
+    """Every client's score ``(n, k)`` and the Hessian ``(k, k)`` of the summed log-likelihood at
+    ``theta`` (the free parameters of :func:`fit_effect`).
+
+    Analytic (:meth:`EffectLikelihood.derivatives`, one pass over the clients) for ``(ln k, E)`` and
+    ``(E,)``; with the group level ``(ln g, ln k, E)`` by central differences of step ``h``."""
+    th = np.asarray(theta, float)
+    if th.size < 3:
+        _, S, hess = lik.derivatives(*_at(th, control), order=2)
+        H = hess.sum(0)
+        return (S, H) if control else (S[:, 1:], H[1:, 1:])
+    return _score_and_hessian_fd(lik, th, control, h)
+
+
+def _score_and_hessian_fd(lik: EffectLikelihood, theta, control: bool, h: float = 1e-3):
+    """:func:`score_and_hessian` by central differences (``2 k + 1`` passes for the scores and
+    ``2 k (k - 1)`` more for the Hessian): the reference of the analytic form, and the form used with
+    the group level."""
     th = np.asarray(theta, float)
     k = th.size
     f = lambda t: lik.per_client(*_full(t, control))  # noqa: E731
@@ -481,7 +553,7 @@ def bootstrap_effect(lik: EffectLikelihood, fit: EffectFit, control: bool, n_boo
     Each resample's estimate is one Newton step from the full-sample estimate on the resample's
     log-likelihood, ``theta_b = theta - H^-1 S_b`` with ``S_b`` the resample's score and ``H`` the
     full-sample Hessian (the one-step / score bootstrap: Davison, Hinkley & Schechtman 1986; Andrews
-    2002; Kline & Santos 2012).  Every client's score is computed once by central differences, so
+    2002; Kline & Santos 2012).  Every client's score is computed once (analytic, :func:`score_and_hessian`), so
     hundreds of resamples cost one matrix product; the spread of the draws is the sandwich (robust)
     variance of the estimate.  The resample's own Hessian is not used: with the few dropouts a
     resample holds it can come near singular and throw single draws far out.  The baseline stays
