@@ -469,7 +469,7 @@ def simulated_power(params: dict, rfm_s: pd.DataFrame, hc: np.ndarray, new_per_m
         sim = simulate_pilot(params, rfm_s, hc, new_per_month, nh, codes, effect, unit_days, rng, horizon_months=months)
         x0, x1, tx, T, pilot = _rows_at(sim, months, unit_days)
         lik = EffectLikelihood(x0, x1, tx, T, pilot, [params, params])
-        fit = fit_effect(lik, control)
+        fit = fit_effect(lik, control, start=[0.0, effect] if control else [effect])   # from the truth
         se = robust_se(lik, fit, control)
         if not np.isfinite(se):
             D.append(-np.inf)

@@ -161,9 +161,26 @@ def client_rows(visits: pd.DataFrame, since, end, unit_days: float, pilot_client
     return out
 
 
+_NODE_CACHE: dict = {}
+_NODE_CACHE_MAX = 50_000
+
+
 def _nodes(a: float, bb: float):
     """Quadrature nodes for p ~ Beta(a, bb); at the model's limit case (a, b -> infinity: one dropout
-    probability for everyone, where the quadrature overflows) a point mass at a / (a + bb)."""
+    probability for everyone, where the quadrature overflows) a point mass at a / (a + bb).
+
+    Kept by ``(a, bb)`` across likelihoods (the simulated pilots of :mod:`analysis.sections.pilot.power`
+    share one baseline, so the same tables recur; a cached table is the one computed, unchanged)."""
+    key = (float(a), float(bb))
+    got = _NODE_CACHE.get(key)
+    if got is None:
+        if len(_NODE_CACHE) >= _NODE_CACHE_MAX:
+            _NODE_CACHE.clear()
+        got = _NODE_CACHE[key] = _nodes_computed(*key)
+    return got
+
+
+def _nodes_computed(a: float, bb: float):
     with np.errstate(all="ignore"):
         p, w = _beta_nodes(a, bb)
     if np.all(np.isfinite(p)) and np.all(np.isfinite(w)):
@@ -229,7 +246,14 @@ class EffectLikelihood:
         self.x1_2 = np.where(self.last_post, self.x1 - 1.0, 0.0)
         self.x0_2 = np.where(self.last_post, self.x0, np.maximum(self.x0 - 1.0, 0.0))
         self.active = self.x1 > 0
-        self._const = self._eval(np.flatnonzero(~self.active), 0.0, 0.0, 0.0)
+        # a client without repeat visits after `since` (x1 = 0, so no e-terms and q = P): her
+        # likelihood is C1 + ln sum_k W_k and C2 + ln sum_k W_k P_k of her node tables, summed once
+        # per table (the quadrature's own sums, as in _pass with x1 = 0)
+        inactive = np.flatnonzero(~self.active)
+        with np.errstate(divide="ignore"):
+            lw, lwp = np.log(self.W.sum(1)), np.log((self.W * np.minimum(self.P, 1.0)).sum(1))
+        self._const = np.logaddexp(self.C1[inactive] + lw[self.idx1[inactive]],
+                                   np.where(self.pos[inactive], self.C2[inactive] + lwp[self.idx2[inactive]], -np.inf))
 
     def _pass(self, rows, log_g: float, log_k: float, effect: float, order: int = 0):
         """Log-likelihood of the clients ``rows`` and, with ``order`` 1 or 2 (only at ``ln g = 0``),
@@ -370,6 +394,17 @@ class EffectLikelihood:
         w = np.ones(ll.size) if weights is None else np.asarray(weights, float)
         return float(w @ ll), w @ score if ll.size else np.zeros(2)
 
+    def clipped(self, log_k: float, effect: float) -> bool:
+        """Whether the dropout after ``since``, ``c p``, reaches its clip at 1 at some quadrature node
+        of a client with visits after ``since`` (where the likelihood has a kink) at ``(ln g = 0,
+        ln k, E)``."""
+        rows = self.active
+        if not rows.any():
+            return False
+        pmax = np.maximum(self.P.max(1)[self.idx1[rows]], self.P.max(1)[self.idx2[rows]])
+        c = np.exp(log_k) * np.where(self.pilot[rows], 1.0 - effect, 1.0)
+        return bool(np.any(c * pmax >= 1.0 - 1e-12))
+
     def _const_full(self) -> np.ndarray:
         out = np.empty(self.x1.size)
         out[~self.active] = self._const
@@ -425,25 +460,42 @@ def _full(theta, control):
     return (0.0, 0.0, float(theta[0]))
 
 
-def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_level: bool = False) -> EffectFit:
+def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_level: bool = False,
+               start=None) -> EffectFit:
     """Fit ``(ln g, ln k, E)`` (without ``g`` when ``group_level`` is False; ``E`` alone with
-    ``control=False``) by L-BFGS-B; SE from the Hessian (analytic without the group level)."""
+    ``control=False``) by maximum likelihood; SE from the Hessian.
+
+    Without the group level: Newton's method on the analytic score and Hessian
+    (:meth:`EffectLikelihood.derivatives`, step halved until the likelihood rises), from ``start``
+    (the free parameters; zeros by default), stopped when the next step is below 1e-8; when it cannot
+    proceed (a Hessian not negative definite, no rise within :data:`E_BOUNDS` / :data:`LOGK_BOUNDS`
+    after ten halvings of the step, 15 evaluations, or a maximum where ``c p`` reaches its clip at 1
+    for a quadrature node, :meth:`EffectLikelihood.clipped`: there the likelihood has kinks and may
+    have several maxima) L-BFGS-B from zeros with the analytic gradient, exactly as before.  Newton lands on
+    the same maximum as L-BFGS-B with its tolerances (``ftol`` 1e-13) to about 1e-6 in ``E``
+    (``tests/test_pilot_speed.py``).  With the group level: L-BFGS-B on the likelihood and a
+    central-difference Hessian."""
     n_par = (3 if group_level else 2) if control else 1
     f = lambda th: -lik(_full(th, control), weights)  # noqa: E731
     x0 = np.zeros(n_par)
     bounds = ([LOGK_BOUNDS] * (n_par - 1)) + [E_BOUNDS]
-    jac = False
-    if not group_level:   # the analytic gradient of (ln k, E): EffectLikelihood.value_and_grad
-        def f_grad(th):
-            v, g = lik.value_and_grad(*(th if control else (0.0, th[0])), weights=weights)
-            g = g if control else g[1:]
-            return (-v, -g) if np.isfinite(v) and np.all(np.isfinite(g)) else (np.inf, np.zeros_like(th))
-        jac = True
-    with np.errstate(all="ignore"):
-        res = minimize(f_grad if jac else f, x0, method="L-BFGS-B", jac=jac, bounds=bounds,
-                       options={"ftol": 1e-13, "gtol": 1e-8})
-        theta = res.x
-        H = _neg_hessian(lik, theta, control, weights) if not group_level else _hessian(f, theta)
+    nt = None if group_level else _newton(lik, x0 if start is None else start, control, weights)
+    if nt is not None:
+        theta, loglik, H, success = nt[0], nt[1], -nt[2], True
+    else:
+        jac = False
+        if not group_level:   # the analytic gradient of (ln k, E): EffectLikelihood.value_and_grad
+            def f_grad(th):
+                v, g = lik.value_and_grad(*(th if control else (0.0, th[0])), weights=weights)
+                g = g if control else g[1:]
+                return (-v, -g) if np.isfinite(v) and np.all(np.isfinite(g)) else (np.inf, np.zeros_like(th))
+            jac = True
+        with np.errstate(all="ignore"):
+            res = minimize(f_grad if jac else f, x0, method="L-BFGS-B", jac=jac, bounds=bounds,
+                           options={"ftol": 1e-13, "gtol": 1e-8})
+            theta = res.x
+            H = _neg_hessian(lik, theta, control, weights) if not group_level else _hessian(f, theta)
+        loglik, success = float(-res.fun), bool(res.success)
     try:
         cov = np.linalg.inv(H)
         se = float(np.sqrt(cov[-1, -1])) if cov[-1, -1] > 0 else float("nan")
@@ -452,8 +504,60 @@ def fit_effect(lik: EffectLikelihood, control: bool = True, weights=None, group_
     on_bound = theta[-1] <= E_BOUNDS[0] + 1e-6 or theta[-1] >= E_BOUNDS[1] - 1e-6
     full = _full(theta, control)
     return EffectFit(effect=float(theta[-1]), se=se, time_factor=float(np.exp(full[1])),
-                     group_factor=float(np.exp(full[0])), theta=np.asarray(theta, float), loglik=float(-res.fun),
-                     converged=bool(res.success) and not on_bound and np.isfinite(se))
+                     group_factor=float(np.exp(full[0])), theta=np.asarray(theta, float), loglik=float(loglik),
+                     converged=success and not on_bound and np.isfinite(se))
+
+
+def _newton(lik: EffectLikelihood, theta0, control: bool, weights=None, max_steps: int = 40, tol: float = 1e-8,
+            max_evals: int = 15):
+    """Newton's method for the maximum of the (weighted) log-likelihood in ``(ln k, E)`` or ``(E,)``.
+
+    Returns ``(theta, loglik, hessian at theta)`` or None when it cannot proceed (see
+    :func:`fit_effect`)."""
+    lo = np.array(([LOGK_BOUNDS[0]] if control else []) + [E_BOUNDS[0]])
+    hi = np.array(([LOGK_BOUNDS[1]] if control else []) + [E_BOUNDS[1]])
+    w = None if weights is None else np.asarray(weights, float)
+
+    def evaluate(th):
+        ll, S, Hc = lik.derivatives(*_at(th, control), order=2)
+        if w is None:
+            v, g, H = ll.sum(), S.sum(0), Hc.sum(0)
+        else:
+            v, g, H = w @ ll, w @ S, np.einsum("n,nij->ij", w, Hc)
+        return (v, g, H) if control else (v, g[1:], H[1:, 1:])
+
+    th = np.asarray(theta0, float).copy()
+    if np.any(th < lo) or np.any(th > hi):
+        return None
+    evals = 0
+    with np.errstate(all="ignore"):
+        v, g, H = evaluate(th)
+        for _ in range(max_steps):
+            if not (np.isfinite(v) and np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+                return None
+            try:
+                L = np.linalg.cholesky(-H)
+            except np.linalg.LinAlgError:
+                return None
+            step = np.linalg.solve(L.T, np.linalg.solve(L, g))
+            if np.max(np.abs(step)) < tol:          # the next step would not move: converged
+                # a maximum of the smooth likelihood only: no quadrature node clipped (c p at 1)
+                return (th, float(v), H) if not lik.clipped(*_at(th, control)) else None
+            t = 1.0
+            while True:
+                new = th + t * step
+                if np.all(new >= lo) and np.all(new <= hi):
+                    v1, g1, H1 = evaluate(new)
+                    evals += 1
+                    if np.isfinite(v1) and v1 >= v - 1e-12 * max(1.0, abs(v)):
+                        break
+                t *= 0.5
+                if t < 1e-3 or evals >= max_evals:
+                    return None
+            th, v, g, H = new, v1, g1, H1
+            if evals >= max_evals or (evals >= 2 and lik.clipped(*_at(th, control))):
+                return None
+    return None
 
 
 def _at(theta, control):
