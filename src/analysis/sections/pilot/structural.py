@@ -202,8 +202,9 @@ class EffectLikelihood:
     -----
     A client without repeat visits after ``since`` never faced a changed dropout, so her likelihood
     does not depend on ``k`` or ``E`` (only on ``g``): it is computed once.  Quadrature nodes are
-    kept once per distinct (group, x) and the rest is evaluated in chunks of :data:`CHUNK` clients,
-    so memory stays bounded for hundreds of thousands of clients.
+    kept once per distinct (group, x); the quadrature itself is computed once per distinct (node
+    tables, ``x1``, group, side of ``since`` of the last visit) (:meth:`_collapse`), in chunks of
+    :data:`CHUNK`, so memory stays bounded for hundreds of thousands of clients.
     """
 
     CHUNK = 50_000
@@ -246,6 +247,8 @@ class EffectLikelihood:
         self.x1_2 = np.where(self.last_post, self.x1 - 1.0, 0.0)
         self.x0_2 = np.where(self.last_post, self.x0, np.maximum(self.x0 - 1.0, 0.0))
         self.active = self.x1 > 0
+        self._active_rows = np.flatnonzero(self.active)
+        self._collapsed = {}
         # a client without repeat visits after `since` (x1 = 0, so no e-terms and q = P): her
         # likelihood is C1 + ln sum_k W_k and C2 + ln sum_k W_k P_k of her node tables, summed once
         # per table (the quadrature's own sums, as in _pass with x1 = 0)
@@ -277,15 +280,19 @@ class EffectLikelihood:
         if order and log_g != 0.0:
             raise ValueError("derivatives are available at ln g = 0 only")
         n = rows.size
-        ll = np.empty(n)
-        c_out, d1_out, d2_out = (np.zeros(n) for _ in range(3)) if order else (None, None, None)
+        rep, inv = self._collapse(rows, log_g != 0.0)
+        m = rep.size
+        lS1, lS2, G1, G2, H1, H2 = (np.empty(m) for _ in range(6))
+        c_u = np.empty(m)
         k = np.exp(log_k)
         g = np.exp(log_g)
         tiny = 1.0 - 1e-12
-        for s in range(0, n, self.CHUNK):
-            r = rows[s:s + self.CHUNK]
+        for s in range(0, m, self.CHUNK):
+            r = rep[s:s + self.CHUNK]
+            sl = slice(s, s + r.size)
             pil = self.pilot[r]
             c = k * np.where(pil, g * (1.0 - effect), 1.0)
+            c_u[sl] = c
             c1 = c[:, None]
             i1, i2 = self.idx1[r], self.idx2[r]
             P1, W1, lr1 = self.P[i1], self.W[i1], self.lr[i1]
@@ -307,10 +314,7 @@ class EffectLikelihood:
                 a2 = W2 * np.exp(e2)
                 S1 = a1.sum(1)
                 S2 = (a2 * q).sum(1)
-                A = self.C1[r] + np.log(S1)
-                B = np.where(self.pos[r], self.C2[r] + np.log(S2), -np.inf)
-                tot = np.logaddexp(A, B)
-                ll[s:s + self.CHUNK] = tot
+                lS1[sl], lS2[sl] = np.log(S1), np.log(S2)
                 if not order:
                     continue
                 clip1, clip2 = cp1 >= tiny, cp2 >= tiny
@@ -318,20 +322,47 @@ class EffectLikelihood:
                 de1 = np.where(clip1, 0.0, -x1 * u1)
                 de2 = np.where(clip2, 0.0, -x1_2 * u2)
                 dq = np.where(last & (cp2 < 1.0), P2, 0.0)
-                g1 = (a1 * de1).sum(1) / S1
-                g2 = (a2 * (dq + q * de2)).sum(1) / S2
-                wA, wB = np.exp(A - tot), np.exp(B - tot)
-                d1 = np.where(wA > 0, wA * g1, 0.0) + np.where(wB > 0, wB * g2, 0.0)
-                c_out[s:s + self.CHUNK] = c
-                d1_out[s:s + self.CHUNK] = d1
+                G1[sl] = (a1 * de1).sum(1) / S1
+                G2[sl] = (a2 * (dq + q * de2)).sum(1) / S2
                 if order >= 2:
                     dde1 = np.where(clip1, 0.0, -x1 * u1 * u1)
                     dde2 = np.where(clip2, 0.0, -x1_2 * u2 * u2)
-                    h1 = (a1 * (de1 * de1 + dde1)).sum(1) / S1
-                    h2 = (a2 * (2.0 * dq * de2 + q * (de2 * de2 + dde2))).sum(1) / S2
-                    d2_out[s:s + self.CHUNK] = (np.where(wA > 0, wA * h1, 0.0) + np.where(wB > 0, wB * h2, 0.0)
-                                                - d1 * d1)
-        return ll if not order else (ll, c_out, d1_out, d2_out)
+                    H1[sl] = (a1 * (de1 * de1 + dde1)).sum(1) / S1
+                    H2[sl] = (a2 * (2.0 * dq * de2 + q * (de2 * de2 + dde2))).sum(1) / S2
+        with np.errstate(invalid="ignore", over="ignore"):
+            A = self.C1[rows] + lS1[inv]
+            B = np.where(self.pos[rows], self.C2[rows] + lS2[inv], -np.inf)
+            ll = np.logaddexp(A, B)
+            if not order:
+                return ll
+            wA, wB = np.exp(A - ll), np.exp(B - ll)
+            g1, g2 = G1[inv], G2[inv]
+            d1 = np.where(wA > 0, wA * g1, 0.0) + np.where(wB > 0, wB * g2, 0.0)
+            d2 = np.zeros(n)
+            if order >= 2:
+                d2 = np.where(wA > 0, wA * H1[inv], 0.0) + np.where(wB > 0, wB * H2[inv], 0.0) - d1 * d1
+        return ll, c_u[inv], d1, d2
+
+    def _collapse(self, rows, with_x0: bool):
+        """Clients ``rows`` grouped by what the quadrature of :meth:`_pass` depends on (node tables,
+        ``x1``, the last visit's side of ``since``, the group, and ``x0`` with the group level): the
+        quadrature is computed once per group, then spread to its clients (the same arithmetic,
+        so the same numbers).  Returns ``(representatives, inverse)``, rows[inverse] ~ rep."""
+        cached = self._collapsed.get(with_x0) if rows is self._active_rows else None
+        if cached is not None:
+            return cached
+        cols = [self.idx1[rows], self.idx2[rows], self.x1[rows], self.last_post[rows], self.pilot[rows]]
+        if with_x0:
+            cols += [self.x0[rows], self.x0_2[rows]]
+        key = np.stack([np.asarray(c, float) for c in cols], 1)
+        if rows.size:
+            _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            out = (rows[first], inv.reshape(-1))
+        else:
+            out = (rows, np.zeros(0, np.int64))
+        if rows is self._active_rows:
+            self._collapsed[with_x0] = out
+        return out
 
     def _eval(self, rows, log_g, log_k, effect):
         return self._pass(rows, log_g, log_k, effect)
@@ -342,7 +373,7 @@ class EffectLikelihood:
         out = np.empty(self.x1.size)
         rows = self.active | (self.pilot if log_g != 0.0 else False)
         out[~rows] = self._const[~rows[~self.active]] if log_g != 0.0 else self._const
-        out[rows] = self._eval(np.flatnonzero(rows), log_g, log_k, effect)
+        out[rows] = self._eval(np.flatnonzero(rows) if log_g != 0.0 else self._active_rows, log_g, log_k, effect)
         return out
 
     def __call__(self, theta, weights=None) -> float:
@@ -370,7 +401,7 @@ class EffectLikelihood:
         """
         n = self.x1.size
         ll = self._const_full() if n else np.empty(0)
-        rows = np.flatnonzero(self.active)
+        rows = self._active_rows
         score = np.zeros((n, 2))
         hess = np.zeros((n, 2, 2)) if order >= 2 else None
         if not rows.size:
