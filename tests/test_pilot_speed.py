@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.special import betaln, gammaln  # noqa: F401
 
 from analysis.sections.pilot import power, structural
 from analysis.sections.pilot.structural import EffectLikelihood, _full
