@@ -3,7 +3,7 @@
 Monthly cash flow of scenario ``s`` in month ``m = 1 … H`` (the horizon)::
 
     cf[s, m] =  staff_saving_month[s]                    (client managers no longer needed)
-              + retention[s, m]                          (margin of clients kept longer)
+              + retention[s, m]                          (margin of clients kept longer, members' fees included)
               + departures_margin_year[s] / 12 · ramp[s, m]  (margin kept when a specialist leaves)
               − role_cost_month[s]                       (the role's cost: scheme × managers, tax)
               − setup_cost[s] · [m = 1]                  (recruitment and training)

@@ -33,14 +33,21 @@ only (:func:`covered_tables`).
 **Verdict** (:func:`verdict`), in this precedence:
 
 1. ``not_enough_data``: the covered blocks' P&L or client profile cannot be computed, or the data
-   hold fewer than ``summary.min_complete_months`` complete months;
+   hold fewer than ``summary.min_complete_months`` complete months, or membership fees are at least
+   half of the covered revenue and cannot be priced (:func:`membership_pricing`);
 2. ``confirm_inputs``: today's setup is unknown (neither staff.csv roles nor
    ``staffing.current_setup``), or one of the ``summary.decisive_inputs`` assumptions with the
-   largest tornado swing is a kit default, or a sanity check failed (:func:`sanity_checks`);
-3. by the chance ``P`` that the role pays off (NPV > 0): ``create`` when ``P >=
-   summary.recommend_prob`` and the role still pays off (median NPV >= 0) with the care-manager
-   effect at the low end of its range; ``do_not_create`` when ``P < summary.reject_prob``;
-   otherwise ``pilot`` (the answer hinges on the retention effect, which only a pilot measures).
+   largest tornado swing is a kit default;
+3. ``do_not_create`` when ``P < summary.reject_prob`` (``P`` the chance that the role pays off,
+   NPV > 0), even when a sanity check failed (:func:`sanity_checks`: every check fails only when the
+   figures flatter the role);
+4. ``confirm_inputs`` when a sanity check failed;
+5. ``create`` when ``P >= summary.recommend_prob`` and the role still pays off (median NPV >= 0) with
+   the care-manager effect at the low end of its range; otherwise ``pilot`` (the answer hinges on the
+   retention effect, which only a pilot measures).
+
+**Members** are worth their fees: the retention gain adds the membership fees kept
+(:func:`membership_gain`, the sBG model of the memberships) to the visits' margin kept.
 
 When today's setup is unknown the headline figures are those of the role *added* (nothing
 replaced: no saving the salon did not state), and :func:`alternatives` gives the answer under each
