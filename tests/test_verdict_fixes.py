@@ -371,7 +371,7 @@ def test_staffing_page_words_for_a_salon_with_no_block_managers_today(small_loss
     # the staffing page's options sentence: "would have … would cost" and today's setup named, never the
     # present tense of block managers the salon does not have
     page = _text(small_loss_run / "02_staffing.html")
-    none_text = setting_text("staffing.current_setup", "none", "en")
+    none_text = setting_text("staffing.current_setup", "none", "en", spec={"type": "choice"})
     assert "The headline figure" in page and f"compares the care managers with today's staff instead ({none_text})" in page
     assert "block managers would have" in page and "the block managers have" not in page
     assert _plain(say("staffing.growth.no_managers_today", "en")) in page
