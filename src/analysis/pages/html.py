@@ -138,6 +138,22 @@ def _scheme_text(value: str, lang: str, study) -> str:
     return setting_text("care_manager.scheme", value, lang, study=study) if known else value
 
 
+#: Figures that compare the role with what the salon has today: without today's setup (neither
+#: staff.csv roles nor ``staffing.current_setup``) they rest on nothing the salon stated ("nothing
+#: replaced" makes the saving minus the role's cost), so the index and the portfolio say "not
+#: counted" instead of the number (the staffing and summary pages say why).
+SETUP_FIGURES = (("staffing", "saving_month_median"), ("staffing", "saving_month_p10"),
+                 ("staffing", "saving_month_p90"), ("staffing", "cost_specialists_month"))
+
+
+def setup_unstated(figures: dict, section: str, key: str) -> bool:
+    """True when ``section.key`` is one of :data:`SETUP_FIGURES` and the summary recorded today's
+    setup as unknown (``summary.current_setup`` null); False when the summary did not run."""
+    summ = figures.get("summary", {})
+    return ((section, key) in SETUP_FIGURES and isinstance(summ, dict) and "current_setup" in summ
+            and summ.get("current_setup") is None)
+
+
 def write_study_index(out: Path, study, lang: str, pages, figures: dict, extra_links=()) -> Path:
     """``index.html``: the verdict, then each section with its headline figures and a link to its page."""
     from analysis import figures as figs
@@ -146,7 +162,9 @@ def write_study_index(out: Path, study, lang: str, pages, figures: dict, extra_l
     cards = []
     for href, section, title in pages:
         got = figures.get(section, {})
-        kpis = [(label_en if lang == "en" else label_ru, _value_text(got.get(key), kind, lang, cur, study))
+        kpis = [(label_en if lang == "en" else label_ru,
+                 say("page.value.setup_unstated", lang) if setup_unstated(figures, sec, key)
+                 else _value_text(got.get(key), kind, lang, cur, study))
                 for sec, key, label_en, label_ru, kind in figs.index_rows(study)
                 if sec == section and got.get(key) is not None]
         card = f"page.card.{section}"
@@ -177,7 +195,8 @@ def portfolio_totals(runs, columns, lang: str) -> list[dict]:
         group = by_cur[cur]
         cells = []
         for section, key, kind in columns:
-            vals = [r.figures.get(section, {}).get(key) for r in group]
+            vals = [r.figures.get(section, {}).get(key) for r in group
+                    if not setup_unstated(r.figures, section, key)]
             vals = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
             cells.append(i18n.money(sum(vals), cur, lang) if kind in MONEY_KINDS and vals else "")
         out.append({"currency": cur, "n": len(group), "cells": cells,
@@ -200,6 +219,10 @@ def write_portfolio(root: Path, runs, lang: str, index_rows=None) -> Path:
             row["href"] = f"{r.out_dir.name}/index.html"
             for s, k, _, _, kind in cols:
                 v = r.figures.get(s, {}).get(k)
+                if setup_unstated(r.figures, s, k):   # not a figure the salon's facts support: no number, no total
+                    row["cells"].append({"value": None, "text": say("page.value.setup_unstated", lang),
+                                         "currency": "", "text_kind": True})
+                    continue
                 number = v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
                 row["cells"].append({"value": number, "text": i18n_figure(v, kind, lang, cur or "RUB"),
                                      "currency": cur if kind in MONEY_KINDS else "",

@@ -125,7 +125,7 @@ def setting_text(key: str, value, lang: str = "en", currency: str = "RUB", spec:
     typ = spec.get("type", "")
     leaf = key.rsplit(".", 1)[-1]
     if value is None:
-        return say("page.value.unset", lang)
+        return empty_text(key, lang, study)
     if isinstance(value, bool):
         return say("page.value.yes" if value else "page.value.no", lang)
     if typ == "blocks" or key == "care_manager.covers":
@@ -165,6 +165,31 @@ def setting_text(key: str, value, lang: str = "en", currency: str = "RUB", spec:
     if isinstance(value, (int, float)):
         return one(value)
     return str(value)
+
+
+def empty_text(key: str, lang: str = "en", study=None) -> str:
+    """An empty setting in words: what the kit uses instead, never a bare "not set".
+
+    ``economics.money_scale``: the factor the money defaults were multiplied by and its basis
+    (:func:`analysis.sections.pnl.money_scale`: ``same_currency``, ``specialist_pay``,
+    ``visit_amount`` or ``unknown``) when the study was localised
+    (:func:`analysis.sections.pnl.localise`), else 1 for the defaults' own currency, else where it
+    will come from; other keys with their own words (``page.value.empty.<key>``: the data's last date,
+    no pilot, …); ``page.value.unset`` otherwise."""
+    from analysis.pages.words import has
+
+    if key == "economics.money_scale" and study is not None:
+        k, source = getattr(study, "money_scale", None), getattr(study, "money_scale_source", None)
+        if source is None:
+            same = str(study.currency).upper() == str(study.get("economics.money_defaults_currency") or "RUB").upper()
+            source, k = ("same_currency", 1.0) if same else ("derived", None)
+        if source == "unknown" or (k is not None and not math.isfinite(float(k))):
+            return say("page.value.money_scale.unknown", lang)
+        if k is None:
+            return say("page.value.money_scale.derived", lang)
+        return say(f"page.value.money_scale.{source}", lang, scale=i18n.number(float(k), lang, 3))
+    specific = f"page.value.empty.{key}"
+    return say(specific, lang) if has(specific) else say("page.value.unset", lang)
 
 
 def _scheme_label(name: str, lang: str, study) -> str:

@@ -3,7 +3,7 @@
 Monthly cash flow of scenario ``s`` in month ``m = 1 … H`` (the horizon)::
 
     cf[s, m] =  staff_saving_month[s]                    (client managers no longer needed)
-              + retention[s, m]                          (margin of clients kept longer)
+              + retention[s, m]                          (margin of clients kept longer, members' fees included)
               + departures_margin_year[s] / 12 · ramp[s, m]  (margin kept when a specialist leaves)
               − role_cost_month[s]                       (the role's cost: scheme × managers, tax)
               − setup_cost[s] · [m = 1]                  (recruitment and training)
@@ -222,22 +222,30 @@ def verdict_level(*, enough_data: bool, setup_known: bool, decisive_defaults: bo
     """The verdict, first rule that applies::
 
         not_enough_data  the data cannot support the decision
-        confirm_inputs   today's setup unknown, a decisive input is a kit default, or a sanity
-                         check failed
+        confirm_inputs   today's setup unknown, or a decisive input is a kit default
+        do_not_create    P < reject_prob, even when a sanity check failed
+        confirm_inputs   a sanity check failed (it blocks "create" and "pilot" only)
         create           P >= recommend_prob and the role pays off even at the low end of the
                          care-manager effect (not hinging on retention)
-        do_not_create    P < reject_prob
         pilot            otherwise: the answer hinges on the retention effect
 
-    ``P`` is the chance that the role pays off (NPV > 0).
+    ``P`` is the chance that the role pays off (NPV > 0).  A failed sanity check
+    (:func:`analysis.sections.summary.sanity_checks`) does not hold back "do not create": every
+    check fails in the direction that flatters the role (a role too costly for the blocks' profit,
+    a converted pay below the legal minimum, an assumed payroll of today's managers too large to
+    be real, too few clients per care manager), so with the facts corrected the role would pay
+    off no more often than it already fails to.  The summary says which checks failed beside the
+    answer (reason ``check_failed``).
     """
     if not enough_data:
         return "not_enough_data"
-    if not setup_known or decisive_defaults or checks_failed:
+    if not setup_known or decisive_defaults:
         return "confirm_inputs"
     if not np.isfinite(prob_positive):
         return "not_enough_data"
     by_chance = verdict(prob_positive, recommend_prob, reject_prob)
+    if checks_failed:
+        return "do_not_create" if by_chance == "do_not_create" else "confirm_inputs"
     if by_chance == "create" and hinges_on_retention:
         return "pilot"
     return by_chance

@@ -33,14 +33,21 @@ only (:func:`covered_tables`).
 **Verdict** (:func:`verdict`), in this precedence:
 
 1. ``not_enough_data``: the covered blocks' P&L or client profile cannot be computed, or the data
-   hold fewer than ``summary.min_complete_months`` complete months;
+   hold fewer than ``summary.min_complete_months`` complete months, or membership fees are at least
+   half of the covered revenue and cannot be priced (:func:`membership_pricing`);
 2. ``confirm_inputs``: today's setup is unknown (neither staff.csv roles nor
    ``staffing.current_setup``), or one of the ``summary.decisive_inputs`` assumptions with the
-   largest tornado swing is a kit default, or a sanity check failed (:func:`sanity_checks`);
-3. by the chance ``P`` that the role pays off (NPV > 0): ``create`` when ``P >=
-   summary.recommend_prob`` and the role still pays off (median NPV >= 0) with the care-manager
-   effect at the low end of its range; ``do_not_create`` when ``P < summary.reject_prob``;
-   otherwise ``pilot`` (the answer hinges on the retention effect, which only a pilot measures).
+   largest tornado swing is a kit default;
+3. ``do_not_create`` when ``P < summary.reject_prob`` (``P`` the chance that the role pays off,
+   NPV > 0), even when a sanity check failed (:func:`sanity_checks`: every check fails only when the
+   figures flatter the role);
+4. ``confirm_inputs`` when a sanity check failed;
+5. ``create`` when ``P >= summary.recommend_prob`` and the role still pays off (median NPV >= 0) with
+   the care-manager effect at the low end of its range; otherwise ``pilot`` (the answer hinges on the
+   retention effect, which only a pilot measures).
+
+**Members** are worth their fees: the retention gain adds the membership fees kept
+(:func:`membership_gain`, the sBG model of the memberships) to the visits' margin kept.
 
 When today's setup is unknown the headline figures are those of the role *added* (nothing
 replaced: no saving the salon did not state), and :func:`alternatives` gives the answer under each
@@ -66,8 +73,10 @@ __all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "evaluate_fixed", "d
            "EFFECT_KEY", "covered_tables", "Check", "sanity_checks", "decisive_defaults", "Verdict",
            "verdict", "alternatives", "VERDICTS", "CHECKS", "role_cost_check", "check_value_text",
            "next_step_text", "short_label", "format_value", "flip_conditions", "PilotAdvice", "pilot_advice",
-           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "part_labels", "pilot_advice_text",
-           "page_notes", "EFFECT_GRID", "PROFILE_GRID", "retention_profiles", "minimum_wage_month"]
+           "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "part_labels", "replaced_key",
+           "pilot_advice_text",
+           "page_notes", "EFFECT_GRID", "PROFILE_GRID", "retention_profiles", "minimum_wage_month",
+           "MembershipGain", "membership_gain", "membership_pricing"]
 
 EFFECT_KEY = "retention.care_manager_effect"
 VERDICTS = decision.VERDICTS
@@ -125,6 +134,179 @@ def retention_profiles(analysis, horizon_months: int, grid=PROFILE_GRID):
     return grid, (np.diff(np.vstack([np.zeros((1, len(grid))), cum]), axis=0) / cum[-1]).T
 
 
+@dataclass
+class MembershipGain:
+    """What keeping members longer is worth in membership **fees** (the visit model prices a member's
+    visits by their spend, which is zero when the fee pays for them), on a fixed grid of the
+    care-manager effect (:data:`EFFECT_GRID`), from the sBG model of the memberships
+    (:mod:`analysis.models.sbg`, ``retention.fit_sbg``).
+
+    A member who has renewed ``n`` times cancels at the end of each period with probability ``theta``
+    drawn from the sBG posterior ``Beta(alpha, beta + n)`` (all members: ``Beta(alpha, beta)``); the
+    care manager cuts it to ``theta (1 - e)``.  Over the horizon of ``H`` months (``P`` periods of
+    ``period_days``), the fees paid by today's active members and by new members joining at today's
+    rate (one every ``12 / joins_year`` months, first fee on joining) are::
+
+        paid(e) = fee · [ Σ_active Σ_{t=1..P} E(1 − θ(1 − e))^t  +  Σ_joins Σ_{t=0..P_j−1} E(1 − θ(1 − e))^t ]
+
+    and the gain is ``paid(e) − paid(0)``, times ``covered_share`` (the share of the fees that land in
+    the covered blocks, :func:`analysis.sections.pnl.membership_fees`).  Fees carry no materials and
+    no commission in the kit's P&L (:func:`analysis.sections.pnl.monthly_pnl`), so their margin is the
+    fee itself.  The expectations over ``theta`` are Gauss-Legendre quadrature (64 nodes) on (0, 1)
+    (the collapsed sBG, one ``theta`` for everyone, exactly).
+
+    Attributes
+    ----------
+    grid : ndarray (G,)
+        Effects (relative cut of the cancellation probability, 0–1).
+    gain_year : ndarray (G,)
+        Extra fee margin a year over the horizon (study currency), 0 at effect 0.
+    profile : ndarray (G, H) or None
+        Share of the horizon's gain in each month (rows sum to 1; None where there is no gain).
+    fee_period, active, joins_year, covered_share, period_days : float
+        The inputs: mean fee a period of today's active members, their number, new members a year.
+    """
+
+    grid: np.ndarray
+    gain_year: np.ndarray
+    profile: np.ndarray | None
+    fee_period: float
+    active: float
+    joins_year: float
+    covered_share: float
+    period_days: float
+
+    def at(self, effect) -> tuple[np.ndarray, np.ndarray | None]:
+        """(gain a year (n,), monthly shares (n, H) or None) at each scenario's ``effect``
+        (linear interpolation on :attr:`grid`)."""
+        e = np.clip(np.atleast_1d(np.asarray(effect, float)), self.grid[0], self.grid[-1])
+        gain = np.interp(e, self.grid, self.gain_year)
+        if self.profile is None:
+            return gain, None
+        lo = (np.searchsorted(self.grid, e, side="right") - 1).clip(0, len(self.grid) - 2)
+        frac = ((e - self.grid[lo]) / (self.grid[lo + 1] - self.grid[lo]))[:, None]
+        prof = self.profile[lo] * (1.0 - frac) + self.profile[lo + 1] * frac
+        return gain, prof
+
+
+def _theta_nodes(n: int = 64):
+    x, w = np.polynomial.legendre.leggauss(n)
+    return 0.5 * (x + 1.0), 0.5 * w
+
+
+def _survival_moments(sbg, tenure: np.ndarray, effects: np.ndarray, periods: int) -> np.ndarray:
+    """``E[(1 − θ(1 − e))^t]`` for ``t = 0 … periods`` (T + 1), each effect (G), each distinct
+    tenure (K): θ ~ Beta(alpha, beta + tenure) (the sBG posterior of a member who renewed ``tenure``
+    times), or the collapsed model's one θ.  Shape (K, G, T + 1)."""
+    from scipy.special import betaln
+
+    t = np.arange(periods + 1, dtype=float)
+    keep = 1.0 - effects                                                             # (G,)
+    if sbg.variant == "same_churn" or "alpha" not in sbg.params:
+        theta = np.array([float(sbg.params.get("theta", sbg.mean_churn))])
+        dens = np.ones((len(tenure), 1))
+    else:
+        a, b = float(sbg.params["alpha"]), float(sbg.params["beta"])
+        theta, w = _theta_nodes()
+        bb = b + np.asarray(tenure, float)[:, None]
+        logpdf = ((a - 1.0) * np.log(theta)[None, :] + (bb - 1.0) * np.log1p(-theta)[None, :]
+                  - betaln(a, bb))
+        dens = np.exp(logpdf) * w[None, :]                                           # (K, Q)
+        dens = dens / dens.sum(axis=1, keepdims=True)   # the quadrature's own normalisation
+    stay = 1.0 - theta[None, :] * keep[:, None]                                      # (G, Q)
+    powers = np.exp(t[None, None, :] * np.log(np.clip(stay, 1e-300, 1.0))[:, :, None])  # (G, Q, T+1)
+    return np.einsum("kq,gqt->kgt", dens, powers)
+
+
+def membership_gain(analysis, tables, study, horizon_months: int, grid=EFFECT_GRID) -> MembershipGain | None:
+    """:class:`MembershipGain` of the covered blocks' members, or None when there is nothing to price
+    (no memberships with a fee in the covered blocks) or it cannot be priced (no fitted sBG, no active
+    member, a period other than ``month`` / ``week``): :func:`membership_pricing` says which."""
+    from analysis.sections import pnl, retention
+
+    sbg = getattr(analysis, "sbg", None)
+    life = getattr(analysis, "memberships", None)
+    if sbg is None or life is None or not len(life) or tables is None:
+        return None
+    kind = retention.membership_period(life)
+    if kind not in ("month", "week"):
+        return None
+    period_days = retention.DAYS_PER_MONTH if kind == "month" else 7.0
+    share = _covered_fee_share(tables, study)
+    mem = getattr(tables, "memberships", None)
+    if not share or mem is None or "price_per_period" not in mem:
+        return None
+    m = mem.dropna(subset=["price_per_period"])
+    active_ids = set(life.loc[~life["churned"].astype(bool), "client_id"])
+    open_ = m[m["client_id"].isin(active_ids)]
+    fee = float(pd.to_numeric(open_["price_per_period"], errors="coerce").mean()) if len(open_) else float("nan")
+    if not np.isfinite(fee) or fee <= 0:
+        return None
+    H = int(horizon_months)
+    P = int(np.ceil(H * retention.DAYS_PER_MONTH / period_days - 1e-9))
+    month_of = np.minimum(np.ceil(np.arange(1, P + 1) * period_days / retention.DAYS_PER_MONTH - 1e-9), H).astype(int)
+    effects = np.asarray(grid, float)
+    act = life.loc[~life["churned"].astype(bool), "periods"].to_numpy(int)
+    tenures, counts = np.unique(act, return_counts=True)
+    S = _survival_moments(sbg, tenures, effects, P)                                 # (K, G, P+1)
+    paid = np.zeros((len(effects), H))
+    # today's members: the fee of period t (t = 1..P) is paid when they are still in after t renewals
+    per_t = np.einsum("k,kgt->gt", counts.astype(float), S[:, :, 1:])               # (G, P)
+    np.add.at(paid.T, month_of - 1, per_t.T)
+    # new members: today's rate of joins, each paying on joining and at every renewal
+    starts = pd.to_datetime(life["start"])
+    span_years = max((starts.max() - starts.min()).days / retention.DAYS_PER_YEAR, 1.0 / 12.0)
+    joins_year = float(len(life)) / span_years
+    if joins_year > 0:
+        S0 = _survival_moments(sbg, np.array([0]), effects, P)[0]                   # (G, P+1)
+        per_join = joins_year * period_days / retention.DAYS_PER_YEAR               # joins a period
+        for j in range(P):                                                           # joined in period j+1
+            left = P - j
+            np.add.at(paid.T, month_of[j:] - 1, (per_join * S0[:, :left]).T)
+    paid *= fee * share
+    gain = paid - paid[:1]                                                           # (G, H)
+    total = gain.sum(axis=1)
+    gain_year = total * 12.0 / H
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prof = np.where(total[:, None] > 0, gain / np.where(total[:, None] > 0, total[:, None], 1.0), np.nan)
+    prof = prof if np.all(np.isfinite(prof[1:])) else None
+    if prof is not None:
+        prof[0] = prof[1]   # no gain at effect 0: its timing's limit as the effect goes to zero
+    return MembershipGain(effects, gain_year, prof, fee, float(len(act)), joins_year, share, period_days)
+
+
+def _covered_fee_share(tables, study) -> float:
+    """Share of the membership fees (:func:`analysis.sections.pnl.membership_fees`, over the data's
+    complete months) that land in the covered blocks; 0 without fees."""
+    from analysis.sections import pnl
+
+    visits = getattr(tables, "visits", None)
+    if visits is None or "date" not in visits:
+        return 0.0
+    months = pnl._complete_months(pd.to_datetime(visits["date"]).dropna())
+    fees, _ = pnl.membership_fees(tables, months)
+    if not len(fees):
+        return 0.0
+    total = float(fees["revenue"].sum())
+    if total <= 0:
+        return 0.0
+    covers = study["care_manager.covers"]
+    if covers == "all":
+        return 1.0
+    wanted = {str(b) for b in covers}
+    return float(fees.loc[fees["block"].astype(str).isin(wanted), "revenue"].sum()) / total
+
+
+def membership_pricing(prep) -> str:
+    """How the covered blocks' membership fees enter the retention gain: ``none`` (no fees in the
+    covered blocks), ``priced`` (:attr:`Prepared.membership`) or ``not_priced`` (fees there, but the
+    sBG model could not be fitted or its periods are neither months nor weeks: the fee gain is left
+    out and the page says so)."""
+    if getattr(prep, "membership", None) is not None:
+        return "priced"
+    return "not_priced" if getattr(prep, "fee_share_of_revenue", 0.0) > 0 else "none"
+
+
 def covered_tables(tables, study):
     """``tables`` restricted to the blocks the care manager covers: visits in those blocks, staff
     of those blocks (staff without a block kept).  The tables themselves when every block is
@@ -165,6 +347,8 @@ class Prepared:
     profile_grid: object = None        # (P,) effects the profiles are computed at
     model_curves: object = None       # (K, G) retention gain a year on effect_grid, per bootstrap refit
     effect_grid: object = None
+    membership: object = None          # MembershipGain: the members' fee gain (None: no fees or not priced)
+    fee_share_of_revenue: float = 0.0  # membership fees' share of the covered blocks' revenue
 
     def profile_at(self, effect) -> np.ndarray | None:
         """The retention gain's monthly shares (n, H) at each scenario's ``effect`` (n,): the
@@ -237,7 +421,35 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
         prep.baseline = pnl.baseline(tables, study)
     except (ValueError, KeyError, InputError) as exc:
         prep.note("pay_left_out", reason=str(exc))
+    _prepare_memberships(prep, tables, study)
     return prep
+
+
+def _prepare_memberships(prep: Prepared, tables, study) -> None:
+    """The members' fee gain (:func:`membership_gain`) and the fees' share of the covered blocks'
+    revenue; a note when fees are there but cannot be priced (never a silent zero)."""
+    from analysis.sections import pnl
+
+    try:
+        cov = pnl.monthly_pnl(tables, study)
+        visits = getattr(tables, "visits", None)
+        months = pnl._complete_months(pd.to_datetime(visits["date"]).dropna())
+        fees, _ = pnl.membership_fees(tables, months)
+        covers = study["care_manager.covers"]
+        if len(fees) and covers != "all":
+            fees = fees[fees["block"].astype(str).isin({str(b) for b in covers})]
+        rev = float(cov["revenue"].sum())
+        prep.fee_share_of_revenue = float(fees["revenue"].sum()) / rev if len(fees) and rev > 0 else 0.0
+    except (ValueError, KeyError, TypeError, InputError, AttributeError):
+        prep.fee_share_of_revenue = 0.0
+    if prep.fee_share_of_revenue <= 0:
+        return
+    try:
+        prep.membership = membership_gain(prep.retention, tables, study, study.horizon_months)
+    except (ValueError, KeyError, TypeError, FloatingPointError, InputError):
+        prep.membership = None
+    if prep.membership is None:
+        prep.note("memberships_not_priced", share=prep.fee_share_of_revenue)
 
 
 @dataclass
@@ -334,7 +546,11 @@ def _stage_retention(prep, d, model_uncertainty):
 
     n = d.n
     if prep.retention is None:
-        return np.zeros(n), np.zeros(n), None
+        if prep.membership is None:
+            return np.zeros(n), np.zeros(n), None
+        eff = np.clip(np.asarray(d[EFFECT_KEY], float) * np.ones(n), 0.0, 1.0)
+        fee, fee_prof = prep.membership.at(eff)
+        return fee, np.zeros(n), fee_prof
     # through _Tracked: the retention section's role-cost field (its page's break-even) is not part of
     # the NPV, and retention_cost_year skips it for these draws
     rs = retention.scenarios(prep.study, prep.tables, d if isinstance(d, _Tracked) else _Tracked(d, set()),
@@ -349,7 +565,18 @@ def _stage_retention(prep, d, model_uncertainty):
         lo = (np.searchsorted(grid, eff, side="right") - 1).clip(0, len(grid) - 2)
         frac = (eff - grid[lo]) / (grid[lo + 1] - grid[lo])
         ret_year = curves[k, lo] * (1 - frac) + curves[k, lo + 1] * frac
-    return ret_year, dep_year, prep.profile_at(eff)
+    profile = prep.profile_at(eff)
+    if prep.membership is not None:   # the members' fees kept: added to the visits' margin, timings weighted
+        fee, fee_prof = prep.membership.at(eff)
+        H = int(prep.study.horizon_months)
+        w_v = profile if profile is not None else np.full((n, H), 1.0 / H)
+        w_f = fee_prof if fee_prof is not None else np.full((n, H), 1.0 / H)
+        tot = ret_year + fee
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mix = (ret_year[:, None] * w_v + fee[:, None] * w_f) / tot[:, None]
+        profile = np.where(tot[:, None] > 0, mix, w_v) if (profile is not None or fee_prof is not None) else None
+        ret_year = tot
+    return ret_year, dep_year, profile
 
 
 def _stages(prep: Prepared, d: Draws, scheme_name=None, setup=_UNSET, model_uncertainty=True,
@@ -851,7 +1078,21 @@ def _enough_data(prep: Prepared) -> bool:
     """Enough complete months, a P&L and client profile, **and** a fitted visit model: without it
     the retention gain is counted as zero and the NPV would be a guess, not an answer; **and** money
     defaults in the study's currency (:func:`_money_known`)."""
-    return _enough_months(prep) and _model_fitted(prep) and _money_known(prep)
+    return _enough_months(prep) and _model_fitted(prep) and _money_known(prep) and _fees_priced(prep)
+
+
+#: Membership fees' share of the covered blocks' revenue from which fees that cannot be priced
+#: (:func:`membership_pricing` ``not_priced``) leave too much of the retention gain out to decide:
+#: the verdict is then ``not_enough_data`` (reason ``memberships_not_priced``); below it a note says
+#: that the members' fees are left out.
+FEES_DECISIVE_SHARE = 0.5
+
+
+def _fees_priced(prep: Prepared) -> bool:
+    """False when membership fees are at least :data:`FEES_DECISIVE_SHARE` of the covered blocks'
+    revenue and their retention gain cannot be priced (no fitted sBG model of the memberships)."""
+    return not (membership_pricing(prep) == "not_priced"
+                and float(getattr(prep, "fee_share_of_revenue", 0.0)) >= FEES_DECISIVE_SHARE)
 
 
 def _money_known(prep: Prepared) -> bool:
@@ -892,6 +1133,8 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
         reasons.append("model_not_fitted")
     elif not _money_known(prep):
         reasons.append("money_not_in_currency")
+    elif not _fees_priced(prep):
+        reasons.append("memberships_not_priced")
     if not setup_known:
         reasons.append("setup_unknown")
     if failed:
@@ -913,6 +1156,8 @@ def verdict(prep: Prepared, ev: Evaluation, tor: pd.DataFrame, d: Draws) -> Verd
                                                      "min_months": int(study["summary.min_complete_months"])}))
     if "model_not_fitted" in reasons:
         steps.append(Note("verdict.next.model_not_fitted", {}))
+    if "memberships_not_priced" in reasons:
+        steps.append(Note("verdict.next.memberships_not_priced", {"share": float(prep.fee_share_of_revenue)}))
     if not setup_known:
         steps.append(Note("verdict.next.state_setup", {}))
     shares = {"management_payroll_vs_revenue": "management_payroll_max_revenue_share",
@@ -1088,11 +1333,25 @@ PARTS_LABELS = {p: f"summary.part.{p}" for p in decision.PARTS}
 
 def part_labels(setup: str | None) -> dict[str, str]:
     """Catalogue keys of the NPV parts' labels for today's ``setup``: with ``administrators`` the
-    staff part is the administrators' work taken over, not specialist managers no longer needed."""
+    staff part is the administrators' work taken over, not specialist managers no longer needed;
+    with ``none`` (no client managers today) and ``unknown`` (today's setup not stated) the staff
+    part is named as nothing replaced, never as managers no longer needed."""
     labels = dict(PARTS_LABELS)
     if setup == "administrators":
         labels["staff_saving"] = "summary.part.admin_saving"
+    elif setup in ("none", "unknown"):
+        labels["staff_saving"] = f"summary.part.nothing_replaced_{setup}"
     return labels
+
+
+def replaced_key(today) -> str:
+    """Catalogue key of the sentence that says what the role replaces (field ``saving``, money a
+    month), by today's setup (:class:`analysis.sections.staffing.TodaySetup`): ``specialist_managers``
+    (client managers replaced), ``administrators`` (their client work taken over), ``none`` (nobody
+    replaced) or ``unknown`` (not stated: no replacement is claimed, no figure given)."""
+    if today is None or not getattr(today, "known", False):
+        return "summary.role_cost.replaced.unknown"
+    return f"summary.role_cost.replaced.{today.setup}"
 
 
 def effect_range_text(value, lang: str = "en", fmt=None) -> str:
@@ -1267,7 +1526,8 @@ def page_notes(prep: Prepared, lang: str = "en") -> list[str]:
 
     out = []
     for note in prep.notes:
-        out.append(words.note_text(note, lang, lambda k, v: v if lang == "en" or k != "reason"
+        out.append(words.note_text(note, lang, lambda k, v: i18n.percent(v, lang) if k == "share"
+                                   else v if lang == "en" or k != "reason"
                                    else words.say("summary.note.reason_elsewhere", lang)))
     for note in (prep.today.notes() if prep.today is not None else []):
         f = note.fields
