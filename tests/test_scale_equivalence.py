@@ -152,3 +152,68 @@ def test_read_cache_categories_keep_the_values(tmp_path):
     g1 = plain.visits.groupby("block", observed=True)["amount"].sum()
     g2 = cat.visits.groupby("block", observed=True)["amount"].sum()
     assert list(g1.index) == list(g2.index) and np.array_equal(g1.to_numpy(), g2.to_numpy())
+
+
+# --------------------------------------------------------------------------- late notebooks go where their fits are
+
+
+def test_memo_names_are_read_from_the_notebooks():
+    from analysis.run.report import memo_names, project_root
+
+    nbs = {p.stem: memo_names(p) for p in (project_root() / "notebooks").glob("*.ipynb")}
+    assert "staffing_analysis" in nbs["02_staffing"] and "retention_analysis" in nbs["03_retention"]
+    assert {"retention_analysis", "staffing_analysis", "pilot_analysis"} <= nbs["05_summary"]
+    assert "staffing_analysis" in nbs["06_role_profile"] and not nbs["01_data_check"]
+
+
+def test_a_late_notebook_goes_to_the_kernel_holding_its_fits():
+    from collections import deque
+    from pathlib import Path
+
+    from analysis.run import report
+    from analysis.run.scheduler import _Memos
+
+    summary, role = Path("05_summary.ipynb"), Path("06_role_profile.ipynb")
+    names = {summary: frozenset({"retention_analysis", "pilot_analysis", "staffing_analysis"}),
+             role: frozenset({"staffing_analysis", "role_cost"})}
+    old = dict(report._MEMO_NAMES)
+    report._MEMO_NAMES.update({str(k): v for k, v in names.items()})
+    try:
+        m, a, b = _Memos(), object(), object()
+        m.ran(a, 0, {"staffing_analysis"}, 4.0)
+        m.ran(a, 0, {"pilot_analysis"}, 9.0)
+        m.ran(b, 0, {"retention_analysis"}, 30.0)
+        # kernel a is free first: the summary would reuse 13 s here but 30 s on b, so a takes the role profile
+        q = deque([summary, role])
+        assert m.pick(a, 0, q) == role and list(q) == [summary]
+        assert m.pick(b, 0, q) == summary and not q and m.pick(b, 0, q) is None
+        # another study's fits do not count; ties keep the queue's order
+        q = deque([summary, role])
+        assert m.gain(a, 1, names[summary]) == 0.0 and m.pick(a, 1, q) == summary
+        # a kernel that runs another study's notebook with fits holds that study's only
+        m.ran(a, 1, {"staffing_analysis"}, 2.0)
+        assert m.gain(a, 0, names[role]) == 0.0 and m.gain(a, 1, names[role]) == 2.0
+    finally:
+        report._MEMO_NAMES.clear()
+        report._MEMO_NAMES.update(old)
+
+
+# --------------------------------------------------------------------------- P&L baseline in one pass
+
+
+def test_baseline_sources_as_from_their_own_passes():
+    from analysis.inputs.study import load_study
+    from analysis.run.report import project_root
+    from analysis.sections import pnl
+    import dataclasses
+
+    study = load_study(project_root() / "data" / "sample")
+    tables = data.load_tables(study)
+    study = pnl.localise(study, tables)
+    for t in (tables, dataclasses.replace(tables, memberships=None, staff=None)):
+        b = pnl.baseline(t, study)
+        _, sources = pnl._visit_costs(t, study)
+        months = pd.PeriodIndex(b.monthly["month"], freq="M")
+        assert b.sources == {**sources, "fixed_pay": "staff" if t.has("staff", "monthly_fixed_pay") else "none",
+                             "memberships": pnl.membership_fees(t, months)[1] or "none"}
+        pd.testing.assert_frame_equal(pnl.monthly_pnl(t, study), pnl._monthly_pnl(t, study)[0])

@@ -41,7 +41,7 @@ from analysis.pages import references
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
-    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob",
+    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob", "memo_names",
 ]
 
 KERNEL_NAME = "care-kit"
@@ -126,6 +126,25 @@ def section_of(path: Path) -> str:
 
 
 LATE = ("summary", "role_profile")
+
+_MEMO_CALL = re.compile(r"""ctx\.(?:cached|peek)\(\s*\\?["']([A-Za-z0-9_]+)\\?["']""")
+_MEMO_NAMES: dict = {}
+
+
+def memo_names(path: Path) -> frozenset:
+    """Names of the results a notebook keeps in or reads from its kernel's memory
+    (``ctx.cached("name", …)``, ``ctx.peek("name")``, :class:`analysis.pages.notebook.Context`), read
+    from its source: the scheduler sends a late notebook to the kernel that already holds them.
+    Empty for a notebook that cannot be read.  Read once per path."""
+    key = str(path)
+    if key not in _MEMO_NAMES:
+        try:
+            nb = nbformat.read(path, as_version=4)
+            text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        except (OSError, ValueError):
+            text = ""
+        _MEMO_NAMES[key] = frozenset(_MEMO_CALL.findall(text))
+    return _MEMO_NAMES[key]
 
 
 def is_last(path: Path) -> bool:
