@@ -217,3 +217,26 @@ def test_baseline_sources_as_from_their_own_passes():
         assert b.sources == {**sources, "fixed_pay": "staff" if t.has("staff", "monthly_fixed_pay") else "none",
                              "memberships": pnl.membership_fees(t, months)[1] or "none"}
         pd.testing.assert_frame_equal(pnl.monthly_pnl(t, study), pnl._monthly_pnl(t, study)[0])
+
+
+# --------------------------------------------------------------------------- memory given back between notebooks
+
+
+def test_release_keeps_every_value_and_the_reset_cell_binds_nothing():
+    import pyarrow as pa
+
+    from analysis.run import memory
+    from analysis.run.report import RESET_SOURCE
+
+    df = pd.DataFrame({"a": np.arange(100_000, dtype=float), "b": pd.array(["x", "y"] * 50_000, dtype="str")})
+    arr = pa.array(np.arange(10))
+    before = df.copy()
+    for _ in range(2):
+        memory.release()
+    pd.testing.assert_frame_equal(df, before)
+    assert arr.to_pylist() == list(range(10))
+    first, second = RESET_SOURCE.splitlines()
+    assert first == "get_ipython().run_line_magic('reset', '-f')"
+    namespace: dict = {}
+    exec(second, namespace)  # what the kernel runs after the reset: no name left behind
+    assert set(namespace) == {"__builtins__"}
