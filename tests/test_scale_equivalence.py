@@ -240,3 +240,16 @@ def test_release_keeps_every_value_and_the_reset_cell_binds_nothing():
     namespace: dict = {}
     exec(second, namespace)  # what the kernel runs after the reset: no name left behind
     assert set(namespace) == {"__builtins__"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["c1", "c2", "ё3", "", "c10"])), max_size=30),
+       wanted=st.lists(st.one_of(st.none(), st.sampled_from(["c1", "ё3", "", "x"])), max_size=10))
+def test_isin_of_text_as_pandas(values, wanted):
+    from analysis.sections import pnl
+
+    v = pd.Series(values, dtype="str")
+    w = pd.Series(wanted, dtype="str")
+    want = v.isin(set(w.dropna())).to_numpy(dtype=bool)
+    np.testing.assert_array_equal(pnl._isin(v, w), want)
+    np.testing.assert_array_equal(pnl._isin(v.astype(object), w.astype(object).dropna()), want)
