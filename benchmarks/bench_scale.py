@@ -1,6 +1,7 @@
 """Cost against visits: generate / check / run of generated salons of growing size.
 
     .venv/bin/python benchmarks/bench_scale.py [--visits 100000 1000000 5000000] [--steps generate check run]
+    .venv/bin/python benchmarks/bench_scale.py --study DIR [--steps check run] [--repeats 3]
 
 For each size, a sample salon with about that many visit rows is generated
 (``python -m analysis sample DIR --clients N``, N = visits / 4.15), checked
@@ -13,6 +14,10 @@ as its own process.  Per step:
   inflates least;
 * **peak memory**: the largest sum of resident memory over the process tree (sampled every 0.1 s,
   so a very short spike can be missed).
+
+``--study DIR`` measures an existing study folder instead of generating one (the same salon before
+and after a change, without generating it again); ``--repeats N`` runs each step N times (report
+the median of alternating runs).
 
 Prints the machine (CPUs, memory, load average before the run) and a Markdown table; the figures go
 into benchmarks/RESULTS.md by hand.
@@ -120,10 +125,26 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", nargs="+", default=["generate", "check", "run"],
                     choices=["generate", "check", "run"])
     ap.add_argument("--keep", type=Path, help="keep the generated studies under this folder")
+    ap.add_argument("--study", type=Path, help="measure this study folder instead of generating salons")
+    ap.add_argument("--repeats", type=int, default=1, help="run each step this many times")
     args = ap.parse_args(argv)
     py = sys.executable
     print(f"Machine: {machine()}", flush=True)
     rows = []
+    if args.study is not None:
+        with open(args.study / "visits.csv", "rb") as fh:
+            n_visits = sum(1 for _ in fh) - 1
+        with tempfile.TemporaryDirectory() as tmp:
+            for i in range(max(1, args.repeats)):
+                if "check" in args.steps:
+                    rows.append((n_visits, "check", *step([py, "-m", "analysis", "check", str(args.study)])))
+                if "run" in args.steps:
+                    rows.append((n_visits, "run (all notebooks)", *step(
+                        [py, "-m", "analysis", "run", str(args.study), "--out", str(Path(tmp) / f"r{i}"), "--quiet"])))
+                print(f"  {rows[-1][1]}: wall {rows[-1][2]:.1f} s, CPU {rows[-1][3]:.1f} s, "
+                      f"peak {rows[-1][4] / 2**30:.2f} GiB; load now {os.getloadavg()[0]:.1f}", flush=True)
+        _table(rows)
+        return 1 if any(r[5] for r in rows) else 0
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         for target in args.visits:
@@ -149,13 +170,17 @@ def main(argv=None) -> int:
             if not args.keep:
                 shutil.rmtree(study, ignore_errors=True)
                 shutil.rmtree(base / f"reports_{target}", ignore_errors=True)
+    _table(rows)
+    return 1 if any(r[5] for r in rows) else 0
+
+
+def _table(rows) -> None:
     print("\n| visits | step | wall | CPU | peak memory | CPU µs per visit |\n|---:|---|---:|---:|---:|---:|")
     for n, name, wall, cpu, peak, err in rows:
         if err:
             print(f"| {n:,} | {name} | failed after {wall:.0f} s: {err[:120]} | | | |")
         else:
             print(f"| {n:,} | {name} | {wall:.1f} s | {cpu:.1f} s | {peak / 2**30:.2f} GiB | {cpu / n * 1e6:.0f} |")
-    return 1 if any(r[5] for r in rows) else 0
 
 
 if __name__ == "__main__":

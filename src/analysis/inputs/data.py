@@ -1546,13 +1546,57 @@ def write_cache(tables: Tables, folder) -> None:
                                       encoding="utf-8")
 
 
-def read_cache(folder) -> Tables:
-    """Tables written by :func:`write_cache`."""
+#: Text columns :func:`read_cache` gives as categories (``categories=True``): the keys the sections
+#: group, filter and join on.  ``visit_id`` is left as text (one value per row: nothing to share).
+CATEGORY_KINDS = ("id", "str", "status", "period")
+
+
+def _category_columns(name: str, present) -> list[str]:
+    kinds = COLUMNS.get(name, {})
+    return [c for c in present if kinds.get(c) in CATEGORY_KINDS and c != "visit_id"]
+
+
+def _read_parquet_table(path: Path, categories: bool) -> pd.DataFrame:
+    """One cached table; with ``categories`` its text keys (:data:`CATEGORY_KINDS`) as pandas
+    categoricals whose categories are sorted (so ``groupby(..., sort=True)`` and ``sort_values`` order
+    rows as they order the text).  Read through pyarrow's dictionary decoding: no per-row strings."""
+    if not categories:
+        return pd.read_parquet(path)
+    import pyarrow.parquet as pq
+
+    name = path.stem
+    present = pq.read_schema(path).names
+    cols = _category_columns(name, present)
+    df = pq.read_table(path, read_dictionary=cols).to_pandas()
+    for c in cols:
+        s = df[c]
+        if not isinstance(s.dtype, pd.CategoricalDtype):  # pragma: no cover - pyarrow always decodes
+            s = s.astype("category")
+        cats = s.cat.categories.astype("str")
+        order = np.argsort(cats.to_numpy(object), kind="stable")
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        codes = s.cat.codes.to_numpy()
+        new = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1).astype(codes.dtype)
+        df[c] = pd.Series(pd.Categorical.from_codes(new, dtype=pd.CategoricalDtype(cats[order])),
+                          index=df.index, name=c)
+    return df
+
+
+def read_cache(folder, categories: bool = False) -> Tables:
+    """Tables written by :func:`write_cache`.
+
+    ``categories=False`` gives the frames back as written (text columns as ``str``).
+    ``categories=True`` (what the report notebooks use, via :class:`analysis.pages.notebook.Context`)
+    gives the text keys of :data:`COLUMNS` (ids, blocks, services, statuses, …; not ``visit_id``) as
+    categoricals with sorted categories: the same values, a sixth of the memory for a million visits,
+    and filtering, grouping and joining on integer codes instead of strings.  A categorical column
+    refuses values outside its categories (``fillna("?")``): cast to ``str`` first when adding one."""
     folder = Path(folder)
     parts = {}
     for name in TABLES:
         p = folder / f"{name}.parquet"
-        parts[name] = pd.read_parquet(p) if p.exists() else None
+        parts[name] = _read_parquet_table(p, categories) if p.exists() else None
     meta = folder / "meta.json"
     extra = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
     notes = [Note(d["code"], d.get("fields") or {}, n=d.get("n"), level=d.get("level", "info"),

@@ -41,7 +41,7 @@ from analysis.pages import references
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
-    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob",
+    "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob", "memo_names",
 ]
 
 KERNEL_NAME = "care-kit"
@@ -126,6 +126,25 @@ def section_of(path: Path) -> str:
 
 
 LATE = ("summary", "role_profile")
+
+_MEMO_CALL = re.compile(r"""ctx\.(?:cached|peek)\(\s*\\?["']([A-Za-z0-9_]+)\\?["']""")
+_MEMO_NAMES: dict = {}
+
+
+def memo_names(path: Path) -> frozenset:
+    """Names of the results a notebook keeps in or reads from its kernel's memory
+    (``ctx.cached("name", …)``, ``ctx.peek("name")``, :class:`analysis.pages.notebook.Context`), read
+    from its source: the scheduler sends a late notebook to the kernel that already holds them.
+    Empty for a notebook that cannot be read.  Read once per path."""
+    key = str(path)
+    if key not in _MEMO_NAMES:
+        try:
+            nb = nbformat.read(path, as_version=4)
+            text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        except (OSError, ValueError):
+            text = ""
+        _MEMO_NAMES[key] = frozenset(_MEMO_CALL.findall(text))
+    return _MEMO_NAMES[key]
 
 
 def is_last(path: Path) -> bool:
@@ -420,6 +439,11 @@ def _make_kernel_home() -> None:
 
 RESET_TAG = "kit-reset"
 
+#: The first cell of a notebook run in a reused kernel (dropped from the saved notebook): an empty
+#: namespace, and the memory the previous notebook freed given back (:func:`analysis.run.memory.release`).
+RESET_SOURCE = ("get_ipython().run_line_magic('reset', '-f')\n"
+                "__import__('analysis.run.memory').run.memory.release()")
+
 
 # Imported by a kernel while the runner validates the data, so notebooks find them loaded.
 WARM_UP = ("import numpy, pandas, scipy.stats, scipy.optimize, scipy.special, matplotlib.pyplot\n"
@@ -614,7 +638,7 @@ def _execute(nb_path: Path, out_path: Path, params: dict, km=None, paths: dict |
     _register_engine()
     nb = nbformat.read(nb_path, as_version=4)
     if km is not None:  # a reused kernel: start from an empty namespace
-        reset = nbformat.v4.new_code_cell("get_ipython().run_line_magic('reset', '-f')")
+        reset = nbformat.v4.new_code_cell(RESET_SOURCE)
         reset.metadata["tags"] = [RESET_TAG]
         reset["id"] = RESET_TAG
         nb.cells.insert(0, reset)
@@ -929,6 +953,9 @@ class StudyJob:
         work.mkdir(exist_ok=True)
         data.write_cache(cached, work / "data")
         del cached
+        from analysis.run import memory
+
+        memory.release()  # the checked tables are on disk now; the kernels read them from there
         self.results_path = tmp / "results.json"
         self.params = {"study_dir": str(self.dir.resolve()), "lang": lang, "results_path": str(self.results_path),
                        "data_dir": str(work / "data"), "overrides": json.dumps(plain(opts.overrides), sort_keys=True)}

@@ -15,20 +15,81 @@ starting and warming its kernels again.  Here the main thread keeps ``jobs`` tas
 4. section notebooks, oldest study first;
 5. validating the next study.
 
+A late notebook is not tied to a worker when it is queued: the worker thread that starts it picks,
+among its study's late notebooks still waiting, the one whose reused results (``ctx.cached`` names,
+:func:`~analysis.run.report.memo_names`) its own kernel holds most of, weighed against what the other
+kernels hold (:class:`_Memos`): the summary goes where the retention page's fits are, the role profile
+where the staffing page ran, instead of fitting them again in the other kernel.
+
 A study with bad input is reported and skipped; a failing notebook stops that study only (its
 running notebooks end, then its folder is kept as ``<name>.failed``); a signal stops the whole run:
 kernels shut down, every unfinished temporary folder removed, the studies already published kept.
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from analysis.errors import InputError
-from analysis.run.report import KernelPool, NotebookFailed, RunOptions, StudyJob, _signals_stop_the_run, notebooks_in
+from analysis.run.report import (KernelPool, NotebookFailed, RunOptions, StudyJob, _signals_stop_the_run, memo_names,
+                                 notebooks_in)
 
 __all__ = ["run_batch"]
+
+
+class _Memos:
+    """What each kernel keeps in memory for reuse (``ctx.cached``): ``{kernel: (study index,
+    {name: seconds the notebook that computed it took})}``.  A kernel serves one study's results at a
+    time (the notebook context drops another run's), so a kernel that runs a notebook of another
+    study with reusable results starts a new record.  Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: dict = {}  # id(kernel) -> (study index, {name: seconds})
+        self._kernels: dict = {}  # id(kernel) -> kernel
+
+    def gain(self, km, study: int, names) -> float:
+        """Seconds of work ``km`` would not redo for a notebook of ``study`` reusing ``names``."""
+        held = self._held.get(id(km))
+        if held is None or held[0] != study:
+            return 0.0
+        return float(sum(held[1].get(n, 0.0) for n in names))
+
+    def best_elsewhere(self, km, study: int, names) -> float:
+        """The largest :meth:`gain` of any other kernel seen."""
+        return max((self.gain(k, study, names) for i, k in self._kernels.items() if i != id(km)), default=0.0)
+
+    def ran(self, km, study: int, names, seconds: float) -> None:
+        """``km`` ran a notebook of ``study`` that asked for ``names`` and took ``seconds``."""
+        if not names:
+            return
+        with self._lock:
+            self._kernels[id(km)] = km
+            held = self._held.get(id(km))
+            if held is None or held[0] != study:
+                held = (study, {})
+            for n in names:
+                held[1].setdefault(n, float(seconds))  # computed by the first notebook that asked for it
+            self._held[id(km)] = held
+
+    def pick(self, km, study: int, queue: deque):
+        """The notebook of ``queue`` this kernel should run: the largest reuse here beyond what the
+        best other kernel would reuse (ties: queue order).  Removed from ``queue``; None when empty."""
+        with self._lock:
+            if not queue:
+                return None
+            scores = [self.gain(km, study, memo_names(p)) - self.best_elsewhere(km, study, memo_names(p))
+                      for p in queue]
+            best = max(range(len(queue)), key=lambda i: (scores[i], -i))
+            try:
+                p = queue[best]
+                del queue[best]
+            except IndexError:  # the main thread cleared the queue of a failed study meanwhile
+                return None
+            return p
 
 
 class _State:
@@ -38,6 +99,7 @@ class _State:
         self.index, self.job = index, job
         self.stage = "new"  # new -> setting_up -> sections -> late -> finishing -> done
         self.queue: deque = deque()
+        self.unclaimed = 0  # late notebooks in the queue no worker has been sent for yet
         self.running = 0
         self.failed: NotebookFailed | None = None
 
@@ -76,6 +138,7 @@ class _Loop:
         self.on_notebook_done, self.on_progress = on_notebook_done, on_progress
         self.new = deque(states)
         self.pending: dict = {}
+        self.memos = _Memos()
 
     # -- choosing the next task
 
@@ -94,8 +157,9 @@ class _Loop:
                 s.stage = "finishing"
                 return s, "finish", None
         for s in active:
-            if s.stage == "late" and s.queue:
-                return s, "notebook", s.queue.popleft()
+            if s.stage == "late" and s.unclaimed > 0:
+                s.unclaimed -= 1
+                return s, "late", None
         if self.new and self._waiting() < self.width:
             s = self.new.popleft()
             s.stage = "setting_up"
@@ -114,10 +178,30 @@ class _Loop:
             fut = self.executor.submit(s.job.setup)
         elif kind == "finish":
             fut = self.executor.submit(s.job.finish)
+        elif kind == "late":  # the worker picks the late notebook that suits its kernel
+            s.running += 1
+            fut = self.executor.submit(self._late, s)
         else:
             s.running += 1
-            fut = self.executor.submit(lambda: s.job.notebook(p, self.pool.get()))
+            fut = self.executor.submit(self._section, s, p)
         self.pending[fut] = (s, kind, p)
+
+    def _section(self, s: _State, p: Path):
+        km = self.pool.get()
+        t0 = time.perf_counter()
+        s.job.notebook(p, km)
+        self.memos.ran(km, s.index, memo_names(p), time.perf_counter() - t0)
+        return p
+
+    def _late(self, s: _State):
+        km = self.pool.get()
+        p = self.memos.pick(km, s.index, s.queue)
+        if p is None:  # the study failed meanwhile and its queue was cleared
+            return None
+        t0 = time.perf_counter()
+        s.job.notebook(p, km)
+        self.memos.ran(km, s.index, memo_names(p), time.perf_counter() - t0)
+        return p
 
     # -- the loop
 
@@ -147,15 +231,18 @@ class _Loop:
                 return
             s.stage = "sections"
             s.queue = deque(s.job.sections())
-        elif kind == "notebook":
+        elif kind in ("notebook", "late"):
             s.running -= 1
+            if kind == "late" and exc is None:
+                p = fut.result()
             if exc is not None:
                 if not isinstance(exc, NotebookFailed):
                     raise exc
                 if s.failed is None:
                     s.failed = exc
                 s.queue.clear()
-            else:
+                s.unclaimed = 0
+            elif p is not None:
                 if self.on_notebook_done:
                     self.on_notebook_done(p)
                 if self.on_progress:
@@ -174,3 +261,4 @@ class _Loop:
         if s.stage == "sections" and not s.queue and not s.running:
             s.stage = "late"
             s.queue = deque(s.job.late())
+            s.unclaimed = len(s.queue)

@@ -133,12 +133,25 @@ def membership_fees(tables, months: pd.PeriodIndex) -> tuple[pd.DataFrame, str |
         return long, "memberships"
     if tables.has("visits", "block"):
         v = tables.visits
-        members = v[v["client_id"].isin(set(m["client_id"]))]
-        counts = members["block"].astype(str).value_counts()
+        members = _isin(v["client_id"], m["client_id"])
+        counts = v["block"][members].astype(str).value_counts()
         block = str(counts.index[0]) if len(counts) else "all"
     else:
         block = "all"
     return pd.DataFrame({"month": months, "block": block, "revenue": revenue}), block
+
+
+def _isin(values: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """``values.isin(set(wanted))`` as a boolean array.  Two text columns are compared with pyarrow's
+    ``is_in`` on the distinct wanted values (pandas builds a Python object per wanted value first:
+    a third of a second for 50,000 members against a million visits); anything else with pandas."""
+    if values.dtype == "str" and wanted.dtype == "str":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        got = pc.is_in(pa.array(values), value_set=pa.array(wanted.dropna().unique()), skip_nulls=True)
+        return np.asarray(got.fill_null(False), dtype=bool)
+    return values.isin(set(wanted)).to_numpy(dtype=bool)
 
 
 def _fixed_pay(tables, months: pd.PeriodIndex, blocks) -> pd.DataFrame:
@@ -179,15 +192,22 @@ def monthly_pnl(tables, study) -> pd.DataFrame:
         ``fixed_pay``, ``staff_pay``, ``profit`` -- money per month.  ``block`` is ``"all"`` when
         the visits have no block column.
     """
+    return _monthly_pnl(tables, study)[0]
+
+
+def _monthly_pnl(tables, study) -> tuple[pd.DataFrame, dict, str | None]:
+    """:func:`monthly_pnl`, with where the costs came from (:func:`_visit_costs`) and the block the
+    membership fees went to (:func:`membership_fees`): :func:`baseline` needs all three, from one
+    pass over the visits."""
     blocks, _ = covered_blocks(tables, study)
-    costs, _ = _visit_costs(tables, study)
+    costs, sources = _visit_costs(tables, study)
     if blocks is not None:
         costs = costs[costs["block"].isin(blocks)]
     months = _complete_months(tables.visits["date"].dropna())
     costs = costs[costs["month"].isin(months)]
     agg = costs.groupby(["month", "block"], as_index=False)[["amount", "consumables", "commission"]].sum()
     agg = agg.rename(columns={"amount": "revenue"})
-    fees, _ = membership_fees(tables, months)
+    fees, fee_block = membership_fees(tables, months)
     if len(fees):
         if blocks is not None:
             fees = fees[fees["block"].isin(blocks)]
@@ -205,7 +225,7 @@ def monthly_pnl(tables, study) -> pd.DataFrame:
         out[["revenue", "consumables", "commission", "fixed_pay"]].astype(float).fillna(0.0))
     out["staff_pay"] = out["commission"] + out["fixed_pay"]
     out["profit"] = out["revenue"] - out["consumables"] - out["staff_pay"]
-    return out[["month", "block"] + _COLS]
+    return out[["month", "block"] + _COLS], sources, fee_block
 
 
 @dataclass
@@ -337,7 +357,7 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
     ``economics.commission_rate``.
     """
     blocks, missing = covered_blocks(tables, study)
-    pnl = monthly_pnl(tables, study)
+    pnl, sources, fee_block = _monthly_pnl(tables, study)
     monthly = pnl.groupby("month", as_index=False)[_COLS].sum().sort_values("month").reset_index(drop=True)
     window = monthly.tail(window_months)
     cv, run_rate, growth = _trend(window["revenue"].to_numpy())
@@ -346,9 +366,10 @@ def baseline(tables, study, window_months: int = 12) -> Baseline:
     mean = window[_COLS].mean()
     mean_rev = float(mean["revenue"])
     rev = run_rate if run_rate is not None else mean_rev
-    _, sources = _visit_costs(tables, study)
+    sources = dict(sources)
     sources["fixed_pay"] = "staff" if tables.has("staff", "monthly_fixed_pay") else "none"
-    sources["memberships"] = membership_fees(tables, pd.PeriodIndex(monthly["month"], freq="M"))[1] or "none"
+    # the fees' block of monthly_pnl: the same months (the grid's), so the same block
+    sources["memberships"] = fee_block or "none"
     cshare = (float(mean["consumables"] / mean_rev) if mean_rev > 0
               else float(study["economics.consumables_share"]))
     mshare = (float(mean["commission"] / mean_rev) if mean_rev > 0

@@ -203,10 +203,10 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
         No visits left, or none of the covered blocks occurs in the data.
     """
     v = visits
-    if "status" in v.columns:
-        v = v[v["status"].fillna("done").astype(str) == "done"]
     has_blocks = "block" in v.columns and v["block"].notna().any()
     cols = ["client_id", "date"] + (["block"] if has_blocks else [])
+    if "status" in v.columns:  # the columns used first, then the rows: no copy of the others
+        v = v[cols][(v["status"].fillna("done").astype(str) == "done").to_numpy()]
     v = v[cols].dropna()
     if not has_blocks:
         v = v.assign(block=SALON_BLOCK)
@@ -227,8 +227,11 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
 
     dates = pd.to_datetime(v["date"])
     m = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()
-    base = pd.DataFrame({"client_id": v["client_id"].to_numpy(), "block": v["block"].to_numpy(),
-                         "m": m}).drop_duplicates()
+    # clients and blocks as integer codes (blocks numbered in their sorted order, so every table
+    # below comes out in the order the names would give); the names come back at the end
+    client_code = pd.factorize(v["client_id"])[0]
+    block_code, block_names = pd.factorize(v["block"], sort=True)
+    base = pd.DataFrame({"client_id": client_code, "block": block_code, "m": m}).drop_duplicates()
     w = max(int(window_months), 1)
     expanded = pd.concat([base.assign(m=base["m"] + i) for i in range(w)], ignore_index=True)
     m_first, m_last = int(m.min()), int(m.max())
@@ -236,9 +239,11 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
     expanded = expanded[(expanded["m"] >= lo) & (expanded["m"] <= m_last)].drop_duplicates()
 
     months = np.arange(lo, m_last + 1)
-    blocks_all = sorted(expanded["block"].unique())
+    codes_all = sorted(expanded["block"].unique())
+    blocks_all = [str(block_names[c]) for c in codes_all]
+    names = pd.Index(blocks_all, name="block")
     by_block = (expanded.groupby(["m", "block"]).size()
-                .unstack("block").reindex(index=months, columns=blocks_all).fillna(0.0))
+                .unstack("block").reindex(index=months, columns=codes_all).fillna(0.0).set_axis(names, axis=1))
     per_client = expanded.groupby(["m", "client_id"]).size()  # k = blocks used
     distinct = per_client.groupby(level="m").size().reindex(months, fill_value=0).astype(float)
     pairs = per_client.groupby(level="m").sum().reindex(months, fill_value=0).astype(float)
@@ -247,7 +252,7 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
     first_block = base.groupby(["client_id", "block"])["m"].min().reset_index()
     new = first.value_counts().reindex(months, fill_value=0).astype(float)
     new_block = (first_block.groupby(["m", "block"]).size().unstack("block")
-                 .reindex(index=months, columns=blocks_all).fillna(0.0))
+                 .reindex(index=months, columns=codes_all).fillna(0.0).set_axis(names, axis=1))
 
     typical = months[-int(max(typical_months, 1)):]
     block_mean = by_block.loc[typical].mean(axis=0)
