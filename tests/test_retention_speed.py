@@ -104,3 +104,23 @@ def test_margin_equals_gains_bit_for_bit():
         em = R._EffectModel(sim, fit, m, H, 7.0, new, 400.0, weights=w)
         with np.errstate(all="ignore"):
             assert np.array_equal(em.margin(scales), em.gains(scales)[1])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), n=st.integers(30, 2000),
+       variant=st.sampled_from(["bgnbd", "same_dropout", "same_rate", "same_both"]),
+       z=st.tuples(*[st.floats(-5, 5, allow_nan=False)] * 4))
+def test_family_likelihood_gathered_equals_row_by_row(seed, n, variant, z):
+    from analysis.models.bgnbd import VARIANTS, _family_ll, _family_ll_rows
+
+    sim, rng = _bgnbd_rows(seed, n, 1 / 7)
+    d = _Data(sim["frequency"].to_numpy(), sim["recency"].to_numpy(), sim["T"].to_numpy(),
+              weights=rng.integers(0, 3, n).astype(float))
+    x, tx, T, w = d.all_rows()
+    th = np.exp(np.asarray(z[:len(VARIANTS[variant])]))
+    if "p" in VARIANTS[variant]:
+        th[-1] = th[-1] / (1.0 + th[-1])       # a probability
+    with np.errstate(all="ignore"):
+        v1 = _family_ll(variant, th, x, tx, T, w, np.unique(x, return_inverse=True))
+        v2 = _family_ll_rows(variant, th, x, tx, T, w)
+    assert np.array_equal(v1, v2, equal_nan=True)
