@@ -124,3 +124,22 @@ def test_family_likelihood_gathered_equals_row_by_row(seed, n, variant, z):
         v1 = _family_ll(variant, th, x, tx, T, w, np.unique(x, return_inverse=True))
         v2 = _family_ll_rows(variant, th, x, tx, T, w)
     assert np.array_equal(v1, v2, equal_nan=True)
+
+
+def test_one_blas_thread_restores_and_changes_no_fit(monkeypatch):
+    """The optimiser's one-thread BLAS gives the same fits to the last bit, and the thread count is
+    restored afterwards."""
+    from analysis.models import _mle
+
+    fns = _mle._scipy_blas_threads()
+    before = fns[0]() if fns is not None else None
+    sim, rng = _bgnbd_rows(17, 3000, 1 / 7)
+    x = (rng.poisson(3, 2000) + 1).astype(float)
+    spend = pd.DataFrame({"frequency": x, "monetary_value": simulate_gamma_gamma({"p": 6.0, "q": 4.0, "gamma": 15.0}, x, rng)})
+    with_one = fit_bgnbd(sim), fit_gamma_gamma(spend)
+    if fns is not None:
+        assert fns[0]() == before
+    monkeypatch.setattr(_mle, "_SCIPY_BLAS", [None])          # as where no OpenBLAS is found
+    without = fit_bgnbd(sim), fit_gamma_gamma(spend)
+    for a, b in zip(with_one, without):
+        assert a.params == b.params and a.loglik == b.loglik
