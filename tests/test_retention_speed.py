@@ -126,20 +126,34 @@ def test_family_likelihood_gathered_equals_row_by_row(seed, n, variant, z):
     assert np.array_equal(v1, v2, equal_nan=True)
 
 
-def test_one_blas_thread_restores_and_changes_no_fit(monkeypatch):
-    """The optimiser's one-thread BLAS gives the same fits to the last bit, and the thread count is
-    restored afterwards."""
+def test_one_blas_thread_restores_and_changes_no_small_fit(monkeypatch):
+    """On fewer than 10,000 distinct rows the fits with one BLAS thread are the same to the last bit,
+    and the thread counts are restored afterwards."""
     from analysis.models import _mle
 
-    fns = _mle._scipy_blas_threads()
-    before = fns[0]() if fns is not None else None
+    fns = _mle._blas_threads()
+    before = [get() for get, _ in fns]
     sim, rng = _bgnbd_rows(17, 3000, 1 / 7)
     x = (rng.poisson(3, 2000) + 1).astype(float)
     spend = pd.DataFrame({"frequency": x, "monetary_value": simulate_gamma_gamma({"p": 6.0, "q": 4.0, "gamma": 15.0}, x, rng)})
     with_one = fit_bgnbd(sim), fit_gamma_gamma(spend)
-    if fns is not None:
-        assert fns[0]() == before
-    monkeypatch.setattr(_mle, "_SCIPY_BLAS", [None])          # as where no OpenBLAS is found
+    assert [get() for get, _ in fns] == before
+    monkeypatch.setattr(_mle, "_BLAS", [[]])          # as where no OpenBLAS is found
     without = fit_bgnbd(sim), fit_gamma_gamma(spend)
     for a, b in zip(with_one, without):
         assert a.params == b.params and a.loglik == b.loglik
+
+
+def test_one_blas_thread_large_fit_within_tolerance(monkeypatch):
+    """Past 10,000 distinct rows the sums may split between threads: the fit with one thread is
+    within 1e-6 relative of the fit with the machine's threads."""
+    from analysis.models import _mle
+
+    rng = np.random.default_rng(23)
+    truth = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    sim = simulate_bgnbd(truth, rng.integers(1, 104 * 7 + 1, 60_000) / 7.0, rng, resolution=1 / 7)
+    one = fit_bgnbd(sim, se=False)
+    monkeypatch.setattr(_mle, "_BLAS", [[]])
+    machine = fit_bgnbd(sim, se=False)
+    for k in one.params:
+        assert abs(one.params[k] / machine.params[k] - 1) < 1e-6
