@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/bench_retention.py [--clients 1000000] [--repeats 20] [--study-clients 200000]
     .venv/bin/python benchmarks/bench_retention.py --analyse STUDY_DIR [--before SRC_DIR] [--runs 3]
+    .venv/bin/python benchmarks/bench_retention.py --notebook STUDY_DIR [--before SRC_DIR] [--runs 3]
 
 Prints the machine, versions and timings as a Markdown section for benchmarks/RESULTS.md.
 ``--analyse`` instead measures the CPU seconds of ``retention.analyse`` on one study (each run a
 fresh process; the clock starts after the tables are read), alternating with the package at
 ``SRC_DIR`` (e.g. an earlier commit unpacked with ``git archive COMMIT src | tar -x -C DIR``) when
 ``--before`` is given: CPU seconds, which a loaded machine inflates far less than wall clock.
+``--notebook`` measures the retention page's calls the same way (``analyse``, ``covered_analysis``,
+``scenarios``, ``visits_outlook``, ``model_bootstrap`` with the study's refits, ``range_sources``):
+CPU seconds of each, and the process's peak resident memory (tables read included).
 Targets (issue "Retention and profit study"): CDNOW fit at least as fast as lifetimes 0.11.3
 (41 ms on a 2-core machine); one million clients in a few seconds.
 """
@@ -64,6 +68,58 @@ print(time.process_time() - c0, time.perf_counter() - w0, len(tables.visits), le
 """
 
 
+_NOTEBOOK = """
+import sys, time, resource
+from analysis.sections import retention
+from analysis.models import simulate
+from analysis.models.simulate import key_rng
+from analysis.inputs.data import load_tables
+from analysis.inputs.study import load_study
+study = load_study(sys.argv[1]); tables = load_tables(study)
+cpu = {}
+def step(name, fn, *a, **k):
+    c = time.process_time()
+    out = fn(*a, **k)
+    cpu[name] = time.process_time() - c
+    return out
+w0 = time.perf_counter()
+a = step("analyse", retention.analyse, study, tables)
+cov = step("covered", retention.covered_analysis, study, tables, analysis=a)
+d = cov.analysis
+draws = simulate.draws(study)
+sc = step("scenarios", retention.scenarios, cov.study, cov.tables, draws, analysis=d)
+if a.bgnbd is not None:
+    step("outlook", retention.visits_outlook, a.rfm, a.bgnbd, 12, 0.1)
+boot = step("bootstrap", retention.model_bootstrap, d, study.horizon_months, int(study["simulation.model_refits"]),
+            key_rng(int(study["simulation.seed"]), "rng:model_refits"))
+step("sources", retention.range_sources, cov.study, cov.tables, draws, d, boot)
+wall = time.perf_counter() - w0
+print(sum(cpu.values()), cpu["analyse"], cpu["bootstrap"], wall,
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, len(tables.visits), len(a.rfm))
+"""
+
+
+def notebook_cpu(study_dir, before=None, runs=3):
+    """CPU seconds (all calls, analyse, bootstrap), wall and peak RSS (MiB) of the retention page's
+    calls per run, alternating ``before`` and this tree, each run a fresh process."""
+    import os
+
+    trees = ([("before", str(Path(before) / "src") if (Path(before) / "src").is_dir() else str(before))]
+             if before else []) + [("after", str(ROOT / "src"))]
+    rows = []
+    for i in range(runs):
+        for name, src in trees:
+            env = {**os.environ, "PYTHONPATH": src}
+            out = subprocess.run([sys.executable, "-c", _NOTEBOOK, str(study_dir)], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            cpu, an, bo, wall, rss = map(float, out[:5])
+            visits, clients = int(out[5]), int(out[6])
+            rows.append((name, i + 1, cpu, an, bo, wall, rss))
+            print(f"{name} run {i + 1}: {cpu:.2f} CPU-s (analyse {an:.2f}, bootstrap {bo:.2f}), {wall:.1f} s wall, "
+                  f"peak RSS {rss:.0f} MiB ({visits:,} visits, {clients:,} clients)", flush=True)
+    return rows
+
+
 def analyse_cpu(study_dir, before=None, runs=3):
     """CPU and wall seconds of ``retention.analyse`` per run, alternating ``before`` and this tree."""
     import os
@@ -86,7 +142,8 @@ def analyse_cpu(study_dir, before=None, runs=3):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--analyse", help="study folder: CPU seconds of retention.analyse only")
-    ap.add_argument("--before", help="with --analyse: a src tree (or its parent) to alternate with")
+    ap.add_argument("--notebook", help="study folder: CPU seconds and peak memory of the retention page's calls")
+    ap.add_argument("--before", help="with --analyse / --notebook: a src tree (or its parent) to alternate with")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clients", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=20)
@@ -95,6 +152,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.analyse:
         analyse_cpu(args.analyse, args.before, args.runs)
+        return 0
+    if args.notebook:
+        notebook_cpu(args.notebook, args.before, args.runs)
         return 0
 
     raw = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None,

@@ -69,7 +69,13 @@ def aggregate_rows(*cols, weights=None):
 
 
 class _Data:
-    """Aggregated (x, t_x, T) rows split into x == 0 and x > 0 for a fast likelihood."""
+    """Aggregated (x, t_x, T) rows split into x == 0 and x > 0 for a fast likelihood.
+
+    The rows with x > 0 also keep their distinct x, t_x and T values and each row's position among
+    them: the special functions of the likelihood depend on x alone (a few hundred distinct values
+    for a million clients) and the logarithms on t_x or T alone, so :meth:`negll_grad` evaluates
+    them once per distinct value and gathers them, which gives the same numbers bit for bit.
+    """
 
     def __init__(self, x, tx, T, weights=None):
         (x, tx, T), w = aggregate_rows(x, tx, T, weights=weights)
@@ -78,6 +84,9 @@ class _Data:
         pos = ~z
         self.w, self.x, self.tx, self.T = w[pos], x[pos], tx[pos], T[pos]
         self.n_rows = len(w)
+        self.xu, self.xi = np.unique(self.x, return_inverse=True)
+        self.txu, self.txi = np.unique(self.tx, return_inverse=True)
+        self.Tu, self.Ti = np.unique(self.T, return_inverse=True)
 
     def all_rows(self):
         """(x, t_x, T, weight) of every distinct row, the x == 0 rows included."""
@@ -85,14 +94,52 @@ class _Data:
         return (np.r_[z, self.x], np.r_[z, self.tx], np.r_[self.T0, self.T], np.r_[self.w0, self.w])
 
     def negll_grad(self, theta):
-        """Negative log-likelihood and its gradient in the natural parameters (r, alpha, a, b)."""
+        """Negative log-likelihood and its gradient in the natural parameters (r, alpha, a, b).
+
+        Per row the same operations in the same order as the row-by-row formula (kept in
+        :meth:`negll_grad_rows`); the terms that depend on x only, t_x only or T only are computed
+        once per distinct value and gathered, so the result is identical to the last bit."""
         r, al, a, b = theta
-        w, x, tx, T = self.w, self.x, self.tx, self.T
+        w, xi = self.w, self.xi
         # clients without repeat visits: ll = r ln(alpha) - r ln(alpha + T)
         lT0 = np.log(al + self.T0)
         ll0 = self.w0 @ (r * np.log(al) - r * lT0)
         g0 = np.array([self.w0 @ (np.log(al) - lT0), self.w0 @ (r / al - r / (al + self.T0)), 0.0, 0.0])
-        # clients with repeat visits
+        # clients with repeat visits: x-only terms per distinct x
+        xu = self.xu
+        rxu = r + xu
+        bxu = b + xu
+        dg_abxu = digamma(a + bxu)
+        dg_ab = digamma(a + b)
+        ll_x = (gammaln(rxu) - gammaln(r) + r * np.log(al)
+                + gammaln(bxu) - gammaln(a + bxu) - gammaln(b) + gammaln(a + b))
+        d_x = np.log(a) - np.log(bxu - 1.0)
+        gr_x = digamma(rxu) - digamma(r) + np.log(al)
+        ga_x = -dg_abxu + dg_ab
+        gb_x = digamma(bxu) - dg_abxu - digamma(b) + dg_ab
+        alT, altx = al + self.Tu, al + self.txu
+        lT, ltx = np.log(alT)[self.Ti], np.log(altx)[self.txi]
+        alT, altx = alT[self.Ti], altx[self.txi]
+        rx, bx1 = rxu[xi], (bxu - 1.0)[xi]
+        d = d_x[xi] + rx * (lT - ltx)  # ln(A4 / A3)
+        ll = ll_x[xi] - rx * lT + np.logaddexp(0.0, d)
+        pv = expit(d)  # weight of the "dropped out after t_x" branch
+        pu = 1.0 - pv
+        g_r = gr_x[xi] - pu * lT - pv * ltx
+        g_al = r / al - rx * (pu / alT + pv / altx)
+        g_a = ga_x[xi] + pv / a
+        g_b = gb_x[xi] - pv / bx1
+        f = ll0 + w @ ll
+        g = g0 + np.array([w @ g_r, w @ g_al, w @ g_a, w @ g_b])
+        return -f, -g
+
+    def negll_grad_rows(self, theta):
+        """:meth:`negll_grad` computed row by row (the reference the tests compare it with)."""
+        r, al, a, b = theta
+        w, x, tx, T = self.w, self.x, self.tx, self.T
+        lT0 = np.log(al + self.T0)
+        ll0 = self.w0 @ (r * np.log(al) - r * lT0)
+        g0 = np.array([self.w0 @ (np.log(al) - lT0), self.w0 @ (r / al - r / (al + self.T0)), 0.0, 0.0])
         rx = r + x
         lT, ltx = np.log(al + T), np.log(al + tx)
         bx = b + x
@@ -157,8 +204,40 @@ def _to_internal(variant, theta):
     return np.array(out, float)
 
 
-def _family_ll(variant, theta, x, tx, T, w):
-    """Weighted log-likelihood of a member of the BG/NBD family (natural parameters)."""
+def _family_ll(variant, theta, x, tx, T, w, by_x=None):
+    """Weighted log-likelihood of a member of the BG/NBD family (natural parameters).
+
+    ``by_x``: optional ``(xu, xi)``, the distinct values of ``x`` and each row's position among them
+    (``np.unique(x, return_inverse=True)``); the terms that depend on x alone are then computed once
+    per distinct x and gathered, with the same operations in the same order per row, so the value
+    is the same to the last bit."""
+    het_rate, het_drop = _het(variant)
+    pos = x > 0
+    xu, xi = by_x if by_x is not None else (x, None)
+    g = (lambda v: v[xi]) if xi is not None else (lambda v: v)
+    if het_rate:
+        r, al = theta[0], theta[1]
+        lT = np.log(al + T)
+        RT = g(gammaln(r + xu) - gammaln(r) + r * np.log(al)) - g(r + xu) * lT
+        dR = g(r + xu) * (lT - np.log(al + tx))
+    else:
+        lam = theta[0]
+        RT = g(xu * np.log(lam)) - lam * T
+        dR = lam * (T - tx)
+    if het_drop:
+        a, b = theta[-2], theta[-1]
+        D0 = g(gammaln(b + xu) - gammaln(a + b + xu) - gammaln(b) + gammaln(a + b))
+        dd = g(np.log(a) - np.log(b + np.where(xu > 0, xu, 1.0) - 1.0))
+    else:
+        p = theta[-1]
+        D0 = g(xu * np.log1p(-p))
+        dd = np.full_like(x, np.log(p) - np.log1p(-p))
+    ll = RT + D0 + np.where(pos, np.logaddexp(0.0, dd + dR), 0.0)
+    return float(w @ ll)
+
+
+def _family_ll_rows(variant, theta, x, tx, T, w):
+    """:func:`_family_ll` computed row by row (the reference the tests compare it with)."""
     het_rate, het_drop = _het(variant)
     pos = x > 0
     if het_rate:
@@ -564,6 +643,7 @@ def _fit_variant(variant, data, rate, se=True):
     """Fit one member of the family from several starts.  Returns (theta, se, loglik, FitCheck)."""
     names = VARIANTS[variant]
     x, tx, T, w = data.all_rows()
+    by_x = np.unique(x, return_inverse=True) if variant != "bgnbd" else None
     if variant == "bgnbd":
         starts = [(1.0, 1.0 / rate, 1.0, 1.0), (0.5, 0.5 / rate, 0.5, 3.0), (2.0, 2.0 / rate, 3.0, 10.0),
                   (0.2, 0.2 / rate, 0.3, 1.0)]
@@ -584,7 +664,7 @@ def _fit_variant(variant, data, rate, se=True):
 
         def obj(z):
             with np.errstate(all="ignore"):
-                v = -_family_ll(variant, _to_natural(variant, z), x, tx, T, w)
+                v = -_family_ll(variant, _to_natural(variant, z), x, tx, T, w, by_x)
             return v if np.isfinite(v) else 1e300
         jac = False
     z0s = [_to_internal(variant, np.asarray(s, float)) for s in starts]
@@ -596,7 +676,7 @@ def _fit_variant(variant, data, rate, se=True):
     z = np.asarray(res.x, float)
     theta = _to_natural(variant, z)
     with np.errstate(all="ignore"):
-        ll = _family_ll(variant, theta, x, tx, T, w) if variant != "bgnbd" else -float(res.fun)
+        ll = _family_ll(variant, theta, x, tx, T, w, by_x) if variant != "bgnbd" else -float(res.fun)
     finite = bool(np.isfinite(ll) and np.all(np.isfinite(theta)))
     bounds = _boundaries(variant, z, theta) if finite else ()
     check = FitCheck(converged=bool(res.success) or success, at_boundary=bool(bounds), finite=finite,
@@ -607,7 +687,7 @@ def _fit_variant(variant, data, rate, se=True):
         elif variant == "bgnbd" and finite:
             se, _ = hessian_se(lambda th: data.negll_grad(th)[1], theta)
         elif finite:
-            se = _numeric_hessian(lambda th: _family_ll(variant, th, x, tx, T, w), theta)
+            se = _numeric_hessian(lambda th: _family_ll(variant, th, x, tx, T, w, by_x), theta)
         else:
             se = np.full(len(names), np.nan)
     return theta, np.asarray(se, float), float(ll), check

@@ -605,7 +605,8 @@ def model_bootstrap(analysis, horizon_months: int, refits: int, rng, effects=Non
         em = _EffectModel(rows, fit, spend_u * ratio, horizon_months, a.time_unit_days, a.new_clients_per_year,
                           new_margin, weights=wu)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            margin = em.gains(np.clip(1.0 - effects, 1e-9, 1.0))[1]
+            # gains()[1] bit for bit, without the first-year quadrature the curves do not use
+            margin = em.margin(np.clip(1.0 - effects, 1e-9, 1.0))
         if not np.all(np.isfinite(margin)):
             continue
         if life is not None:
