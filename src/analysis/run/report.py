@@ -417,6 +417,14 @@ def _kernel_env() -> None:
             _make_kernel_home()
 
 
+#: Numerical libraries' thread pools in a kernel: one thread each, unless the user set them.  The
+#: runner already keeps a kernel per core busy; a pool per kernel only wakes threads that contend
+#: for the same cores (OpenBLAS spends more CPU waking two threads than on the 2-4 parameter linear
+#: algebra of a fit), and a fit's last digits would depend on how many cores the machine has.
+_ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+               if k not in os.environ}
+
+
 def _make_kernel_home() -> None:
     import atexit
 
@@ -430,7 +438,7 @@ def _make_kernel_home() -> None:
         "argv": [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
                  "--log-level=CRITICAL"],
         "display_name": "care-kit", "language": "python",
-        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+        "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1", **_ONE_THREAD},
     }))
     os.environ["JUPYTER_PATH"] = os.pathsep.join(
         [str(home)] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
