@@ -16,7 +16,7 @@ from analysis.sections.pilot.power import PilotDesign, design
 from analysis.sections.pilot.groups import home_block
 
 __all__ = ["PilotAnalysis", "analyse", "conclusion", "did_verdict", "CONCLUSIONS", "design_inputs", "figures", "EffectDistribution", "effect_for_decision",
-           "summary_note",
+           "summary_note", "detectable_at_length",
            "DAYS_PER_MONTH", "N_BOOT", "calendar_months",
            "before_after_draws"]
 
@@ -538,9 +538,44 @@ def decision_note(study, analysis) -> Note | None:
                         level="warning", topic="pilot")
         return None
     if concl in ("gain", "loss"):
+        reach = detectable_at_length(pa)
+        if reach is not None and not reach < 1.0:
+            # the salon's own design says a pilot of this size and length cannot show even a 100 % cut
+            # with 80 % power: a range clear of zero from such a pilot most likely exaggerates the
+            # effect (type M error, Gelman & Carlin 2014), so it does not replace the assumption
+            return Note("pilot.summary.not_used_underpowered", {"p10": p10, "median": p50, "p90": p90,
+                                                                "months": int(pa.elapsed_months)},
+                        level="warning", topic="pilot")
         return None
     return Note("pilot.summary.not_used_disagree", {"p10": p10, "median": p50, "p90": p90},
                 level="warning", topic="pilot")
+
+
+def detectable_at_length(pa) -> float | None:
+    """Smallest effect the running pilot's own design (:attr:`PilotAnalysis.design`, simulated from the
+    data before ``since``) shows with 80 % power after the months the pilot has run
+    (``elapsed_months``; the standard error interpolated on log months between the simulated lengths,
+    held at the grid's ends): ``(z_0.90 + z_0.80) x se``.  ``inf`` when the design's error is not
+    finite; None without a design.  Same rule as :func:`analysis.sections.pilot.power.design`'s
+    detectable effect (Gelman & Carlin 2014 on what an underpowered design's clear result means)."""
+    from analysis.sections.pilot.power import Z_POWER, Z_SHOWN
+
+    d = getattr(pa, "design", None)
+    se = getattr(d, "se", None)
+    if d is None or se is None or not len(se):
+        return None
+    rows = se[se["option"] == d.recommended].sort_values("months")
+    if not len(rows):
+        return None
+    m = np.log(np.asarray(rows["months"], float))
+    v = np.asarray(rows["se"], float)
+    if not np.all(np.isfinite(v)):
+        keep = np.isfinite(v)
+        if not keep.any():
+            return float("inf")
+        m, v = m[keep], v[keep]
+    at = float(np.interp(np.log(max(float(getattr(pa, "elapsed_months", 0.0)), 1e-9)), m, v))
+    return float((Z_SHOWN + Z_POWER) * at)
 
 
 def summary_note(measured: EffectDistribution) -> Note:
