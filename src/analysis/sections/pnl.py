@@ -474,6 +474,11 @@ def _scale_scheme(scheme: dict, k: float) -> dict:
     import copy
 
     out = copy.deepcopy(scheme)
+    if k != 1:
+        # the scheme's own sentences (``en`` / ``ru``) quote the unconverted amounts: dropped, so the
+        # pages describe the scheme from its converted components instead
+        out.pop("en", None)
+        out.pop("ru", None)
 
     def walk(comp):
         if not isinstance(comp, dict):
