@@ -88,6 +88,17 @@ def test_the_pay_page_and_the_summary_use_one_role_cost_check(small_salon):
     assert (check.code in v.checks_failed) == (role > 0.5 * max(prep.baseline.profit_month, 0))
 
 
+def test_the_role_cost_check_weighs_what_the_role_adds_not_what_it_replaces(small_salon):
+    # replacing block managers: the blocks carry the role's cost less the managers' pay it frees
+    prep, ev, v = _decide(small_salon, {"staffing": {"current_setup": "specialist_managers"}})
+    gross = float(np.median(ev.monthly["role_cost_month"]))
+    added = float(np.median(ev.monthly["role_cost_month"] - ev.monthly["staff_saving_month"]))
+    assert added < gross                                   # the managers it replaces are paid
+    check = [c for c in v.checks if c.code == "role_cost_vs_profit"][0]
+    assert check.value == pytest.approx(added)
+    assert check.passed == (added <= 0.5 * max(prep.baseline.profit_month, 0))
+
+
 def test_create_is_reachable_when_the_salon_states_its_facts():
     # the bundled sample centre, its setup stated and no assumption counted as decisive
     over = {"staffing": {"current_setup": "specialist_managers"}, "simulation": {"n_draws": N_DRAWS},

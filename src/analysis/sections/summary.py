@@ -966,8 +966,10 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
       managers (setup stated, pay not in staff.csv), median with payroll tax, at most
       ``management_payroll_max_revenue_share`` of the covered blocks' monthly revenue and
       ``management_payroll_max_profit_share`` of their profit before managers;
-    * ``role_cost_vs_profit``: the role cost (median) at most ``role_cost_max_profit_share`` of the
-      covered blocks' monthly profit before the role (the pay page shows the same check);
+    * ``role_cost_vs_profit``: what the role adds a month (median of its cost less what it replaces in
+      the evaluated setup, ``role_cost_month - staff_saving_month``) at most ``role_cost_max_profit_share``
+      of the covered blocks' monthly profit before the role (the pay page and the role profile show the
+      same check on :func:`role_cost`'s ``net_cost_month``);
     * ``managers_vs_clients``: active clients per care manager needed at least
       ``min_active_clients_per_manager``.
 
@@ -995,7 +997,10 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
         limit = lim("management_payroll_max_profit_share") * max(prof, 0.0)
         out.append(Check("management_payroll_vs_profit", payroll <= limit, payroll, limit))
     if base is not None:
-        out.append(role_cost_check(float(np.median(m["role_cost_month"])), float(base.profit_month), study))
+        # what the role adds: its cost less what it replaces today (the managers or administrators'
+        # work it takes over) — a role that replaces dearer managers adds nothing the blocks must carry
+        added = np.asarray(m["role_cost_month"], float) - np.asarray(m.get("staff_saving_month", 0.0), float)
+        out.append(role_cost_check(float(np.median(added)), float(base.profit_month), study))
     if prep.profile is not None:
         per = float(prep.profile.clients_month) / max(float(np.median(m["care_managers_needed"])), 1.0)
         limit = lim("min_active_clients_per_manager")
@@ -1013,8 +1018,9 @@ def minimum_wage_month(study: Study) -> float | None:
 
 
 def role_cost_check(role_cost_month: float, block_profit_month: float, study: Study) -> Check:
-    """``role_cost_vs_profit``: the role's monthly cost against the covered blocks' monthly profit
-    before it (the pay page and the summary use this one rule)."""
+    """``role_cost_vs_profit``: what the role adds a month (its cost less what it replaces) against
+    the covered blocks' monthly profit before it (the pay page, the role profile and the summary use
+    this one rule)."""
     limit = float(study["summary.checks.role_cost_max_profit_share"]) * max(float(block_profit_month), 0.0)
     return Check("role_cost_vs_profit", bool(role_cost_month <= limit), float(role_cost_month), limit,
                  float(block_profit_month))
