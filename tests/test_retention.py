@@ -117,6 +117,21 @@ def test_membership_lifetimes_hand():
     assert life.loc["c", "periods"] == 5 and life.loc["c", "churned"]        # renewals merged into one spell
 
 
+def test_a_membership_ending_on_the_data_last_day_is_not_counted_as_gone():
+    # a club's export gives each running membership's paid-through day; on the last day of the data it
+    # has not lapsed yet (it may be renewed tomorrow): censored, its whole periods so far counted
+    m = pd.DataFrame({"client_id": ["a", "b", "c"],
+                      "start": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01"]),
+                      "end": pd.to_datetime(["2024-12-31", "2024-12-30", "2025-01-31"]),
+                      "period": ["month"] * 3})
+    life = R.membership_lifetimes(m, end="2024-12-31").set_index("client_id")
+    assert not life.loc["a", "churned"] and life.loc["a", "periods"] == 11
+    assert life.loc["b", "churned"]                                           # ended the day before
+    assert not life.loc["c", "churned"]                                       # paid beyond the data
+    # without a stated end of data, the latest end is that end: nobody who reaches it is gone
+    assert not R.membership_lifetimes(m).set_index("client_id").loc["c", "churned"]
+
+
 # ----------------------------------------------------------------------------- CLV and effect
 
 def test_clv_undiscounted_equals_margin_times_expected_visits():

@@ -152,8 +152,9 @@ def membership_lifetimes(memberships: pd.DataFrame, end=None) -> pd.DataFrame:
     """Membership spells per client in whole periods, for :func:`fit_sbg`.
 
     A client's memberships are taken as one spell from the first ``start`` to the last ``end``
-    (empty ``end`` = still a member).  Periods = round(days / period length), at least 1 for a
-    member who left; for an active member the whole periods completed by ``end`` (censored).
+    (empty ``end``, or an ``end`` on or after the data's ``end``, = still a member: not seen to lapse).
+    Periods = round(days / period length), at least 1 for a member who left; for an active member the
+    whole periods completed by ``end`` (censored).
 
     Returns
     -------
@@ -173,7 +174,9 @@ def membership_lifetimes(memberships: pd.DataFrame, end=None) -> pd.DataFrame:
                        "active": m["end"].isna().groupby(m["client_id"], sort=True, observed=True).any(),
                        "period": g["period"].first()})
     days_p = sp["period"].map(_PERIOD_DAYS).fillna(DAYS_PER_MONTH).to_numpy(float)
-    churned = ~sp["active"].to_numpy(bool) & (sp["end"] <= end).to_numpy(bool)
+    # a spell whose last membership ends on the data's last day (or later) has not been seen to lapse:
+    # it may be renewed the next day, so it is censored, not counted as gone
+    churned = ~sp["active"].to_numpy(bool) & (sp["end"] < end).to_numpy(bool)
     stop = np.where(churned, sp["end"].to_numpy("datetime64[ns]"), np.datetime64(end, "ns"))
     days = (stop - sp["start"].to_numpy("datetime64[ns]")) / np.timedelta64(1, "D")
     periods = np.where(churned, np.maximum(np.round(days / days_p), 1), np.floor(days / days_p + 1e-9))
