@@ -223,6 +223,9 @@ def write_portfolio(root: Path, runs, lang: str, index_rows=None) -> Path:
                     row["cells"].append({"value": None, "text": say("page.value.setup_unstated", lang),
                                          "currency": "", "text_kind": True})
                     continue
+                if k not in r.figures.get(s, {}):   # not computed for this study (e.g. not enough data):
+                    row["cells"].append({"value": None, "text": "–", "currency": "", "text_kind": False})
+                    continue                       # a dash, never a format's word for null ("no payback")
                 number = v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
                 row["cells"].append({"value": number, "text": i18n_figure(v, kind, lang, cur or "RUB"),
                                      "currency": cur if kind in MONEY_KINDS else "",
