@@ -667,11 +667,30 @@ def write_sample(out_dir, clients: int = 3000, months: int = 24, seed: int = DEF
     pilot_kw = {} if pilot_since is None else {"pilot_since": pilot_since, "pilot_blocks": pilot_blocks,
                                                 "pilot_effect": pilot_effect}
     hard = tuple(hard or ())
+    if pilot_since is not None and "one_specialist" in hard and pilot_blocks:
+        # the solo master's salon has one block (nails): any other pilot block would be absent from the
+        # visits and `check` would reject the study; nails alone is every block (no control group)
+        absent = [b for b in pilot_blocks if b != "nails"]
+        if absent:
+            from analysis.errors import InputError, Problem
+            raise InputError(Problem("--pilot-blocks", f"names blocks the generated salon does not have with "
+                                     f"--hard one_specialist: {', '.join(absent)}. Blocks it has: nails."))
+        pilot_kw["pilot_blocks"] = None      # every visit is moved to nails: every client is in the pilot
     if hard:
         extra = HARD_SHORT_HISTORY_LEAD_MONTHS if "short_history" in hard else 0
         start_h = (_month_add(dt.date.fromisoformat(str(start)), -extra) if extra else start)
         d = harden(generate(clients=clients, months=months + extra, seed=seed, start=str(start_h),
                             truth=hard_case_truth(hard), **pilot_kw), hard, seed, export_start=str(start))
+        if pilot_since is not None and pilot_blocks:
+            present = set(d.visits["block"].astype(str))
+            absent = [b for b in pilot_blocks if b not in present]
+            if absent:   # the study's own `check` would reject it
+                from analysis.errors import InputError, Problem
+                raise InputError(Problem("--pilot-blocks", f"names blocks absent from the generated visits "
+                                         f"with --hard {','.join(hard)}: {', '.join(absent)}. Blocks it has: "
+                                         f"{', '.join(sorted(present))}."))
+            if "one_specialist" in hard:
+                d.truth["pilot"]["blocks"] = list(pilot_blocks)
     else:
         d = generate(clients=clients, months=months, seed=seed, start=start, **pilot_kw)
     out = Path(out_dir)   # made only once the tables exist: a bad argument leaves no folder behind

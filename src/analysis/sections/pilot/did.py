@@ -7,13 +7,24 @@ Pilot group (home block piloted, :mod:`analysis.sections.pilot.groups`) against 
 
 (Angrist & Pischke 2009, *Mostly Harmless Econometrics*, ch. 5).  Each outcome is a ratio of sums
 over clients (lapsed visits / visits, clients back / new clients, visits / client-months, money /
-visits, services / visits), so a resample of the clients (Efron & Tibshirani 1993) is a vector of
+visits at the blocks' prices, services / visits), so a resample of the clients (Efron & Tibshirani 1993) is a vector of
 counts and the whole bootstrap is one matrix product.  Without a control group (every block
 piloted) "before" is the same months a year earlier and the change is before/after only.
 
 The event study (Angrist & Pischke 2009, §5.2.1) shows the gap between the groups month by month
 relative to the month before ``since``; the pre-trend check asks whether the gap drifted before the
 start (bootstrap interval of its slope over the months before ``since``).
+
+The ticket is money per visit *at the blocks' prices*: each visit day counts as its weight, the
+mean amount of its services' blocks over the whole table divided by the mean of that over all
+visit days (mean weight 1, in visits).  A group's ticket (money / weights, in the study currency)
+does not move when its visits shift between cheap and dear blocks.  The groups are fixed by the
+blocks of the visits before ``since`` (:mod:`analysis.sections.pilot.groups`), so a client homed in
+a dear block had dear visits before and drifts back to her own mix after: the raw money / visits
+moved by that alone (pilot-minus-control ticket change +4 … +6 % on average over generated salons
+with no ticket effect, benchmarks/RESULTS.md, "pilot ticket"); at the blocks' prices it is ~0.
+Without a ``block`` column, or with one block and one service a day, every weight is 1 and the
+ticket is money / visits as before.
 """
 from __future__ import annotations
 
@@ -44,6 +55,7 @@ class VisitDays:
     day: np.ndarray          # int day
     amount: np.ndarray       # money on that day
     services: np.ndarray     # rows (services) on that day
+    weight: np.ndarray       # visit-equivalents of the day at its blocks' prices (mean 1; see visit_days)
     next_gap: np.ndarray     # days to the client's next visit day (inf if none)
     first: np.ndarray        # the client's first visit day
     pilot: np.ndarray        # per client: in the pilot group
@@ -63,17 +75,25 @@ def visit_days(visits: pd.DataFrame, since, pilot_clients, end=None) -> VisitDay
     origin = date.min()
     end = pd.Timestamp(end).normalize() if end is not None else date.max()
     cid = pd.Categorical(v["client_id"])
-    df = pd.DataFrame({"c": cid.codes, "d": (date - origin).dt.days.to_numpy(),
-                       "a": pd.to_numeric(v["amount"], errors="coerce").fillna(0.0).to_numpy(float)})
+    amount = pd.to_numeric(v["amount"], errors="coerce").fillna(0.0).to_numpy(float)
+    df = pd.DataFrame({"c": cid.codes, "d": (date - origin).dt.days.to_numpy(), "a": amount})
+    if "block" in v.columns and len(v):
+        # the mean amount of a service in its block over the whole table: a day's expected money
+        df["e"] = pd.Series(amount).groupby(v["block"].astype(str).to_numpy()).transform("mean").to_numpy()
     g = df.groupby(["c", "d"], sort=True)
     agg = g["a"].agg(["sum", "size"]).reset_index()
+    weight = np.ones(len(agg))      # no blocks: every visit day counts as one visit
+    if "e" in df:
+        expected = g["e"].sum().to_numpy(float)
+        if expected.size and expected.mean() > 0:
+            weight = expected / expected.mean()
     c, d = agg["c"].to_numpy(np.int64), agg["d"].to_numpy(np.int64)
     same = np.r_[c[1:] == c[:-1], False]
     nxt = np.where(same, np.r_[d[1:], 0] - d, np.inf)
     first_mask = np.r_[True, c[1:] != c[:-1]]
     first_of = np.repeat(d[first_mask], np.diff(np.r_[np.flatnonzero(first_mask), c.size]))
     pilot = np.asarray(pd.Index(cid.categories).isin(list(pilot_clients)))
-    return VisitDays(c, d, agg["sum"].to_numpy(float), agg["size"].to_numpy(float), nxt, first_of, pilot,
+    return VisitDays(c, d, agg["sum"].to_numpy(float), agg["size"].to_numpy(float), weight, nxt, first_of, pilot,
                      pd.Index(cid.categories), origin, int((end - origin).days),
                      int((pd.Timestamp(since).normalize() - origin).days))
 
@@ -101,7 +121,7 @@ def _client_sums(vd: VisitDays, lo: int, hi: int, window: int) -> dict:
     active[c[(d < lo) & (d >= lo - 365)]] = True
     months = max(hi - lo, 1) / DAYS_PER_MONTH
     out["visits_per_client_month"] = (np.where(active, bc(inp), 0.0), active * months)
-    out["ticket"] = (bc(inp, vd.amount), bc(inp))
+    out["ticket"] = (bc(inp, vd.amount), bc(inp, vd.weight))
     out["services_per_visit"] = (bc(inp, vd.services), bc(inp))
     return out
 
