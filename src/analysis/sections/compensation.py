@@ -88,6 +88,7 @@ __all__ = [
     "incentive_slopes",
     "pay_curve",
     "recommend",
+    "recommendation_code",
     "scheme_label",
     "describe_component",
     "components_table",
@@ -1110,6 +1111,11 @@ class Comparison:
     recommendation: pd.DataFrame = field(default_factory=pd.DataFrame)
     recommended: str | None = None
 
+    @property
+    def recommendation_code(self) -> str | None:
+        """Why no scheme is recommended (:func:`recommendation_code`), ``None`` when one is."""
+        return recommendation_code(self.recommendation) if len(self.recommendation) else None
+
     def best_for(self) -> dict:
         """Which scheme serves whom: ``owner`` (highest median profit after pay), ``manager``
         (highest pay in a bad year, P10), ``client`` (least pay for profitless revenue and own
@@ -1167,36 +1173,64 @@ def compare(study, tables, d=None, base=None) -> Comparison:
 
 def recommend(summary: pd.DataFrame, max_prob_below_floor: float = 0.25,
               max_revenue_slope: float = 0.005) -> tuple[pd.DataFrame, str | None]:
-    """Pick a scheme: the highest median owner's profit among the schemes that
+    """Pick a scheme: the highest median owner's result among the schemes that
 
+    0. leave the owner no loss (``owner_profit_median >= 0``: the block's profit after the
+       manager's cost with payroll tax, money per month) -- a scheme at a loss is never
+       recommended; when every scheme leaves the owner at a loss, none is (``None``, code
+       ``all_at_loss`` from :func:`recommendation_code`): no scheme pays at this size;
     1. keep the manager at market pay (``prob_below_floor <= max_prob_below_floor``),
     2. do not reward profitless revenue (``revenue_slope <= max_revenue_slope``), and
     3. tie pay to the block's result (``profit_slope > 0``: the source's "direct link").
 
-    When no scheme passes all three, the last check is dropped, then the second; when none keeps
-    the manager at market pay, none is recommended (``None``).
+    Check 0 always holds. When no scheme passes the other three, the last check is dropped, then
+    the second; when no scheme without a loss keeps the manager at market pay, none is recommended
+    (``None``; code ``none_keeps_manager``, or ``keeping_at_loss`` when some scheme keeps the
+    manager but only at a loss to the owner).
 
     Returns
     -------
     (pandas.DataFrame, str or None)
-        Per scheme: ``keeps_manager``, ``no_overselling_reward``, ``linked_to_profit``,
-        ``recommended``; and the recommended scheme's name.
+        Per scheme: ``owner_not_at_loss``, ``keeps_manager``, ``no_overselling_reward``,
+        ``linked_to_profit``, ``recommended`` (bool); and the recommended scheme's name.
+        A median owner's result that is NaN counts as a loss.
     """
     t = pd.DataFrame({"scheme": summary["scheme"]})
+    profit = summary["owner_profit_median"].to_numpy(dtype=float)
+    t["owner_not_at_loss"] = profit >= 0       # NaN compares False: counted as a loss
     t["keeps_manager"] = (summary["prob_below_floor"] <= max_prob_below_floor).to_numpy()
     t["no_overselling_reward"] = (summary["revenue_slope"] <= max_revenue_slope).to_numpy()
     t["linked_to_profit"] = (summary["profit_slope"] > 1e-9).to_numpy()
     name = None
-    for checks in (["keeps_manager", "no_overselling_reward", "linked_to_profit"],
-                   ["keeps_manager", "no_overselling_reward"], ["keeps_manager"]):
+    for checks in (["owner_not_at_loss", "keeps_manager", "no_overselling_reward", "linked_to_profit"],
+                   ["owner_not_at_loss", "keeps_manager", "no_overselling_reward"],
+                   ["owner_not_at_loss", "keeps_manager"]):
         ok = t[checks].all(axis=1).to_numpy()
         if ok.any():
-            profit = summary["owner_profit_median"].to_numpy()
             idx = np.flatnonzero(ok)[np.argmax(profit[ok])]
             name = str(t["scheme"].iloc[idx])
             break
     t["recommended"] = t["scheme"] == name
     return t, name
+
+
+def recommendation_code(recommendation: pd.DataFrame) -> str | None:
+    """Why :func:`recommend` recommended no scheme, as a code for the page's words.
+
+    ``None`` when a scheme is recommended; ``all_at_loss`` when every scheme leaves the owner a
+    negative median result (no scheme pays at this size); ``keeping_at_loss`` when the schemes
+    that keep the manager at market pay all leave the owner at a loss; ``none_keeps_manager`` when
+    no scheme keeps the manager at market pay. ``recommendation`` is the table :func:`recommend`
+    returns.
+    """
+    t = recommendation
+    if bool(t["recommended"].any()):
+        return None
+    if not bool(t["owner_not_at_loss"].any()):
+        return "all_at_loss"
+    if bool(t["keeps_manager"].any()):
+        return "keeping_at_loss"
+    return "none_keeps_manager"
 
 
 # =========================================================================== words
