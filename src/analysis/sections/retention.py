@@ -1789,7 +1789,7 @@ def covered_analysis(study, tables, analysis: RetentionAnalysis | None = None) -
 
 
 def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
-                 sc: RetentionScenarios | None) -> dict:
+                 sc: RetentionScenarios | None, fees: "MembersFees | None" = None) -> dict:
     """The retention page's figures for results.json.  ``models`` is the salon-wide analysis (the
     fitted model parameters the page shows); ``decision`` the covered blocks' (:func:`covered_analysis`)
     and ``sc`` its scenarios: margin kept, revenue at risk, margin saved, role cost and break-even
@@ -1810,6 +1810,7 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)      # no visit model: the margin kept is NaN
         kept = simulate.summarize(sc.incremental_margin_year, "incremental_margin_year")
+    ff = fees_figures(fees) if fees is not None else None    # members' fees kept (members_fees)
     missing = dict(d.missing) if d is not None else {}
     if d is None:      # the analysis could not be computed on these clients (covered_analysis' note)
         left_out = Note("summary.note.retention_left_out", {}, level="warning", topic="summary")
@@ -1836,6 +1837,10 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         "margin_at_risk_avoided_year": float(np.median(sc.margin_at_risk_avoided_year)),
         "role_cost_year": d.role_cost_year if d is not None else nan,
         **{f"{k}_reason": v.code for k, v in missing.items()},
+        **({"members_fees_kept_year_p10": ff["members_fees_kept_year_p10"],
+            "members_fees_kept_year_median": ff["members_fees_kept_year_median"],
+            "members_fees_kept_year_p90": ff["members_fees_kept_year_p90"],
+            "breakeven_uplift_with_fees": ff["breakeven_uplift_with_fees"]} if ff is not None else {}),
     }
 
 
