@@ -173,6 +173,11 @@ FIGURES: tuple[Figure, ...] = (
     _f("retention", "incremental_margin_year_p90", "money", "money"),
     _f("retention", "margin_at_risk_avoided_year", "money", "money"),
     _f("retention", "role_cost_year", "money", "money"),
+    # members' fees kept (summary.membership_gain at the page's scenarios): only with priced memberships
+    _f("retention", "members_fees_kept_year_median", "money", "money", when="memberships"),
+    _f("retention", "members_fees_kept_year_p10", "money", "money", when="memberships"),
+    _f("retention", "members_fees_kept_year_p90", "money", "money", when="memberships"),
+    _f("retention", "breakeven_uplift_with_fees", "fraction", "pct", when="memberships"),
     _f("retention", "bgnbd_r", "number", "num2"),
     _f("retention", "bgnbd_alpha", "number", "num2"),
     _f("retention", "bgnbd_a", "number", "num2"),

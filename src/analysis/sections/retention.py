@@ -1789,7 +1789,7 @@ def covered_analysis(study, tables, analysis: RetentionAnalysis | None = None) -
 
 
 def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
-                 sc: RetentionScenarios | None) -> dict:
+                 sc: RetentionScenarios | None, fees: "MembersFees | None" = None) -> dict:
     """The retention page's figures for results.json.  ``models`` is the salon-wide analysis (the
     fitted model parameters the page shows); ``decision`` the covered blocks' (:func:`covered_analysis`)
     and ``sc`` its scenarios: margin kept, revenue at risk, margin saved, role cost and break-even
@@ -1810,6 +1810,7 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)      # no visit model: the margin kept is NaN
         kept = simulate.summarize(sc.incremental_margin_year, "incremental_margin_year")
+    ff = fees_figures(fees) if fees is not None else None    # members' fees kept (members_fees)
     missing = dict(d.missing) if d is not None else {}
     if d is None:      # the analysis could not be computed on these clients (covered_analysis' note)
         left_out = Note("summary.note.retention_left_out", {}, level="warning", topic="summary")
@@ -1836,6 +1837,10 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         "margin_at_risk_avoided_year": float(np.median(sc.margin_at_risk_avoided_year)),
         "role_cost_year": d.role_cost_year if d is not None else nan,
         **{f"{k}_reason": v.code for k, v in missing.items()},
+        **({"members_fees_kept_year_p10": ff["members_fees_kept_year_p10"],
+            "members_fees_kept_year_median": ff["members_fees_kept_year_median"],
+            "members_fees_kept_year_p90": ff["members_fees_kept_year_p90"],
+            "breakeven_uplift_with_fees": ff["breakeven_uplift_with_fees"]} if ff is not None else {}),
     }
 
 
@@ -1849,3 +1854,87 @@ def role_cost_sentence(cost_year: float) -> tuple[str, dict]:
     if cost_year > 0:
         return "effect.cost_positive", {"cost": float(cost_year)}
     return "effect.cost_saves", {"saving": float(-cost_year)}
+
+
+# ============================================================================ members' fees (F1)
+
+
+@dataclass
+class MembersFees:
+    """The members' fees the care manager keeps, priced exactly as the summary prices them
+    (:func:`analysis.sections.summary.membership_gain`, called, not copied), beside the visits'
+    margin kept of the retention page.
+
+    Attributes
+    ----------
+    gain : analysis.sections.summary.MembershipGain
+        The summary's fee gain of the covered blocks' members on its effect grid.
+    kept_year : ndarray (n,)
+        Extra fee margin a year (study currency) at each scenario's drawn
+        ``retention.care_manager_effect`` (the summary's linear interpolation on the grid).
+    breakeven_effect : float
+        The smallest cut of the dropout / cancellation probability (0–1) at which the visits' margin
+        kept **plus** the fees kept a year pay the role's cost a year (``role_cost_year``); 0 when the
+        cost is not positive; NaN when even a 100 % cut does not pay or a part is not finite.
+    """
+
+    gain: object
+    kept_year: np.ndarray
+    breakeven_effect: float
+
+
+def members_fees(cov: CoveredRetention, sc: RetentionScenarios | None) -> MembersFees | None:
+    """:class:`MembersFees` of the covered blocks (``cov``, :func:`covered_analysis`) at the scenarios
+    ``sc`` (:func:`scenarios`), or None when there are no members' fees to price there (the summary's
+    :func:`~analysis.sections.summary.membership_gain` returns None, or it fails).
+
+    The break-even solves ``visits(e) + fees(e) = cost`` on [0, 1], with ``visits`` the effect curve
+    (:func:`effect_curve`, linear between its points, zero without a fitted visit model) and ``fees``
+    the summary's grid (linear between its points); Brent's method after checking both ends.
+    """
+    from analysis.sections import summary
+
+    d = cov.analysis
+    if d is None or sc is None:
+        return None
+    try:
+        gain = summary.membership_gain(d, cov.tables, cov.study, cov.study.horizon_months)
+    except (ValueError, KeyError, TypeError, FloatingPointError, InputError):
+        return None
+    if gain is None:
+        return None
+    kept, _ = gain.at(np.asarray(sc.care_manager_effect, float))
+    cost = float(d.role_cost_year)
+    if d.effect is not None:
+        ve = d.effect["effect"].to_numpy(float)
+        vm = d.effect["incremental_margin_year"].to_numpy(float)
+    else:
+        ve, vm = np.array([0.0, 1.0]), np.zeros(2)
+
+    def f(e):
+        return float(np.interp(e, ve, vm) + np.interp(e, gain.grid, gain.gain_year) - cost)
+
+    be = float("nan")
+    if np.isfinite(cost):
+        if cost <= 0:
+            be = 0.0
+        else:
+            lo, hi = f(0.0), f(1.0)
+            if np.isfinite(lo) and np.isfinite(hi):
+                if lo >= 0:
+                    be = 0.0
+                elif hi >= 0:
+                    be = float(brentq(f, 0.0, 1.0, xtol=1e-6))
+    return MembersFees(gain, np.asarray(kept, float), be)
+
+
+def fees_figures(fees: MembersFees) -> dict:
+    """results.json figures of :class:`MembersFees` (section ``retention``, declared with
+    ``when="memberships"``): ``members_fees_kept_year_p10`` / ``_median`` / ``_p90`` (study currency a
+    year, over the scenarios) and ``breakeven_uplift_with_fees`` (fraction; NaN, recorded as null, when
+    even a 100 % cut does not pay the role's cost)."""
+    from analysis.models import simulate
+
+    q = simulate.quantiles(np.nan_to_num(fees.kept_year))
+    return {"members_fees_kept_year_p10": float(q[0]), "members_fees_kept_year_median": float(q[1]),
+            "members_fees_kept_year_p90": float(q[2]), "breakeven_uplift_with_fees": float(fees.breakeven_effect)}
