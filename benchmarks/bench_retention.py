@@ -99,19 +99,29 @@ print(sum(cpu.values()), cpu["analyse"], cpu["bootstrap"], wall,
 """
 
 
+def _trees(before):
+    """(name, source folder) pairs to alternate: ``before`` (a tree or its ``src``) when given, then this tree."""
+    pairs = [("before", str(Path(before) / "src") if (Path(before) / "src").is_dir() else str(before))] if before else []
+    return pairs + [("after", str(ROOT / "src"))]
+
+
+def _run(code: str, study_dir, src: str) -> list[str]:
+    """``code`` run on ``study_dir`` in a fresh interpreter importing the kit from ``src``: its printed words."""
+    import os
+
+    env = {**os.environ, "PYTHONPATH": src}
+    return subprocess.run([sys.executable, "-c", code, str(study_dir)], env=env, check=True,
+                          capture_output=True, text=True).stdout.split()
+
+
 def notebook_cpu(study_dir, before=None, runs=3):
     """CPU seconds (all calls, analyse, bootstrap), wall and peak RSS (MiB) of the retention page's
     calls per run, alternating ``before`` and this tree, each run a fresh process."""
-    import os
-
-    trees = ([("before", str(Path(before) / "src") if (Path(before) / "src").is_dir() else str(before))]
-             if before else []) + [("after", str(ROOT / "src"))]
+    trees = _trees(before)
     rows = []
     for i in range(runs):
         for name, src in trees:
-            env = {**os.environ, "PYTHONPATH": src}
-            out = subprocess.run([sys.executable, "-c", _NOTEBOOK, str(study_dir)], env=env, check=True,
-                                 capture_output=True, text=True).stdout.split()
+            out = _run(_NOTEBOOK, study_dir, src)
             cpu, an, bo, wall, rss = map(float, out[:5])
             visits, clients = int(out[5]), int(out[6])
             rows.append((name, i + 1, cpu, an, bo, wall, rss))
@@ -122,16 +132,11 @@ def notebook_cpu(study_dir, before=None, runs=3):
 
 def analyse_cpu(study_dir, before=None, runs=3):
     """CPU and wall seconds of ``retention.analyse`` per run, alternating ``before`` and this tree."""
-    import os
-
-    trees = ([("before", str(Path(before) / "src") if (Path(before) / "src").is_dir() else str(before))]
-             if before else []) + [("after", str(ROOT / "src"))]
+    trees = _trees(before)
     rows = []
     for i in range(runs):
         for name, src in trees:
-            env = {**os.environ, "PYTHONPATH": src}
-            out = subprocess.run([sys.executable, "-c", _ANALYSE, str(study_dir)], env=env, check=True,
-                                 capture_output=True, text=True).stdout.split()
+            out = _run(_ANALYSE, study_dir, src)
             cpu, wall, visits, clients = float(out[0]), float(out[1]), int(out[2]), int(out[3])
             rows.append((name, i + 1, cpu, wall, visits, clients))
             print(f"{name} run {i + 1}: {cpu:.2f} CPU-s, {wall:.1f} s wall ({visits:,} visits, {clients:,} clients)",

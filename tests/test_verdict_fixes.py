@@ -250,24 +250,17 @@ def test_money_scale_row_shows_the_factor_and_its_basis(tmp_path):
 
 
 def test_no_assumption_row_of_the_kit_reads_not_set(tmp_path):
-    from analysis.inputs.study import schema
+    from analysis.inputs.study import schema_leaf
 
-    study = pnl.localise(load_study(ROOT / "data" / "sample", {"currency": "EUR"}),
-                         data.load_tables(load_study(ROOT / "data" / "sample", {"currency": "EUR"})))
-    tree = schema()
-
-    def spec(key):
-        node = tree
-        for part in key.split("."):
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        return node
+    eur = load_study(ROOT / "data" / "sample", {"currency": "EUR"})
+    study = pnl.localise(eur, data.load_tables(eur))
 
     for lang in ("en", "ru"):
         rows = study.assumptions(None, lang)
         empty = [k for k in rows["key"] if study.get(k) is None]
         assert empty, "the sample leaves some settings empty"
         for k in empty:
-            assert setting_text(k, None, lang, "EUR", spec(k), study) != say("page.value.unset", lang), k
+            assert setting_text(k, None, lang, "EUR", schema_leaf(k), study) != say("page.value.unset", lang), k
 
 
 # ----------------------------------------------------------------------------- F3: unknown setup, pages

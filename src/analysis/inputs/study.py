@@ -139,6 +139,15 @@ def schema() -> dict:
     return copy.deepcopy(_schema_cached())
 
 
+def schema_leaf(key: str) -> dict:
+    """The schema leaf of a dotted setting ``key`` (default, type, source, en, ru, …), a copy; ``{}``
+    when the schema has no such key."""
+    node = _schema_cached()
+    for part in key.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return copy.deepcopy(node) if isinstance(node, dict) else {}
+
+
 def _leaves(tree, prefix=()):
     for key, node in tree.items():
         path = prefix + (key,)

@@ -236,18 +236,10 @@ class Context:
         with its currency, shares as percentages) and sources in the report's words."""
         from analysis.pages.labels import setting_text
         from analysis.pages.words import say
-        from analysis.inputs.study import schema
+        from analysis.inputs.study import schema_leaf
 
         df = self.study.assumptions(section, self.lang)
-        tree = schema()
-
-        def spec(key):
-            node = tree
-            for part in key.split("."):
-                node = node.get(part, {}) if isinstance(node, dict) else {}
-            return node
-
-        values = [setting_text(k, self.study.get(k), self.lang, self.currency, spec(k), self.study)
+        values = [setting_text(k, self.study.get(k), self.lang, self.currency, schema_leaf(k), self.study)
                   for k in df["key"]]
         sources = [say("page.source.study_file", self.lang) if s == "study.yaml" else
                    say("page.source.set", self.lang) if s == "--set" else

@@ -999,7 +999,7 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
     if base is not None:
         # what the role adds: its cost less what it replaces today (the managers or administrators'
         # work it takes over) — a role that replaces dearer managers adds nothing the blocks must carry
-        added = np.asarray(m["role_cost_month"], float) - np.asarray(m.get("staff_saving_month", 0.0), float)
+        added = np.asarray(m["role_cost_month"], float) - np.asarray(m["staff_saving_month"], float)
         out.append(role_cost_check(float(np.median(added)), float(base.profit_month), study))
     if prep.profile is not None:
         per = float(prep.profile.clients_month) / max(float(np.median(m["care_managers_needed"])), 1.0)
