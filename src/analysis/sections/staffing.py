@@ -203,10 +203,12 @@ def client_profile(visits: pd.DataFrame, covers="all", window_months: int = 3,
         No visits left, or none of the covered blocks occurs in the data.
     """
     v = visits
-    has_blocks = "block" in v.columns and v["block"].notna().any()
-    cols = ["client_id", "date"] + (["block"] if has_blocks else [])
+    cols = ["client_id", "date"] + (["block"] if "block" in v.columns else [])
     if "status" in v.columns:  # the columns used first, then the rows: no copy of the others
         v = v[cols][(v["status"].fillna("done").astype(str) == "done").to_numpy()]
+    # blocks as the completed visits show them (a block seen only on cancelled rows is none)
+    has_blocks = "block" in v.columns and v["block"].notna().any()
+    cols = ["client_id", "date"] + (["block"] if has_blocks else [])
     v = v[cols].dropna()
     if not has_blocks:
         v = v.assign(block=SALON_BLOCK)
