@@ -490,6 +490,8 @@ class KernelPool:
         self._lock = threading.Lock()
         self._all = []
         self._ready = queue.Queue()
+        self._taken = []
+        self._closing = threading.Event()
         self._warming = warm
         for _ in range(warm):
             threading.Thread(target=self._start_warm, daemon=True).start()
@@ -507,18 +509,38 @@ class KernelPool:
     def _start_warm(self) -> None:
         km = self._new()
         try:
-            _complete(km.start_kernel())
-            kc = km.client()
-            kc.start_channels()
-            try:
-                _complete(kc.wait_for_ready(timeout=120))
-                _complete(kc.execute_interactive(WARM_UP, timeout=300, output_hook=lambda msg: None,
-                                                 store_history=False))
-            finally:
-                kc.stop_channels()
+            _complete(self._warm(km))
         except Exception:  # a kernel that would not warm up is simply started again by nbclient
             pass
         self._ready.put(km)
+
+    async def _warm(self, km) -> None:
+        """Start ``km`` and have it run :data:`WARM_UP`, giving up as soon as the pool closes.
+
+        The reply is awaited in short polls rather than with ``execute_interactive``: a kernel shut
+        down by :meth:`close` while it imports never replies, and a single long wait would hold
+        ``close`` (and so a refused or interrupted run) for its whole timeout."""
+        import queue
+        import time
+
+        if self._closing.is_set():
+            return
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            msg_id = kc.execute(WARM_UP, silent=True, store_history=False)
+            deadline = time.monotonic() + 300
+            while not self._closing.is_set() and time.monotonic() < deadline:
+                try:
+                    reply = await kc.get_shell_msg(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                    return
+        finally:
+            kc.stop_channels()
 
     def get(self):
         km = getattr(self._local, "km", None)
@@ -527,23 +549,31 @@ class KernelPool:
                 take = self._warming > 0
                 self._warming -= take
             km = self._ready.get() if take else self._new()
+            with self._lock:
+                self._taken.append(km)
             self._local.km = km
         return km
 
     def close(self) -> None:
-        """Shut every kernel down: those running first (a notebook still executing fails at once),
-        then those still warming up, when their thread lets go of them."""
-        self._kill()
+        """Shut every kernel down: those running notebooks first (a notebook still executing fails at
+        once), then those still warming up, once their thread has stopped waiting on them (it stops
+        within a fraction of a second of this call, so no client is left talking to a dead kernel)."""
+        self._closing.set()
+        with self._lock:
+            taken = list(self._taken)
+        self._kill(taken)
         while self._warming > 0:
             self._ready.get()
             self._warming -= 1
-        self._kill()
-        with self._lock:
-            self._all.clear()
-
-    def _kill(self) -> None:
         with self._lock:
             kms = list(self._all)
+        self._kill(kms)
+        with self._lock:
+            self._all.clear()
+            self._taken.clear()
+
+    @staticmethod
+    def _kill(kms) -> None:
         for km in kms:
             try:
                 if km.has_kernel:
