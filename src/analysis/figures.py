@@ -35,7 +35,7 @@ UNITS = ("money", "fraction", "count", "months", "days", "minutes", "number", "t
 FORMATS = ("money", "pct", "prob", "num", "num1", "num2", "month", "verdict", "text", "raw")
 
 __all__ = ["SCHEMA_VERSION", "UNITS", "FORMATS", "Figure", "FIGURES", "find", "is_declared", "undeclared",
-           "index_figures", "index_rows", "missing_index_figures", "label", "format_value", "format_as", "table",
+           "index_figures", "index_rows", "replaced_on_card", "missing_index_figures", "label", "format_value", "format_as", "table",
            "label_fields"]
 
 
@@ -59,6 +59,11 @@ class Figure:
         — a note key recorded only when the value is missing, ``decided`` — the NPV figures, left out
         when the verdict is ``not_enough_data``: they would be guesses, not answers); None: recorded
         on every run.
+    instead_of : str or None
+        On a study's index card, shown in place of the figure ``instead_of`` of the same section
+        when both were recorded (the break-even with members' fees stands in for the one from the
+        visits' margin alone, as the retention page leads with it); the portfolio shows both, each
+        named by its label.
     """
 
     section: str
@@ -67,6 +72,7 @@ class Figure:
     format: str = "num"
     index: bool = False
     when: str | None = None
+    instead_of: str | None = None
 
     @property
     def label_key(self) -> str:
@@ -86,8 +92,8 @@ class Figure:
         return m.groupdict() if m else None
 
 
-def _f(section, key, unit, fmt="num", index=False, when=None) -> Figure:
-    return Figure(section, key, unit, fmt, index, when)
+def _f(section, key, unit, fmt="num", index=False, when=None, instead_of=None) -> Figure:
+    return Figure(section, key, unit, fmt, index, when, instead_of)
 
 
 _SCHEME_STATS = ("pay_median", "pay_p10", "pay_p90", "owner_profit_median", "employer_cost_median",
@@ -177,7 +183,8 @@ FIGURES: tuple[Figure, ...] = (
     _f("retention", "members_fees_kept_year_median", "money", "money", when="memberships"),
     _f("retention", "members_fees_kept_year_p10", "money", "money", when="memberships"),
     _f("retention", "members_fees_kept_year_p90", "money", "money", when="memberships"),
-    _f("retention", "breakeven_uplift_with_fees", "fraction", "pct", when="memberships"),
+    _f("retention", "breakeven_uplift_with_fees", "fraction", "pct", index=True, when="memberships",
+       instead_of="breakeven_uplift"),
     _f("retention", "bgnbd_r", "number", "num2"),
     _f("retention", "bgnbd_alpha", "number", "num2"),
     _f("retention", "bgnbd_a", "number", "num2"),
@@ -304,6 +311,13 @@ def format_as(f: str, value, lang: str = "en", currency: str = "RUB") -> str:
     if f == "verdict":
         return say(f"verdict.level.{value}", lang) if has(f"verdict.level.{value}") else str(value)
     return str(value)
+
+
+def replaced_on_card(section: str, recorded: dict) -> set:
+    """Keys of ``section``'s index figures that a card leaves out because a figure standing in for
+    them (:attr:`Figure.instead_of`) is recorded in ``recorded`` (the section's figures)."""
+    return {f.instead_of for f in index_figures(section)
+            if f.instead_of is not None and recorded.get(f.key) is not None}
 
 
 def index_rows(study=None) -> list[tuple]:

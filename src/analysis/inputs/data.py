@@ -54,7 +54,7 @@ from analysis.errors import InputError, Problem
 
 __all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES", "COLUMNS", "REQUIRED",
            "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS", "ROLE_WORDS",
-           "check_settings", "spend_mask", "looks_personal"]
+           "check_settings", "spend_mask", "looks_personal", "blockless_role"]
 
 TABLES = ("visits", "services", "staff", "clients", "memberships")
 
@@ -107,6 +107,27 @@ ROLE_WORDS = {
                            "маркет", "smm", "finance", "финанс", "бухгалт", "hr ", "кадр",
                            "персонал", "operations", "операцион"),
 }
+
+#: What to put in an empty required cell, where the bare "empty block." would leave the owner guessing.
+_EMPTY_HINT = {("staff", "block"): (
+    " A specialist's row needs the block they work in, as visits.csv names it (hair, nails …). Staff "
+    "who serve the whole salon (administrator, manager, care manager, director, owner …) may leave the "
+    "block empty: write their job in the role column.")}
+
+
+def blockless_role(roles) -> np.ndarray:
+    """True where a staff.csv ``role`` names a job not tied to a block (any word of
+    :data:`ROLE_WORDS`: administrators and reception, client or block managers, care managers,
+    directors, owners, office, sales …): such a row may leave ``block`` empty.  An empty role or any
+    other job (stylist, master …) is a specialist's, who needs a block.
+
+    >>> blockless_role(pd.Series(["Administrator", "stylist", None, "Управляющий"])).tolist()
+    [True, False, False, True]
+    """
+    words = tuple(w for ws in ROLE_WORDS.values() for w in ws)
+    text = _as_text(pd.Series(roles).astype("object")).str.lower()
+    return text.map(lambda r: isinstance(r, str) and any(w in r for w in words)).to_numpy(dtype=bool)
+
 
 _PERSONAL = re.compile(
     r"(^|[_\s])(name|first_?name|last_?name|full_?name|surname|middle_?name|patronymic|phone|"
@@ -1257,10 +1278,13 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                 v = _spread(v, dist[1])
             if col in required:
                 empty = v.isna().to_numpy()
+                if table == "staff" and col == "block" and "role" in df.columns and empty.any():
+                    empty = empty & ~blockless_role(df["role"])   # administrators, managers … serve the whole salon
                 if empty.any():
                     r, n = _rows_of(empty, rows)
                     what = "client id" if col == "client_id" else col.replace("_", " ")
-                    problems.append(Problem(where, f"empty {what}.", column=col, rows=r, count=n))
+                    problems.append(Problem(where, f"empty {what}.{_EMPTY_HINT.get((table, col), '')}",
+                                            column=col, rows=r, count=n))
             if kind == "str":
                 if personal.any() and options.get("mask_personal_values"):
                     v = v.where(~personal, pseudonymize(v, salt, 8, "masked-"))

@@ -442,6 +442,10 @@ def _complete_uncertain(overrides: dict, user: dict, tree: dict, prefix: tuple =
 
 # --------------------------------------------------------------------------- study
 
+#: The country and currency of the kit's country-specific defaults (schema leaves with ``country``).
+DEFAULTS_COUNTRY = "RU"
+DEFAULTS_CURRENCY = "RUB"
+
 
 @dataclass
 class Study:
@@ -500,12 +504,33 @@ class Study:
         """Dotted keys for which the default was used."""
         return [".".join(p) for p, _ in _leaves(_schema_cached()) if ".".join(p) not in self.given]
 
+    def country_default(self, key: str) -> bool:
+        """True when ``key`` takes one of the kit's Russian defaults (its schema leaf says
+        ``country: RU``: the payroll tax of the Tax Code, the Labour Code's hours, wage and money
+        levels quoted in roubles, the Bank of Russia's rate) that the salon did not state (neither in
+        study.yaml nor with ``--set``), in a study whose currency is not :data:`DEFAULTS_CURRENCY`:
+        a figure that may not apply to the salon, flagged wherever its source is shown."""
+        if self.currency == DEFAULTS_CURRENCY or key in self.given:
+            return False
+        return schema_leaf(key).get("country") == DEFAULTS_COUNTRY
+
+    @property
+    def country_defaults(self) -> list[str]:
+        """Dotted keys (schema order) of :meth:`country_default`: Russian figures this salon never
+        stated; empty for a study in roubles."""
+        if self.currency == DEFAULTS_CURRENCY:
+            return []
+        return [k for k in (".".join(p) for p, _ in _leaves(_schema_cached())) if self.country_default(k)]
+
     def source_of(self, key: str, lang: str = "en") -> str:
         """Where a value came from: the study file, ``--set``, or the default's source.
 
         For a default the answer is ``"default: "`` followed by the leaf's ``source`` (``lang="en"``)
         or ``source_ru`` (``lang="ru"``; ``source`` when a leaf lacks it).  The prefix stays
-        ``"default: "`` in both languages: callers strip and translate it.
+        ``"default: "`` in both languages: callers strip and translate it.  A Russian default the
+        salon did not state in a study not in roubles (:meth:`country_default`) is flagged first:
+        "not stated by the salon; Russian figure used — state yours (``--set key=…`` / study.yaml)",
+        then its source (catalogue ``page.source.country_default``).
         """
         path = tuple(key.split("."))
         if _get_opt(self.overrides, path) is not _MISSING:
@@ -513,8 +538,12 @@ class Study:
         if key in self.given:
             return STUDY_FILE
         spec = _get(_schema_cached(), path)
-        text = spec.get("source_ru") if lang == "ru" else None
-        return "default: " + (text or spec["source"])
+        text = (spec.get("source_ru") if lang == "ru" else None) or spec["source"]
+        if self.country_default(key):
+            from analysis.pages.words import say
+
+            text = say("page.source.country_default", lang, setting=key, source=text)
+        return "default: " + text
 
     def assumptions(self, section: str | None = None, lang: str = "en"):
         """Table of assumptions: key, value, description, source (one row per leaf).

@@ -28,8 +28,10 @@ OPTIONAL = {
                      "list prices, consumables and durations: margins and workload",
                      "цены, расходные материалы и длительность: маржа и нагрузка"),
     "staff.csv": ("specialist_id,block,role,hired,left,monthly_fixed_pay,commission_rate",
-                  "specialists, tenures and pay: departures and pay schemes",
-                  "специалисты, стаж и оплата: уходы и схемы оплаты"),
+                  "specialists, tenures and pay: departures and pay schemes; block may be empty for "
+                  "administrators, managers, directors and others who serve the whole salon (say so in role)",
+                  "специалисты, стаж и оплата: уходы и схемы оплаты; block можно оставить пустым для "
+                  "администраторов, менеджеров, управляющих и других, кто работает на весь салон (укажите в role)"),
     "clients.csv": ("client_id,first_visit,channel",
                     "first visit ever and channel: new against old clients",
                     "первый визит и канал: новые и старые клиенты"),

@@ -162,11 +162,12 @@ def write_study_index(out: Path, study, lang: str, pages, figures: dict, extra_l
     cards = []
     for href, section, title in pages:
         got = figures.get(section, {})
+        replaced = figs.replaced_on_card(section, got)   # e.g. the break-even with members' fees stands in
         kpis = [(label_en if lang == "en" else label_ru,
                  say("page.value.setup_unstated", lang) if setup_unstated(figures, sec, key)
                  else _value_text(got.get(key), kind, lang, cur, study))
                 for sec, key, label_en, label_ru, kind in figs.index_rows(study)
-                if sec == section and got.get(key) is not None]
+                if sec == section and got.get(key) is not None and key not in replaced]
         card = f"page.card.{section}"
         cards.append({"href": href, "title": title, "about": say(card, lang) if has(card) else "",
                       "kpis": kpis})

@@ -1178,7 +1178,11 @@ def recommend(summary: pd.DataFrame, max_prob_below_floor: float = 0.25,
     0. leave the owner no loss (``owner_profit_median >= 0``: the block's profit after the
        manager's cost with payroll tax, money per month) -- a scheme at a loss is never
        recommended; when every scheme leaves the owner at a loss, none is (``None``, code
-       ``all_at_loss`` from :func:`recommendation_code`): no scheme pays at this size;
+       ``all_at_loss`` from :func:`recommendation_code`): no scheme pays at this size --
+       and no loss in a bad month either (``owner_profit_p10 >= 0``, the low end of the owner's
+       result over the scenarios; ``owner_not_at_loss_p10``): when the schemes that pass the median
+       all lose money there, none is recommended (code ``at_loss_in_bad_months``: the risk the page
+       names);
     1. keep the manager at market pay (``prob_below_floor <= max_prob_below_floor``),
     2. do not reward profitless revenue (``revenue_slope <= max_revenue_slope``), and
     3. tie pay to the block's result (``profit_slope > 0``: the source's "direct link").
@@ -1191,20 +1195,23 @@ def recommend(summary: pd.DataFrame, max_prob_below_floor: float = 0.25,
     Returns
     -------
     (pandas.DataFrame, str or None)
-        Per scheme: ``owner_not_at_loss``, ``keeps_manager``, ``no_overselling_reward``,
-        ``linked_to_profit``, ``recommended`` (bool); and the recommended scheme's name.
-        A median owner's result that is NaN counts as a loss.
+        Per scheme: ``owner_not_at_loss``, ``owner_not_at_loss_p10``, ``keeps_manager``,
+        ``no_overselling_reward``, ``linked_to_profit``, ``recommended`` (bool); and the recommended
+        scheme's name. An owner's result that is NaN counts as a loss; a summary without
+        ``owner_profit_p10`` is checked on the median alone.
     """
     t = pd.DataFrame({"scheme": summary["scheme"]})
     profit = summary["owner_profit_median"].to_numpy(dtype=float)
+    low = summary["owner_profit_p10"].to_numpy(dtype=float) if "owner_profit_p10" in summary else profit
     t["owner_not_at_loss"] = profit >= 0       # NaN compares False: counted as a loss
+    t["owner_not_at_loss_p10"] = t["owner_not_at_loss"].to_numpy() & (low >= 0)
     t["keeps_manager"] = (summary["prob_below_floor"] <= max_prob_below_floor).to_numpy()
     t["no_overselling_reward"] = (summary["revenue_slope"] <= max_revenue_slope).to_numpy()
     t["linked_to_profit"] = (summary["profit_slope"] > 1e-9).to_numpy()
     name = None
-    for checks in (["owner_not_at_loss", "keeps_manager", "no_overselling_reward", "linked_to_profit"],
-                   ["owner_not_at_loss", "keeps_manager", "no_overselling_reward"],
-                   ["owner_not_at_loss", "keeps_manager"]):
+    for checks in (["owner_not_at_loss_p10", "keeps_manager", "no_overselling_reward", "linked_to_profit"],
+                   ["owner_not_at_loss_p10", "keeps_manager", "no_overselling_reward"],
+                   ["owner_not_at_loss_p10", "keeps_manager"]):
         ok = t[checks].all(axis=1).to_numpy()
         if ok.any():
             idx = np.flatnonzero(ok)[np.argmax(profit[ok])]
@@ -1218,7 +1225,9 @@ def recommendation_code(recommendation: pd.DataFrame) -> str | None:
     """Why :func:`recommend` recommended no scheme, as a code for the page's words.
 
     ``None`` when a scheme is recommended; ``all_at_loss`` when every scheme leaves the owner a
-    negative median result (no scheme pays at this size); ``keeping_at_loss`` when the schemes
+    negative median result (no scheme pays at this size); ``at_loss_in_bad_months`` when some schemes
+    keep the manager at market pay with no loss to the owner in the median month, but every one of them
+    leaves the owner at a loss at P10 (a bad month in ten); ``keeping_at_loss`` when the schemes
     that keep the manager at market pay all leave the owner at a loss; ``none_keeps_manager`` when
     no scheme keeps the manager at market pay. ``recommendation`` is the table :func:`recommend`
     returns.
@@ -1228,6 +1237,8 @@ def recommendation_code(recommendation: pd.DataFrame) -> str | None:
         return None
     if not bool(t["owner_not_at_loss"].any()):
         return "all_at_loss"
+    if "owner_not_at_loss_p10" in t and bool((t["owner_not_at_loss"] & t["keeps_manager"]).any()):
+        return "at_loss_in_bad_months"
     if bool(t["keeps_manager"].any()):
         return "keeping_at_loss"
     return "none_keeps_manager"
