@@ -1,0 +1,102 @@
+"""The runner's cheaper ways give the same pages: the HTML exporter kept per thread, charts set aside
+while nbconvert re-parses the page, the kernels' and the CLI's import-time objects frozen out of the
+garbage collector (benchmarks/RESULTS.md, "The sample against the floor")."""
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import threading
+
+import nbformat
+import pytest
+
+from analysis.run import report
+
+
+def _png(width_in: float) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width_in, 2))
+    ax.plot([0, 1, 2], [2, 0, 1])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii") + "\n"  # as the inline backend stores it
+
+
+def _notebook():
+    nb = nbformat.v4.new_notebook()
+    md_en = nbformat.v4.new_markdown_cell("# Title\n\nSome *words* and a table:\n\n| a | b |\n|---|---|\n| 1 | 2 |")
+    md_en.metadata["tags"] = ["lang-en"]
+    md_ru = nbformat.v4.new_markdown_cell("# Заголовок\n\nСлова.")
+    md_ru.metadata["tags"] = ["lang-ru"]
+    code = nbformat.v4.new_code_cell("plot()")
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="printed\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": _png(4), "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": _png(14), "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><td>1</td></tr></table>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": "not base64 <b>", "text/plain": "odd"}),
+    ]
+    empty = nbformat.v4.new_code_cell("x = 1")
+    return nbformat.from_dict({**nb, "cells": [md_en, md_ru, code, empty]})
+
+
+def _as_before(nb, lang, title, nav, footer, with_code):
+    """export_html as it was: a new exporter for each page and the charts inline."""
+    nb = report.filter_language(nb, lang, with_code)
+    if not with_code:
+        nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and not c.get("outputs"))]
+    report._mark_wide_charts(nb)
+    nb.metadata["title"] = title
+    body, _ = report._new_exporter(with_code, lang).from_notebook_node(nb, resources={
+        "kit_css": report._kit_css(), "kit_nav": nav, "kit_footer": footer,
+        "language_code": lang, "metadata": {"name": title}})
+    return body
+
+
+@pytest.mark.parametrize("with_code", [False, True])
+def test_export_html_is_the_same_page_as_before(with_code):
+    nb = _notebook()
+    for lang in ("en", "ru", "en"):  # the second "en" reuses this thread's exporter
+        before = _as_before(copy.deepcopy(nb), lang, "T — s", "<nav>n</nav>", "<p>f</p>", with_code)
+        work = copy.deepcopy(nb)
+        now = report.export_html(work, lang, "T — s", "<nav>n</nav>", "<p>f</p>", with_code)
+        assert now == before
+        assert "kitchart" not in now
+        assert now.count("data:image/png;base64,") == 4  # the odd one too, as before
+        # the notebook keeps its charts (export_html changes it only as it always did)
+        shown = [o for c in work.cells if c.cell_type == "code" for o in c.outputs]
+        assert [o["data"]["image/png"] for o in shown if "image/png" in o.get("data", {})] == \
+            [o["data"]["image/png"] for o in nb.cells[2].outputs if "image/png" in o.get("data", {})]
+
+
+def test_each_thread_keeps_its_own_exporter():
+    mine = report._exporter(False, "en")
+    assert report._exporter(False, "en") is mine
+    assert report._exporter(True, "en") is not mine and report._exporter(False, "ru") is not mine
+    other = []
+    t = threading.Thread(target=lambda: other.append(report._exporter(False, "en")))
+    t.start()
+    t.join()
+    assert other[0] is not mine
+
+
+def test_only_base64_chart_data_is_set_aside():
+    nb = _notebook()
+    charts = report._charts_aside(nb)
+    assert len(charts) == 2
+    assert nb.cells[2].outputs[5]["data"]["image/png"] == "not base64 <b>"
+    tokens = list(charts)
+    assert len(set(tokens)) == 2 and not any(a in b for a in tokens for b in tokens if a != b)
+
+
+def test_warm_up_freezes_what_it_imported_after_collecting():
+    lines = report.WARM_UP.splitlines()
+    assert lines[-1] == "import gc; gc.collect(); gc.freeze()"
+    compile(report.WARM_UP, "<warm-up>", "exec")
