@@ -100,3 +100,23 @@ def test_warm_up_freezes_what_it_imported_after_collecting():
     lines = report.WARM_UP.splitlines()
     assert lines[-1] == "import gc; gc.collect(); gc.freeze()"
     compile(report.WARM_UP, "<warm-up>", "exec")
+
+
+def test_runner_imports_nbformat_without_the_iri_grammars():
+    """A fresh process: the runner's import leaves rfc3987_syntax unloaded (its grammars cost ~0.75
+    CPU-s), nbformat still validates, and the package stays importable for anyone who wants it."""
+    import subprocess
+    import sys
+
+    code = "import sys\n" + (
+        "import analysis.run.report as r\n"
+        "assert 'rfc3987_syntax' not in sys.modules, 'grammars loaded'\n"
+        "nb = r.nbformat.v4.new_notebook(); nb.cells.append(r.nbformat.v4.new_code_cell('1'))\n"
+        "r.nbformat.validate(nb)\n"
+        "bad = r.nbformat.from_dict({'nbformat': 4, 'nbformat_minor': 5, 'metadata': {}, 'cells': [{'cell_type': 'code'}]})\n"
+        "try:\n    r.nbformat.validate(bad)\nexcept r.nbformat.ValidationError:\n    pass\nelse:\n    raise SystemExit('not validated')\n"
+        "try:\n    import rfc3987_syntax\nexcept ImportError as e:\n    assert 'rfc3987_syntax' not in str(e) or 'No module' in str(e), e\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

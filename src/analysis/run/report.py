@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
 
-import nbformat
-
 from analysis import __version__
 from analysis.run import results as results_mod
 from analysis import figures as _figures
@@ -38,6 +36,31 @@ from analysis.errors import InputError, Problem
 from analysis.inputs.study import Study, json_text, load_study, plain
 from analysis.pages import html as _html
 from analysis.pages import references
+
+
+def _import_nbformat():
+    """``import nbformat`` without jsonschema's IRI format checker.
+
+    nbformat validates notebooks with jsonschema, whose import compiles some forty lark grammars of
+    ``rfc3987_syntax`` for its ``iri`` / ``iri-reference`` format checks when that package is
+    installed (about 0.75 CPU-s, half of the runner's start-up).  nbformat never checks formats, so
+    the kit's runner imports jsonschema with that optional package hidden (jsonschema then simply
+    has no IRI checker, as when the package is missing), then un-hides it for anyone else.  When
+    jsonschema is already imported nothing changes."""
+    import sys
+
+    hide = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if hide:
+        sys.modules["rfc3987_syntax"] = None  # an ImportError for jsonschema's optional import
+    try:
+        import nbformat
+    finally:
+        if hide and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+    return nbformat
+
+
+nbformat = _import_nbformat()
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
