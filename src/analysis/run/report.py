@@ -272,42 +272,10 @@ def export_html(nb, lang: str, title: str, nav_html: str = "", footer_html: str 
         nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and not c.get("outputs"))]
     _mark_wide_charts(nb)
     nb.metadata["title"] = title
-    charts = _charts_aside(nb)
-    try:
-        body, _ = _exporter(with_code, lang).from_notebook_node(nb, resources={
-            "kit_css": _kit_css(), "kit_nav": nav_html, "kit_footer": footer_html,
-            "language_code": lang, "metadata": {"name": title}})
-    finally:
-        for out, data in charts.values():
-            out["data"]["image/png"] = data
-    for token, (_, data) in charts.items():
-        body = body.replace(token, data, 1)
+    body, _ = _exporter(with_code, lang).from_notebook_node(nb, resources={
+        "kit_css": _kit_css(), "kit_nav": nav_html, "kit_footer": footer_html,
+        "language_code": lang, "metadata": {"name": title}})
     return body
-
-
-_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
-
-
-def _charts_aside(nb) -> dict:
-    """Each chart's base64 PNG in ``nb`` replaced by a short token, ``{token: (output, PNG)}``.
-
-    nbconvert re-parses the whole page it rendered (BeautifulSoup, to add ``alt`` and ``tabindex``
-    attributes) and writes it out again; a page's charts are most of its bytes (about 300 kB a page
-    of the sample) and went through that parser for nothing.  The tokens go through instead and
-    :func:`export_html` puts the charts back, so the page is the same bytes.  Only data of base64's
-    alphabet is set aside (it reaches the page unescaped, as the token does)."""
-    import uuid
-
-    stem = f"kitchart{uuid.uuid4().hex}n"
-    charts = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            data = out.get("data", {}).get("image/png")
-            if isinstance(data, str) and _BASE64.fullmatch(data):
-                token = f"{stem}{len(charts)}e"
-                charts[token] = (out, data)
-                out["data"]["image/png"] = token
-    return charts
 
 
 # ----------------------------------------------------------------------------- temporary folders
