@@ -620,7 +620,11 @@ def _register_engine() -> None:
         def save(self, **kwargs):
             if not self.final:
                 return
-            self.nb.cells = [c for c in self.nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+            reset = [c for c in self.nb.cells if RESET_TAG in c.get("metadata", {}).get("tags", [])]
+            # a reset cell that failed stays, so papermill finds its error and the notebook fails
+            # (dropped, the notebook's cells would stand unrun and the study be published empty)
+            if not any(o.get("output_type") == "error" for c in reset for o in c.get("outputs", [])):
+                self.nb.cells = [c for c in self.nb.cells if not any(c is r for r in reset)]
             super().save(**kwargs)
 
         def notebook_complete(self, **kwargs):
