@@ -241,3 +241,14 @@ def test_a_failing_study_does_not_stop_the_others(tiny_study, tmp_path):
     assert not (tmp_path / "reports" / "broken").exists()
     assert any("broken for this study" in m for m in messages)
     assert not [p for p in (tmp_path / "reports").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failing_namespace_reset_fails_the_notebook(tiny_study, tiny_notebooks, tmp_path, monkeypatch):
+    """The reset cell of a reused kernel is dropped from the saved notebook; when it fails, the
+    notebook must still fail (it used to vanish with its error, and the study was published with
+    none of its cells run)."""
+    monkeypatch.setattr(report, "RESET_SOURCE", "raise RuntimeError('reset broke')")
+    with pytest.raises(NotebookFailed) as err:
+        run_study(tiny_study, RunOptions(out_root=tmp_path / "r", notebooks_dir=tiny_notebooks, progress=False, jobs=1))
+    assert "reset broke" in str(err.value.evalue)
+    assert not (tmp_path / "r" / "tiny").exists()

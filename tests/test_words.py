@@ -90,3 +90,14 @@ def test_no_note_without_a_total_row(tmp_path):
     tables = data.load_tables(load_study(tmp_path))
     assert len(tables.visits) == 2
     assert not [x for x in tables.notes if x.code == "data.total_rows_dropped"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_catalogue_reads_the_same_with_either_yaml_loader(lang):
+    """The catalogue is read with libyaml's safe loader when there is one: the very same mapping as
+    PyYAML's pure-Python safe loader gives."""
+    import yaml
+    from importlib import resources
+
+    text = resources.files("analysis.pages").joinpath("catalogue", f"{lang}.yaml").read_text(encoding="utf-8")
+    assert words.catalogue(lang) == yaml.load(text, Loader=yaml.SafeLoader)

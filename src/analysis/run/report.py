@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from importlib import metadata, resources
 from pathlib import Path
 
-import nbformat
-
 from analysis import __version__
 from analysis.run import results as results_mod
 from analysis import figures as _figures
@@ -38,6 +36,31 @@ from analysis.errors import InputError, Problem
 from analysis.inputs.study import Study, json_text, load_study, plain
 from analysis.pages import html as _html
 from analysis.pages import references
+
+
+def _import_nbformat():
+    """``import nbformat`` without jsonschema's IRI format checker.
+
+    nbformat validates notebooks with jsonschema, whose import compiles some forty lark grammars of
+    ``rfc3987_syntax`` for its ``iri`` / ``iri-reference`` format checks when that package is
+    installed (about 0.75 CPU-s, half of the runner's start-up).  nbformat never checks formats, so
+    the kit's runner imports jsonschema with that optional package hidden (jsonschema then simply
+    has no IRI checker, as when the package is missing), then un-hides it for anyone else.  When
+    jsonschema is already imported nothing changes."""
+    import sys
+
+    hide = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if hide:
+        sys.modules["rfc3987_syntax"] = None  # an ImportError for jsonschema's optional import
+    try:
+        import nbformat
+    finally:
+        if hide and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+    return nbformat
+
+
+nbformat = _import_nbformat()
 
 __all__ = [
     "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
@@ -183,7 +206,24 @@ def _kit_css() -> str:
     return _html.kit_css()
 
 
+_EXPORTERS = threading.local()
+
+
 def _exporter(with_code: bool, lang: str):
+    """This thread's HTML exporter for ``(with_code, lang)``, made on first use and kept: a new
+    exporter compiles its ten jinja templates again (about 0.05 CPU-s a page), the same one renders
+    the next page from the compiled ones.  One per thread, as nbconvert's exporters keep per-call
+    state (filters, resources) on themselves."""
+    cache = getattr(_EXPORTERS, "by_key", None)
+    if cache is None:
+        cache = _EXPORTERS.by_key = {}
+    key = (bool(with_code), lang)
+    if key not in cache:
+        cache[key] = _new_exporter(with_code, lang)
+    return cache[key]
+
+
+def _new_exporter(with_code: bool, lang: str):
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -453,10 +493,18 @@ RESET_SOURCE = ("get_ipython().run_line_magic('reset', '-f')\n"
                 "__import__('analysis.run.memory').run.memory.release()")
 
 
-# Imported by a kernel while the runner validates the data, so notebooks find them loaded.
+#: Imported by a kernel while the runner validates the data, so notebooks find them loaded.  The
+#: objects the imports made (modules, functions, classes: about 180,000, alive as long as the kernel)
+#: are then moved out of the garbage collector's sight (:func:`gc.freeze`): every full collection —
+#: the three of each namespace reset (``%reset`` collects twice, :func:`analysis.run.memory.release`
+#: once) and those the notebooks' allocations trigger — would otherwise walk all of them again for
+#: nothing, about 0.08 CPU-s each.  Objects made later, the notebooks' results included, are collected
+#: as before; a frozen object is still freed when its last reference goes (reference counting), only a
+#: reference cycle among frozen objects would outlive the kernel's run, and imports make none that die.
 WARM_UP = ("import numpy, pandas, scipy.stats, scipy.optimize, scipy.special, matplotlib.pyplot\n"
            "import analysis.pages.notebook, analysis.pages.plots, analysis.sections.kpi, analysis.sections.retention, analysis.sections.staffing, "
-           "analysis.sections.compensation, analysis.sections.summary")
+           "analysis.sections.compensation, analysis.sections.summary\n"
+           "import gc; gc.collect(); gc.freeze()")
 
 
 def _complete(result):
@@ -602,7 +650,11 @@ def _register_engine() -> None:
         def save(self, **kwargs):
             if not self.final:
                 return
-            self.nb.cells = [c for c in self.nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+            reset = [c for c in self.nb.cells if RESET_TAG in c.get("metadata", {}).get("tags", [])]
+            # a reset cell that failed stays, so papermill finds its error and the notebook fails
+            # (dropped, the notebook's cells would stand unrun and the study be published empty)
+            if not any(o.get("output_type") == "error" for c in reset for o in c.get("outputs", [])):
+                self.nb.cells = [c for c in self.nb.cells if not any(c is r for r in reset)]
             super().save(**kwargs)
 
         def notebook_complete(self, **kwargs):
