@@ -809,15 +809,18 @@ def new_clients_per_year(visits: pd.DataFrame, end=None) -> float:
     return float((first > end - pd.Timedelta(days=365)).sum() * 365.0 / span)
 
 
-def role_cost_year(study, draws=None):
+def role_cost_year(study, draws=None, tables=None):
     """What retention must earn a year to pay for the role: the summary's one role cost (the pay
     scheme in force x the care managers needed, payroll tax included) less what it replaces in
     today's setup, x 12 (:func:`analysis.sections.summary.retention_cost_year`).  With ``draws``, an array
     per scenario; without, the median over the study's scenarios.  Negative when the saving alone
-    pays for the role."""
+    pays for the role.
+
+    ``tables``: the whole salon's tables (never a covered subset) when the caller holds them, so the
+    study's exports are not read again; default None reads them once per kernel, as the summary does."""
     from analysis.sections import summary
 
-    return summary.retention_cost_year(study, draws)
+    return summary.retention_cost_year(study, draws, tables=tables)
 
 
 # ============================================================================ departures
@@ -1243,7 +1246,7 @@ def _regulars_share(study, visits, margin, rfm_df):
     return float(per_client.reindex(reg).fillna(0.0).sum() / total)
 
 
-def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis:
+def analyse(study, tables, margin: pd.Series | None = None, salon=None) -> RetentionAnalysis:
     """Run the retention study: RFM, BG/NBD, Gamma-Gamma, CLV, the care-manager effect and its
     break-even, Kaplan-Meier by block, sBG on memberships and the departures inputs.
 
@@ -1253,6 +1256,10 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     tables : analysis.inputs.data.Tables
     margin : Series, optional
         Margin per visit aligned with ``tables.visits``; default :func:`analysis.sections.kpi.visit_margin`.
+    salon : analysis.inputs.data.Tables, optional
+        The whole salon's tables (``tables`` itself, or the tables a covered subset was cut from):
+        the role's cost (:func:`role_cost_year`) is priced on them.  Default None: the study's
+        exports, read once per process (the same figures, read again).
 
     Returns
     -------
@@ -1362,7 +1369,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
             out.note(Note("models.spend_few_clients", {"need": _gg_mod.MIN_CLIENTS}, n=n_gg,
                           topic="gamma_gamma"))
     m_visit = np.asarray(spend, float) * (margin_ratio if np.isfinite(margin_ratio) else 0.0)
-    out.role_cost_year = float(role_cost_year(study))
+    out.role_cost_year = float(role_cost_year(study, tables=salon))
     if out.bgnbd is not None:
         c = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
         c["spend_per_visit"] = spend
@@ -1498,7 +1505,7 @@ class RetentionScenarios:
 
 
 def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
-              bootstrap: ModelBootstrap | None = None) -> RetentionScenarios:
+              bootstrap: ModelBootstrap | None = None, salon=None) -> RetentionScenarios:
     """Monte Carlo of the retention section, scenario by scenario with the study's shared draws.
 
     ``incremental_margin_year`` is the effect curve of :func:`effect_curve` read at each drawn
@@ -1525,8 +1532,11 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
     ``s`` uses refit ``k[s]`` (drawn uniformly from the stream ``model_refit``, the one the summary
     uses): its effect curve, and its measured departures share in place of the measurement (see
     :func:`departure_draws`).  Without it the models are exact and only the assumptions vary.
+
+    ``salon``: the whole salon's tables the role is costed on (see :func:`analyse`); default the
+    study's exports.
     """
-    a = analysis if analysis is not None else analyse(study, tables)
+    a = analysis if analysis is not None else analyse(study, tables, salon=salon)
     n = draws.n
     eff = draws["retention.care_manager_effect"]
     k = None
@@ -1555,7 +1565,7 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
         avoided = np.zeros(n)
     return RetentionScenarios(n=n, incremental_margin_year=inc, revenue_at_risk_year_without=without,
                               revenue_at_risk_year_with=with_, margin_at_risk_avoided_year=avoided,
-                              role_cost_year=np.asarray(role_cost_year(study, draws), float),
+                              role_cost_year=np.asarray(role_cost_year(study, draws, tables=salon), float),
                               care_manager_effect=eff, notes=list(a.notes))
 
 
@@ -1590,7 +1600,7 @@ RANGE_FIGURES = ("incremental_margin_year", "margin_at_risk_avoided_year")
 
 
 def range_sources(study, tables, draws, analysis: RetentionAnalysis,
-                  bootstrap: ModelBootstrap | None) -> pd.DataFrame:
+                  bootstrap: ModelBootstrap | None, salon=None) -> pd.DataFrame:
     """How much of each retention range comes from the data and how much from the assumptions.
 
     The Monte Carlo is run twice on the same draws: with the models refitted per scenario
@@ -1604,11 +1614,13 @@ def range_sources(study, tables, draws, analysis: RetentionAnalysis,
         ``figure``, ``p10, median, p90`` (models refitted: data and assumptions), ``p10_fixed,
         median_fixed, p90_fixed`` (assumptions alone), ``data_share`` (:func:`data_share` of the two
         widths), ``refits`` (refits kept).  Empty when there is no bootstrap.
+
+    ``salon``: the whole salon's tables the role is costed on (see :func:`scenarios`).
     """
     if bootstrap is None or not bootstrap.kept:
         return pd.DataFrame(columns=["figure", "p10", "median", "p90", "p10_fixed", "median_fixed",
                                      "p90_fixed", "data_share", "refits"])
-    both = scenarios(study, tables, draws, analysis=analysis, bootstrap=bootstrap)
+    both = scenarios(study, tables, draws, analysis=analysis, bootstrap=bootstrap, salon=salon)
     a = analysis
     exact = ModelBootstrap(bootstrap.effects, np.empty((0, len(bootstrap.effects))), pd.DataFrame(), 1)
     if a.effect is not None:
@@ -1618,7 +1630,7 @@ def range_sources(study, tables, draws, analysis: RetentionAnalysis,
     sh = a.departures.attached_share if a.departures is not None else None
     if sh is not None:
         exact.params = pd.DataFrame({"departure_share": [sh.share]})
-    fixed = scenarios(study, tables, draws, analysis=a, bootstrap=exact)
+    fixed = scenarios(study, tables, draws, analysis=a, bootstrap=exact, salon=salon)
     rows = []
     for name in RANGE_FIGURES:
         a, b = getattr(both, name), getattr(fixed, name)
@@ -1776,7 +1788,7 @@ def covered_analysis(study, tables, analysis: RetentionAnalysis | None = None) -
         out = CoveredRetention(loc, covered, blocks=[str(b) for b in covers])
         a = None
     try:
-        out.analysis = a if a is not None else analyse(out.study, out.tables)
+        out.analysis = a if a is not None else analyse(out.study, out.tables, salon=tables)
     except (ValueError, KeyError, ArithmeticError, InputError) as exc:
         out.notes.append(Note("summary.note.retention_left_out", {"reason": str(exc)}, level="warning",
                               topic="summary"))
