@@ -575,12 +575,15 @@ def load_spread(visits: pd.DataFrame, staff: pd.DataFrame | None = None,
     a, b = per["_first"], per["_last"]
     if staff is not None and "specialist_id" in staff.columns:
         s = staff.drop_duplicates("specialist_id").set_index("specialist_id")
+        # plain ids on both sides: a categorical id would map to a categorical of dates, which refuses ``<``
+        s.index = s.index.astype(object)
+        ids = per["specialist_id"].astype(object)
         if "hired" in s.columns:
-            h = per["specialist_id"].map(s["hired"])
+            h = ids.map(s["hired"])
             a = h.where(h.notna() & (h < a), a).clip(lower=start)
             a = a.where(h.isna() | (h >= start), start)
         if "left" in s.columns:
-            lf = per["specialist_id"].map(s["left"]) - pd.Timedelta(days=1)
+            lf = ids.map(s["left"]) - pd.Timedelta(days=1)
             b = pd.Series(end, index=per.index).where(lf.isna(), lf.clip(upper=end))
             b = b.where(b >= per["_last"], per["_last"])
         else:
