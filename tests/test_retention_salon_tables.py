@@ -83,3 +83,20 @@ def test_covered_blocks_priced_on_the_whole_salon(salon, tmp_path):
     new = _page(study, kernel, kernel)
     _assert_same(_page(study, kernel, None), new)
     assert np.isfinite(new[1].role_cost_year) and new[1] is not new[0]
+
+
+def test_forgetting_the_role_cost_caches_between_notebooks_changes_no_figure(salon):
+    """``memory.release(forget=True)`` (the reset cell between notebooks) empties the role cost's
+    per-notebook caches; pricing again gives the same numbers."""
+    from analysis.run import memory
+
+    study, tables = salon
+    _fresh()
+    d = simulate.draws(study)
+    first = summary.role_cost(study, tables, d)
+    assert summary._ROLE_PREP
+    memory.release(forget=True)
+    assert not summary._ROLE_PREP and not summary._TABLES_CACHE
+    again = summary.role_cost(study, tables, d)
+    for k in first:
+        np.testing.assert_array_equal(np.asarray(again[k]), np.asarray(first[k]))
