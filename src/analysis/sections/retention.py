@@ -282,20 +282,29 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     (xu, txu, Tu), pos = _collapse(x, tx, T)
     months = np.arange(1, max(H, 12) + 1)
     t = months * DAYS_PER_MONTH / unit
+    # (distinct rows, months) arrays, ~30 MB each at a million visits: worked on in place, one at a
+    # time (the same operations in the same order as with a new array per step, so the same bits)
     with np.errstate(all="ignore"):
         pa_u = bgnbd.p_alive(xu, txu, Tu)
-        cum = pa_u[:, None] * _alive_visits(bgnbd, t, xu, Tu)    # conditional_expected_visits, collapsed
-    cum = np.minimum(np.nan_to_num(cum, nan=0.0, posinf=0.0, neginf=0.0),
-                     (months * DAYS_PER_MONTH)[None, :])                     # the calendar's bound
-    cum = np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
-    inc = np.diff(np.concatenate([np.zeros((len(xu), 1)), cum], axis=1), axis=1)[:, :H]
+        cum = _alive_visits(bgnbd, t, xu, Tu)
+        np.multiply(pa_u[:, None], cum, out=cum)                 # conditional_expected_visits, collapsed
+    np.nan_to_num(cum, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.minimum(cum, (months * DAYS_PER_MONTH)[None, :], out=cum)          # the calendar's bound
+    np.maximum(cum, 0.0, out=cum)
+    np.maximum.accumulate(cum, axis=1, out=cum)
+    inc = cum[:, :H].copy()                                                # month k: cum[k] - cum[k-1]
+    np.subtract(inc[:, 1:], cum[:, :H - 1], out=inc[:, 1:])
     disc = (1.0 + discount_rate) ** (-(months[:H] - 0.5) / 12.0)
     dv = (inc @ disc)[pos]
+    # visits lost if the client left at the middle of a month chosen at random within the horizon:
+    # mid[k] = (cum0[k] + cum0[k+1]) / 2 with cum0 = [0, cum[:H]]
+    mid = inc                                                              # reused: inc is no longer needed
+    mid[:, 0] = 0.0 + cum[:, 0]
+    np.add(cum[:, :H - 1], cum[:, 1:H], out=mid[:, 1:])
+    np.multiply(mid, 0.5, out=mid)
+    np.subtract(cum[:, [H - 1]], mid, out=mid)
+    after = mid.mean(axis=1)[pos]
     m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
-    # visits lost if the client left at the middle of a month chosen at random within the horizon
-    cum0 = np.concatenate([np.zeros((len(xu), 1)), cum[:, :H]], axis=1)
-    mid = 0.5 * (cum0[:, :-1] + cum0[:, 1:])
-    after = (cum0[:, [-1]] - mid).mean(axis=1)[pos]
     out = pd.DataFrame({"p_alive": pa_u[pos], "expected_visits": cum[pos, H - 1],
                         "expected_visits_year": cum[pos, 11], "visits_after_departure": after,
                         "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
