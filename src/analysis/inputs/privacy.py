@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["ID_PREFIXES", "number_ids", "personal_columns", "for_cache"]
@@ -36,19 +37,20 @@ def number_ids(tables):
     """
     frames = dict(_tables(tables))
     for col, prefix in ID_PREFIXES.items():
-        seen: dict = {}
-        for df in frames.values():
-            if col in df.columns:
-                for v in pd.unique(df[col].dropna()):
-                    seen.setdefault(str(v), None)
+        # distinct ids as text, in order of first appearance over the tables (visits first)
+        firsts = [pd.unique(df[col].dropna()) for df in frames.values() if col in df.columns]
+        seen = pd.unique(pd.Series(np.concatenate([np.asarray(pd.Series(f).astype(str), dtype=object)
+                                                   for f in firsts]) if firsts else [], dtype=object))
         width = max(2 if col == "specialist_id" else 4, len(str(len(seen))))
-        numbers = {v: f"{prefix}{i:0{width}d}" for i, v in enumerate(seen, 1)}
+        keys = pd.Index(seen, dtype=object)
+        numbers = np.array([None] + [f"{prefix}{i:0{width}d}" for i in range(1, len(seen) + 1)], dtype=object)
         for name, df in frames.items():
             if col in df.columns:
                 s = df[col]
-                out = s.map(lambda v: numbers.get(str(v)) if pd.notna(v) else None)
+                codes, uniques = pd.factorize(s)            # -1: missing id, stays missing
+                at = keys.get_indexer(np.asarray(pd.Series(uniques).astype(str), dtype=object)) + 1
+                out = pd.Series(numbers[np.r_[at, 0][codes]], index=s.index, dtype=object)
                 df = df.copy()
-                out = out.astype("object").where(s.notna(), None)
                 try:
                     out = out.astype(s.dtype)  # keep the loader's dtype (text ids stay text)
                 except (TypeError, ValueError):

@@ -103,7 +103,7 @@ class Context:
             from analysis.inputs import data
 
             if self.data_dir is not None and self.data_dir.exists():
-                self._tables = data.read_cache(self.data_dir)
+                self._tables = data.read_cache(self.data_dir, categories=True)
             else:
                 self._tables = data.load_tables(self.study)
         return self._tables

@@ -490,7 +490,7 @@ RESET_TAG = "kit-reset"
 #: The first cell of a notebook run in a reused kernel (dropped from the saved notebook): an empty
 #: namespace, and the memory the previous notebook freed given back (:func:`analysis.run.memory.release`).
 RESET_SOURCE = ("get_ipython().run_line_magic('reset', '-f')\n"
-                "__import__('analysis.run.memory').run.memory.release()")
+                "__import__('analysis.run.memory').run.memory.release(forget=True)")
 
 
 #: Imported by a kernel while the runner validates the data, so notebooks find them loaded.  The

@@ -55,6 +55,15 @@ def visit_days(visits: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _id_codes(ids: pd.Series) -> np.ndarray:
+    """Integer codes of ``ids`` (no missing values), equal where the ids are equal: a categorical's
+    own codes, else :func:`pandas.factorize` — a million text ids as Python strings would cost
+    ~100 MiB for comparisons integers make as well."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        return ids.cat.codes.to_numpy()
+    return pd.factorize(ids)[0]
+
+
 def gini(x) -> float:
     """Gini coefficient of non-negative values: 0 = all equal, towards 1 = one takes all.
 
@@ -318,7 +327,7 @@ def retention(visits: pd.DataFrame, window_days: int = 90, first_visit: pd.Serie
                                       "repeat_returned", "repeat_rate", "complete"])
         return Retention(int(window_days), float("nan"), float("nan"), empty)
     end = pd.Timestamp(end) if end is not None else d["date"].max()
-    cid = d["client_id"].to_numpy()
+    cid = _id_codes(d["client_id"])       # only compared with neighbours and counted: integer codes
     date = d["date"].to_numpy()
     new_client = np.r_[True, cid[1:] != cid[:-1]]
     nxt_same = np.r_[cid[1:] == cid[:-1], False]
@@ -575,12 +584,15 @@ def load_spread(visits: pd.DataFrame, staff: pd.DataFrame | None = None,
     a, b = per["_first"], per["_last"]
     if staff is not None and "specialist_id" in staff.columns:
         s = staff.drop_duplicates("specialist_id").set_index("specialist_id")
+        # plain ids on both sides: a categorical id would map to a categorical of dates, which refuses ``<``
+        s.index = s.index.astype(object)
+        ids = per["specialist_id"].astype(object)
         if "hired" in s.columns:
-            h = per["specialist_id"].map(s["hired"])
+            h = ids.map(s["hired"])
             a = h.where(h.notna() & (h < a), a).clip(lower=start)
             a = a.where(h.isna() | (h >= start), start)
         if "left" in s.columns:
-            lf = per["specialist_id"].map(s["left"]) - pd.Timedelta(days=1)
+            lf = ids.map(s["left"]) - pd.Timedelta(days=1)
             b = pd.Series(end, index=per.index).where(lf.isna(), lf.clip(upper=end))
             b = b.where(b >= per["_last"], per["_last"])
         else:

@@ -47,7 +47,8 @@ def covered_blocks(tables, study) -> tuple[list[str] | None, list[str]]:
     covers = study["care_manager.covers"]
     if not tables.has("visits", "block"):
         return None, ([] if covers == "all" else list(covers))
-    present = sorted(pd.unique(tables.visits["block"].dropna().astype(str)))
+    # the distinct blocks as text (not every visit's block made text: a million strings)
+    present = sorted({str(b) for b in pd.unique(tables.visits["block"].dropna())})
     if covers == "all":
         return present, []
     wanted = [str(b) for b in covers]

@@ -282,20 +282,29 @@ def clv(rfm_df: pd.DataFrame, bgnbd: BGNBDResult, margin_per_visit, horizon_mont
     (xu, txu, Tu), pos = _collapse(x, tx, T)
     months = np.arange(1, max(H, 12) + 1)
     t = months * DAYS_PER_MONTH / unit
+    # (distinct rows, months) arrays, ~30 MB each at a million visits: worked on in place, one at a
+    # time (the same operations in the same order as with a new array per step, so the same bits)
     with np.errstate(all="ignore"):
         pa_u = bgnbd.p_alive(xu, txu, Tu)
-        cum = pa_u[:, None] * _alive_visits(bgnbd, t, xu, Tu)    # conditional_expected_visits, collapsed
-    cum = np.minimum(np.nan_to_num(cum, nan=0.0, posinf=0.0, neginf=0.0),
-                     (months * DAYS_PER_MONTH)[None, :])                     # the calendar's bound
-    cum = np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
-    inc = np.diff(np.concatenate([np.zeros((len(xu), 1)), cum], axis=1), axis=1)[:, :H]
+        cum = _alive_visits(bgnbd, t, xu, Tu)
+        np.multiply(pa_u[:, None], cum, out=cum)                 # conditional_expected_visits, collapsed
+    np.nan_to_num(cum, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    np.minimum(cum, (months * DAYS_PER_MONTH)[None, :], out=cum)          # the calendar's bound
+    np.maximum(cum, 0.0, out=cum)
+    np.maximum.accumulate(cum, axis=1, out=cum)
+    inc = cum[:, :H].copy()                                                # month k: cum[k] - cum[k-1]
+    np.subtract(inc[:, 1:], cum[:, :H - 1], out=inc[:, 1:])
     disc = (1.0 + discount_rate) ** (-(months[:H] - 0.5) / 12.0)
     dv = (inc @ disc)[pos]
+    # visits lost if the client left at the middle of a month chosen at random within the horizon:
+    # mid[k] = (cum0[k] + cum0[k+1]) / 2 with cum0 = [0, cum[:H]]
+    mid = inc                                                              # reused: inc is no longer needed
+    mid[:, 0] = 0.0 + cum[:, 0]
+    np.add(cum[:, :H - 1], cum[:, 1:H], out=mid[:, 1:])
+    np.multiply(mid, 0.5, out=mid)
+    np.subtract(cum[:, [H - 1]], mid, out=mid)
+    after = mid.mean(axis=1)[pos]
     m = np.broadcast_to(np.asarray(margin_per_visit, float), x.shape)
-    # visits lost if the client left at the middle of a month chosen at random within the horizon
-    cum0 = np.concatenate([np.zeros((len(xu), 1)), cum[:, :H]], axis=1)
-    mid = 0.5 * (cum0[:, :-1] + cum0[:, 1:])
-    after = (cum0[:, [-1]] - mid).mean(axis=1)[pos]
     out = pd.DataFrame({"p_alive": pa_u[pos], "expected_visits": cum[pos, H - 1],
                         "expected_visits_year": cum[pos, 11], "visits_after_departure": after,
                         "discounted_visits": dv, "margin_per_visit": m, "clv": dv * m},
@@ -809,15 +818,18 @@ def new_clients_per_year(visits: pd.DataFrame, end=None) -> float:
     return float((first > end - pd.Timedelta(days=365)).sum() * 365.0 / span)
 
 
-def role_cost_year(study, draws=None):
+def role_cost_year(study, draws=None, tables=None):
     """What retention must earn a year to pay for the role: the summary's one role cost (the pay
     scheme in force x the care managers needed, payroll tax included) less what it replaces in
     today's setup, x 12 (:func:`analysis.sections.summary.retention_cost_year`).  With ``draws``, an array
     per scenario; without, the median over the study's scenarios.  Negative when the saving alone
-    pays for the role."""
+    pays for the role.
+
+    ``tables``: the whole salon's tables (never a covered subset) when the caller holds them, so the
+    study's exports are not read again; default None reads them once per kernel, as the summary does."""
     from analysis.sections import summary
 
-    return summary.retention_cost_year(study, draws)
+    return summary.retention_cost_year(study, draws, tables=tables)
 
 
 # ============================================================================ departures
@@ -1243,7 +1255,7 @@ def _regulars_share(study, visits, margin, rfm_df):
     return float(per_client.reindex(reg).fillna(0.0).sum() / total)
 
 
-def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis:
+def analyse(study, tables, margin: pd.Series | None = None, salon=None) -> RetentionAnalysis:
     """Run the retention study: RFM, BG/NBD, Gamma-Gamma, CLV, the care-manager effect and its
     break-even, Kaplan-Meier by block, sBG on memberships and the departures inputs.
 
@@ -1253,6 +1265,10 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
     tables : analysis.inputs.data.Tables
     margin : Series, optional
         Margin per visit aligned with ``tables.visits``; default :func:`analysis.sections.kpi.visit_margin`.
+    salon : analysis.inputs.data.Tables, optional
+        The whole salon's tables (``tables`` itself, or the tables a covered subset was cut from):
+        the role's cost (:func:`role_cost_year`) is priced on them.  Default None: the study's
+        exports, read once per process (the same figures, read again).
 
     Returns
     -------
@@ -1362,7 +1378,7 @@ def analyse(study, tables, margin: pd.Series | None = None) -> RetentionAnalysis
             out.note(Note("models.spend_few_clients", {"need": _gg_mod.MIN_CLIENTS}, n=n_gg,
                           topic="gamma_gamma"))
     m_visit = np.asarray(spend, float) * (margin_ratio if np.isfinite(margin_ratio) else 0.0)
-    out.role_cost_year = float(role_cost_year(study))
+    out.role_cost_year = float(role_cost_year(study, tables=salon))
     if out.bgnbd is not None:
         c = clv(r, out.bgnbd, m_visit, study.horizon_months, study.discount_rate, unit)
         c["spend_per_visit"] = spend
@@ -1498,7 +1514,7 @@ class RetentionScenarios:
 
 
 def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
-              bootstrap: ModelBootstrap | None = None) -> RetentionScenarios:
+              bootstrap: ModelBootstrap | None = None, salon=None) -> RetentionScenarios:
     """Monte Carlo of the retention section, scenario by scenario with the study's shared draws.
 
     ``incremental_margin_year`` is the effect curve of :func:`effect_curve` read at each drawn
@@ -1525,8 +1541,11 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
     ``s`` uses refit ``k[s]`` (drawn uniformly from the stream ``model_refit``, the one the summary
     uses): its effect curve, and its measured departures share in place of the measurement (see
     :func:`departure_draws`).  Without it the models are exact and only the assumptions vary.
+
+    ``salon``: the whole salon's tables the role is costed on (see :func:`analyse`); default the
+    study's exports.
     """
-    a = analysis if analysis is not None else analyse(study, tables)
+    a = analysis if analysis is not None else analyse(study, tables, salon=salon)
     n = draws.n
     eff = draws["retention.care_manager_effect"]
     k = None
@@ -1555,7 +1574,7 @@ def scenarios(study, tables, draws, analysis: RetentionAnalysis | None = None,
         avoided = np.zeros(n)
     return RetentionScenarios(n=n, incremental_margin_year=inc, revenue_at_risk_year_without=without,
                               revenue_at_risk_year_with=with_, margin_at_risk_avoided_year=avoided,
-                              role_cost_year=np.asarray(role_cost_year(study, draws), float),
+                              role_cost_year=np.asarray(role_cost_year(study, draws, tables=salon), float),
                               care_manager_effect=eff, notes=list(a.notes))
 
 
@@ -1590,7 +1609,7 @@ RANGE_FIGURES = ("incremental_margin_year", "margin_at_risk_avoided_year")
 
 
 def range_sources(study, tables, draws, analysis: RetentionAnalysis,
-                  bootstrap: ModelBootstrap | None) -> pd.DataFrame:
+                  bootstrap: ModelBootstrap | None, salon=None) -> pd.DataFrame:
     """How much of each retention range comes from the data and how much from the assumptions.
 
     The Monte Carlo is run twice on the same draws: with the models refitted per scenario
@@ -1604,11 +1623,13 @@ def range_sources(study, tables, draws, analysis: RetentionAnalysis,
         ``figure``, ``p10, median, p90`` (models refitted: data and assumptions), ``p10_fixed,
         median_fixed, p90_fixed`` (assumptions alone), ``data_share`` (:func:`data_share` of the two
         widths), ``refits`` (refits kept).  Empty when there is no bootstrap.
+
+    ``salon``: the whole salon's tables the role is costed on (see :func:`scenarios`).
     """
     if bootstrap is None or not bootstrap.kept:
         return pd.DataFrame(columns=["figure", "p10", "median", "p90", "p10_fixed", "median_fixed",
                                      "p90_fixed", "data_share", "refits"])
-    both = scenarios(study, tables, draws, analysis=analysis, bootstrap=bootstrap)
+    both = scenarios(study, tables, draws, analysis=analysis, bootstrap=bootstrap, salon=salon)
     a = analysis
     exact = ModelBootstrap(bootstrap.effects, np.empty((0, len(bootstrap.effects))), pd.DataFrame(), 1)
     if a.effect is not None:
@@ -1618,7 +1639,7 @@ def range_sources(study, tables, draws, analysis: RetentionAnalysis,
     sh = a.departures.attached_share if a.departures is not None else None
     if sh is not None:
         exact.params = pd.DataFrame({"departure_share": [sh.share]})
-    fixed = scenarios(study, tables, draws, analysis=a, bootstrap=exact)
+    fixed = scenarios(study, tables, draws, analysis=a, bootstrap=exact, salon=salon)
     rows = []
     for name in RANGE_FIGURES:
         a, b = getattr(both, name), getattr(fixed, name)
@@ -1776,7 +1797,7 @@ def covered_analysis(study, tables, analysis: RetentionAnalysis | None = None) -
         out = CoveredRetention(loc, covered, blocks=[str(b) for b in covers])
         a = None
     try:
-        out.analysis = a if a is not None else analyse(out.study, out.tables)
+        out.analysis = a if a is not None else analyse(out.study, out.tables, salon=tables)
     except (ValueError, KeyError, ArithmeticError, InputError) as exc:
         out.notes.append(Note("summary.note.retention_left_out", {"reason": str(exc)}, level="warning",
                               topic="summary"))
