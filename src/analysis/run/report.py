@@ -88,6 +88,7 @@ class StudyRun:
     timings: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     title: str = ""
+    left_out: list = field(default_factory=list)  # --only: files of the earlier folder the kit did not write
 
 
 class Interrupted(KeyboardInterrupt):
@@ -383,23 +384,65 @@ def _check_out(root: Path, name: str | None = None) -> None:
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-def _copy_earlier(final: Path, tmp: Path) -> None:
-    """For ``--only``: the earlier report's pages and figures, and nothing else — no work folder
-    (caches, data), no lock files, no symbolic links, no names the kit would not write (a page
-    named ``x" onclick=….ipynb`` would reach the navigation links), and ``results.json`` only when it
-    has the kit's layout — so a received report folder cannot plant anything this run would read,
-    follow or publish."""
-    def skip(folder, names):
-        return [n for n in names if n == "_work" or n.startswith(LOCK_FILE) or n.endswith(".lock")
-                or not _SAFE_NAME.fullmatch(n) or os.path.islink(os.path.join(folder, n))]
+#: Files the kit writes at the top of a study's report folder besides the pages of its notebooks.
+KIT_FILES = ("index.html", "references.html", "results.json", "manifest.json", "tables.xlsx")
 
-    shutil.copytree(final, tmp, dirs_exist_ok=True, ignore=skip, symlinks=True)
+
+def kit_files(final: Path) -> list[str]:
+    """The files of a report folder the kit wrote, by name (relative paths): :data:`KIT_FILES`, and
+    for each executed notebook ``notebooks/<stem>.ipynb`` with a safe name its page ``<stem>.html``
+    (the page only with its notebook, the notebook only with its page).  Regular files only, no
+    symbolic links."""
+    final = Path(final)
+
+    def plain_file(rel: str) -> bool:
+        f = final / rel
+        return f.is_file() and not f.is_symlink()
+
+    out = [n for n in KIT_FILES if plain_file(n)]
+    nb_dir = final / "notebooks"
+    if nb_dir.is_dir() and not nb_dir.is_symlink():
+        for nb in sorted(nb_dir.iterdir()):
+            stem = nb.stem
+            if (nb.suffix == ".ipynb" and _SAFE_NAME.fullmatch(nb.name) and not stem.startswith(".")
+                    and plain_file(f"notebooks/{nb.name}") and plain_file(f"{stem}.html")):
+                out += [f"{stem}.html", f"notebooks/{nb.name}"]
+    return out
+
+
+def _foreign_files(final: Path, kept: list[str]) -> list[str]:
+    """What else the earlier report folder holds (names relative to it, folders with a slash), the
+    kit's own lock and work files aside."""
+    kept = set(kept)
+    out = []
+    for f in sorted(Path(final).rglob("*")):
+        rel = f.relative_to(final).as_posix()
+        top = rel.split("/")[0]
+        if rel in kept or top == "_work" or top.startswith(LOCK_FILE) or (f.is_dir() and not f.is_symlink()):
+            continue
+        out.append(rel)
+    return out
+
+
+def _copy_earlier(final: Path, tmp: Path) -> list[str]:
+    """For ``--only``: the earlier report's pages and figures, and nothing else — only the files the
+    kit writes (:func:`kit_files`): no work folder (caches, data), no lock files, no symbolic links,
+    no code, notebooks or files of any other name (a page named ``x" onclick=….ipynb`` would reach the
+    navigation links), and ``results.json`` only when it has the kit's layout — so a received report
+    folder cannot plant anything this run would read, follow or publish.  Returns the earlier files
+    left out (relative names), which the new report will not have."""
+    kept = kit_files(final)
+    for rel in kept:
+        dest = tmp / rel
+        dest.parent.mkdir(exist_ok=True)
+        shutil.copy2(final / rel, dest, follow_symlinks=False)
     earlier = tmp / "results.json"
     if earlier.exists():
         try:
             results_mod.load(earlier)
         except ValueError:
             earlier.unlink()
+    return _foreign_files(final, kept)
 
 
 # ----------------------------------------------------------------------------- kernel
@@ -789,6 +832,19 @@ def _check_same_settings(final: Path, study: Study, opts: RunOptions, lang: str)
                              "Run every page (leave out --only) so the whole report uses one set of settings."))
 
 
+def _earlier_timings(path: Path, rerun: set) -> dict:
+    """Seconds per notebook in an earlier manifest (``--only`` copies it), without those in ``rerun``;
+    empty when it cannot be read.  Only names of pages the folder still holds are kept."""
+    try:
+        then = json.loads(path.read_text(encoding="utf-8")).get("timings_s", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(then, dict):
+        return {}
+    return {k: float(v) for k, v in then.items() if k not in rerun and isinstance(v, (int, float))
+            and not isinstance(v, bool) and (path.parent / "notebooks" / f"{k}.ipynb").is_file()}
+
+
 def _manifest(study: Study, opts: RunOptions, lang: str, timings: dict, started: float) -> dict:
     versions = {}
     for pkg in _PACKAGES:
@@ -986,7 +1042,7 @@ class StudyJob:
         self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root.resolve()))
         self.lock = _own(tmp)
         if opts.only and final.is_dir():  # a partial run updates the earlier report
-            _copy_earlier(final, tmp)
+            self.run.left_out = _copy_earlier(final, tmp)
         work = self.work = tmp / "_work"
         work.mkdir(exist_ok=True)
         data.write_cache(cached, work / "data")
@@ -1032,7 +1088,8 @@ class StudyJob:
         if not self.results_path.exists():
             results_mod.record(self.results_path, "study", {"name": study.name}, study=study.name)
         write_study_index(tmp, study, lang, self.pages, figures, _extra_links(tmp, lang))
-        _write_tables_xlsx(tmp, work, lang, study)
+        earlier = tmp / "tables.xlsx" if self.opts.only else None  # --only: the other pages' sheets kept
+        _write_tables_xlsx(tmp, work, lang, study, earlier, {section_of(p) for p in self.nbs})
         references.write(tmp / references.FILE, lang, _nav(self.nav_pages, references.FILE, lang, self.shown))
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
@@ -1040,7 +1097,11 @@ class StudyJob:
         for stale in tmp.glob("*.lock"):
             if stale.name != LOCK_FILE:
                 stale.unlink()
-        manifest = _manifest(study, self.opts, lang, run.timings, self.started)
+        timings = dict(run.timings)
+        if self.opts.only:  # --only: the kept pages' timings stay in the manifest, as their pages do
+            timings = {**_earlier_timings(tmp / "manifest.json", {p.stem for p in self.nbs} | {"html_export"}),
+                       **timings}
+        manifest = _manifest(study, self.opts, lang, timings, self.started)
         for old, new in self.opts.path_names.items():  # where the study is for the one who ran it
             if manifest.get("study_dir") == str(old):
                 manifest["study_dir"] = str(new)
@@ -1079,12 +1140,15 @@ class StudyJob:
         self.tmp = None if self.tmp is None or not self.tmp.exists() else self.tmp
 
 
-def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None) -> None:
-    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one per sheet."""
+def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None,
+                       earlier: Path | None = None, replaced=()) -> None:
+    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one per sheet; with ``earlier``
+    (``--only``) the earlier workbook's sheets of the sections not in ``replaced`` are kept."""
     from analysis.pages import tables_xlsx
 
     tables_xlsx.write(work / "tables", folder / "tables.xlsx", lang,
-                      study.currency if study else "RUB", _html.study_name(study, lang) if study else "", study)
+                      study.currency if study else "RUB", _html.study_name(study, lang) if study else "", study,
+                      earlier=earlier, replaced=replaced)
 
 
 def _swap(tmp: Path, final: Path) -> None:
@@ -1166,4 +1230,7 @@ def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[Stud
             total = sum(v for k, v in r.timings.items())
             report(f"{r.name}: {r.out_dir / 'index.html'} ({len([k for k in r.timings if k != 'html_export'])} "
                    f"notebooks, {total:.1f} s of work)")
+            if r.left_out:
+                shown = ", ".join(r.left_out[:10]) + (f" and {len(r.left_out) - 10} more" if len(r.left_out) > 10 else "")
+                report(f"  Not carried over from the earlier report (files the kit did not write): {shown}")
     return worst, runs
