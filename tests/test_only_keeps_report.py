@@ -108,3 +108,64 @@ def test_kit_files_pairs_pages_with_notebooks(tmp_path):
         (d / name).write_text("x")
     (d / "tables.xlsx").symlink_to(d / "index.html")
     assert sorted(kit_files(d)) == ["01_a.html", "index.html", "notebooks/01_a.ipynb", "results.json"]
+
+
+# -- a report folder that cannot be replaced
+
+
+def _refuse_renaming(monkeypatch, folder):
+    """``folder`` cannot be renamed (as under ``chattr +i`` or a read-only mount)."""
+    import pathlib
+
+    real = pathlib.Path.rename
+
+    def rename(self, target):
+        if pathlib.Path(self) == folder:
+            raise PermissionError(1, "Operation not permitted", str(self))
+        return real(self, target)
+
+    monkeypatch.setattr(pathlib.Path, "rename", rename)
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_unreplaceable_report_folder_is_refused_before_running(tiny_study, tmp_path, monkeypatch):
+    from analysis.errors import InputError
+
+    nbs = _notebooks(tmp_path / "nbs")
+    run_study(tiny_study, _opts(tmp_path, nbs))
+    out = tmp_path / "reports" / "tiny"
+    before = _snapshot(out)
+    marker = tmp_path / "ran"
+    make_notebook(nbs / "04_marker.ipynb", f'open({str(marker)!r}, "w").close()')
+    _refuse_renaming(monkeypatch, out)
+    with pytest.raises(InputError) as info:
+        run_study(tiny_study, _opts(tmp_path, nbs))
+    assert f"{out}: cannot replace this report folder: Operation not permitted" in str(info.value)
+    assert not marker.exists()  # refused before any notebook ran
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["tiny"]
+
+
+def test_publishing_failure_keeps_the_earlier_report(tiny_study, tmp_path, monkeypatch):
+    from analysis.run import report
+
+    nbs = _notebooks(tmp_path / "nbs")
+    run_study(tiny_study, _opts(tmp_path, nbs))
+    out = tmp_path / "reports" / "tiny"
+    before = _snapshot(out)
+    monkeypatch.setattr(report, "_check_replaceable", lambda final: None)  # it became immutable meanwhile
+    _refuse_renaming(monkeypatch, out)
+    with pytest.raises(report.NotPublished) as info:
+        run_study(tiny_study, _opts(tmp_path, nbs))
+    assert str(out) in str(info.value)
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["tiny"]
+    lines = []
+    code, runs = report.run_many([tiny_study], _opts(tmp_path, nbs), report=lines.append)
+    assert code == 2 and runs[0].code == 2
+    head, _, problem = lines[0].partition("\n")
+    assert head.endswith("tiny: not published:") and "cannot replace this report folder" in problem
+

@@ -40,7 +40,7 @@ from analysis.pages import html as _html
 from analysis.pages import references
 
 __all__ = [
-    "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
+    "RunOptions", "StudyRun", "NotebookFailed", "NotPublished", "Interrupted", "notebooks_in", "run_study", "run_many",
     "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob", "memo_names",
 ]
 
@@ -1024,6 +1024,7 @@ class StudyJob:
 
         opts, name, root, final = self.opts, self.name, self.root, self.final
         _check_out(root, name)
+        _check_replaceable(final)  # before hours of notebooks, not when publishing them
         study, tables = prepare(self.dir, opts)
         self.study = study
         lang = self.lang = opts.lang or study.language
@@ -1107,11 +1108,17 @@ class StudyJob:
                 manifest["study_dir"] = str(new)
         (tmp / "manifest.json").write_text(json_text(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
-    def publish(self) -> StudyRun:
-        """The finished folder swapped in (main thread; a signal waits until the swap is done)."""
+    def publish(self) -> StudyRun | NotPublished:
+        """The finished folder swapped in (main thread; a signal waits until the swap is done).
+        Returns the :class:`StudyRun`, or :class:`NotPublished` (not raised: the other studies of the
+        call go on) when the earlier folder could not be replaced; this run's folder is then removed."""
         with _signals_deferred():
             (self.tmp / LOCK_FILE).unlink()
-            _swap(self.tmp, self.final)
+            try:
+                _swap(self.tmp, self.final)
+            except NotPublished as exc:
+                self.discard()
+                return exc
             self._release()
         return self.run
 
@@ -1151,14 +1158,52 @@ def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study 
                       earlier=earlier, replaced=replaced)
 
 
+class NotPublished(InputError):
+    """The study's notebooks ran but its report folder could not be replaced (exit code 2); the
+    earlier report was left as it was."""
+
+
+def _cannot_replace(final: Path, exc: OSError, kind=None) -> InputError:
+    return (kind or NotPublished)(Problem(str(final), f"cannot replace this report folder: {exc.strerror or exc}. "
+                                "The earlier report was left as it was; make the folder writable (or move it "
+                                "away) and run again."))
+
+
+def _check_replaceable(final: Path) -> None:
+    """Raise :class:`InputError` before anything runs when the earlier report folder ``final`` cannot
+    be swapped out (immutable, on a read-only mount, owned by another user in a sticky folder): it is
+    renamed aside and back, the move the publishing step makes (signals wait meanwhile; a run killed
+    in between has it put back by :func:`sweep_stale`)."""
+    final = Path(final)
+    if not final.is_dir() or final.is_symlink():
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    with _signals_deferred():
+        try:
+            final.rename(old)
+        except OSError as exc:
+            raise _cannot_replace(final, exc, InputError) from None  # nothing ran: bad input
+        try:
+            old.rename(final)
+        except OSError:  # another run published the study meanwhile: the earlier copy is out of date
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def _swap(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` with two renames; the old copy is removed only afterwards."""
+    """Replace ``final`` by ``tmp`` with two renames; the old copy is removed only afterwards.  When
+    either rename fails the earlier report is put back and :class:`NotPublished` names the folder."""
     old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
+    try:
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+        tmp.rename(final)
+    except OSError as exc:
+        if old is not None and old.exists() and not final.exists():
+            with contextlib.suppress(OSError):
+                old.rename(final)
+        raise _cannot_replace(final, exc) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -1197,7 +1242,11 @@ def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[Stud
     worst = 0
     for d, out in zip(study_dirs, outcomes):
         dead = StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name)
-        if isinstance(out, InputError):
+        if isinstance(out, NotPublished):
+            worst = max(worst, 2)
+            report(f"{d}: not published:\n" + "\n".join(f"  - {p}" for p in out.problems))
+            dead.code, dead.message = 2, str(out)
+        elif isinstance(out, InputError):
             worst = max(worst, 2)
             msg = "\n".join(f"  - {p}" for p in out.problems)
             report(f"{d}: bad input, nothing was run ({len(out.problems)} problem"
