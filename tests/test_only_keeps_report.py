@@ -169,3 +169,19 @@ def test_publishing_failure_keeps_the_earlier_report(tiny_study, tmp_path, monke
     head, _, problem = lines[0].partition("\n")
     assert head.endswith("tiny: not published:") and "cannot replace this report folder" in problem
 
+
+@pytest.mark.parametrize("case", ["missing", "empty", "file"])
+def test_notebooks_folder_without_notebooks_names_notebooks(tiny_study, tmp_path, case):
+    """``--notebooks`` at a missing or empty folder, or at a file, names ``--notebooks`` and the
+    folder, not ``--only`` (which was not given) with an empty list."""
+    from analysis.errors import InputError
+
+    d = tmp_path / "nbs"
+    if case == "empty":
+        d.mkdir()
+    elif case == "file":
+        d.write_text("x")
+    with pytest.raises(InputError) as info:
+        run_study(tiny_study, _opts(tmp_path, d))
+    text = str(info.value)
+    assert "--notebooks" in text and str(d) in text and "--only" not in text, text

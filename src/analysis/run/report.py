@@ -1030,6 +1030,7 @@ class StudyJob:
         lang = self.lang = opts.lang or study.language
         self.run.title = self.shown = _html.study_name(study, lang)  # name_ru on Russian pages
         if not self.nbs:
+            _check_notebooks(opts.notebooks_dir)
             raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
                                      + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
         if opts.only and final.is_dir():  # kept pages must come from the same settings and data
@@ -1167,6 +1168,18 @@ def _cannot_replace(final: Path, exc: OSError, kind=None) -> InputError:
     return (kind or NotPublished)(Problem(str(final), f"cannot replace this report folder: {exc.strerror or exc}. "
                                 "The earlier report was left as it was; make the folder writable (or move it "
                                 "away) and run again."))
+
+
+def _check_notebooks(folder: Path) -> None:
+    """``--notebooks`` must be a folder holding notebooks; raises :class:`InputError` saying which
+    of these it is not."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise InputError(Problem("--notebooks", f"{folder} not found. Give the folder of your notebooks."))
+    if not folder.is_dir():
+        raise InputError(Problem("--notebooks", f"{folder} is a file, not a folder. Give the folder of your notebooks."))
+    if not notebooks_in(folder):
+        raise InputError(Problem("--notebooks", f"no notebook (.ipynb) in {folder}."))
 
 
 def _check_replaceable(final: Path) -> None:
