@@ -185,3 +185,33 @@ def test_notebooks_folder_without_notebooks_names_notebooks(tiny_study, tmp_path
         run_study(tiny_study, _opts(tmp_path, d))
     text = str(info.value)
     assert "--notebooks" in text and str(d) in text and "--only" not in text, text
+
+
+def test_interrupted_run_prints_only_its_own_message(tiny_study, tmp_path, capfd, caplog):
+    """A run stopped by a signal while a notebook executes: the kernels are shut down, and the
+    notebook client's "Kernel died while waiting for execute reply." is not printed (the command
+    prints its own one line)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from analysis.run.report import Interrupted
+
+    marker = tmp_path / "started"
+    make_notebook(tmp_path / "nbs" / "01_slow.ipynb",
+                  f'import time\nopen({str(marker)!r}, "w").close()\ntime.sleep(60)')
+
+    def stop():
+        deadline = time.monotonic() + 300
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=stop, daemon=True).start()
+    with pytest.raises(Interrupted):
+        run_study(tiny_study, _opts(tmp_path, tmp_path / "nbs"))
+    err = capfd.readouterr().err + "\n".join(r.getMessage() for r in caplog.records)
+    assert marker.exists() and "Kernel died" not in err, err
+    assert not (tmp_path / "reports" / "tiny").exists()

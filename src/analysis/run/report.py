@@ -513,6 +513,24 @@ def _complete(result):
     return result
 
 
+#: ``{thread id: KernelPool}``: the pool whose kernel a worker thread runs its notebooks in.
+_THREAD_POOL: dict = {}
+
+
+class _QuietWhenClosed:
+    """A logging filter: drops what the notebook client logs from a worker thread whose pool is
+    being closed.  Shutting kernels down under a running notebook (a stopped or failed run) makes
+    nbclient log "Kernel died while waiting for execute reply." — the run's own doing, not news for
+    the person who stopped it, who gets the command's one-line message."""
+
+    def filter(self, record) -> bool:
+        pool = _THREAD_POOL.get(record.thread)
+        return pool is None or not pool._closing.is_set()
+
+
+_QUIET = _QuietWhenClosed()
+
+
 class KernelPool:
     """Kernels started ahead and reused: one per worker thread.
 
@@ -536,6 +554,11 @@ class KernelPool:
         self._taken = []
         self._closing = threading.Event()
         self._warming = warm
+        import logging
+
+        for name in ("papermill", "traitlets"):  # nbclient logs through papermill's logger
+            if _QUIET not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(_QUIET)
         for _ in range(warm):
             threading.Thread(target=self._start_warm, daemon=True).start()
 
@@ -595,6 +618,7 @@ class KernelPool:
             with self._lock:
                 self._taken.append(km)
             self._local.km = km
+            _THREAD_POOL[threading.get_ident()] = self
         return km
 
     def close(self) -> None:
