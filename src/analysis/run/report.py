@@ -1127,6 +1127,7 @@ class StudyJob:
         if self.opts.only:  # --only: the kept pages' timings stay in the manifest, as their pages do
             timings = {**_earlier_timings(tmp / "manifest.json", {p.stem for p in self.nbs} | {"html_export"}),
                        **timings}
+            timings = {k: timings[k] for k in sorted(timings, key=lambda k: (k == "html_export", k))}
         manifest = _manifest(study, self.opts, lang, timings, self.started)
         for old, new in self.opts.path_names.items():  # where the study is for the one who ran it
             if manifest.get("study_dir") == str(old):
