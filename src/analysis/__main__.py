@@ -99,18 +99,84 @@ def _cmd_run(args) -> int:
     return code
 
 
-def _cmd_check(args) -> int:
+#: ``check``'s lines: the key of :func:`analysis.inputs.data.summarize` and its catalogue label.
+CHECK_LABELS = {"rows": "check.rows", "visits": "check.visits", "clients": "check.clients",
+                "first_date": "check.first_date", "last_date": "check.last_date", "revenue": "check.revenue",
+                "blocks": "check.blocks", "specialists": "check.specialists", "tables": "check.tables",
+                "clients without a completed visit": "check.without_completed_visit",
+                "columns left out": "check.columns_left_out", "notes": "check.notes"}
+
+
+class _Count(int):
+    """A count that picks a text's plural form and is written with grouped digits (``{n}``)."""
+
+    lang = "en"
+
+    def __format__(self, spec):
+        from analysis.pages.i18n import number
+
+        return number(int(self), self.lang) if not spec else int.__format__(self, spec)
+
+
+def check_lines(study, tables, lang: str) -> list[str]:
+    """What ``check`` prints for a valid study, in ``lang``: its name (``name_ru`` in Russian), then
+    one line per figure of :func:`analysis.inputs.data.summarize` — counts with grouped digits,
+    revenue in the study's currency, dates and blocks as the pages write them, each table with its
+    rows ("1 row"), the notes on how the data were read."""
+    import datetime as dt
+
     from analysis.inputs import data
+    from analysis.pages import i18n
+    from analysis.pages.labels import block_label, study_name
+    from analysis.pages.words import say
+
+    def fmt(_name, value):  # a note's fields as on the data-check page
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return i18n.number(value, lang, 0 if float(value).is_integer() else 2)
+        return str(value)
+
+    def note(n):
+        fields = {k: fmt(k, v) for k, v in dict(n.fields).items()}
+        count = _counted(int(n.n), lang) if n.n is not None and float(n.n).is_integer() else n.n
+        text = say(n.code, lang, n=count, **fields)
+        return say("check.warning", lang, text=text) if n.level == "warning" else text
+
+    def value_text(key, value):
+        if key == "revenue":
+            return i18n.money(value, study.currency, lang)
+        if key in ("first_date", "last_date"):
+            return i18n.date(dt.date.fromisoformat(value), lang) if value else say("common.not_available", lang)
+        if key == "blocks":
+            return ", ".join(block_label(b, lang, study) for b in value) or say("common.not_available", lang)
+        if key == "tables":
+            return ", ".join(say("check.table_rows", lang, n=_counted(len(getattr(tables, t)), lang), table=t)
+                             for t in data.TABLES if getattr(tables, t) is not None)
+        if key == "notes":
+            return "".join("\n    " + note(n) for n in tables.notes)
+        if isinstance(value, (list, tuple)):
+            return ", ".join(map(str, value)) or say("common.not_available", lang)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return i18n.number(value, lang, 0 if float(value).is_integer() else 2)
+        return str(value)
+
+    lines = [say("check.ok", lang, name=study_name(study, lang))]
+    for key, value in data.summarize(tables, lang).items():
+        label = say(CHECK_LABELS[key], lang) if key in CHECK_LABELS else key
+        text = value_text(key, value)
+        lines.append(f"  {label}:{'' if text.startswith(chr(10)) else ' '}{text}")
+    return lines
+
+
+def _counted(n: int, lang: str) -> int:
+    return type("_C", (_Count,), {"lang": lang})(n)
+
+
+def _cmd_check(args) -> int:
     from analysis.run.report import RunOptions, prepare
     from analysis.inputs.study import parse_overrides
 
     study, tables = prepare(args.study, RunOptions(overrides=parse_overrides(args.sets)))
-    summary = data.summarize(tables) if hasattr(data, "summarize") else {"visits": len(tables.visits)}
-    print(f"{study.name}: OK")
-    for key, value in summary.items():
-        if isinstance(value, (list, tuple)):
-            value = ", ".join(map(str, value)) or "–"
-        print(f"  {key}: {value}")
+    print("\n".join(check_lines(study, tables, study.language)))
     return 0
 
 

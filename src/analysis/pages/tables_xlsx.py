@@ -305,7 +305,45 @@ def _order(path: Path) -> tuple:
     return (SECTION_ORDER.index(section) if section in SECTION_ORDER else len(SECTION_ORDER), path.stem)
 
 
-def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: str = "", study=None) -> Path:
+def _kept_sheets(earlier, replaced, lang: str):
+    """The earlier workbook (``--only``) with its contents sheet and the sheets of the ``replaced``
+    sections taken out, and the contents rows of the sheets left: ``(workbook, [(section title,
+    table title, sheet, rows, rank)])``; ``(None, [])`` when it cannot be read.  A sheet's section is
+    the one its contents row names (titles in ``lang``, the language the earlier report was checked to
+    share).  Loaded without external links; a formula or a link planted in a kept sheet is turned
+    into text (a received report folder cannot have this run publish a formula)."""
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(earlier, keep_links=False)
+    except Exception:  # noqa: BLE001 - a damaged or foreign file: nothing is kept from it
+        return None, []
+    gone = {_section_title(s, lang) for s in replaced}
+    ranks = {_section_title(s, lang): i for i, s in enumerate(SECTION_ORDER)}
+    contents, rows = wb.worksheets[0], []
+    for row in contents.iter_rows(min_row=4, max_col=4, values_only=True):
+        section, table, sheet, n = (list(row) + [None] * 4)[:4]
+        if (isinstance(sheet, str) and sheet in wb.sheetnames and sheet != contents.title
+                and str(section) not in gone):
+            rows.append((str(section), str(table), sheet, n if isinstance(n, int) else None,
+                         ranks.get(str(section), len(SECTION_ORDER))))
+    keep = {r[2] for r in rows}
+    for ws in list(wb.worksheets):
+        if ws.title not in keep:
+            wb.remove(ws)
+    for ws in wb.worksheets:
+        for cells in ws.iter_rows():
+            for cell in cells:
+                cell.hyperlink = None
+                if cell.data_type == "f" or is_risky(cell.value):
+                    _put(ws, cell.row, cell.column, str(cell.value))
+    for name in list(wb.defined_names):
+        del wb.defined_names[name]
+    return wb, rows
+
+
+def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: str = "", study=None,
+          earlier=None, replaced=()) -> Path:
     """Write every ``<section>__<name>.parquet`` under ``tables_dir`` into ``out_path``.
 
     Parameters
@@ -322,16 +360,29 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
         The study's name, shown on the contents sheet.
     study : Study, optional
         For block names (``block_names``) and pay-scheme names.
+    earlier : path, optional
+        The earlier report's workbook (``--only``): its sheets of sections other than ``replaced``
+        and the sections of the tables in ``tables_dir`` are kept, in the pages' order, so the
+        workbook still holds every page's tables.
+    replaced : iterable of str
+        Sections run again (their earlier sheets are dropped even when they export nothing now).
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     tables_dir, out_path = Path(tables_dir), Path(out_path)
     files = sorted(tables_dir.glob("*.parquet"), key=_order) if tables_dir.exists() else []
-    wb = Workbook()
-    contents = wb.active
+    wb, kept = None, []
+    if earlier is not None and Path(earlier).is_file():
+        replaced = set(replaced) | {f.stem.partition("__")[0] for f in files}
+        wb, kept = _kept_sheets(earlier, replaced, lang)
+    if wb is None:
+        wb, kept = Workbook(), []
+        contents = wb.active
+    else:
+        contents = wb.create_sheet(index=0)
     contents.title = say("xlsx.contents", lang)[:31]
-    taken = {contents.title.lower()}
+    taken = {contents.title.lower()} | {r[2].lower() for r in kept}
     contents["A1"] = title or say("xlsx.contents", lang)
     contents["A1"].data_type = "s"
     contents["A1"].font = Font(bold=True, size=14)
@@ -349,8 +400,12 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
             ttl = ttl + " — " + say("xlsx.truncated", lang, shown=number(MAX_SHEET_ROWS, lang),
                                     total=number(total, lang))
         _write_table(ws, _readable(df, section, lang, study), lang, currency, section)
-        rows.append((_section_title(section, lang), ttl, ws.title, total))
-    if not files:
+        rows.append((_section_title(section, lang), ttl, ws.title, total, _order(f)[0]))
+    if kept:  # every page's tables in the pages' order, whichever run wrote them
+        rows = rows[:1] + sorted(rows[1:] + kept, key=lambda r: r[4])
+        wb._sheets = [contents] + [wb[r[2]] for r in rows[1:]]
+    rows = [r[:4] for r in rows]
+    if len(rows) == 1:
         _put(contents, 3, 1, say("xlsx.empty", lang))
     else:
         for i, row in enumerate(rows, start=3):
@@ -364,6 +419,7 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
                 link.font = Font(color="0B7A75", underline="single")
         for letter, w in zip("ABCD", (20, max(len(r[1]) for r in rows) + 2, 34, 8)):
             contents.column_dimensions[letter].width = min(w, 60)
+    wb.active = 0
     when = _fixed_time()
     wb.properties.creator = "care-manager study kit"
     wb.properties.created = when

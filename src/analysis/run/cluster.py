@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from analysis.errors import InputError, Problem
 from analysis.run.report import (LOCK_FILE, NotebookFailed, RunOptions, StudyRun, _check_out, _own, _signals_deferred,
-                     _signals_stop_the_run, _swap, project_root, sweep_stale)
+                     _signals_stop_the_run, _swap, project_root, sweep_stale, NotPublished, _check_replaceable)
 
 __all__ = ["run_on_cluster", "remote_study", "pack", "unpack"]
 
@@ -150,6 +150,9 @@ def _receive(res: dict, study_dir: Path, opts: RunOptions):
         with _signals_deferred():
             (tmp / LOCK_FILE).unlink()
             _swap(tmp, final)
+    except NotPublished as exc:  # the earlier folder could not be replaced: put back, said, exit 2
+        shutil.rmtree(tmp, ignore_errors=True)
+        return exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -193,6 +196,7 @@ def run_on_cluster(address: str, study_dirs, opts: RunOptions, on_study_done=Non
                 name = d.resolve().name
                 try:
                     _check_out(root, name)
+                    _check_replaceable(root / name)  # refused before the worker runs anything
                     if not d.is_dir():
                         from analysis.inputs.study import load_study
 

@@ -63,7 +63,7 @@ def _import_nbformat():
 nbformat = _import_nbformat()
 
 __all__ = [
-    "RunOptions", "StudyRun", "NotebookFailed", "Interrupted", "notebooks_in", "run_study", "run_many",
+    "RunOptions", "StudyRun", "NotebookFailed", "NotPublished", "Interrupted", "notebooks_in", "run_study", "run_many",
     "filter_language", "export_html", "project_root", "sweep_stale", "SECTION_TITLES", "StudyJob", "memo_names",
 ]
 
@@ -111,6 +111,7 @@ class StudyRun:
     timings: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     title: str = ""
+    left_out: list = field(default_factory=list)  # --only: files of the earlier folder the kit did not write
 
 
 class Interrupted(KeyboardInterrupt):
@@ -423,23 +424,65 @@ def _check_out(root: Path, name: str | None = None) -> None:
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
-def _copy_earlier(final: Path, tmp: Path) -> None:
-    """For ``--only``: the earlier report's pages and figures, and nothing else — no work folder
-    (caches, data), no lock files, no symbolic links, no names the kit would not write (a page
-    named ``x" onclick=….ipynb`` would reach the navigation links), and ``results.json`` only when it
-    has the kit's layout — so a received report folder cannot plant anything this run would read,
-    follow or publish."""
-    def skip(folder, names):
-        return [n for n in names if n == "_work" or n.startswith(LOCK_FILE) or n.endswith(".lock")
-                or not _SAFE_NAME.fullmatch(n) or os.path.islink(os.path.join(folder, n))]
+#: Files the kit writes at the top of a study's report folder besides the pages of its notebooks.
+KIT_FILES = ("index.html", "references.html", "results.json", "manifest.json", "tables.xlsx")
 
-    shutil.copytree(final, tmp, dirs_exist_ok=True, ignore=skip, symlinks=True)
+
+def kit_files(final: Path) -> list[str]:
+    """The files of a report folder the kit wrote, by name (relative paths): :data:`KIT_FILES`, and
+    for each executed notebook ``notebooks/<stem>.ipynb`` with a safe name its page ``<stem>.html``
+    (the page only with its notebook, the notebook only with its page).  Regular files only, no
+    symbolic links."""
+    final = Path(final)
+
+    def plain_file(rel: str) -> bool:
+        f = final / rel
+        return f.is_file() and not f.is_symlink()
+
+    out = [n for n in KIT_FILES if plain_file(n)]
+    nb_dir = final / "notebooks"
+    if nb_dir.is_dir() and not nb_dir.is_symlink():
+        for nb in sorted(nb_dir.iterdir()):
+            stem = nb.stem
+            if (nb.suffix == ".ipynb" and _SAFE_NAME.fullmatch(nb.name) and not stem.startswith(".")
+                    and plain_file(f"notebooks/{nb.name}") and plain_file(f"{stem}.html")):
+                out += [f"{stem}.html", f"notebooks/{nb.name}"]
+    return out
+
+
+def _foreign_files(final: Path, kept: list[str]) -> list[str]:
+    """What else the earlier report folder holds (names relative to it, folders with a slash), the
+    kit's own lock and work files aside."""
+    kept = set(kept)
+    out = []
+    for f in sorted(Path(final).rglob("*")):
+        rel = f.relative_to(final).as_posix()
+        top = rel.split("/")[0]
+        if rel in kept or top == "_work" or top.startswith(LOCK_FILE) or (f.is_dir() and not f.is_symlink()):
+            continue
+        out.append(rel)
+    return out
+
+
+def _copy_earlier(final: Path, tmp: Path) -> list[str]:
+    """For ``--only``: the earlier report's pages and figures, and nothing else — only the files the
+    kit writes (:func:`kit_files`): no work folder (caches, data), no lock files, no symbolic links,
+    no code, notebooks or files of any other name (a page named ``x" onclick=….ipynb`` would reach the
+    navigation links), and ``results.json`` only when it has the kit's layout — so a received report
+    folder cannot plant anything this run would read, follow or publish.  Returns the earlier files
+    left out (relative names), which the new report will not have."""
+    kept = kit_files(final)
+    for rel in kept:
+        dest = tmp / rel
+        dest.parent.mkdir(exist_ok=True)
+        shutil.copy2(final / rel, dest, follow_symlinks=False)
     earlier = tmp / "results.json"
     if earlier.exists():
         try:
             results_mod.load(earlier)
         except ValueError:
             earlier.unlink()
+    return _foreign_files(final, kept)
 
 
 # ----------------------------------------------------------------------------- kernel
@@ -518,6 +561,24 @@ def _complete(result):
     return result
 
 
+#: ``{thread id: KernelPool}``: the pool whose kernel a worker thread runs its notebooks in.
+_THREAD_POOL: dict = {}
+
+
+class _QuietWhenClosed:
+    """A logging filter: drops what the notebook client logs from a worker thread whose pool is
+    being closed.  Shutting kernels down under a running notebook (a stopped or failed run) makes
+    nbclient log "Kernel died while waiting for execute reply." — the run's own doing, not news for
+    the person who stopped it, who gets the command's one-line message."""
+
+    def filter(self, record) -> bool:
+        pool = _THREAD_POOL.get(record.thread)
+        return pool is None or not pool._closing.is_set()
+
+
+_QUIET = _QuietWhenClosed()
+
+
 class KernelPool:
     """Kernels started ahead and reused: one per worker thread.
 
@@ -541,6 +602,11 @@ class KernelPool:
         self._taken = []
         self._closing = threading.Event()
         self._warming = warm
+        import logging
+
+        for name in ("papermill", "traitlets"):  # nbclient logs through papermill's logger
+            if _QUIET not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(_QUIET)
         for _ in range(warm):
             threading.Thread(target=self._start_warm, daemon=True).start()
 
@@ -600,6 +666,7 @@ class KernelPool:
             with self._lock:
                 self._taken.append(km)
             self._local.km = km
+            _THREAD_POOL[threading.get_ident()] = self
         return km
 
     def close(self) -> None:
@@ -841,6 +908,19 @@ def _check_same_settings(final: Path, study: Study, opts: RunOptions, lang: str)
                              "Run every page (leave out --only) so the whole report uses one set of settings."))
 
 
+def _earlier_timings(path: Path, rerun: set) -> dict:
+    """Seconds per notebook in an earlier manifest (``--only`` copies it), without those in ``rerun``;
+    empty when it cannot be read.  Only names of pages the folder still holds are kept."""
+    try:
+        then = json.loads(path.read_text(encoding="utf-8")).get("timings_s", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(then, dict):
+        return {}
+    return {k: float(v) for k, v in then.items() if k not in rerun and isinstance(v, (int, float))
+            and not isinstance(v, bool) and (path.parent / "notebooks" / f"{k}.ipynb").is_file()}
+
+
 def _manifest(study: Study, opts: RunOptions, lang: str, timings: dict, started: float) -> dict:
     versions = {}
     for pkg in _PACKAGES:
@@ -1020,11 +1100,13 @@ class StudyJob:
 
         opts, name, root, final = self.opts, self.name, self.root, self.final
         _check_out(root, name)
+        _check_replaceable(final)  # before hours of notebooks, not when publishing them
         study, tables = prepare(self.dir, opts)
         self.study = study
         lang = self.lang = opts.lang or study.language
         self.run.title = self.shown = _html.study_name(study, lang)  # name_ru on Russian pages
         if not self.nbs:
+            _check_notebooks(opts.notebooks_dir)
             raise InputError(Problem("--only", f"no notebook matches {', '.join(opts.only)}. Notebooks: "
                                      + ", ".join(section_of(p) for p in notebooks_in(opts.notebooks_dir))))
         if opts.only and final.is_dir():  # kept pages must come from the same settings and data
@@ -1038,7 +1120,7 @@ class StudyJob:
         self.tmp = tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root.resolve()))
         self.lock = _own(tmp)
         if opts.only and final.is_dir():  # a partial run updates the earlier report
-            _copy_earlier(final, tmp)
+            self.run.left_out = _copy_earlier(final, tmp)
         work = self.work = tmp / "_work"
         work.mkdir(exist_ok=True)
         data.write_cache(cached, work / "data")
@@ -1084,7 +1166,8 @@ class StudyJob:
         if not self.results_path.exists():
             results_mod.record(self.results_path, "study", {"name": study.name}, study=study.name)
         write_study_index(tmp, study, lang, self.pages, figures, _extra_links(tmp, lang))
-        _write_tables_xlsx(tmp, work, lang, study)
+        earlier = tmp / "tables.xlsx" if self.opts.only else None  # --only: the other pages' sheets kept
+        _write_tables_xlsx(tmp, work, lang, study, earlier, {section_of(p) for p in self.nbs})
         references.write(tmp / references.FILE, lang, _nav(self.nav_pages, references.FILE, lang, self.shown))
         run.figures = dict(figures)
         run.figures["_currency"] = study.currency
@@ -1092,17 +1175,28 @@ class StudyJob:
         for stale in tmp.glob("*.lock"):
             if stale.name != LOCK_FILE:
                 stale.unlink()
-        manifest = _manifest(study, self.opts, lang, run.timings, self.started)
+        timings = dict(run.timings)
+        if self.opts.only:  # --only: the kept pages' timings stay in the manifest, as their pages do
+            timings = {**_earlier_timings(tmp / "manifest.json", {p.stem for p in self.nbs} | {"html_export"}),
+                       **timings}
+            timings = {k: timings[k] for k in sorted(timings, key=lambda k: (k == "html_export", k))}
+        manifest = _manifest(study, self.opts, lang, timings, self.started)
         for old, new in self.opts.path_names.items():  # where the study is for the one who ran it
             if manifest.get("study_dir") == str(old):
                 manifest["study_dir"] = str(new)
         (tmp / "manifest.json").write_text(json_text(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
-    def publish(self) -> StudyRun:
-        """The finished folder swapped in (main thread; a signal waits until the swap is done)."""
+    def publish(self) -> StudyRun | NotPublished:
+        """The finished folder swapped in (main thread; a signal waits until the swap is done).
+        Returns the :class:`StudyRun`, or :class:`NotPublished` (not raised: the other studies of the
+        call go on) when the earlier folder could not be replaced; this run's folder is then removed."""
         with _signals_deferred():
             (self.tmp / LOCK_FILE).unlink()
-            _swap(self.tmp, self.final)
+            try:
+                _swap(self.tmp, self.final)
+            except NotPublished as exc:
+                self.discard()
+                return exc
             self._release()
         return self.run
 
@@ -1131,22 +1225,75 @@ class StudyJob:
         self.tmp = None if self.tmp is None or not self.tmp.exists() else self.tmp
 
 
-def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None) -> None:
-    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one per sheet."""
+def _write_tables_xlsx(folder: Path, work: Path, lang: str = "en", study: Study | None = None,
+                       earlier: Path | None = None, replaced=()) -> None:
+    """``tables.xlsx``: the tables notebooks exported (``ctx.export``), one per sheet; with ``earlier``
+    (``--only``) the earlier workbook's sheets of the sections not in ``replaced`` are kept."""
     from analysis.pages import tables_xlsx
 
     tables_xlsx.write(work / "tables", folder / "tables.xlsx", lang,
-                      study.currency if study else "RUB", _html.study_name(study, lang) if study else "", study)
+                      study.currency if study else "RUB", _html.study_name(study, lang) if study else "", study,
+                      earlier=earlier, replaced=replaced)
+
+
+class NotPublished(InputError):
+    """The study's notebooks ran but its report folder could not be replaced (exit code 2); the
+    earlier report was left as it was."""
+
+
+def _cannot_replace(final: Path, exc: OSError, kind=None) -> InputError:
+    return (kind or NotPublished)(Problem(str(final), f"cannot replace this report folder: {exc.strerror or exc}. "
+                                "The earlier report was left as it was; make the folder writable (or move it "
+                                "away) and run again."))
+
+
+def _check_notebooks(folder: Path) -> None:
+    """``--notebooks`` must be a folder holding notebooks; raises :class:`InputError` saying which
+    of these it is not."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise InputError(Problem("--notebooks", f"{folder} not found. Give the folder of your notebooks."))
+    if not folder.is_dir():
+        raise InputError(Problem("--notebooks", f"{folder} is a file, not a folder. Give the folder of your notebooks."))
+    if not notebooks_in(folder):
+        raise InputError(Problem("--notebooks", f"no notebook (.ipynb) in {folder}."))
+
+
+def _check_replaceable(final: Path) -> None:
+    """Raise :class:`InputError` before anything runs when the earlier report folder ``final`` cannot
+    be swapped out (immutable, on a read-only mount, owned by another user in a sticky folder): it is
+    renamed aside and back, the move the publishing step makes (signals wait meanwhile; a run killed
+    in between has it put back by :func:`sweep_stale`)."""
+    final = Path(final)
+    if not final.is_dir() or final.is_symlink():
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    with _signals_deferred():
+        try:
+            final.rename(old)
+        except OSError as exc:
+            raise _cannot_replace(final, exc, InputError) from None  # nothing ran: bad input
+        try:
+            old.rename(final)
+        except OSError:  # another run published the study meanwhile: the earlier copy is out of date
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _swap(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` with two renames; the old copy is removed only afterwards."""
+    """Replace ``final`` by ``tmp`` with two renames; the old copy is removed only afterwards.  When
+    either rename fails the earlier report is put back and :class:`NotPublished` names the folder."""
     old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        final.rename(old)
-    tmp.rename(final)
+    try:
+        if final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            final.rename(old)
+        tmp.rename(final)
+    except OSError as exc:
+        if old is not None and old.exists() and not final.exists():
+            with contextlib.suppress(OSError):
+                old.rename(final)
+        raise _cannot_replace(final, exc) from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -1185,7 +1332,11 @@ def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[Stud
     worst = 0
     for d, out in zip(study_dirs, outcomes):
         dead = StudyRun(d, d.resolve().name, Path(opts.out_root) / d.resolve().name)
-        if isinstance(out, InputError):
+        if isinstance(out, NotPublished):
+            worst = max(worst, 2)
+            report(f"{d}: not published:\n" + "\n".join(f"  - {p}" for p in out.problems))
+            dead.code, dead.message = 2, str(out)
+        elif isinstance(out, InputError):
             worst = max(worst, 2)
             msg = "\n".join(f"  - {p}" for p in out.problems)
             report(f"{d}: bad input, nothing was run ({len(out.problems)} problem"
@@ -1218,4 +1369,7 @@ def run_many(study_dirs, opts: RunOptions, report=print) -> tuple[int, list[Stud
             total = sum(v for k, v in r.timings.items())
             report(f"{r.name}: {r.out_dir / 'index.html'} ({len([k for k in r.timings if k != 'html_export'])} "
                    f"notebooks, {total:.1f} s of work)")
+            if r.left_out:
+                shown = ", ".join(r.left_out[:10]) + (f" and {len(r.left_out) - 10} more" if len(r.left_out) > 10 else "")
+                report(f"  Not carried over from the earlier report (files the kit did not write): {shown}")
     return worst, runs
