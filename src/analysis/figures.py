@@ -197,6 +197,9 @@ FIGURES: tuple[Figure, ...] = (
     _f("compensation", "block_revenue_month", "money", "money"),
     _f("compensation", "block_profit_month", "money", "money"),
     _f("compensation", "role_cost_check_passed", "flag", "raw"),
+    # the role's cost as the pay page quotes it (the summary's role_cost_month_median) and net of what it replaces
+    _f("compensation", "role_cost_month_median", "money", "money"),
+    _f("compensation", "role_net_cost_month_median", "money", "money"),
     *(_f("compensation", f"<scheme>_{s}", "number" if s.endswith(("_cv", "_slope")) else
          "fraction" if s.startswith("prob") else "money",
          "num2" if s.endswith(("_cv", "_slope")) else "pct" if s.startswith("prob") else "money")
