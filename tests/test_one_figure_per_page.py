@@ -49,6 +49,30 @@ def test_net_cost_words_never_write_a_saving_as_a_negative_addition(net, key, fi
         assert "−" not in say(key, lang, **{k: f"{v:,.0f}" for k, v in got.items()})
 
 
+def _study(tmp_path, currency, extra=None):
+    from analysis.inputs.study import load_study
+
+    d = sample.write_sample(tmp_path / currency, clients=60, months=6, seed=1)
+    cfg = yaml.safe_load((d / "study.yaml").read_text(encoding="utf-8"))
+    cfg["currency"] = currency
+    cfg.pop("compensation", None)
+    cfg.update(extra or {})
+    (d / "study.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return load_study(d)
+
+
+def test_minimum_wage_check_not_run_is_named_for_a_currency_without_one(tmp_path):
+    from analysis.sections import summary
+
+    assert summary.checks_not_run(_study(tmp_path, "RUB")) == []
+    assert summary.checks_not_run(_study(tmp_path, "EUR")) == ["pay_vs_minimum_wage"]
+    stated = _study(tmp_path, "EUR", {"summary": {"checks": {"minimum_wage_month": {"EUR": 1500}}}})
+    assert summary.checks_not_run(stated) == []
+    for lang in ("en", "ru"):
+        text = say("summary.check_not_run.pay_vs_minimum_wage", lang, check="x", currency="EUR")
+        assert "minimum_wage_month" in text and "EUR" in text and "{" in text   # the key and its shape
+
+
 # ------------------------------------------------------------------ every page of several salons
 
 
@@ -117,3 +141,9 @@ def test_role_cost_is_one_figure_and_a_saving_is_said_as_one(sample_batch, club_
             assert f"saves {saving} a month" in pay, (folder.name, saving)
 
 
+def test_eur_summary_says_the_minimum_wage_check_was_not_run(club_and_eur):
+    page = _text((club_and_eur / "eur" / "05_summary.html").read_text(encoding="utf-8"))
+    assert "Not checked: A care manager's pay against the minimum wage." in page
+    assert "minimum_wage_month: {EUR: amount}" in page
+    rub = _text((club_and_eur / "club" / "05_summary.html").read_text(encoding="utf-8"))
+    assert "Not checked" not in rub
