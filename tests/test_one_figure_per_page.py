@@ -122,6 +122,23 @@ def _text(html: str) -> str:
     return html_lib.unescape(re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
+def test_margin_kept_a_year_is_one_figure_on_every_page(sample_batch, club_and_eur):
+    for folder in _reports(sample_batch, club_and_eur):
+        res = json.loads((folder / "results.json").read_text(encoding="utf-8"))["figures"]
+        ret, summ = res["retention"], res["summary"]
+        page_key = "kept_year_with_fees_median" if "kept_year_with_fees_median" in ret else "incremental_margin_year_median"
+        stated = summ["retention_kept_year_median"]
+        if ret.get(page_key) is None:          # no visit model: the summary counts the part as zero
+            assert stated == 0, folder.name
+            continue
+        assert stated == ret[page_key], (folder.name, stated, ret[page_key])
+        _, shown = _money(folder, "retention", page_key)
+        assert shown in _text((folder / "index.html").read_text(encoding="utf-8")), (folder.name, shown)
+        assert shown in _text((folder / "03_retention.html").read_text(encoding="utf-8")), (folder.name, shown)
+        summary_page = _text((folder / "05_summary.html").read_text(encoding="utf-8"))
+        assert f"Regular clients kept longer add {shown} of margin" in summary_page, (folder.name, shown)
+
+
 def test_role_cost_is_one_figure_and_a_saving_is_said_as_one(sample_batch, club_and_eur):
     for folder in _reports(sample_batch, club_and_eur):
         res = json.loads((folder / "results.json").read_text(encoding="utf-8"))["figures"]
@@ -139,6 +156,22 @@ def test_role_cost_is_one_figure_and_a_saving_is_said_as_one(sample_batch, club_
             fig, _ = figs.find("compensation", "role_net_cost_month_median")
             saving = figs.format_value(fig, -net, "en", _currency(folder))
             assert f"saves {saving} a month" in pay, (folder.name, saving)
+
+
+def test_membership_club_overview_and_retention_lead_count_the_fees(club_and_eur):
+    folder = club_and_eur / "club"
+    res = json.loads((folder / "results.json").read_text(encoding="utf-8"))["figures"]
+    ret = res["retention"]
+    assert ret["kept_year_with_fees_median"] > 0
+    assert ret["kept_year_with_fees_median"] == pytest.approx(
+        (ret.get("incremental_margin_year_median") or 0.0) + ret["members_fees_kept_year_median"], rel=1e-9)
+    _, shown = _money(folder, "retention", "kept_year_with_fees_median")
+    index = _text((folder / "index.html").read_text(encoding="utf-8"))
+    assert f"{shown} Extra margin and members' fees a year" in index
+    page = _text((folder / "03_retention.html").read_text(encoding="utf-8"))
+    if ret.get("breakeven_uplift_with_fees") is not None:
+        assert "Retention alone does not pay" not in page
+        assert "does not pay it at a 100%" not in page
 
 
 def test_eur_summary_says_the_minimum_wage_check_was_not_run(club_and_eur):
