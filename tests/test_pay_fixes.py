@@ -114,14 +114,20 @@ def test_all_at_loss_words():
 
 def test_gross_and_net_cost_words_say_which_is_which():
     """F3: 54,904 (the role, net) beside 87,551 (one manager on the scheme, gross) must not read as a
-    contradiction: the gross one says nothing is taken off, the net one what is."""
+    contradiction: the gross one says nothing is taken off, the net one what is.  "The role's cost" is
+    the figure every other page gives (60,310 here); what it adds net of what it replaces is said
+    apart (``compensation.net.*``), as a saving when it replaces more than it costs."""
+    net = say("compensation.net.adds", "en", value="54,904 ₽")
     fields = dict(median="67,207 ₽", p10="60,000 ₽", p90="75,000 ₽", share="75%", cost="87,551 ₽",
-                  net="54,904 ₽", managers="1", scheme="Source scheme")
+                  gross="60,310 ₽", net=net, managers="1", scheme="Source scheme")
     en = say("compensation.pay.text_gross", "en", **fields)
     assert "87,551 ₽ a month for one manager on this scheme, before anything is taken off" in en
-    assert "54,904 ₽, is a different figure" in en
+    assert "The role's cost, 60,310 ₽ a month" in en and "is a different figure" in en
     assert "less the commission saved on their own services" in en
-    ru = say("compensation.pay.text_gross", "ru", **fields)
+    assert "it adds **54,904 ₽** a month" in en
+    net_ru = say("compensation.net.saves", "ru", saving="5,031 €")
+    ru = say("compensation.pay.text_gross", "ru", **{**fields, "net": net_ru})
     assert "87,551 ₽ в месяц за одного менеджера по этой схеме, ничего не вычитая" in ru
-    assert "54,904 ₽, — другая величина" in ru
+    assert "Стоимость должности, 60,310 ₽ в месяц" in ru and "— другая величина" in ru
     assert "за вычетом комиссии, сэкономленной на их собственных услугах" in ru
+    assert "**экономит 5,031 €** в месяц" in ru and "−" not in ru

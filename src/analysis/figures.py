@@ -105,6 +105,8 @@ FIGURES: tuple[Figure, ...] = (
     # --- summary (05_summary)
     _f("summary", "verdict", "code", "verdict", index=True),
     _f("summary", "role_cost_month_median", "money", "money", index=True),
+    # the retention part a year as the summary's sentence states it: the retention page's figure (one source)
+    _f("summary", "retention_kept_year_median", "money", "money"),
     _f("summary", "npv_median", "money", "money", index=True, when="decided"),
     _f("summary", "prob_positive", "fraction", "prob", index=True, when="decided"),
     # null (not -1) when the role does not pay back within the horizon
@@ -180,6 +182,9 @@ FIGURES: tuple[Figure, ...] = (
     _f("retention", "margin_at_risk_avoided_year", "money", "money"),
     _f("retention", "role_cost_year", "money", "money"),
     # members' fees kept (summary.membership_gain at the page's scenarios): only with priced memberships
+    _f("retention", "kept_year_with_fees_median", "money", "money", index=True, when="memberships"),
+    _f("retention", "kept_year_with_fees_p10", "money", "money", when="memberships"),
+    _f("retention", "kept_year_with_fees_p90", "money", "money", when="memberships"),
     _f("retention", "members_fees_kept_year_median", "money", "money", when="memberships"),
     _f("retention", "members_fees_kept_year_p10", "money", "money", when="memberships"),
     _f("retention", "members_fees_kept_year_p90", "money", "money", when="memberships"),
@@ -204,6 +209,9 @@ FIGURES: tuple[Figure, ...] = (
     _f("compensation", "block_revenue_month", "money", "money"),
     _f("compensation", "block_profit_month", "money", "money"),
     _f("compensation", "role_cost_check_passed", "flag", "raw"),
+    # the role's cost as the pay page quotes it (the summary's role_cost_month_median) and net of what it replaces
+    _f("compensation", "role_cost_month_median", "money", "money"),
+    _f("compensation", "role_net_cost_month_median", "money", "money"),
     *(_f("compensation", f"<scheme>_{s}", "number" if s.endswith(("_cv", "_slope")) else
          "fraction" if s.startswith("prob") else "money",
          "num2" if s.endswith(("_cv", "_slope")) else "pct" if s.startswith("prob") else "money")

@@ -74,3 +74,19 @@ def components_table(scheme: dict, block, lang: str = "en", currency: str = "RUB
     t["component"] = [say("compensation.component.total", lang) if c == compensation.TOTAL
                       else describe_component(c, lang, currency) for c in t["component"]]
     return t
+
+
+def net_cost_words(net_month: float) -> tuple[str, dict]:
+    """What the role adds a month net of what it replaces, as a catalogue key and its fields:
+    ``compensation.net.adds`` (``value``: the net cost, positive), ``compensation.net.saves``
+    (``saving``: the role replaces more than it costs, as a positive amount) or
+    ``compensation.net.even`` (less than half a unit of money either way).  ``net_month`` is
+    :func:`analysis.sections.summary.role_cost`'s ``net_cost_month`` (study currency a month); the
+    fields are numbers, formatted by the page.  A saving is never written as a negative addition, and
+    "the role's cost" stays the gross figure the other pages give (``role_cost_month``)."""
+    net = float(net_month)
+    if not abs(net) >= 0.5:
+        return "compensation.net.even", {}
+    if net > 0:
+        return "compensation.net.adds", {"value": net}
+    return "compensation.net.saves", {"saving": -net}

@@ -1809,13 +1809,34 @@ def covered_analysis(study, tables, analysis: RetentionAnalysis | None = None) -
     return out
 
 
+def headline(study, tables, analysis: RetentionAnalysis | None = None):
+    """The retention page's headline scenarios, computed once here for every page that quotes them.
+
+    ``study`` and ``tables`` are the study as loaded (not localised) and its tables; ``analysis`` the
+    salon-wide :func:`analyse` (reused when every block is covered).  Returns ``(cov, sc, fees)``:
+    :func:`covered_analysis`, :func:`scenarios` of the covered blocks on the study's own draws
+    (``simulate.draws(study)``, the models taken as fitted; None when the analysis failed) and
+    :func:`members_fees` (None without priced members' fees).  The retention page, the index card and
+    the summary's sentence on the retention part all read :func:`page_figures` of these, so the margin
+    kept a year (and the fees kept) is one figure wherever it is shown."""
+    from analysis.models import simulate
+
+    cov = covered_analysis(study, tables, analysis=analysis)
+    d = cov.analysis
+    sc = scenarios(cov.study, cov.tables, simulate.draws(study), analysis=d, salon=tables) if d is not None else None
+    return cov, sc, members_fees(cov, sc)
+
+
 def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
                  sc: RetentionScenarios | None, fees: "MembersFees | None" = None) -> dict:
     """The retention page's figures for results.json.  ``models`` is the salon-wide analysis (the
     fitted model parameters the page shows); ``decision`` the covered blocks' (:func:`covered_analysis`)
     and ``sc`` its scenarios: margin kept, revenue at risk, margin saved, role cost and break-even
     are the ones the decision uses (NaN without ``decision`` or ``sc``).  A figure that could not be computed is NaN, with its reason's
-    code beside it (``<figure>_reason``)."""
+    code beside it (``<figure>_reason``).  With ``fees`` (:func:`members_fees`) the members' fees kept
+    (:func:`fees_figures`) and ``kept_year_with_fees_p10`` / ``_median`` / ``_p90`` (study currency a
+    year: the visits' margin kept, 0 without a visit model, plus the fees kept, scenario by scenario --
+    the summary's retention part) are added."""
     from analysis.models import simulate
 
     bg = models.bgnbd.params if models.bgnbd is not None else {}
@@ -1832,6 +1853,11 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         warnings.simplefilter("ignore", RuntimeWarning)      # no visit model: the margin kept is NaN
         kept = simulate.summarize(sc.incremental_margin_year, "incremental_margin_year")
     ff = fees_figures(fees) if fees is not None else None    # members' fees kept (members_fees)
+    if ff is not None:   # the visits' margin and the fees kept together, scenario by scenario (the summary's part)
+        both = np.nan_to_num(np.asarray(sc.incremental_margin_year, float)) + np.nan_to_num(fees.kept_year)
+        q = simulate.quantiles(both)
+        ff.update({"kept_year_with_fees_p10": float(q[0]), "kept_year_with_fees_median": float(q[1]),
+                   "kept_year_with_fees_p90": float(q[2])})
     missing = dict(d.missing) if d is not None else {}
     if d is None:      # the analysis could not be computed on these clients (covered_analysis' note)
         left_out = Note("summary.note.retention_left_out", {}, level="warning", topic="summary")
@@ -1858,6 +1884,9 @@ def page_figures(models: RetentionAnalysis, decision: RetentionAnalysis | None,
         "margin_at_risk_avoided_year": float(np.median(sc.margin_at_risk_avoided_year)),
         "role_cost_year": d.role_cost_year if d is not None else nan,
         **{f"{k}_reason": v.code for k, v in missing.items()},
+        **({"kept_year_with_fees_p10": ff["kept_year_with_fees_p10"],
+            "kept_year_with_fees_median": ff["kept_year_with_fees_median"],
+            "kept_year_with_fees_p90": ff["kept_year_with_fees_p90"]} if ff is not None else {}),
         **({"members_fees_kept_year_p10": ff["members_fees_kept_year_p10"],
             "members_fees_kept_year_median": ff["members_fees_kept_year_median"],
             "members_fees_kept_year_p90": ff["members_fees_kept_year_p90"],

@@ -75,7 +75,7 @@ __all__ = ["Prepared", "prepare", "Evaluation", "evaluate", "evaluate_fixed", "d
            "next_step_text", "short_label", "format_value", "flip_conditions", "PilotAdvice", "pilot_advice",
            "extend_decision", "EXTEND", "effect_range_text", "PARTS_LABELS", "part_labels", "replaced_key",
            "pilot_advice_text",
-           "page_notes", "EFFECT_GRID", "PROFILE_GRID", "retention_profiles", "minimum_wage_month",
+           "page_notes", "checks_not_run", "EFFECT_GRID", "PROFILE_GRID", "retention_profiles", "minimum_wage_month",
            "MembershipGain", "membership_gain", "membership_pricing"]
 
 EFFECT_KEY = "retention.care_manager_effect"
@@ -1006,6 +1006,16 @@ def sanity_checks(prep: Prepared, ev: Evaluation) -> list[Check]:
         limit = lim("min_active_clients_per_manager")
         out.append(Check("managers_vs_clients", per >= limit, per, limit))
     return out
+
+
+def checks_not_run(study: Study) -> list[str]:
+    """Codes of the :func:`sanity_checks` that apply to the study but cannot run, so the page says
+    so instead of leaving the row out silently: ``pay_vs_minimum_wage`` when the care manager's pay
+    is the kit's converted default (``compensation.schemes`` not stated) and the kit holds no minimum
+    wage for the study's currency (:func:`minimum_wage_month` is None, e.g. EUR).  Empty otherwise."""
+    if "compensation.schemes" not in study.given and minimum_wage_month(study) is None:
+        return ["pay_vs_minimum_wage"]
+    return []
 
 
 def minimum_wage_month(study: Study) -> float | None:
