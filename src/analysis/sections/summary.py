@@ -1374,17 +1374,25 @@ def effect_range_text(value, lang: str = "en", fmt=None) -> str:
 
 
 def short_label(study: Study, key: str, lang: str = "en", width: int = 48) -> str:
-    """A short name of an assumption for charts: the section's short label, else its description."""
+    """A short name of an assumption for charts and the summary's sentences: the section's short
+    label, else the catalogue's ``summary.short.<key>``, else its description up to the first " ("
+    cut at a word boundary with "…" when longer than ``width`` characters (a name, never half of a
+    phrase such as «Эффект менеджера сопровождения: на сколько»)."""
     from analysis.sections import staffing
-    from analysis.pages.words import say
+    from analysis.pages.words import has, say
 
     if key in staffing.SHORT_LABEL_KEYS:
         return say(staffing.SHORT_LABEL_KEYS[key], lang)
+    if has(f"summary.short.{key}"):
+        return say(f"summary.short.{key}", lang)
     table = study.assumptions(None, lang)
     match = table.loc[table["key"] == key, "description"]
     text = match.iloc[0] if len(match) else key
-    text = text.split(" (")[0].split(", ")[0]
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    text = text.split(" (")[0]
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,:;") + "…"
 
 
 def format_value(study: Study, key: str, value: float, lang: str = "en") -> str:
