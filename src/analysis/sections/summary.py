@@ -1242,6 +1242,10 @@ class PilotAdvice:
         For ``extend``: the summary's scenarios use the measured effect (the pilot page concluded
         a gain, a loss or no change, :func:`analysis.sections.pilot.decision_note`).  When False the
         chances on the page are the assumed effect's, so none is quoted "with the measured effect".
+    reason : str or None
+        For ``running``: why the pilot has no measured effect, the pilot page's own code
+        (:attr:`analysis.sections.pilot.PilotAnalysis.not_measured_reason`); only ``too_recent`` is
+        "too early to measure".
     """
 
     kind: str
@@ -1253,6 +1257,7 @@ class PilotAdvice:
     effect: tuple | None = None
     since: object = None
     used: bool = True
+    reason: str | None = None
 
 
 def extend_decision(effect_p10: float, prob_positive: float, recommend_prob: float, reject_prob: float,
@@ -1307,7 +1312,8 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
                 p10, prob_positive, float(study["summary.recommend_prob"]), float(study["summary.reject_prob"]),
                 agreed=getattr(pa, "conclusion", None) == "gain"),
                 effect=(p10, p50, p90), since=pa.since)
-        return PilotAdvice("running", blocks, others, months=pa.more_months, since=pa.since)
+        return PilotAdvice("running", blocks, others, months=pa.more_months, since=pa.since,
+                           reason=getattr(pa, "not_measured_reason", None))
     if not (level == "pilot" or "hinges_on_retention" in (reasons or ())):
         return None
     fig = pilot_figures or {}
@@ -1508,6 +1514,9 @@ def pilot_advice_text(advice: PilotAdvice, study: Study, lang: str = "en", prob_
         from analysis.sections.pilot.power import MAX_MONTHS
 
         blocks = names(advice.blocks, "summary.pilot.everyone_blocks")
+        if advice.reason not in (None, "too_recent"):   # not a matter of time: the pilot page's reason
+            return [words.say(f"summary.pilot.not_measured.{advice.reason}", lang, blocks=blocks,
+                              since=i18n.date(advice.since, lang))]
         if advice.months is None:   # never a placeholder: say that the months are unknown
             return [words.say("summary.pilot.running_unknown", lang, blocks=blocks, since=i18n.date(advice.since, lang),
                               max_months=i18n.number(MAX_MONTHS, lang))]
