@@ -416,7 +416,9 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
                                                key_rng(int(study["simulation.seed"]), "rng:model_refits"),
                                                EFFECT_GRID).curves
         prep.effect_grid = EFFECT_GRID.copy()
-        prep.model_curves = curves if len(curves) else None
+        # without the fitted gain's curve the regulars' gain is counted as zero (note
+        # summary.note.retention_zero): the refits' curves must not bring it back into the NPV
+        prep.model_curves = curves if len(curves) and _model_fitted(prep) else None
     try:
         prep.baseline = pnl.baseline(tables, study)
     except (ValueError, KeyError, InputError) as exc:
