@@ -137,3 +137,13 @@ def test_the_underpowered_pilot_note_gives_its_length_in_months():
     assert "за 6 мес." in ru
     assert words.field_kind("pilot.note.placebo", "spread") == "number"
     assert words.field_kind("compensation.bonus.text", "hit") is None   # "{hit} of months" is a share
+
+
+def test_no_only_before_a_chance_that_can_read_under_one_percent():
+    # "It pays off in only 0% of the scenarios", "…in only under 1%": a chance in words
+    # (i18n.probability) can be "0%", "under 1%" or "over 99%", so no "only"/«лишь» is put before it
+    for lang, words_before in (("en", ("only", "just")), ("ru", ("лишь в", "только в"))):
+        for key, entry in words.catalogue(lang).items():
+            for text in _texts(entry):
+                for w in words_before:
+                    assert not re.search(rf"\b{w}\s+\{{(prob|recommend|reject)\}}", str(text)), (key, text)
