@@ -82,6 +82,7 @@ def test_the_design_tables_share_column_is_headed_as_a_share():
     (["pilot.note.few_before_clients"], 214, False, "few_before"),
     (["pilot.note.few_before_repeats", "pilot.note.too_recent"], 214, False, "few_before"),
     (["pilot.note.on_bound"], 214, False, "not_pinned"),
+    (["pilot.note.too_recent", "pilot.note.on_bound"], 214, False, "too_recent"),
     ([], 0, False, "no_pilot_clients"),
     (["pilot.note.too_recent"], 214, False, "too_recent"),
     ([], 214, True, None),

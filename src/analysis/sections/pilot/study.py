@@ -94,8 +94,9 @@ class PilotAnalysis:
         ``summary.pilot.not_measured.<code>``, the pilot page's notes): ``too_short`` (less than a
         month after the start), ``no_pilot_clients`` (no client homed in the pilot blocks),
         ``few_before`` (too few clients or repeat visits before the start for the baseline: more
-        months will not help), ``not_pinned`` (the model's estimate is not identified, at its bound or
-        failed), ``too_recent`` (otherwise: the pilot needs more months).  None when measured or
+        months will not help), ``too_recent`` (the design says it needs more months), ``not_pinned``
+        (the model's estimate is not identified, at its bound or failed, and no more months are
+        named), ``too_recent`` otherwise.  None when measured or
         without a pilot."""
         if self.since is None or self.measured:
             return None
@@ -106,6 +107,8 @@ class PilotAnalysis:
             return "no_pilot_clients"
         if codes & {"pilot.note.few_before_clients", "pilot.note.few_before_repeats"}:
             return "few_before"
+        if "pilot.note.too_recent" in codes:   # more months would pin it down: the page says how many
+            return "too_recent"
         if codes & {"pilot.note.not_identified", "pilot.note.on_bound", "pilot.note.effect_failed"}:
             return "not_pinned"
         return "too_recent"
