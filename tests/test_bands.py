@@ -38,3 +38,13 @@ def test_input_error_is_a_value_error():
         raise err
     except ValueError as caught:
         assert "horizon_months" in str(caught)
+
+
+def test_a_band_without_spread_is_written_as_its_single_value():
+    # the role page read "Fixed salary (about 115,000 ₽ (115,000 ₽ … 115,000 ₽) a month per manager)"
+    from analysis.pages import i18n
+
+    money = lambda x: i18n.money(x, "RUB", "en")  # noqa: E731
+    assert Band(115000.0, 115000.0, 115000.0).text(money) == "115,000\u00a0₽"
+    assert Band(114999.8, 115000.0, 115000.2).text(money) == "115,000\u00a0₽"   # the same as written
+    assert Band(100000.0, 115000.0, 130000.0).text(money) == "115,000\u00a0₽ (100,000\u00a0₽ … 130,000\u00a0₽)"

@@ -794,3 +794,17 @@ def test_fields_counted_in_pieces_as_in_one(lines, trailing_newline, chunk):
         split = split[:-1]
     expect = [(i + 1, ln.count(b",") + 1) for i, ln in enumerate(split) if ln.rstrip(b"\r") != b""]
     assert list(zip(whole_no.tolist(), whole_n.tolist())) == expect
+
+
+def test_a_missing_visits_file_message_names_every_accepted_extension(tmp_path):
+    # the message said "visits.csv, visits.xlsx or visits.parquet" though .tsv and .txt are read too
+    from analysis.inputs import data as data_mod
+    from analysis.inputs.study import load_study
+
+    (tmp_path / "study.yaml").write_text("name: t\ncurrency: RUB\n", encoding="utf-8")
+    study = load_study(tmp_path)
+    with pytest.raises(Exception) as err:
+        data_mod.load_tables(study)
+    text = str(err.value)
+    for ext in data_mod.EXTENSIONS:
+        assert f"visits{ext}" in text, (ext, text)

@@ -229,3 +229,16 @@ def test_sample_has_every_index_figure(sample_results):
         present_when.add("decided")
     assert not F.missing_index_figures(sample_results, present_when)
     assert set(sample_results["figures"]) >= {f.section for f in F.index_figures()}
+
+
+def test_the_portfolio_index_has_no_two_columns_with_one_title_or_one_figure():
+    # the index showed "Care managers needed" (staffing) and "Care managers the salon needs" (role
+    # profile), always equal; in Russian both were «Нужно менеджеров сопровождения»
+    from analysis import figures
+
+    rows = figures.index_rows()
+    for col in (2, 3):
+        labels = [r[col] for r in rows]
+        assert len(labels) == len(set(labels)), sorted(x for x in labels if labels.count(x) > 1)
+    keys = [(r[0], r[1]) for r in rows]
+    assert ("staffing", "care_managers_needed") in keys and ("role_profile", "care_managers_needed") not in keys

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from hypothesis import given, strategies as st
 
 from analysis.pages import i18n
@@ -45,3 +47,14 @@ def test_short_money_keeps_the_half():
     # axis ticks at 12.5M and 17.5M must not both read as rounded neighbours
     assert i18n.money(12_500_000, "RUB", "en", short=True) == f"12.5M{NB}₽"
     assert i18n.money(18_000_000, "RUB", "en", short=True) == f"18M{NB}₽"
+
+
+@pytest.mark.parametrize("x", [-0.0, -0.001, -0.004999, -1e-12])
+def test_a_negative_value_that_rounds_to_zero_has_no_sign(x):
+    # the pay page showed "−0.00 ₽" per 100 ₽ of profit for a scheme whose profit share was -0.0001
+    from analysis.pages import i18n
+
+    assert i18n.number(x, "en", 2) == "0.00" and i18n.number(x, "ru", 2) == "0,00"
+    assert i18n.money(x, "RUB", "en", 2) == "0.00\u00a0₽" and i18n.money(x, "EUR", "en", 2) == "€0.00"
+    assert i18n.percent(x / 100, "en", 1) == "0.0%"
+    assert i18n.number(-0.005001, "en", 2) == "−0.01" and i18n.money(-1, "EUR", "en") == "−€1"

@@ -105,3 +105,23 @@ def test_load_notes_are_shown_in_the_reader_words_with_money_formatted(monkeypat
     ctx = open_study(None, lang)
     ctx.show_notes([Note("data.refunds_netted", {"file": "visits.csv", "total": 66950.0}, n=25)])
     assert expected.replace(" ", "\u00a0") in shown[-1].replace(" ", "\u00a0")
+
+
+def test_every_choice_of_every_setting_is_shown_in_words():
+    # the Russian assumption tables showed the raw code `split` for compensation.profit_share_split
+    from analysis.inputs.study import _leaves, schema
+    from analysis.pages.words import catalogue, say
+
+    walked = 0
+    for path, node in _leaves(schema()):
+        if node.get("type") != "choice":
+            continue
+        key = ".".join(path)
+        for choice in node.get("choices", []):
+            walked += 1
+            for lang in ("en", "ru"):
+                labels = [k for k in (f"page.value.{key}.{choice}", f"page.value.{choice}") if k in catalogue(lang)]
+                assert labels, (key, choice, lang)   # a label in the catalogue, not the raw code
+                assert setting_text(key, choice, lang, spec=node) == say(labels[0], lang)
+    assert walked >= 10
+    assert setting_text("compensation.profit_share_split", "split", "ru", spec={"type": "choice"}) == "делится между ними"

@@ -142,3 +142,17 @@ def run_study_study(opts):
 
     root = Path(__file__).resolve().parents[1]
     return load_study(root / "data" / "sample", opts.overrides)
+
+
+def test_range3_without_spread_is_the_single_value(tmp_path):
+    # the notebook context's "median (range P10 … P90)" for a fixed amount
+    from types import SimpleNamespace
+
+    from analysis.pages.notebook import Context
+
+    ctx = SimpleNamespace(lang="en", currency="RUB")
+    ctx.money = lambda x, d=0: Context.money(ctx, x, d)
+    ctx.pct = lambda x, d=0: Context.pct(ctx, x, d)
+    ctx.num = lambda x, d=0: Context.num(ctx, x, d)
+    assert Context.range3(ctx, 115000, 115000, 115000) == "115,000\u00a0₽"
+    assert Context.range3(ctx, 0.1, 0.2, 0.3, "pct") == "20% (range 10% … 30%)"

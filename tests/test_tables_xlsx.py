@@ -174,3 +174,27 @@ def test_settings_and_figures_named(tmp_path):
     design = wb[tables_xlsx.table_title("pilot", "design", "ru")]
     assert [c.value for c in design[1]] == [say("xlsx.col.option", "ru"), say("xlsx.col.control", "ru"),
                                            say("xlsx.col.detectable_effect", "ru")]
+
+
+def test_shares_the_column_names_cannot_tell_are_percentages(tmp_path):
+    # the Cohorts sheet stored 0.3333 with `#,##0.00` (shown 0,33) while other shares were `0.0%`
+    folder = tmp_path / "tables"
+    _export(folder, "data_check", "cohorts", pd.DataFrame({"cohort": pd.to_datetime(["2024-01-01"]), "0": [1.0],
+                                                           "1": [0.3333], "12": [0.05]}))
+    _export(folder, "staffing", "queues", pd.DataFrame({"queue": ["care"], "servers": [2], "within_target": [0.92]}))
+    _export(folder, "pilot", "design", pd.DataFrame({"option": ["current"], "power_6m": [0.28], "months_needed": [24.0]}))
+    _export(folder, "pilot", "event_study", pd.DataFrame({"month": [-1, 0], "pilot": [0.25, 0.3], "control": [0.2, 0.21],
+                                                          "gap": [0.0, 0.04]}))
+    wb = openpyxl.load_workbook(tables_xlsx.write(folder, tmp_path / "t.xlsx", "ru"))
+    formats = {}
+    for ws in wb.worksheets[1:]:
+        head = [c.value for c in ws[1]]
+        for row in ws.iter_rows(min_row=2):
+            for h, c in zip(head, row):
+                if isinstance(c.value, (int, float)) and not isinstance(c.value, bool):
+                    formats[(ws.title, h)] = c.number_format
+    shares = {k: v for k, v in formats.items() if v == "0.0%"}
+    assert len([k for k in shares if k[0] == "Когорты"]) == 3, formats
+    assert not [k for k, v in formats.items() if k[0] == "Когорты" and v != "0.0%"]
+    assert sum(1 for k in shares if k[0] != "Когорты") == 5, formats   # within target, power, pilot, control, gap
+    assert formats[("Схемы пилота", tables_xlsx.column_title("months_needed", "ru", "pilot"))] != "0.0%"

@@ -101,3 +101,58 @@ def test_catalogue_reads_the_same_with_either_yaml_loader(lang):
 
     text = resources.files("analysis.pages").joinpath("catalogue", f"{lang}.yaml").read_text(encoding="utf-8")
     assert words.catalogue(lang) == yaml.load(text, Loader=yaml.SafeLoader)
+def _fill(key, value):
+    texts = [t for lang in words.LANGS for t in _texts(words.catalogue(lang)[key])]
+    return {f: value for t in texts for f in words.fields_of(str(t)) if f != "n"}
+
+
+def test_a_count_in_a_note_is_never_formatted_as_a_share():
+    # Walk every catalogue placeholder the English text follows with a count's unit ("{months}
+    # months", "{n} clients"): a page formatting a note's figures as shares (the summary's pilot
+    # note did: "after 600% months", «за 600 % мес.») must still show the count.
+    from analysis.pages import i18n
+
+    walked = 0
+    for key in words.catalogue("en"):
+        counts = [f for f in _fill(key, 6) if words.field_kind(key, f) == "count"]
+        if not counts:
+            continue
+        walked += 1
+        fields = {**_fill(key, 0.5), **{f: 7 for f in counts}}
+        for lang in words.LANGS:
+            text = words.note_text(Note(key, fields, n=7), lang, lambda k, v: i18n.percent(v, lang))
+            assert "700" not in text and re.search(r"(?<![\d,.])7(?![\d,.]|\s*%)", text), (key, lang, text)
+    assert walked > 20
+
+
+def test_a_percentage_number_in_a_note_gets_no_second_percent_sign():
+    from analysis.pages import i18n
+
+    for key in words.catalogue("en"):
+        numbers = [f for f in _fill(key, 12) if words.field_kind(key, f) == "number"]
+        fields = {**_fill(key, 0.5), **{f: 12 for f in numbers}}
+        for lang in words.LANGS if numbers else ():
+            text = words.note_text(Note(key, fields, n=2), lang, lambda k, v: i18n.percent(v, lang))
+            assert not re.search(r"%\s*%", text) and "1200" not in text and "1 200" not in text, (key, text)
+
+
+def test_the_underpowered_pilot_note_gives_its_length_in_months():
+    from analysis.pages import i18n
+
+    note = Note("pilot.summary.not_used_underpowered", {"p10": 0.3, "median": 0.62, "p90": 0.92, "months": 6})
+    en = words.note_text(note, "en", lambda k, v: i18n.percent(v, "en"))
+    ru = words.note_text(note, "ru", lambda k, v: i18n.percent(v, "ru"))
+    assert "after 6 months" in en and "62% (30% … 92%)" in en
+    assert "за 6 мес." in ru
+    assert words.field_kind("pilot.note.placebo", "spread") == "number"
+    assert words.field_kind("compensation.bonus.text", "hit") is None   # "{hit} of months" is a share
+
+
+def test_no_only_before_a_chance_that_can_read_under_one_percent():
+    # "It pays off in only 0% of the scenarios", "…in only under 1%": a chance in words
+    # (i18n.probability) can be "0%", "under 1%" or "over 99%", so no "only"/«лишь» is put before it
+    for lang, words_before in (("en", ("only", "just")), ("ru", ("лишь в", "только в"))):
+        for key, entry in words.catalogue(lang).items():
+            for text in _texts(entry):
+                for w in words_before:
+                    assert not re.search(rf"\b{w}\s+\{{(prob|recommend|reject)\}}", str(text)), (key, text)

@@ -68,7 +68,12 @@ class Band:
         return iter((self.p10, self.median, self.p90))
 
     def text(self, fmt: Callable[[float], str], lang: str = "en") -> str:
-        """``median (P10 … P90)`` in the report's words, each figure written by ``fmt``."""
+        """``median (P10 … P90)`` in the report's words, each figure written by ``fmt``; the median
+        alone when the three read the same (a fixed amount: "115,000 ₽", not "115,000 ₽ (115,000 ₽ …
+        115,000 ₽)")."""
         from analysis.pages.words import say
 
-        return say("common.range", lang, median=fmt(self.median), p10=fmt(self.p10), p90=fmt(self.p90))
+        median, p10, p90 = fmt(self.median), fmt(self.p10), fmt(self.p90)
+        if p10 == median == p90:
+            return median
+        return say("common.range", lang, median=median, p10=p10, p90=p90)

@@ -217,7 +217,9 @@ FIGURES: tuple[Figure, ...] = (
          "num2" if s.endswith(("_cv", "_slope")) else "pct" if s.startswith("prob") else "money")
       for s in _SCHEME_STATS),
     # --- role profile (06)
-    _f("role_profile", "care_managers_needed", "count", "num", index=True),
+    # the same figure as staffing.care_managers_needed (the role profile reads it from the staffing
+    # analysis): on the portfolio index once, under staffing
+    _f("role_profile", "care_managers_needed", "count", "num"),
     _f("role_profile", "own_services_share", "fraction", "pct", index=True),
     _f("role_profile", "scheme_label", "text", "text", index=True),
     _f("role_profile", "scheme", "code", "raw"),

@@ -84,6 +84,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet")
 
+
+def _accepted_names(table: str) -> str:
+    """The file names a table is found under, for messages: every accepted extension
+    (``visits.csv, visits.tsv, … or visits.parquet``)."""
+    names = [f"{table}{e}" for e in EXTENSIONS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
 #: Status words understood (lower case; Russian words by their stem).
 STATUS_WORDS = {
     "done": ("done", "completed", "complete", "closed", "paid", "arrived", "visited", "ok", "yes",
@@ -338,8 +345,7 @@ def load_tables(study) -> Tables:
             if table == "visits":
                 problems.append(Problem(
                     "visits.csv", f"required file not found in {base}: the study needs its visits as "
-                    "visits.csv, visits.xlsx or visits.parquet (or a file mapped in study.yaml under "
-                    "data: visits: file:)."))
+                    f"{_accepted_names('visits')} (or a file mapped in study.yaml under data: visits: file:)."))
             frames[table] = None
             continue
         where = _rel(path, base)

@@ -51,10 +51,13 @@ def tr(lang: str, en: str, ru: str) -> str:
 
 
 def number(x, lang: str = "en", decimals: int = 0) -> str:
-    """Group thousands: ``1,234.5`` (en) or ``1 234,5`` (ru). NaN / None -> ``–``."""
+    """Group thousands: ``1,234.5`` (en) or ``1 234,5`` (ru). NaN / None -> ``–``.  A value that
+    rounds to zero is written without a sign (``-0.001 -> "0.00"``, never ``"−0.00"``)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     text = f"{float(x):,.{decimals}f}"
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        text = text[1:]
     if text.startswith("-"):
         text = "−" + text[1:]
     if lang == "ru":

@@ -137,8 +137,11 @@ def setting_text(key: str, value, lang: str = "en", currency: str = "RUB", spec:
     if isinstance(value, (dt.date, dt.datetime)):
         return i18n.date(value, lang)
     if isinstance(value, str):
-        k = f"page.value.{value}"
-        return say(k, lang) if (typ == "choice" and k in catalogue(lang)) else value
+        # a choice in words: its own label for this setting first, then the label shared by settings
+        for k in (f"page.value.{key}.{value}", f"page.value.{value}"):
+            if typ == "choice" and k in catalogue(lang):
+                return say(k, lang)
+        return value
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
 

@@ -132,11 +132,14 @@ class Context:
         return i18n.date(d, self.lang)
 
     def range3(self, p10, p50, p90, kind: str = "money", decimals: int = 0) -> str:
-        """``median (P10 … P90)`` formatted as money, percent or number."""
+        """``median (P10 … P90)`` formatted as money, percent or number; the median alone when the
+        three read the same."""
         f = {"money": lambda v: self.money(v, decimals), "pct": lambda v: self.pct(v, decimals),
              "num": lambda v: self.num(v, decimals)}[kind]
         from analysis.pages.words import say
 
+        if f(p10) == f(p50) == f(p90):   # no spread: the single value, not "x (range x … x)"
+            return f(p50)
         return f"{f(p50)} ({say('common.range_word', self.lang)} {f(p10)} … {f(p90)})"
 
     # ---------------------------------------------------------------- display

@@ -56,7 +56,17 @@ class PilotWords:
         return self.ctx.pct(x, 1)
 
     def _change(self, outcome, x):
-        return self.ctx.num(x, 2) if outcome == "visits_per_client_month" else self.ctx.pct(x, 1)
+        """A change in its own unit: visits a month as a number, a rate's difference in percentage
+        points, a ratio's change (ticket, services per visit) as a relative change in %."""
+        from analysis.sections.pilot.did import OUTCOMES
+
+        if outcome == "visits_per_client_month":
+            return self.ctx.num(x, 2)
+        if x is None or not np.isfinite(x):
+            return self("common.not_available")
+        if OUTCOMES.get(outcome) == "diff":   # a rate minus a rate: percentage points, not a percentage
+            return self("pilot.change.points", value=self.ctx.num(100 * x, 1))
+        return self("pilot.change.relative", value=self.ctx.pct(x, 1))
 
     def did_table(self, comparison, window: int) -> tuple[pd.DataFrame, dict]:
         """The difference-in-differences table formatted, and its column labels."""
@@ -82,6 +92,49 @@ class PilotWords:
                               "attached": [self.ctx.num(x) for x in d["attached"]],
                               "followed_share": [self.ctx.pct(x) for x in d["followed_share"]]})
         return shown, {k: self(f"pilot.col.{k}") for k in shown.columns}
+
+    # ------------------------------------------------------------------ month by month, evenness
+    @staticmethod
+    def event_shown(event) -> bool:
+        """Whether the event-study chart has something to show: at least two months with a measured
+        gap, one of them on or after the start (else the chart is an empty frame with ticks at
+        fractions of a month)."""
+        if event is None:
+            return False
+        t = event.table
+        ok = np.isfinite(np.asarray(t["gap"], float))
+        return bool(ok.sum() >= 2 and (np.asarray(t["month"])[ok] >= 0).any())
+
+    def event_sentence(self, event, control: bool, window: int) -> str:
+        """The sentence under (or instead of) the event-study chart: why there is no chart, why there
+        is no check of the trend before the start (no control group, or too few months), or the check."""
+        if not self.event_shown(event):
+            return self("pilot.event.too_short", days=window)
+        if event.pretrend_ok is None:
+            return self("pilot.pretrend.too_few_months" if control else "pilot.pretrend.none")
+        return self("pilot.pretrend.ok" if event.pretrend_ok else "pilot.pretrend.drift",
+                    slope=self.ctx.num(100 * event.pretrend_slope, 2))
+
+    @staticmethod
+    def gini_shown(g) -> bool:
+        """Whether any block's change of the Gini could be measured (two specialists or more with
+        visits both before and after the start)."""
+        return g is not None and len(g) > 0 and bool(np.isfinite(np.asarray(g["change"], float)).any())
+
+    def gini_sentence(self, g, control: bool) -> str | None:
+        """The pilot blocks' mean change of the Gini against the others', or why it cannot be given;
+        None without a control group (no others to compare with)."""
+        change = np.asarray(g["change"], float) if g is not None and len(g) else np.array([])
+        pilot_block = np.asarray(g["pilot_block"], bool) if g is not None and len(g) else np.array([], bool)
+        if not self.gini_shown(g):
+            return self("pilot.gini.not_measured")
+        if not control:
+            return None
+        a, b = change[pilot_block], change[~pilot_block]
+        a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+        if not (a.size and b.size):
+            return self("pilot.gini.not_measured_side")
+        return self("pilot.gini.change", pilot=self.ctx.num(a.mean(), 2), control=self.ctx.num(b.mean(), 2))
 
     def gini_table(self, g: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         yes, no = self("pilot.yes"), self("pilot.no")

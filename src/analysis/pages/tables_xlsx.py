@@ -60,6 +60,27 @@ _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 FIXED_TIME = dt.datetime(1980, 1, 1)
 
 
+#: Columns holding shares whose names the name rules above cannot tell (a cohort's month number, a
+#: chance, a rate named after its group): ``{(section, table): columns}``, ``"*"`` for every numeric
+#: column.  They are written as percentages (``0.0%``) like every other share.
+SHARE_COLUMNS = {
+    ("data_check", "cohorts"): "*",
+    ("staffing", "queues"): {"within_target"},
+    ("pilot", "design"): {"power_6m"},
+    ("pilot", "event_study"): {"pilot", "control", "gap", "gap_p10", "gap_p90"},
+}
+
+
+def column_format(section: str | None, name: str | None, column: str, currency: str = "RUB",
+                  lang: str = "en") -> str | None:
+    """The number format of ``column`` in the table ``section``/``name``: a share by
+    :data:`SHARE_COLUMNS`, else by its name (:func:`number_format`)."""
+    shares = SHARE_COLUMNS.get((section, name))
+    if shares == "*" or (shares is not None and column in shares):
+        return "0.0%"
+    return number_format(column, currency, lang)
+
+
 def _fixed_time() -> dt.datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.strip().isdigit():
@@ -261,7 +282,8 @@ def _shown_len(v, fmt) -> int:
     return max((len(line) for line in str(v).splitlines()), default=1)
 
 
-def _write_table(ws, df: pd.DataFrame, lang: str, currency: str, section: str | None = None) -> None:
+def _write_table(ws, df: pd.DataFrame, lang: str, currency: str, section: str | None = None,
+                 name: str | None = None) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -285,7 +307,7 @@ def _write_table(ws, df: pd.DataFrame, lang: str, currency: str, section: str | 
             elif isinstance(v, (dt.datetime, dt.date)):
                 fmt = date_fmt
             elif isinstance(v, (int, float)):
-                fmt = number_format(str(df.columns[j - 1]), currency, lang)
+                fmt = column_format(section, name, str(df.columns[j - 1]), currency, lang)
                 if fmt is None:
                     fmt = "#,##0" if isinstance(v, int) or float(v).is_integer() and abs(v) >= 1000 \
                         else "#,##0.00"
@@ -399,7 +421,7 @@ def write(tables_dir, out_path, lang: str = "en", currency: str = "RUB", title: 
             df = df.head(MAX_SHEET_ROWS)
             ttl = ttl + " — " + say("xlsx.truncated", lang, shown=number(MAX_SHEET_ROWS, lang),
                                     total=number(total, lang))
-        _write_table(ws, _readable(df, section, lang, study), lang, currency, section)
+        _write_table(ws, _readable(df, section, lang, study), lang, currency, section, name)
         rows.append((_section_title(section, lang), ttl, ws.title, total, _order(f)[0]))
     if kept:  # every page's tables in the pages' order, whichever run wrote them
         rows = rows[:1] + sorted(rows[1:] + kept, key=lambda r: r[4])

@@ -12,6 +12,7 @@ pages and notebooks turn notes into words with :func:`say` / :func:`note_text`.
 """
 from __future__ import annotations
 
+import re
 import string
 from functools import lru_cache
 from importlib import resources
@@ -19,7 +20,7 @@ from importlib import resources
 import yaml
 from babel import Locale
 
-__all__ = ["LANGS", "say", "note_text", "catalogue", "has", "fields_of"]
+__all__ = ["LANGS", "say", "note_text", "catalogue", "has", "fields_of", "field_kind"]
 
 LANGS = ("en", "ru")
 PLURAL_FORMS = {"zero", "one", "two", "few", "many", "other"}
@@ -92,11 +93,63 @@ def note_text(note, lang: str = "en", fmt=None) -> str:
 
     ``fmt`` (optional) is called as ``fmt(name, value)`` for each field and returns its text — the
     page's formatter for money, percentages and dates; by default fields are shown as given.
+    A field's text decides its unit, whatever ``fmt`` would do (:func:`field_kind`): a field written
+    before a count's unit (``{months} months``, ``{n} клиентов``) is shown as a grouped count, and a
+    field written before ``%`` as a plain number — so a page formatting a note's figures as shares
+    never writes "600 % months" nor "35 % %".
     """
+    from analysis.pages import i18n
+
     fields = dict(note.fields)
     if fmt is not None:
-        fields = {k: fmt(k, v) for k, v in fields.items()}
+        out = {}
+        for k, v in fields.items():
+            kind = field_kind(note.code, k)
+            if kind in ("count", "number") and _is_number(v):
+                out[k] = i18n.number(v, lang, 0 if float(v).is_integer() else 1)
+            else:
+                out[k] = fmt(k, v)
+        fields = out
     return say(note.code, lang, n=note.n, **fields)
+
+
+def _is_number(v) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+# Words after a field that make it a count (English; "-month" of "a 6-month pilot"), and the
+# percent sign after a field that already is a percentage number.
+_COUNT_UNITS = re.compile(
+    r"^\s*(?:\*\*)?\s*-?(?:months?|weeks?|days?|clients?|rows?|people|person|visits?|times|hours?|minutes?)\b",
+    re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"^\s*%")
+
+
+@lru_cache(maxsize=None)
+def _kinds(key: str) -> dict:
+    kinds: dict[str, str] = {}
+    for lang in LANGS:
+        entry = catalogue(lang).get(key)
+        for text in (entry.values() if isinstance(entry, dict) else [entry] if entry is not None else []):
+            text = str(text)
+            for m in re.finditer(r"\{(\w+)\}", text):
+                after = text[m.end():m.end() + 20]
+                if _PERCENT_AFTER.match(after):
+                    kinds[m.group(1)] = "number"
+                elif lang == "en" and _COUNT_UNITS.match(after):   # Russian puts shares before nouns too
+                    kinds.setdefault(m.group(1), "count")
+    return kinds
+
+
+def field_kind(key: str, name: str) -> str | None:
+    """What the catalogue text of ``key`` says field ``name`` is, from the words that follow it in
+    its texts: ``"count"`` (the English text follows it with a count's unit: months, days, clients,
+    rows, people, visits, times, hours, minutes — the Russian "{share} клиентов" is a share, so only
+    English decides), ``"number"`` (either text follows it with ``%``: the calculation passed a
+    percentage number) or None (the page's formatter decides)."""
+    return _kinds(key).get(name)
 
 
 def fields_of(text: str) -> set[str]:

@@ -416,7 +416,9 @@ def prepare(study: Study, tables, retention_analysis=None, staffing_analysis=Non
                                                key_rng(int(study["simulation.seed"]), "rng:model_refits"),
                                                EFFECT_GRID).curves
         prep.effect_grid = EFFECT_GRID.copy()
-        prep.model_curves = curves if len(curves) else None
+        # without the fitted gain's curve the regulars' gain is counted as zero (note
+        # summary.note.retention_zero): the refits' curves must not bring it back into the NPV
+        prep.model_curves = curves if len(curves) and _model_fitted(prep) else None
     try:
         prep.baseline = pnl.baseline(tables, study)
     except (ValueError, KeyError, InputError) as exc:
@@ -1252,6 +1254,10 @@ class PilotAdvice:
         For ``extend``: the summary's scenarios use the measured effect (the pilot page concluded
         a gain, a loss or no change, :func:`analysis.sections.pilot.decision_note`).  When False the
         chances on the page are the assumed effect's, so none is quoted "with the measured effect".
+    reason : str or None
+        For ``running``: why the pilot has no measured effect, the pilot page's own code
+        (:attr:`analysis.sections.pilot.PilotAnalysis.not_measured_reason`); only ``too_recent`` is
+        "too early to measure".
     """
 
     kind: str
@@ -1263,6 +1269,7 @@ class PilotAdvice:
     effect: tuple | None = None
     since: object = None
     used: bool = True
+    reason: str | None = None
 
 
 def extend_decision(effect_p10: float, prob_positive: float, recommend_prob: float, reject_prob: float,
@@ -1317,7 +1324,8 @@ def pilot_advice(study: Study, level: str, reasons, pilot_figures: dict, analysi
                 p10, prob_positive, float(study["summary.recommend_prob"]), float(study["summary.reject_prob"]),
                 agreed=getattr(pa, "conclusion", None) == "gain"),
                 effect=(p10, p50, p90), since=pa.since)
-        return PilotAdvice("running", blocks, others, months=pa.more_months, since=pa.since)
+        return PilotAdvice("running", blocks, others, months=pa.more_months, since=pa.since,
+                           reason=getattr(pa, "not_measured_reason", None))
     if not (level == "pilot" or "hinges_on_retention" in (reasons or ())):
         return None
     fig = pilot_figures or {}
@@ -1384,17 +1392,25 @@ def effect_range_text(value, lang: str = "en", fmt=None) -> str:
 
 
 def short_label(study: Study, key: str, lang: str = "en", width: int = 48) -> str:
-    """A short name of an assumption for charts: the section's short label, else its description."""
+    """A short name of an assumption for charts and the summary's sentences: the section's short
+    label, else the catalogue's ``summary.short.<key>``, else its description up to the first " ("
+    cut at a word boundary with "…" when longer than ``width`` characters (a name, never half of a
+    phrase such as «Эффект менеджера сопровождения: на сколько»)."""
     from analysis.sections import staffing
-    from analysis.pages.words import say
+    from analysis.pages.words import has, say
 
     if key in staffing.SHORT_LABEL_KEYS:
         return say(staffing.SHORT_LABEL_KEYS[key], lang)
+    if has(f"summary.short.{key}"):
+        return say(f"summary.short.{key}", lang)
     table = study.assumptions(None, lang)
     match = table.loc[table["key"] == key, "description"]
     text = match.iloc[0] if len(match) else key
-    text = text.split(" (")[0].split(", ")[0]
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    text = text.split(" (")[0]
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,:;") + "…"
 
 
 def format_value(study: Study, key: str, value: float, lang: str = "en") -> str:
@@ -1510,6 +1526,9 @@ def pilot_advice_text(advice: PilotAdvice, study: Study, lang: str = "en", prob_
         from analysis.sections.pilot.power import MAX_MONTHS
 
         blocks = names(advice.blocks, "summary.pilot.everyone_blocks")
+        if advice.reason not in (None, "too_recent"):   # not a matter of time: the pilot page's reason
+            return [words.say(f"summary.pilot.not_measured.{advice.reason}", lang, blocks=blocks,
+                              since=i18n.date(advice.since, lang))]
         if advice.months is None:   # never a placeholder: say that the months are unknown
             return [words.say("summary.pilot.running_unknown", lang, blocks=blocks, since=i18n.date(advice.since, lang),
                               max_months=i18n.number(MAX_MONTHS, lang))]

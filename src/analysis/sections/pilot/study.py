@@ -88,6 +88,31 @@ class PilotAnalysis:
         """The page's conclusion, :func:`conclusion` (None when not measured)."""
         return conclusion(self)
 
+    @property
+    def not_measured_reason(self) -> str | None:
+        """Why a running pilot has no measured effect, one code for every page (the summary's
+        ``summary.pilot.not_measured.<code>``, the pilot page's notes): ``too_short`` (less than a
+        month after the start), ``no_pilot_clients`` (no client homed in the pilot blocks),
+        ``few_before`` (too few clients or repeat visits before the start for the baseline: more
+        months will not help), ``too_recent`` (the design says it needs more months), ``not_pinned``
+        (the model's estimate is not identified, at its bound or failed, and no more months are
+        named), ``too_recent`` otherwise.  None when measured or
+        without a pilot."""
+        if self.since is None or self.measured:
+            return None
+        codes = {n.code for n in self.notes}
+        if "pilot.note.too_short" in codes:
+            return "too_short"
+        if self.n_pilot == 0:
+            return "no_pilot_clients"
+        if codes & {"pilot.note.few_before_clients", "pilot.note.few_before_repeats"}:
+            return "few_before"
+        if "pilot.note.too_recent" in codes:   # more months would pin it down: the page says how many
+            return "too_recent"
+        if codes & {"pilot.note.not_identified", "pilot.note.on_bound", "pilot.note.effect_failed"}:
+            return "not_pinned"
+        return "too_recent"
+
 
 #: The page's conclusions (catalogue ``pilot.conclusion.<code>``).
 CONCLUSIONS = ("gain", "loss", "no_change", "disagree")
