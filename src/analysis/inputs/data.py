@@ -901,8 +901,10 @@ def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str,
     low = [c.strip().lower() for c in found]
     target: list[str | None] = [None] * len(found)
     personal_ids = []
+    doubled = set()   # contract columns found twice: said once, never also "missing"
 
     def twice(dst, idx):
+        doubled.add(dst)
         names = ", ".join(f"'{found[i]}' (column {i + 1})" for i in idx)
         problems.append(Problem(where, f"{len(idx)} columns would be read as '{dst}': {names}. The kit will not "
                                 f"guess which one holds the {dst.replace('_', ' ')}: rename or delete the extra "
@@ -950,7 +952,7 @@ def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str,
     out = pd.DataFrame({target[i]: df.iloc[:, i].reset_index(drop=True)
                         for i in range(len(found)) if target[i] is not None})
     missing = [c for c in REQUIRED[table] if c not in out.columns]
-    for c in missing:
+    for c in (c for c in missing if c not in doubled):
         problems.append(Problem(where, f"required column '{c}' missing. Columns found: {', '.join(found)}. "
                                 f"Rename it in the file, or map it in study.yaml (data: {table}: columns: "
                                 f"{{<your name>: {c}}}).", column=c))
