@@ -1158,6 +1158,18 @@ def _status(s: pd.Series, words: dict | None = None) -> tuple[pd.Series, np.ndar
     return out.astype("str").where(out.notna()), out.isna().to_numpy()
 
 
+def _no_completed_visit(s: pd.Series, k: int = 8) -> str:
+    """The problem of a visits file whose every row is cancelled or a no-show, with the words found."""
+    t = s.astype("str").str.strip()
+    counts = t.value_counts()
+    words = ", ".join(f"'{w}' ({c:,} row{'s' if c != 1 else ''})" for w, c in counts.head(k).items())
+    more = f" and {len(counts) - k} more" if len(counts) > k else ""
+    return (f"no completed visit: every row's status is cancelled or a no-show (statuses found: {words}{more}). "
+            "The study needs the completed visits: export them too (not only the cancellations), or, if "
+            "one of these words means a completed visit in your system, map it in study.yaml (data: visits: "
+            "values: {status: {<word>: done}}).")
+
+
 def _unknown_words(s: pd.Series, bad: np.ndarray, table: str, column: str, allowed: str, k: int = 8) -> str:
     """The words not understood, with their row counts, and the study.yaml mapping that would fix them."""
     vals = s[bad].astype(str).str.strip()
@@ -1349,6 +1361,10 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
                 problems.append(Problem(where, "status not understood: "
                                         + _unknown_words(s, bad, table, col, "done|cancelled|no_show"),
                                         column=col, rows=r, count=n))
+            elif table == "visits" and len(v) and not (v == "done").any():
+                # nothing left to analyse (a cancellations sheet exported by mistake): said here, by name,
+                # not as a crash of the first page that divides by the visits
+                problems.append(Problem(where, _no_completed_visit(s), column=col))
             out[col] = v
         elif kind == "period":
             t = _as_text(s).str.lower()
