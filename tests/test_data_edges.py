@@ -115,8 +115,84 @@ def test_tiny_tables_are_refused_by_name_or_give_finite_data_check_figures(tmp_p
     kpi.by_month_block(v)
     kpi.retention(v, 90)
     kpi.cohort_matrix(v, 12)
-    if "block" in v and v["block"].notna().any():
+    if kpi.on_completed(v, "block"):   # the page's test for a block table (not a cancelled row's block)
         bpc = kpi.blocks_per_client(v)
         assert np.isfinite(float((bpc["blocks"] * bpc["clients"]).sum() / bpc["clients"].sum()))
     s = data.summarize(t)
     assert s["visits"] >= 1 and s["clients"] >= 1
+
+
+# ----------------------------------------------------------------------------- absurd amounts
+
+def _visits(amounts, extra=""):
+    return "date,client_id,amount\n" + "".join(f"2024-{1 + i % 12:02d}-{1 + i % 28:02d},c{i % 30},{a}\n"
+                                                for i, a in enumerate(amounts)) + extra
+
+
+def test_an_amount_a_million_times_the_typical_ticket_is_refused_by_row(tmp_path):
+    amounts = [2000] * 900
+    amounts[3] = 1_000_000_000_000
+    ps = problems(make(tmp_path, _visits(amounts)))
+    assert len(ps) == 1
+    p = ps[0]
+    assert p.where == "visits.csv" and p.column == "amount" and p.rows == (5,) and p.count == 1
+    assert "1,000,000,000,000.00" in p.message and "100 × 2,000.00" in p.message
+    assert "large_amounts: keep" in p.message
+
+
+def test_large_amounts_keep_keeps_the_row_with_a_warning_note(tmp_path):
+    amounts = [2000] * 50
+    amounts[10] = 5_000_000
+    d = make(tmp_path, _visits(amounts), "name: T\ndata:\n  visits:\n    large_amounts: keep\n")
+    t = data.load_tables(load_study(d))
+    assert t.visits["amount"].max() == 5_000_000
+    notes = [n for n in t.notes if n.code == "data.large_amounts_kept"]
+    assert len(notes) == 1 and notes[0].level == "warning" and notes[0].n == 1
+    assert notes[0].fields["rows"] == "12"
+    from analysis.pages.words import note_text
+    for lang in ("en", "ru"):
+        assert "12" in note_text(notes[0], lang)
+
+
+def test_large_amounts_setting_is_checked(tmp_path):
+    ps = problems(make(tmp_path, _visits([100] * 3), "name: T\ndata:\n  visits:\n    large_amounts: maybe\n"))
+    assert any(p.where == "study.yaml: data.visits.large_amounts" for p in ps)
+
+
+def test_too_few_paid_visits_flag_nothing(tmp_path):
+    # 19 paid visits: no distribution of the salon's own to compare with
+    t = data.load_tables(load_study(make(tmp_path, _visits([100] * 18 + [10_000_000]))))
+    assert len(t.visits) == 19
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(1, 1e6), min_size=20, max_size=300), st.floats(1.01, 1e6))
+def test_the_rule_flags_an_amount_above_100_times_every_other_and_nothing_within_100_times(amounts, k):
+    import pandas as pd
+
+    a = np.array(amounts)
+    v = pd.DataFrame({"amount": a, "status": "done"})
+    big, p99 = data.large_amounts(v)
+    assert p99 <= a.max()
+    if a.max() <= 100 * a.min():   # every amount within 100 x every other: nothing flagged
+        assert not big.any()
+    # one more row above 100 x the largest of the others is flagged
+    w = pd.DataFrame({"amount": np.append(a, 100 * a.max() * k), "status": "done"})
+    big2, p99_2 = data.large_amounts(w)
+    assert big2[-1]
+    assert (big2 == (w["amount"] > 100 * p99_2).to_numpy()).all()   # the stated rule, nothing else
+    assert p99_2 <= a.max()   # the mistyped row never raises its own bar
+    # zero amounts and cancelled rows never count, never flagged
+    z = pd.DataFrame({"amount": np.append(a, [0.0, 1e15]), "status": ["done"] * len(a) + ["done", "cancelled"]})
+    assert not data.large_amounts(z)[0][-2:].any()
+
+
+def test_a_block_named_only_on_a_cancelled_row_is_no_block_for_the_pages():
+    import pandas as pd
+
+    v = pd.DataFrame({"client_id": ["c1", "c1"], "status": ["cancelled", "done"], "block": ["hair", None],
+                      "specialist_id": [None, "S1"]})
+    assert not kpi.on_completed(v, "block")
+    assert kpi.on_completed(v, "specialist_id")
+    assert not kpi.on_completed(v, "service")
+    assert kpi.on_completed(v.drop(columns="status"), "block")   # no status: every row is a visit

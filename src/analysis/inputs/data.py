@@ -54,7 +54,7 @@ from analysis.errors import InputError, Problem
 
 __all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES", "COLUMNS", "REQUIRED",
            "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS", "ROLE_WORDS",
-           "check_settings", "spend_mask", "looks_personal"]
+           "check_settings", "spend_mask", "looks_personal", "large_amounts"]
 
 TABLES = ("visits", "services", "staff", "clients", "memberships")
 
@@ -389,7 +389,10 @@ def _rel(path: Path, base: Path) -> str:
 
 #: Keys a table's entry under ``data:`` may hold (visits has two more: duplicates, refunds).
 TABLE_KEYS = ("file", "sheet", "columns", "values", "date_format")
-VISIT_KEYS = {"duplicates": ("keep", "drop"), "refunds": ("reject", "net")}
+VISIT_KEYS = {"duplicates": ("keep", "drop"), "refunds": ("reject", "net"), "large_amounts": ("reject", "keep")}
+#: An amount is "far outside the salon's own amounts" above LARGE_FACTOR x the LARGE_QUANTILE quantile
+#: (the lower neighbouring value) of the file's paid completed visits, once it has LARGE_MIN_PAID of them.
+LARGE_FACTOR, LARGE_QUANTILE, LARGE_MIN_PAID = 100.0, 0.99, 20
 #: Keys of ``data:`` that are options, not tables.
 DATA_OPTIONS = {"mask_personal_values": (True, False)}
 CATEGORICAL = ("str", "status", "period")
@@ -1462,6 +1465,8 @@ def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):
     - ``refunds: net``: a negative amount is taken off the same client's latest completed visits on
       or before its date (the same service first), then the refund row is dropped; a refund larger
       than those visits is a problem.
+    - A completed visit's amount far above the file's own (:func:`large_amounts`) is a problem naming
+      the rows; ``large_amounts: keep`` keeps them with a warning note.
     - Completed visits with amount 0 are kept (they are visits) and counted in a note; the spend
       model leaves them out (:func:`spend_mask`).
     """
@@ -1483,11 +1488,42 @@ def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):
         problems += r_problems
         if r_note is not None:
             notes.append(r_note)
+    big, p99 = large_amounts(v)
+    if big.any():
+        r, n = _rows_of(big, rows)
+        if spec.get("large_amounts") == "keep":   # kept on purpose, still never silent
+            notes.append(Note("data.large_amounts_kept", {"file": where, "rows": ", ".join(map(str, r)),
+                                                          "factor": int(LARGE_FACTOR), "p99_money": round(p99, 2)},
+                              n=n, level="warning", topic="data"))
+        else:
+            problems.append(Problem(where, f"amounts far above the rest of the file: {', '.join(f'{x:,.2f}' for x in pd.unique(v['amount'][big])[:3])} "
+                                    f"(more than {LARGE_FACTOR:g} × {p99:,.2f}, the {LARGE_QUANTILE:.0%} quantile of "
+                                    "its paid completed visits). One such row drives every figure of the report. "
+                                    "Correct the amount (a typo, extra zeros, a total row?), or, if it is real, set "
+                                    "data: visits: large_amounts: keep in study.yaml.", column="amount", rows=r,
+                                    count=n))
     zero = ((v["status"] == "done") & (v["amount"] == 0)).to_numpy()
     if zero.any():
         notes.append(Note("data.zero_amount", {"file": where, "done": int((v["status"] == "done").sum())},
                           n=int(zero.sum()), level="info", topic="data"))
     return v, rows, problems, notes
+
+
+def large_amounts(visits: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Completed visits whose amount is far outside the salon's own amounts: (row mask, the quantile).
+
+    The rule: with at least ``LARGE_MIN_PAID`` (20) completed visits of a positive amount, an amount
+    above ``LARGE_FACTOR`` (100) x their ``LARGE_QUANTILE`` (99%) quantile -- the lower neighbouring value,
+    so that with up to 100 paid visits it is the second largest amount and one mistyped row cannot
+    raise its own bar.  Fewer paid visits: nothing is flagged (no distribution to compare with), the
+    quantile is NaN.  Amounts in the visits' currency; the mask has one entry per row of ``visits``."""
+    amount = visits["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    done = (visits["status"] == "done").to_numpy() if "status" in visits else np.ones(len(visits), bool)
+    paid = amount[done & (amount > 0)]
+    if paid.size < LARGE_MIN_PAID:
+        return np.zeros(len(visits), bool), float("nan")
+    p99 = float(np.quantile(paid, LARGE_QUANTILE, method="lower"))
+    return done & (amount > LARGE_FACTOR * p99), p99
 
 
 def _net_refunds(v: pd.DataFrame, rows: np.ndarray, where: str):
