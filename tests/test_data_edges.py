@@ -196,3 +196,58 @@ def test_a_block_named_only_on_a_cancelled_row_is_no_block_for_the_pages():
     assert kpi.on_completed(v, "specialist_id")
     assert not kpi.on_completed(v, "service")
     assert kpi.on_completed(v.drop(columns="status"), "block")   # no status: every row is a visit
+
+
+# ----------------------------------------------------------------------------- all visits at 0
+
+def test_a_note_count_is_grouped_like_its_other_numbers():
+    from analysis.codes import Note
+    from analysis.pages.i18n import number
+    from analysis.pages.words import note_text
+
+    note = Note("data.zero_amount", {"file": "visits.csv", "done": 10314}, n=10314, level="info", topic="data")
+    fmt = {lang: (lambda lang: lambda _k, v: number(v, lang, 0) if isinstance(v, int) else str(v))(lang)
+           for lang in ("en", "ru")}
+    assert note_text(note, "en", fmt["en"]).startswith("visits.csv: 10,314 of 10,314 completed visits have")
+    ru = note_text(note, "ru", fmt["ru"])
+    assert ru.count(number(10314, "ru", 0)) == 2 and "10314" not in ru
+    one = Note("data.zero_amount", {"file": "v.csv", "done": 3}, n=1)
+    assert "1 of 3 completed visits has" in note_text(one, "en", fmt["en"])   # the plural form still by number
+    assert "10314 of 10314" in note_text(note, "en")   # without a formatter the fields are as given
+
+
+def test_check_prints_the_zero_amount_note_with_grouped_numbers(tmp_path, capsys):
+    from analysis.__main__ import main
+
+    rows = "".join(f"2024-{1 + i % 12:02d}-{1 + i % 27:02d},c{i % 15},0\n" for i in range(1200))
+    assert main(["check", str(make(tmp_path, "date,client_id,amount\n" + rows))]) == 0
+    assert "1,200 of 1,200 completed visits have an amount of 0" in capsys.readouterr().out
+
+
+def test_the_data_check_page_of_an_all_zero_salon_shows_no_ticket(tmp_path):
+    """Every completed visit at 0 (a membership club): no "average ticket 0" / "spends 0 a visit"."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import html as _html
+
+    from analysis.pages.words import say
+
+    root = Path(__file__).resolve().parents[1]
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    shutil.copy(root / "notebooks" / "01_data_check.ipynb", nb)
+    rows = "".join(f"2024-{1 + i % 12:02d}-{1 + i % 27:02d},c{i % 15},0,gym\n" for i in range(60))
+    d = make(tmp_path, "date,client_id,amount,block\n" + rows, "name: Zero\nlanguage: en\n")
+    out = tmp_path / "out"
+    env = {**__import__("os").environ, "PYTHONPATH": str(root / "src")}
+    r = subprocess.run([sys.executable, "-m", "analysis", "run", str(d), "--out", str(out), "--notebooks", str(nb)],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = (out / "study" / "01_data_check.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", _html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", "",
+                                                                             page, flags=re.S))))
+    assert say("data_check.kpi.no_paid_visits", "en") in text
+    assert "so there is no average ticket" in text
+    assert not re.search(r"spends \S+ a visit", text) and "60 of 60 completed visits have an amount of 0" in text

@@ -89,11 +89,16 @@ def note_text(note, lang: str = "en", fmt=None) -> str:
     """Words for an :class:`analysis.codes.Note` in ``lang``.
 
     ``fmt`` (optional) is called as ``fmt(name, value)`` for each field and returns its text — the
-    page's formatter for money, percentages and dates; by default fields are shown as given.
+    page's formatter for money, percentages and dates; by default fields are shown as given.  With
+    ``fmt``, the note's count ``{n}`` is formatted by it too (it still picks the plural form as a number).
     """
     fields = dict(note.fields)
     if fmt is not None:
         fields = {k: fmt(k, v) for k, v in fields.items()}
+        if note.n is not None and "n" not in fields:   # the count as the other numbers: 10,314, not 10314
+            fields["n"] = fmt("n", note.n)
+            text = _pick(catalogue(lang)[note.code], lang, note.n)   # the plural form by the number
+            return text.format_map(_Strict(fields, note.code))
     return say(note.code, lang, n=note.n, **fields)
 
 
