@@ -251,3 +251,21 @@ def test_the_data_check_page_of_an_all_zero_salon_shows_no_ticket(tmp_path):
     assert say("data_check.kpi.no_paid_visits", "en") in text
     assert "so there is no average ticket" in text
     assert not re.search(r"spends \S+ a visit", text) and "60 of 60 completed visits have an amount of 0" in text
+
+
+@pytest.mark.parametrize("statuses, refused", [(["отменен", "no_show"], True), (["отменен", "пришел"], False),
+                                               (["отменен", None], False)])
+def test_no_completed_visit_is_found_alike_on_a_column_read_as_categories(statuses, refused):
+    """The large-file reader hands categories (one status per distinct word): the same answer as per row,
+    an unused category "пришел" is no completed visit, an empty cell is one."""
+    import numpy as np
+    import pandas as pd
+
+    for as_category in (False, True):
+        df = pd.DataFrame({"date": ["2024-01-01", "2024-01-02"], "client_id": ["c1", "c1"],
+                           "amount": ["100" if s in ("пришел", None) else "" for s in statuses], "status": statuses})
+        if as_category:
+            df = df.astype("category")
+            df["status"] = pd.Categorical(statuses, categories=["отменен", "пришел", "no_show"])
+        _, _, ps, _ = data._convert(df, "visits", "visits.csv", np.arange(2, 4))
+        assert any("no completed visit" in p.message for p in ps) == refused, (as_category, ps)

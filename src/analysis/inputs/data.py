@@ -1357,14 +1357,19 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
         elif kind == "status":
             if dist is None:
                 v, bad = _status(s, values.get(col))
-            else:
-                v, bad = (_spread(x, dist[1]) for x in _status(dist[0], values.get(col)))
+                any_done = bool((v == "done").any())
+            else:   # the statuses of the distinct words answer "any completed visit?" without the rows
+                per_word = _status(dist[0], values.get(col))
+                used = np.zeros(len(dist[0]) + 1, bool)
+                used[dist[1] + 1] = True   # code -1 (an empty cell) is a completed visit too
+                any_done = bool(used[0] or (per_word[0].to_numpy() == "done")[used[1:]].any())
+                v, bad = (_spread(x, dist[1]) for x in per_word)
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, "status not understood: "
                                         + _unknown_words(s, bad, table, col, "done|cancelled|no_show"),
                                         column=col, rows=r, count=n))
-            elif table == "visits" and len(v) and not (v == "done").any():
+            elif table == "visits" and len(v) and not any_done:
                 # nothing left to analyse (a cancellations sheet exported by mistake): said here, by name,
                 # not as a crash of the first page that divides by the visits
                 problems.append(Problem(where, _no_completed_visit(s), column=col))
