@@ -105,11 +105,13 @@ def test_the_studys_mapping_wins_over_the_preset(tmp_path):
     d = study_dir("zenoti", tmp_path)
     (d / "study.yaml").write_text(
         "name: T\nsource_system: zenoti\ndata:\n  visits:\n    file: appointments.csv\n"
-        "    columns: {Service Category: service}\n    values:\n      status: {Closed: cancelled}\n", encoding="utf-8")
+        "    columns: {Service Category: service}\n    values:\n      status: {No show: cancelled}\n", encoding="utf-8")
     v = load(d).visits
     assert set(v["service"]) == {"Hair", "Nails", "Skin"}  # the preset would have taken "Service Name"
-    assert (v["status"] == "done").sum() == 0  # the study's word wins over the preset's
-    assert (v["status"] == "no_show").sum() == sum(r["status"] == "no_show" for r in ROWS)  # the preset's words stay
+    # (the study once mapped the only completed word away: a study without a completed visit is now refused)
+    assert (v["status"] == "no_show").sum() == 0  # the study's word wins over the preset's
+    assert (v["status"] == "cancelled").sum() == sum(r["status"] in ("cancelled", "no_show") for r in ROWS)
+    assert (v["status"] == "done").sum() == sum(r["status"] == "done" for r in ROWS)  # the preset's words stay
 
 
 @pytest.mark.parametrize("system, fragment", [("booksy", "has no preset"), ("arnica", "has no preset"),

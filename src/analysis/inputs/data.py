@@ -54,7 +54,7 @@ from analysis.errors import InputError, Problem
 
 __all__ = ["Tables", "load_tables", "write_cache", "read_cache", "TABLES", "COLUMNS", "REQUIRED",
            "summarize", "input_files", "pseudonymize", "is_personal_column", "STATUS_WORDS", "ROLE_WORDS",
-           "check_settings", "spend_mask", "looks_personal", "blockless_role"]
+           "check_settings", "spend_mask", "looks_personal", "blockless_role", "large_amounts"]
 
 TABLES = ("visits", "services", "staff", "clients", "memberships")
 
@@ -416,7 +416,10 @@ def _rel(path: Path, base: Path) -> str:
 
 #: Keys a table's entry under ``data:`` may hold (visits has two more: duplicates, refunds).
 TABLE_KEYS = ("file", "sheet", "columns", "values", "date_format")
-VISIT_KEYS = {"duplicates": ("keep", "drop"), "refunds": ("reject", "net")}
+VISIT_KEYS = {"duplicates": ("keep", "drop"), "refunds": ("reject", "net"), "large_amounts": ("reject", "keep")}
+#: An amount is "far outside the salon's own amounts" above LARGE_FACTOR x the LARGE_QUANTILE quantile
+#: (the lower neighbouring value) of the file's paid completed visits, once it has LARGE_MIN_PAID of them.
+LARGE_FACTOR, LARGE_QUANTILE, LARGE_MIN_PAID = 100.0, 0.99, 20
 #: Keys of ``data:`` that are options, not tables.
 DATA_OPTIONS = {"mask_personal_values": (True, False)}
 CATEGORICAL = ("str", "status", "period")
@@ -928,8 +931,10 @@ def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str,
     low = [c.strip().lower() for c in found]
     target: list[str | None] = [None] * len(found)
     personal_ids = []
+    doubled = set()   # contract columns found twice: said once, never also "missing"
 
     def twice(dst, idx):
+        doubled.add(dst)
         names = ", ".join(f"'{found[i]}' (column {i + 1})" for i in idx)
         problems.append(Problem(where, f"{len(idx)} columns would be read as '{dst}': {names}. The kit will not "
                                 f"guess which one holds the {dst.replace('_', ' ')}: rename or delete the extra "
@@ -977,7 +982,7 @@ def _columns(df: pd.DataFrame, table: str, where: str, mapping: dict, salt: str,
     out = pd.DataFrame({target[i]: df.iloc[:, i].reset_index(drop=True)
                         for i in range(len(found)) if target[i] is not None})
     missing = [c for c in REQUIRED[table] if c not in out.columns]
-    for c in missing:
+    for c in (c for c in missing if c not in doubled):
         problems.append(Problem(where, f"required column '{c}' missing. Columns found: {', '.join(found)}. "
                                 f"Rename it in the file, or map it in study.yaml (data: {table}: columns: "
                                 f"{{<your name>: {c}}}).", column=c))
@@ -1183,6 +1188,18 @@ def _status(s: pd.Series, words: dict | None = None) -> tuple[pd.Series, np.ndar
     return out.astype("str").where(out.notna()), out.isna().to_numpy()
 
 
+def _no_completed_visit(s: pd.Series, k: int = 8) -> str:
+    """The problem of a visits file whose every row is cancelled or a no-show, with the words found."""
+    t = s.astype("str").str.strip()
+    counts = t.value_counts()
+    words = ", ".join(f"'{w}' ({c:,} row{'s' if c != 1 else ''})" for w, c in counts.head(k).items())
+    more = f" and {len(counts) - k} more" if len(counts) > k else ""
+    return (f"no completed visit: every row's status is cancelled or a no-show (statuses found: {words}{more}). "
+            "The study needs the completed visits: export them too (not only the cancellations), or, if "
+            "one of these words means a completed visit in your system, map it in study.yaml (data: visits: "
+            "values: {status: {<word>: done}}).")
+
+
 def _unknown_words(s: pd.Series, bad: np.ndarray, table: str, column: str, allowed: str, k: int = 8) -> str:
     """The words not understood, with their row counts, and the study.yaml mapping that would fix them."""
     vals = s[bad].astype(str).str.strip()
@@ -1370,13 +1387,22 @@ def _convert(df: pd.DataFrame, table: str, where: str, rows: np.ndarray, spec: d
         elif kind == "status":
             if dist is None:
                 v, bad = _status(s, values.get(col))
-            else:
-                v, bad = (_spread(x, dist[1]) for x in _status(dist[0], values.get(col)))
+                any_done = bool((v == "done").any())
+            else:   # the statuses of the distinct words answer "any completed visit?" without the rows
+                per_word = _status(dist[0], values.get(col))
+                used = np.zeros(len(dist[0]) + 1, bool)
+                used[dist[1] + 1] = True   # code -1 (an empty cell) is a completed visit too
+                any_done = bool(used[0] or (per_word[0].to_numpy() == "done")[used[1:]].any())
+                v, bad = (_spread(x, dist[1]) for x in per_word)
             if bad.any():
                 r, n = _rows_of(bad, rows)
                 problems.append(Problem(where, "status not understood: "
                                         + _unknown_words(s, bad, table, col, "done|cancelled|no_show"),
                                         column=col, rows=r, count=n))
+            elif table == "visits" and len(v) and not any_done:
+                # nothing left to analyse (a cancellations sheet exported by mistake): said here, by name,
+                # not as a crash of the first page that divides by the visits
+                problems.append(Problem(where, _no_completed_visit(s), column=col))
             out[col] = v
         elif kind == "period":
             t = _as_text(s).str.lower()
@@ -1474,6 +1500,8 @@ def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):
     - ``refunds: net``: a negative amount is taken off the same client's latest completed visits on
       or before its date (the same service first), then the refund row is dropped; a refund larger
       than those visits is a problem.
+    - A completed visit's amount far above the file's own (:func:`large_amounts`) is a problem naming
+      the rows; ``large_amounts: keep`` keeps them with a warning note.
     - Completed visits with amount 0 are kept (they are visits) and counted in a note; the spend
       model leaves them out (:func:`spend_mask`).
     """
@@ -1495,11 +1523,42 @@ def _visit_rules(v: pd.DataFrame, rows: np.ndarray, where: str, spec: dict):
         problems += r_problems
         if r_note is not None:
             notes.append(r_note)
+    big, p99 = large_amounts(v)
+    if big.any():
+        r, n = _rows_of(big, rows)
+        if spec.get("large_amounts") == "keep":   # kept on purpose, still never silent
+            notes.append(Note("data.large_amounts_kept", {"file": where, "rows": ", ".join(map(str, r)),
+                                                          "factor": int(LARGE_FACTOR), "p99_money": round(p99, 2)},
+                              n=n, level="warning", topic="data"))
+        else:
+            problems.append(Problem(where, f"amounts far above the rest of the file: {', '.join(f'{x:,.2f}' for x in pd.unique(v['amount'][big])[:3])} "
+                                    f"(more than {LARGE_FACTOR:g} × {p99:,.2f}, the {LARGE_QUANTILE:.0%} quantile of "
+                                    "its paid completed visits). One such row drives every figure of the report. "
+                                    "Correct the amount (a typo, extra zeros, a total row?), or, if it is real, set "
+                                    "data: visits: large_amounts: keep in study.yaml.", column="amount", rows=r,
+                                    count=n))
     zero = ((v["status"] == "done") & (v["amount"] == 0)).to_numpy()
     if zero.any():
         notes.append(Note("data.zero_amount", {"file": where, "done": int((v["status"] == "done").sum())},
                           n=int(zero.sum()), level="info", topic="data"))
     return v, rows, problems, notes
+
+
+def large_amounts(visits: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Completed visits whose amount is far outside the salon's own amounts: (row mask, the quantile).
+
+    The rule: with at least ``LARGE_MIN_PAID`` (20) completed visits of a positive amount, an amount
+    above ``LARGE_FACTOR`` (100) x their ``LARGE_QUANTILE`` (99%) quantile -- the lower neighbouring value,
+    so that with up to 100 paid visits it is the second largest amount and one mistyped row cannot
+    raise its own bar.  Fewer paid visits: nothing is flagged (no distribution to compare with), the
+    quantile is NaN.  Amounts in the visits' currency; the mask has one entry per row of ``visits``."""
+    amount = visits["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    done = (visits["status"] == "done").to_numpy() if "status" in visits else np.ones(len(visits), bool)
+    paid = amount[done & (amount > 0)]
+    if paid.size < LARGE_MIN_PAID:
+        return np.zeros(len(visits), bool), float("nan")
+    p99 = float(np.quantile(paid, LARGE_QUANTILE, method="lower"))
+    return done & (amount > LARGE_FACTOR * p99), p99
 
 
 def _net_refunds(v: pd.DataFrame, rows: np.ndarray, where: str):

@@ -96,7 +96,8 @@ def note_text(note, lang: str = "en", fmt=None) -> str:
     A field's text decides its unit, whatever ``fmt`` would do (:func:`field_kind`): a field written
     before a count's unit (``{months} months``, ``{n} клиентов``) is shown as a grouped count, and a
     field written before ``%`` as a plain number — so a page formatting a note's figures as shares
-    never writes "600 % months" nor "35 % %".
+    never writes "600 % months" nor "35 % %".  With ``fmt``, the note's count ``{n}`` is grouped like
+    the other numbers (10,314, not 10314); it still picks the plural form as a number.
     """
     from analysis.pages import i18n
 
@@ -110,6 +111,10 @@ def note_text(note, lang: str = "en", fmt=None) -> str:
             else:
                 out[k] = fmt(k, v)
         fields = out
+        if note.n is not None and "n" not in fields:   # the count as the other numbers: 10,314, not 10314
+            fields["n"] = i18n.number(note.n, lang, 0 if float(note.n).is_integer() else 1)
+            text = _pick(catalogue(lang)[note.code], lang, note.n)   # the plural form by the number
+            return text.format_map(_Strict(fields, note.code))
     return say(note.code, lang, n=note.n, **fields)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 __all__ = [
     "visit_margin", "regulars_margin_share", "RegularsShare",
-    "completed", "visit_days", "period", "Period", "by_month_block", "membership_months",
+    "completed", "on_completed", "visit_days", "period", "Period", "by_month_block", "membership_months",
     "retention", "Retention", "cohort_matrix", "frequency", "Frequency", "avg_ticket",
     "blocks_per_client", "attachment", "Attachment", "load_spread", "LoadSpread", "gini",
 ]
@@ -45,6 +45,14 @@ def completed(visits: pd.DataFrame, columns=None) -> pd.DataFrame:
         wanted = set(columns)
         visits = visits[[c for c in visits.columns if c in wanted]]
     return visits[mask] if mask is not None else visits
+
+
+def on_completed(visits: pd.DataFrame, column: str) -> bool:
+    """Whether some completed visit (``status == "done"``, or any row without a status) has a value in
+    ``column`` -- a block or specialist named only on cancelled rows gives the pages nothing to show."""
+    if column not in visits.columns:
+        return False
+    return bool(completed(visits, (column,))[column].notna().any())
 
 
 def visit_days(visits: pd.DataFrame) -> pd.DataFrame:

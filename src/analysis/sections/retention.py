@@ -1091,6 +1091,46 @@ class DepartureInputs:
     margin_ratio: float
 
 
+def departure_gap(visits: pd.DataFrame, staff: pd.DataFrame | None, min_share: float = 0.5,
+                  followup_days: int = 180, min_visits: int = 2, min_attached: int = 10) -> Note:
+    """Why :func:`attached_leave_share` measured nothing, as a note for the retention page.
+
+    ``models.departures_no_past_departure``: no specialist left inside the data (or no other
+    specialist's clients to compare with);
+    ``models.departures_too_recent`` (``n`` leavers, ``days``): someone left, but not 30 days after the
+    first visit with ``followup_days`` of data after leaving; ``models.departures_too_few_attached``
+    (``n`` measurable leavers, ``attached`` their attached active clients, ``min`` = ``min_attached``):
+    the leavers had too few attached clients to measure.  Same arguments as :func:`attached_leave_share`.
+    """
+    none = Note("models.departures_no_past_departure", {}, topic="departures")
+    if staff is None or "left" not in staff.columns or "specialist_id" not in visits.columns:
+        return none
+    v = _done(visits)
+    v = v.assign(date=pd.to_datetime(v["date"]).dt.normalize())
+    if not len(v):
+        return none
+    start, end = v["date"].min(), v["date"].max()
+    st = staff[staff["left"].notna()].copy()
+    st["left"] = pd.to_datetime(st["left"]).dt.normalize()
+    st = st[(st["left"] > start) & (st["left"] <= end)]
+    if not len(st):
+        return none
+    # the leavers attached_leave_share can measure: 30 days of data before, followup_days after
+    ok = st[(st["left"] > start + pd.Timedelta(days=30)) & (st["left"] + pd.Timedelta(days=followup_days) <= end)]
+    if not len(ok):
+        return Note("models.departures_too_recent", {"days": int(followup_days)}, n=len(st), topic="departures")
+    attached = 0
+    for sid, L in zip(ok["specialist_id"].astype(str), ok["left"]):   # as attached_leave_share counts them
+        pre = v[v["date"] < L]
+        att = attached_clients(pre, min_share, min_visits)
+        mine = set(att.loc[att["specialist_id"].astype(str) == sid, "client_id"])
+        attached += len(mine & set(pre.loc[pre["date"] >= L - pd.Timedelta(days=365), "client_id"]))
+    if attached < min_attached:
+        return Note("models.departures_too_few_attached", {"attached": attached, "min": int(min_attached)},
+                    n=len(ok), topic="departures")
+    return none   # enough attached clients, but no other specialist's clients to compare with
+
+
 def departure_inputs(visits: pd.DataFrame, staff: pd.DataFrame | None, margin_ratio: float,
                      min_share: float = 0.5, followup_days: int = 180,
                      min_visits: int = 2) -> DepartureInputs:
@@ -1464,8 +1504,11 @@ def analyse(study, tables, margin: pd.Series | None = None, salon=None) -> Reten
 
         if out.departures.leave_rate is None:
             out.note(Note("models.departures_no_staff_dates", {}, topic="departures"))
-        if out.departures.attached_share is None:
-            out.note(Note("models.departures_no_past_departure", {}, topic="departures"))
+        if out.departures.attached_share is None:   # the true reason: none left, too recently, too few attached
+            out.note(departure_gap(done[vdate <= end], getattr(tables, "staff", None),
+                                   float(study["retention.attachment_min_share"]),
+                                   int(study["retention.departure_followup_days"]),
+                                   int(study["data_check.attachment_min_visits"])))
     else:
         out.note(Note("models.departures_no_specialist", {}, topic="departures"))
     return out
