@@ -74,6 +74,16 @@ def test_home_block_ignores_cancelled_rows():
     assert pilot.home_block(v, "2024-03-01")["a"] == "hair"
 
 
+def test_home_block_with_ids_read_as_categories_counts_only_clients_with_a_completed_visit():
+    # the runner's cached tables carry ids as categories of the whole file: a client whose only
+    # row is cancelled is a category with no completed visit (the page had failed on it)
+    v = pd.DataFrame({"client_id": pd.Categorical(["a", "a", "b"], categories=["a", "b", "z"]),
+                      "date": pd.to_datetime(["2024-01-01", "2024-03-05", "2024-03-06"]),
+                      "block": pd.Categorical(["hair", "nails", "spa"]), "status": ["done", "done", "cancelled"]})
+    home = pilot.home_block(v, "2024-03-01")
+    assert home.to_dict() == {"a": "hair"}
+
+
 # ----------------------------------------------------------------------------- generator
 
 

@@ -55,7 +55,8 @@ def home_blocks(client, day, block, since_day, n_clients: int | None = None) -> 
         sel = rest[client]
         order = np.lexsort((day[sel], client[sel]))
         c_sel, b_sel = client[sel][order], block[sel][order]
-        first = np.r_[True, c_sel[1:] != c_sel[:-1]]
+        first = np.ones(c_sel.size, bool)   # a client with no visit at all keeps -1
+        first[1:] = c_sel[1:] != c_sel[:-1]
         out[c_sel[first]] = b_sel[first]
     return out
 
@@ -78,7 +79,8 @@ def home_block(visits: pd.DataFrame, since) -> pd.Series:
     if "status" in v.columns:
         st = v["status"]
         v = v[(st.isna() | (st == "done")).to_numpy(bool)]
-    cid = pd.Categorical(v["client_id"])
+    # ids read as categories keep every client of the file; only those with a completed visit count
+    cid = pd.Categorical(v["client_id"]).remove_unused_categories()
     blk = pd.Categorical(v["block"].astype(str))
     day = (pd.to_datetime(v["date"]).dt.normalize() - pd.Timestamp("2000-01-01")).dt.days.to_numpy(float)
     s_day = float((pd.Timestamp(since).normalize() - pd.Timestamp("2000-01-01")).days)
