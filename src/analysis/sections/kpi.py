@@ -611,7 +611,9 @@ def load_spread(visits: pd.DataFrame, staff: pd.DataFrame | None = None,
     per["visits_per_available_day"] = per["visits"] / per["days_available"]
     if services is not None and "duration_min" in services.columns and "service" in v.columns:
         dur = services.drop_duplicates("service").set_index("service")["duration_min"]
-        mins = v["service"].map(dur).fillna(0).groupby(v["specialist_id"]).sum()
+        # plain service names: a categorical would map to a categorical of minutes, which refuses sums
+        mins = pd.to_numeric(v["service"].astype(object).map(dur), errors="coerce").fillna(0.0) \
+            .groupby(v["specialist_id"], observed=True).sum()
         per["booked_hours_per_day"] = per["specialist_id"].map(mins).to_numpy() / 60.0 / per["days_worked"]
     by = per.groupby("block", observed=True).agg(
         specialists=("specialist_id", "size"), visits=("visits", "sum"),
